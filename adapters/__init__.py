@@ -1,0 +1,1 @@
+"""Channel adapters: the edges. They import hub.domain only."""

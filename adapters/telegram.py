@@ -1,0 +1,134 @@
+"""Telegram: webhook updates in, Bot API sends out (through aiogram, the only place it lives)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+
+from adapters.text_split import split_text
+from hub.domain.messages import ContactClaim, DeliveryReceipt, InboundMessage, OutboundMessage
+from hub.domain.ports import WebhookRequest
+from hub.domain.types import Channel
+from hub.errors import InvalidInput, ProviderError
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+TEXT_LIMIT = 4096  # counted by Telegram in UTF-16 code units
+
+
+def _display_name(user: dict[str, Any]) -> str | None:
+    parts = [user.get("first_name"), user.get("last_name")]
+    name = " ".join(str(p) for p in parts if isinstance(p, str) and p.strip())
+    return name or None
+
+
+def parse_update(update: object, received_at: float = 0.0) -> list[InboundMessage]:
+    """Customer messages in one Update: only private-chat messages count, the rest is ignored."""
+    if not isinstance(update, dict):
+        raise InvalidInput("a Telegram update is a JSON object")
+    if not isinstance(update.get("update_id"), int):
+        raise InvalidInput("the update has no integer update_id")
+    message = update.get("message")
+    if not isinstance(message, dict):
+        return []  # edits, reactions, callback queries, membership changes: acknowledged only
+    chat, user = message.get("chat"), message.get("from")
+    if not isinstance(chat, dict) or chat.get("type") != "private" or not isinstance(user, dict):
+        return []
+    user_id, message_id = user.get("id"), message.get("message_id")
+    if not isinstance(user_id, int) or not isinstance(message_id, int) or user.get("is_bot"):
+        return []
+    text = message.get("text")
+    if not isinstance(text, str):
+        caption = message.get("caption")
+        text = caption if isinstance(caption, str) else ""
+    contact = _contact_claim(message.get("contact"), user_id)
+    language = user.get("language_code")
+    return [
+        InboundMessage(
+            channel=Channel.TELEGRAM,
+            address=str(user_id),
+            dedupe_key=f"{chat.get('id', user_id)}:{message_id}",
+            external_id=str(message_id),
+            text=text,
+            display_name=_display_name(user),
+            locale=language.split("-")[0] if isinstance(language, str) and language else None,
+            contact=contact,
+            received_at=received_at,
+        )
+    ]
+
+
+def _contact_claim(contact: object, sender_id: int) -> ContactClaim | None:
+    if not isinstance(contact, dict) or not isinstance(contact.get("phone_number"), str):
+        return None
+    # Telegram vouches for the number only when it is the sender's own contact card.
+    own = contact.get("user_id") == sender_id
+    return ContactClaim(
+        phone=contact["phone_number"],
+        name=_display_name(contact) if own else None,
+        verified=own,
+    )
+
+
+class TelegramWebhook:
+    channel = Channel.TELEGRAM
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret.encode()
+
+    def verify(self, request: WebhookRequest) -> bool:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        return hmac.compare_digest(given, self._secret)
+
+    def parse(self, request: WebhookRequest, received_at: float = 0.0) -> list[InboundMessage]:
+        try:
+            update = json.loads(request.body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidInput(f"the body is not JSON: {exc}") from None
+        return parse_update(update, received_at)
+
+
+class TelegramSender:
+    channel = Channel.TELEGRAM
+    max_text_length = TEXT_LIMIT
+
+    def __init__(self, token: str, api_url: str) -> None:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url), timeout=30)
+        self.bot = Bot(token=token, session=session)
+
+    async def send(self, message: OutboundMessage) -> DeliveryReceipt:
+        first_id: str | None = None
+        for part in split_text(message.text, self.max_text_length, measure="utf16"):
+            sent_id = await self._send_part(message.address, part)
+            first_id = first_id or sent_id
+        return DeliveryReceipt(external_id=first_id)
+
+    async def _send_part(self, chat_id: str, text: str) -> str:
+        try:
+            sent = await self.bot.send_message(chat_id=int(chat_id), text=text)
+        except TelegramRetryAfter as exc:
+            raise ProviderError(str(exc), retryable=True, retry_after=exc.retry_after) from None
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            raise ProviderError(str(exc), retryable=True) from None
+        except TelegramForbiddenError as exc:
+            raise ProviderError(f"the customer blocked the bot: {exc}", retryable=False) from None
+        except TelegramAPIError as exc:
+            raise ProviderError(str(exc), retryable=False) from None
+        return str(sent.message_id)
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        await self.bot.set_webhook(url=url, secret_token=secret, drop_pending_updates=False)
+
+    async def close(self) -> None:
+        await self.bot.session.close()

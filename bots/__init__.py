@@ -1,0 +1,1 @@
+"""Bots: see only hub.domain types and act through the BotContext port."""

@@ -1,0 +1,79 @@
+"""What happened to an outbound message: sent, delivered, read or failed, never backwards."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.actions.unit import record
+from hub.domain import events
+from hub.domain.events import Event
+from hub.domain.messages import OutboundMessage
+from hub.domain.types import STATUS_RANK, Channel, Direction, MessageStatus
+from hub.models import Message
+from hub.models.base import utcnow
+
+
+async def load_outbound(session: AsyncSession, message_id: int) -> OutboundMessage | None:
+    """The send to make for a queued reply, or None when there is nothing left to send."""
+    message = await session.get(Message, message_id)
+    if message is None or message.status != MessageStatus.QUEUED or message.address is None:
+        return None
+    return OutboundMessage(
+        message_id=message_id,
+        conversation_id=message.conversation_id,
+        channel=Channel(message.channel),
+        address=message.address,
+        text=message.text,
+    )
+
+
+def _updated(session: AsyncSession, message: Message) -> None:
+    session.add(message)
+    record(
+        session,
+        Event(
+            events.MESSAGE_UPDATED,
+            conversation_id=message.conversation_id,
+            customer_id=message.customer_id,
+            data={"message_id": message.id, "status": message.status},
+        ),
+    )
+
+
+async def do_set_status(
+    session: AsyncSession,
+    message_id: int,
+    status: MessageStatus,
+    *,
+    external_id: str | None = None,
+    error: str | None = None,
+) -> Message | None:
+    message = await session.get(Message, message_id)
+    if message is None:
+        return None
+    if STATUS_RANK[MessageStatus(message.status)] >= STATUS_RANK[status]:
+        return message  # callbacks arrive out of order; never move backwards
+    message.status = status
+    if external_id is not None:
+        message.external_id = external_id
+    if error is not None:
+        message.error = error[:2000]
+    _updated(session, message)
+    return message
+
+
+async def stranded_outbound(session: AsyncSession, older_than: float) -> list[Message]:
+    """Replies still queued long after they were stored: their job may have been lost."""
+    rows = await session.scalars(
+        select(Message)
+        .where(
+            Message.direction == Direction.OUTBOUND,
+            Message.status == MessageStatus.QUEUED,
+            Message.created_at < utcnow() - timedelta(seconds=older_than),
+        )
+        .limit(500)
+    )
+    return list(rows)

@@ -1,0 +1,85 @@
+"""Operators, passwords (argon2) and API tokens (shown once, stored hashed)."""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.domain.addresses import normalise_email
+from hub.domain.types import OperatorRole
+from hub.errors import Conflict, InvalidInput, NotFound
+from hub.models import ApiToken, Operator
+from hub.secrets import token_hash
+
+_hasher = PasswordHasher()
+# Verifying against this keeps a wrong email as slow as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+def check_operator(
+    email: str, name: str, role: str, password: str | None
+) -> tuple[str, OperatorRole]:
+    clean = normalise_email(email)
+    if clean is None:
+        raise InvalidInput(f"{email!r} is not a valid email address")
+    if not name.strip():
+        raise InvalidInput("name must not be empty")
+    try:
+        parsed_role = OperatorRole(role)
+    except ValueError:
+        raise InvalidInput("role must be admin or agent") from None
+    if password is not None and len(password) < 8:
+        raise InvalidInput("a password has at least 8 characters")
+    return clean, parsed_role
+
+
+async def do_create_operator(
+    session: AsyncSession, *, email: str, name: str, role: str, password: str | None
+) -> Operator:
+    clean, parsed_role = check_operator(email, name, role, password)
+    if await session.scalar(select(Operator).where(Operator.email == clean)) is not None:
+        raise Conflict(f"an operator with email {clean} already exists")
+    operator = Operator(
+        email=clean,
+        name=name.strip(),
+        role=parsed_role.value,
+        password_hash=_hasher.hash(password) if password else None,
+    )
+    session.add(operator)
+    await session.flush()
+    return operator
+
+
+async def operator_by_email(session: AsyncSession, email: str) -> Operator:
+    clean = normalise_email(email) or email.strip().lower()
+    operator = await session.scalar(select(Operator).where(Operator.email == clean))
+    if operator is None:
+        raise NotFound(f"no operator with email {clean}")
+    return operator
+
+
+async def do_create_token(session: AsyncSession, operator: Operator) -> str:
+    token = "hub_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(operator_id=operator.id, token_hash=token_hash(token)))  # type: ignore[arg-type]
+    await session.flush()
+    return token
+
+
+async def operator_for_token(session: AsyncSession, token: str) -> Operator | None:
+    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+    return None if row is None else await session.get(Operator, row.operator_id)
+
+
+async def check_login(session: AsyncSession, email: str, password: str) -> Operator | None:
+    clean = normalise_email(email) or email.strip().lower()
+    operator = await session.scalar(select(Operator).where(Operator.email == clean))
+    stored = operator.password_hash if operator is not None else None
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return operator if stored else None

@@ -1,0 +1,140 @@
+"""Orders from the shop: upserted by number, linked to the customer their fields name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.actions.customers import do_link_identity, find_identities, get_customer, new_customer
+from hub.domain.addresses import normalise_email, normalise_phone
+from hub.domain.types import Channel
+from hub.errors import InvalidInput, NotFound
+from hub.models import Customer, Order, OrderStatusChange
+from hub.models.base import utcnow
+
+
+@dataclass(frozen=True)
+class OrderCustomer:
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    telegram_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    number: str
+    status: str
+    customer: OrderCustomer
+    items: list[dict[str, Any]] | None = None
+    total: str | None = None
+    currency: str | None = None
+    tracking_url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def decimal_string(value: object, what: str) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidInput(f"{what} must be a decimal number, got {value!r}") from None
+    if not number.is_finite():
+        raise InvalidInput(f"{what} must be a finite decimal number")
+    return str(number)
+
+
+def _identities(customer: OrderCustomer) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    if customer.telegram_id:
+        if not str(customer.telegram_id).strip().lstrip("-").isdigit():
+            raise InvalidInput("customer.telegram_id must be a number")
+        pairs.append((Channel.TELEGRAM.value, str(customer.telegram_id).strip()))
+    if customer.phone:
+        phone = normalise_phone(customer.phone)
+        if phone is None:
+            raise InvalidInput(f"customer.phone {customer.phone!r} is not a phone number")
+        pairs += [(Channel.WHATSAPP.value, phone), (Channel.SMS.value, phone)]
+    if customer.email:
+        email = normalise_email(customer.email)
+        if email is None:
+            raise InvalidInput(f"customer.email {customer.email!r} is not an email address")
+        pairs.append((Channel.EMAIL.value, email))
+    return pairs
+
+
+async def resolve_order_customer(session: AsyncSession, fields: OrderCustomer) -> Customer:
+    """The customer these fields name; several matches are one person and get merged."""
+    pairs = _identities(fields)
+    if not pairs:
+        raise InvalidInput("customer needs at least one of phone, email, telegram_id")
+    known = await find_identities(session, pairs)
+    owners = sorted({i.customer_id for i in known.values()})
+    if owners:
+        customer = await get_customer(session, owners[0])
+    else:
+        customer = new_customer(fields.name, None)
+        session.add(customer)
+        await session.flush()
+    for channel, address in pairs:
+        customer = await do_link_identity(session, customer, channel, address, verified=False)
+    if fields.name and not customer.name:
+        customer.name = fields.name.strip()[:200]
+    return customer
+
+
+async def do_upsert_order(session: AsyncSession, data: OrderInput) -> tuple[Order, bool, bool]:
+    """Returns (order, created, status_changed)."""
+    if not data.number.strip() or not data.status.strip():
+        raise InvalidInput("number and status must not be empty")
+    customer = await resolve_order_customer(session, data.customer)
+    order = await session.scalar(select(Order).where(Order.number == data.number))
+    now = utcnow()
+    created = order is None
+    if order is None:
+        order = Order(number=data.number, customer_id=customer.id, status=data.status)  # type: ignore[arg-type]
+        session.add(order)
+    changed = created or order.status != data.status
+    order.customer_id = customer.id  # type: ignore[assignment]
+    order.status = data.status
+    if data.items is not None:
+        order.items = data.items
+    if data.total is not None:
+        order.total = data.total
+    if data.currency is not None:
+        order.currency = data.currency.upper()
+    if data.tracking_url is not None:
+        order.tracking_url = data.tracking_url or None
+    order.updated_at = now
+    await session.flush()
+    if changed:
+        session.add(OrderStatusChange(order_id=order.id, status=data.status, at=now))  # type: ignore[arg-type]
+        await session.flush()
+    return order, created, changed
+
+
+async def get_order(session: AsyncSession, number: str) -> Order:
+    order = await session.scalar(select(Order).where(Order.number == number))
+    if order is None:
+        raise NotFound(f"order {number} not found")
+    return order
+
+
+async def order_history(
+    session: AsyncSession, order_ids: list[int]
+) -> dict[int, list[OrderStatusChange]]:
+    result: dict[int, list[OrderStatusChange]] = {i: [] for i in order_ids}
+    if order_ids:
+        rows = await session.scalars(
+            select(OrderStatusChange)
+            .where(OrderStatusChange.order_id.in_(order_ids))  # type: ignore[attr-defined]
+            .order_by(OrderStatusChange.id)  # type: ignore[arg-type]
+        )
+        for change in rows:
+            result[change.order_id].append(change)
+    return result

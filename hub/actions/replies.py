@@ -1,0 +1,114 @@
+"""Operator and bot replies: stored first, then sent through the customer's channel."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.actions.conversations import changed
+from hub.actions.unit import record
+from hub.domain import events
+from hub.domain.events import Event
+from hub.domain.types import Channel, Direction, MessageStatus, SenderType
+from hub.errors import InvalidInput
+from hub.models import Conversation, Identity, Message
+from hub.models.base import utcnow
+from hub.queue.port import NewJob
+
+MAX_REPLY_CHARS = 20_000
+
+
+def outbound_job(message: Message) -> NewJob:
+    """The outbound queue entry for a stored reply; its dedupe key makes re-queueing safe."""
+    return NewJob(
+        key=f"conversation:{message.conversation_id}",
+        payload=json.dumps({"message_id": message.id}),
+        dedupe_key=f"message:{message.id}",
+    )
+
+
+async def reply_address(session: AsyncSession, customer_id: int, channel: str) -> str | None:
+    """The address to reach this customer on `channel`: the one they last wrote from."""
+    last = await session.scalar(
+        select(Message.address)
+        .where(
+            Message.customer_id == customer_id,
+            Message.channel == channel,
+            Message.direction == Direction.INBOUND,
+        )
+        .order_by(Message.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    )
+    if last:
+        return last
+    return await session.scalar(
+        select(Identity.address)
+        .where(Identity.customer_id == customer_id, Identity.channel == channel)
+        .order_by(Identity.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    )
+
+
+def check_reply_text(text: str) -> str:
+    if not text or not text.strip():
+        raise InvalidInput("text must not be empty")
+    if len(text) > MAX_REPLY_CHARS:
+        raise InvalidInput(f"text is longer than {MAX_REPLY_CHARS} characters")
+    return text
+
+
+async def do_reply(
+    session: AsyncSession,
+    conversation: Conversation,
+    text: str,
+    *,
+    sender_type: SenderType,
+    operator_id: int | None = None,
+    channel: str | None = None,
+    private: bool = False,
+) -> tuple[Message, NewJob | None]:
+    """Store the reply; return the outbound job to enqueue once it is committed."""
+    check_reply_text(text)
+    target = channel or conversation.channel
+    try:
+        Channel(target)
+    except ValueError:
+        raise InvalidInput(f"unknown channel {target!r}") from None
+    address = None
+    if not private:
+        address = await reply_address(session, conversation.customer_id, target)
+        if address is None:
+            raise InvalidInput(f"the customer has no {target} address to reply to")
+    message = Message(
+        conversation_id=conversation.id,  # type: ignore[arg-type]
+        customer_id=conversation.customer_id,
+        direction=Direction.OUTBOUND,
+        sender_type=sender_type,
+        operator_id=operator_id,
+        channel=target,
+        text=text,
+        private=private,
+        status=MessageStatus.RECEIVED if private else MessageStatus.QUEUED,
+        address=address,
+        created_at=utcnow(),
+    )
+    session.add(message)
+    if not private:
+        conversation.last_message_at = message.created_at
+        conversation.last_message_text = text[:300]
+        if sender_type is SenderType.OPERATOR:
+            conversation.bot_active = False
+    changed(session, conversation)
+    await session.flush()
+    record(
+        session,
+        Event(
+            events.MESSAGE_CREATED,
+            conversation_id=conversation.id,
+            customer_id=conversation.customer_id,
+            data={"message_id": message.id},
+        ),
+    )
+    return message, None if private else outbound_job(message)

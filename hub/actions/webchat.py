@@ -1,0 +1,98 @@
+"""Web chat visitors: what the widget may show them, and who they say they are."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.actions.customers import do_link_identity, find_identities, get_customer, new_customer
+from hub.actions.unit import record
+from hub.domain import events
+from hub.domain.addresses import normalise_email, normalise_phone
+from hub.domain.events import Event
+from hub.domain.types import Channel
+from hub.errors import InvalidInput
+from hub.models import Customer, Identity, Message
+
+HISTORY_LIMIT = 100
+
+
+async def visitor_identity(session: AsyncSession, visitor_id: str) -> Identity | None:
+    pair = (Channel.WEBCHAT.value, visitor_id)
+    return (await find_identities(session, [pair])).get(pair)
+
+
+async def visitor_history(session: AsyncSession, visitor_id: str) -> list[Message]:
+    """A verified visitor sees the customer's whole thread; anyone else only their own chat."""
+    identity = await visitor_identity(session, visitor_id)
+    if identity is None:
+        return []
+    query = select(Message).where(Message.private.is_(False))  # type: ignore[attr-defined]
+    if identity.sees_whole_thread:
+        query = query.where(Message.customer_id == identity.customer_id)
+    else:
+        query = query.where(
+            Message.customer_id == identity.customer_id,
+            Message.channel == Channel.WEBCHAT.value,
+            or_(Message.address == visitor_id, Message.address.is_(None)),  # type: ignore[union-attr]
+        )
+    rows = await session.scalars(query.order_by(Message.id.desc()).limit(HISTORY_LIMIT))  # type: ignore[union-attr]
+    return list(reversed(rows.all()))
+
+
+async def find_by_dedupe(session: AsyncSession, dedupe_key: str) -> Message | None:
+    return await session.scalar(
+        select(Message).where(
+            Message.channel == Channel.WEBCHAT.value, Message.dedupe_key == dedupe_key
+        )
+    )
+
+
+async def do_identify(
+    session: AsyncSession,
+    visitor_id: str,
+    *,
+    name: str | None,
+    email: str | None,
+    phone: str | None,
+    verified: bool,
+) -> Customer:
+    """Link the visitor to the customer with that email or phone (for the operators).
+
+    Only a verified claim widens what the widget shows; that is recorded on the visitor's
+    identity, so an unverified claim never reveals the customer's other channels.
+    """
+    clean_email = normalise_email(email) if email else None
+    clean_phone = normalise_phone(phone) if phone else None
+    if email and clean_email is None:
+        raise InvalidInput("that email address is not valid")
+    if phone and clean_phone is None:
+        raise InvalidInput("that phone number is not valid")
+    identity = await visitor_identity(session, visitor_id)
+    if identity is None:
+        customer = new_customer(name, None)
+        session.add(customer)
+        await session.flush()
+        identity = Identity(
+            customer_id=customer.id,  # type: ignore[arg-type]
+            channel=Channel.WEBCHAT.value,
+            address=visitor_id,
+            verified=False,
+        )
+        session.add(identity)
+        await session.flush()
+    else:
+        customer = await get_customer(session, identity.customer_id)
+    if name and not customer.name:
+        customer.name = name.strip()[:200]
+    for channel, address in ((Channel.EMAIL, clean_email), (Channel.SMS, clean_phone)):
+        if address:
+            customer = await do_link_identity(
+                session, customer, channel.value, address, verified=verified
+            )
+    if verified:
+        identity.sees_whole_thread = True
+    session.add_all([customer, identity])
+    await session.flush()
+    record(session, Event(events.CUSTOMER_UPDATED, customer_id=customer.id))
+    return customer

@@ -1,0 +1,214 @@
+"""The `hub` command line (SPEC §3)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from hub import logs
+from hub.errors import HubError
+from hub.settings import Settings, load_settings
+
+
+def _settings(**overrides: Any) -> Settings:
+    settings = load_settings(**overrides)
+    logs.configure(settings.log_level)
+    return settings
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from hub.server import serve
+
+    asyncio.run(serve(_settings(), with_worker=True))
+
+
+def cmd_web(args: argparse.Namespace) -> None:
+    from hub.server import serve
+
+    asyncio.run(serve(_settings(), with_worker=False))
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    from hub.server import work
+
+    asyncio.run(work(_settings(), args.metrics_port))
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from hub.db import Database
+    from hub.migrate import migrate
+
+    async def go() -> bool:
+        db = Database(_settings())
+        try:
+            return await migrate(db)
+        finally:
+            await db.close()
+
+    print("migrated to the latest schema" if asyncio.run(go()) else "schema already up to date")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from hub.demo_data import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
+    from hub.server import serve
+
+    os.environ.setdefault("HUB_SANDBOX", "1")
+    settings = _settings(sandbox=True)
+    asyncio.run(seed_demo(settings))
+    base = settings.base_url
+    banner = (
+        f"Support hub demo is running.\n"
+        f"  Demo shop with the web chat: {base}/demo/shop\n"
+        f"  REST API:                    {base}/api/v1/openapi.json\n"
+        f"  Health:                      {base}/healthz\n"
+        f"  Login: {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+        f"Press Ctrl+C to stop."
+    )
+    asyncio.run(serve(settings, with_worker=True, banner=banner))
+
+
+def cmd_operator_create(args: argparse.Namespace) -> None:
+    from hub.actions.operators import do_create_operator
+
+    password = args.password
+    if password is None and sys.stdin.isatty():
+        password = getpass.getpass("Password (empty: API token only): ") or None
+
+    async def go(session: Any) -> str:
+        operator = await do_create_operator(
+            session, email=args.email, name=args.name, role=args.role, password=password
+        )
+        return f"created operator {operator.id} <{operator.email}> ({operator.role})"
+
+    print(_with_session(go))
+
+
+def cmd_token_create(args: argparse.Namespace) -> None:
+    from hub.actions.operators import do_create_token, operator_by_email
+
+    async def go(session: Any) -> str:
+        return await do_create_token(session, await operator_by_email(session, args.email))
+
+    token = _with_session(go)
+    print(f"API token for {args.email} (shown once, keep it safe):", file=sys.stderr)
+    print(token)
+
+
+def cmd_orders_import(args: argparse.Namespace) -> None:
+    from hub.orders_import import import_orders, read_rows
+
+    rows = read_rows(Path(args.file))
+    summary = asyncio.run(import_orders(_settings(), rows))
+    print(summary)
+
+
+def cmd_telegram_set_webhook(args: argparse.Namespace) -> None:
+    from hub.telegram_setup import set_webhook
+
+    print(asyncio.run(set_webhook(_settings(), args.url)))
+
+
+def _with_session(action: Callable[[Any], Coroutine[Any, Any, str]]) -> str:
+    from hub.db import Database
+    from hub.migrate import migrate
+
+    async def go() -> str:
+        db = Database(_settings())
+        try:
+            await migrate(db)
+            async with db.session() as session:
+                result = await action(session)
+                await session.commit()
+                return result
+        finally:
+            await db.close()
+
+    return asyncio.run(go())
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="hub",
+        description="Omnichannel support hub: one thread per customer across Telegram, "
+        "WhatsApp, SMS, email and web chat. Configured by HUB_* variables or a .env file.",
+    )
+    sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="migrate if needed, then web + worker in one process").set_defaults(
+        func=cmd_run
+    )
+    sub.add_parser("web", help="the HTTP half only (scale-out)").set_defaults(func=cmd_web)
+    worker = sub.add_parser("worker", help="the queue consumers only (scale-out)")
+    worker.add_argument("--metrics-port", type=int, help="serve this worker's /metrics here")
+    worker.add_argument(
+        "--mail", action="store_true", help="also run the SMTP listener and IMAP polling"
+    )
+    worker.add_argument(
+        "--telegram-polling", action="store_true", help="poll getUpdates instead of a webhook"
+    )
+    worker.set_defaults(func=cmd_worker)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser(
+        "demo", help="run with demo data and the sandbox channels, print URLs and a login"
+    ).set_defaults(func=cmd_demo)
+
+    operator = sub.add_parser("operator", help="manage operators").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    create = operator.add_parser("create", help="create an operator")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=["admin", "agent"])
+    create.add_argument("--password", help="login password (omit: prompted, or token-only)")
+    create.set_defaults(func=cmd_operator_create)
+
+    token = sub.add_parser("token", help="manage REST API tokens").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    token_create = token.add_parser(
+        "create", help="print a new API token for an operator (last line of stdout)"
+    )
+    token_create.add_argument("--email", required=True)
+    token_create.set_defaults(func=cmd_token_create)
+
+    orders = sub.add_parser("orders", help="orders").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    imp = orders.add_parser(
+        "import",
+        help="bulk import orders from CSV, with a progress bar (safe to re-run)",
+        description="Columns: number,status[,name,phone,email,telegram_id,total,currency,"
+        "tracking_url,items]; items is a JSON list. Re-running updates, never duplicates.",
+    )
+    imp.add_argument("file", metavar="FILE.csv")
+    imp.set_defaults(func=cmd_orders_import)
+
+    telegram = sub.add_parser("telegram", help="Telegram channel").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    hook = telegram.add_parser(
+        "set-webhook", help="register HUB_PUBLIC_URL/webhooks/telegram and the secret"
+    )
+    hook.add_argument("--url", help="override the webhook URL")
+    hook.set_defaults(func=cmd_telegram_set_webhook)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except HubError as exc:
+        print(f"hub: error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"hub: error: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,83 @@
+"""What adapters hand to the core (InboundMessage) and get back from it (OutboundMessage)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hub.domain.types import Channel
+
+
+@dataclass(frozen=True, slots=True)
+class ContactClaim:
+    """A phone or email the customer shared about themselves (Telegram contact, identify)."""
+
+    phone: str | None = None
+    email: str | None = None
+    name: str | None = None
+    verified: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One customer message as a provider delivered it, already translated by the adapter.
+
+    `dedupe_key` is unique per channel for one provider event (Telegram chat:message,
+    Twilio MessageSid, mail Message-ID), so provider retries are stored once.
+    """
+
+    channel: Channel
+    address: str
+    dedupe_key: str
+    text: str
+    external_id: str | None = None
+    display_name: str | None = None
+    locale: str | None = None
+    sent_at: datetime | None = None
+    contact: ContactClaim | None = None
+    received_at: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def partition_key(self) -> str:
+        """Messages with the same key are routed in arrival order."""
+        return f"{self.channel.value}:{self.address}"
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["sent_at"] = self.sent_at.isoformat() if self.sent_at else None
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> InboundMessage:
+        data = json.loads(raw)
+        contact = data.pop("contact", None)
+        sent_at = data.pop("sent_at", None)
+        return cls(
+            channel=Channel(data.pop("channel")),
+            contact=ContactClaim(**contact) if contact else None,
+            sent_at=datetime.fromisoformat(sent_at) if sent_at else None,
+            **data,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One reply for an adapter to send to `address` on its channel."""
+
+    message_id: int
+    conversation_id: int
+    channel: Channel
+    address: str
+    text: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReceipt:
+    """What the provider answered to a send: its id for the message (or the first part)."""
+
+    external_id: str | None
+    delivered: bool = False

@@ -1,0 +1,41 @@
+"""Extension points: what a channel adapter and a bot look like to the hub core."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from hub.domain.messages import DeliveryReceipt, InboundMessage, OutboundMessage
+from hub.domain.types import Channel
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """A provider's HTTP request, reduced to what verification and parsing need."""
+
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+    content_type: str
+
+
+class SendingAdapter(Protocol):
+    """The outbound half of a channel: provider limits are data on the adapter."""
+
+    channel: Channel
+    max_text_length: int
+
+    async def send(self, message: OutboundMessage) -> DeliveryReceipt: ...
+
+    async def close(self) -> None: ...
+
+
+class WebhookAdapter(Protocol):
+    """The inbound half of a webhook channel: verify, then translate (pure, no I/O)."""
+
+    channel: Channel
+
+    def verify(self, request: WebhookRequest) -> bool: ...
+
+    def parse(self, request: WebhookRequest) -> list[InboundMessage]: ...

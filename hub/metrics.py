@@ -1,0 +1,37 @@
+"""Prometheus metrics of SPEC §9; each stage counts and times itself."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+inbound_received = Counter(
+    "hub_inbound_received",
+    "Inbound events accepted by a webhook or listener",
+    ["channel"],
+    registry=REGISTRY,
+)
+messages_routed = Counter(
+    "hub_messages_routed",
+    "Inbound messages routed into a conversation",
+    ["channel"],
+    registry=REGISTRY,
+)
+outbound_sent = Counter(
+    "hub_outbound_sent", "Outbound messages the provider accepted", ["channel"], registry=REGISTRY
+)
+outbound_failed = Counter(
+    "hub_outbound_failed", "Outbound messages that ended failed", ["channel"], registry=REGISTRY
+)
+queue_depth = Gauge("hub_queue_depth", "Jobs waiting in a queue", ["queue"], registry=REGISTRY)
+route_latency = Histogram(
+    "hub_route_latency_seconds",
+    "Webhook accepted to message stored and pushed to the inbox",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+
+
+def render() -> bytes:
+    return generate_latest(REGISTRY)

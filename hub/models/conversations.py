@@ -1,0 +1,43 @@
+"""One thread per customer across every channel, with its labels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index
+from sqlmodel import Field, SQLModel
+
+from hub.models.base import UTCDateTime, utcnow
+
+
+class Conversation(SQLModel, table=True):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_status_last", "status", "last_message_at", "id"),
+        Index("ix_conversations_last", "last_message_at", "id"),
+        Index("ix_conversations_assignee", "assignee_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    status: str = Field(default="open", max_length=16)
+    channel: str = Field(max_length=16)
+    assignee_id: int | None = Field(default=None, foreign_key="operators.id")
+    bot_active: bool = Field(default=True)
+    last_message_text: str | None = Field(default=None, max_length=300)
+    last_message_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    snooze_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class ConversationLabel(SQLModel, table=True):
+    __tablename__ = "conversation_labels"
+
+    conversation_id: int = Field(foreign_key="conversations.id", primary_key=True)
+    label: str = Field(max_length=64, primary_key=True, index=True)

@@ -1,0 +1,1 @@
+"""Durable queues: one port, a database backend (default) and a Redis Streams backend."""

@@ -1,0 +1,226 @@
+"""Queue workers: each owns claim, ack, retry and dead-lettering for its queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
+
+from sqlalchemy.exc import IntegrityError
+
+from hub import metrics
+from hub.actions.delivery import do_set_status, load_outbound, stranded_outbound
+from hub.actions.replies import outbound_job
+from hub.actions.unit import take_events
+from hub.db import Database
+from hub.domain.messages import InboundMessage
+from hub.domain.ports import SendingAdapter
+from hub.domain.types import Channel, MessageStatus
+from hub.errors import ProviderError
+from hub.queue.port import INBOUND, OUTBOUND, Job, QueueBackend
+from hub.realtime import Broker
+from hub.routing import AfterRoute, route_batch
+
+log = logging.getLogger(__name__)
+
+REBALANCE_SECONDS = 3.0
+MAX_INBOUND_ATTEMPTS = 5
+MAX_SEND_ATTEMPTS = 6
+MAX_BACKOFF_SECONDS = 300.0
+
+
+def backoff(attempt: int, retry_after: float | None = None) -> float:
+    """Exponential with jitter; a provider's retry_after wins when it is longer."""
+    delay = min(MAX_BACKOFF_SECONDS, 2.0**attempt) * random.uniform(0.8, 1.2)
+    return max(delay, retry_after or 0.0)
+
+
+class Consumer:
+    """Claim jobs of the partitions this consumer leases, handle them, ack them."""
+
+    queue: str
+    batch_size = 200
+
+    def __init__(self, backend: QueueBackend, name: str) -> None:
+        self.backend = backend
+        self.name = name
+        self._next_rebalance = 0.0
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        try:
+            while not stopping.is_set():
+                try:
+                    if time.monotonic() >= self._next_rebalance:
+                        await self.backend.rebalance(self.queue, self.name)
+                        self._next_rebalance = time.monotonic() + REBALANCE_SECONDS
+                        await self.housekeeping()
+                    jobs = await self.backend.claim(self.queue, self.name, self.batch_size)
+                    if jobs:
+                        await self.handle(jobs)
+                    else:
+                        await self.backend.wait_for_work(self.queue, 1.0)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("%s consumer %s: batch failed, will retry", self.queue, self.name)
+                    await asyncio.sleep(0.5)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.backend.release(self.queue, self.name)
+
+    async def handle(self, jobs: list[Job]) -> None:
+        raise NotImplementedError  # each queue's consumer class defines its handling
+
+    async def housekeeping(self) -> None:
+        return None
+
+
+class InboundConsumer(Consumer):
+    """Routes inbound events in batches: one transaction and one commit per batch."""
+
+    queue = INBOUND
+
+    def __init__(
+        self,
+        backend: QueueBackend,
+        name: str,
+        db: Database,
+        broker: Broker,
+        after_route: AfterRoute | None = None,
+        on_replies: Callable[[list[object]], Awaitable[None]] | None = None,
+    ) -> None:
+        super().__init__(backend, name)
+        self.db = db
+        self.broker = broker
+        self.after_route = after_route
+
+    async def handle(self, jobs: list[Job]) -> None:
+        try:
+            await self._route(jobs)
+        except IntegrityError:
+            # A race with another worker on a new identity: route one by one, re-reading.
+            for job in jobs:
+                await self._route_one(job)
+            return
+        await self.backend.ack(self.queue, jobs)
+
+    async def _route_one(self, job: Job) -> None:
+        try:
+            await self._route([job])
+        except Exception as exc:
+            if job.attempts + 1 >= MAX_INBOUND_ATTEMPTS:
+                log.error("inbound job %s dead-lettered: %s", job.id, exc)
+                await self.backend.dead_letter(job, repr(exc))
+            else:
+                await self.backend.retry(job, backoff(job.attempts), repr(exc))
+            return
+        await self.backend.ack(self.queue, [job])
+
+    async def _route(self, jobs: list[Job]) -> None:
+        batch = [InboundMessage.from_json(job.payload) for job in jobs]
+        async with self.db.session() as session:
+            routed = await route_batch(session, batch, self.after_route)
+            await session.commit()
+            events = take_events(session)
+        await self.broker.publish(events)
+        now = time.time()
+        for item in routed:
+            metrics.messages_routed.labels(item.inbound.channel.value).inc()
+            if item.inbound.received_at:
+                metrics.route_latency.observe(max(0.0, now - item.inbound.received_at))
+
+
+class OutboundConsumer(Consumer):
+    """Sends replies through their channel's adapter, retrying with backoff, ending visibly."""
+
+    queue = OUTBOUND
+    batch_size = 50
+
+    def __init__(
+        self,
+        backend: QueueBackend,
+        name: str,
+        db: Database,
+        broker: Broker,
+        senders: Mapping[Channel, SendingAdapter],
+    ) -> None:
+        super().__init__(backend, name)
+        self.db = db
+        self.broker = broker
+        self.senders = senders
+        self._last_sweep = time.monotonic()
+
+    async def handle(self, jobs: list[Job]) -> None:
+        # One conversation's replies go out in order; different conversations in parallel.
+        by_partition: dict[int, list[Job]] = defaultdict(list)
+        for job in jobs:
+            by_partition[job.partition].append(job)
+        await asyncio.gather(*(self._send_in_order(group) for group in by_partition.values()))
+
+    async def _send_in_order(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            await self._send(job)
+
+    async def _send(self, job: Job) -> None:
+        message_id = int(json.loads(job.payload)["message_id"])
+        async with self.db.session() as session:
+            outbound = await load_outbound(session, message_id)
+        if outbound is None:
+            await self.backend.ack(self.queue, [job])
+            return
+        sender = self.senders.get(outbound.channel)
+        try:
+            if sender is None:
+                raise ProviderError(
+                    f"the {outbound.channel} channel is not enabled", retryable=False
+                )
+            receipt = await sender.send(outbound)
+        except ProviderError as exc:
+            await self._failed(job, message_id, outbound.channel, exc)
+            return
+        except (TimeoutError, OSError) as exc:
+            await self._failed(
+                job, message_id, outbound.channel, ProviderError(repr(exc), retryable=True)
+            )
+            return
+        status = MessageStatus.DELIVERED if receipt.delivered else MessageStatus.SENT
+        await self._set_status(message_id, status, external_id=receipt.external_id)
+        metrics.outbound_sent.labels(outbound.channel.value).inc()
+        await self.backend.ack(self.queue, [job])
+
+    async def _failed(
+        self, job: Job, message_id: int, channel: Channel, exc: ProviderError
+    ) -> None:
+        if exc.retryable and job.attempts + 1 < MAX_SEND_ATTEMPTS:
+            delay = backoff(job.attempts, exc.retry_after)
+            log.warning("send of message %s failed (%s), retry in %.1fs", message_id, exc, delay)
+            await self.backend.retry(job, delay, exc.message)
+            return
+        log.error("send of message %s failed for good: %s", message_id, exc.message)
+        await self._set_status(message_id, MessageStatus.FAILED, error=exc.message)
+        metrics.outbound_failed.labels(channel.value).inc()
+        await self.backend.ack(self.queue, [job])
+
+    async def _set_status(
+        self, message_id: int, status: MessageStatus, **fields: str | None
+    ) -> None:
+        async with self.db.session() as session:
+            await do_set_status(session, message_id, status, **fields)
+            await session.commit()
+            events = take_events(session)
+        await self.broker.publish(events)
+
+    async def housekeeping(self) -> None:
+        """Re-queue replies whose job was lost (a crash between commit and enqueue)."""
+        if time.monotonic() - self._last_sweep < 60:
+            return
+        self._last_sweep = time.monotonic()
+        async with self.db.session() as session:
+            stranded = await stranded_outbound(session, older_than=60)
+        if stranded:
+            await self.backend.enqueue(OUTBOUND, [outbound_job(m) for m in stranded])

@@ -1,0 +1,274 @@
+"""Queue in the hub's own database: the embedded default, also fine on PostgreSQL.
+
+Webhook enqueues are group-committed: concurrent requests share one transaction, so the
+acknowledgement waits for durability without paying one fsync per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from datetime import timedelta
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.db import Database
+from hub.models.base import utcnow
+from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
+from hub.queue.port import PARTITIONS, Job, NewJob, partition_of
+
+LEASE_SECONDS = 15.0
+CONSUMER_ALIVE_SECONDS = 10.0
+POLL_SECONDS = 0.2
+
+
+class DatabaseQueue:
+    name = "database"
+
+    def __init__(self, db: Database, partitions: int = PARTITIONS) -> None:
+        self.db = db
+        self.partitions = partitions
+        self._pending: list[tuple[str, NewJob, asyncio.Future[None]]] = []
+        self._flushing = False
+        self._work: dict[str, asyncio.Event] = {}
+        self._held: dict[tuple[str, str], set[int]] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        await self._idle.wait()  # let waiting webhooks hear whether their batch committed
+
+    def _insert(self, rows: list[dict[str, object]]) -> object:
+        dialect = sqlite if self.db.is_sqlite else postgresql
+        return (
+            dialect.insert(QueueJob)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["queue", "dedupe_key"])
+        )
+
+    async def enqueue(self, queue: str, jobs: list[NewJob]) -> None:
+        loop = asyncio.get_running_loop()
+        futures = []
+        for job in jobs:
+            future: asyncio.Future[None] = loop.create_future()
+            self._pending.append((queue, job, future))
+            futures.append(future)
+        if not self._flushing:
+            self._flushing = True
+            self._idle.clear()
+            asyncio.create_task(self._flush())  # noqa: RUF006 (awaited through the futures)
+        await asyncio.gather(*futures)
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:500], self._pending[500:]
+                now, stamp = utcnow(), time.time()
+                rows: list[dict[str, object]] = [
+                    {
+                        "queue": queue,
+                        "partition": partition_of(job.key, self.partitions),
+                        "payload": job.payload,
+                        "dedupe_key": job.dedupe_key,
+                        "available_at": now,
+                        "enqueued_at": stamp,
+                        "attempts": 0,
+                    }
+                    for queue, job, _ in batch
+                ]
+                try:
+                    async with self.db.session() as session:
+                        await session.execute(self._insert(rows))  # type: ignore[call-overload]
+                        await session.commit()
+                except Exception as exc:  # every waiting webhook must hear of the failure
+                    for _, _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for queue, _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+                    self._event(queue).set()
+        finally:
+            self._flushing = False
+            self._idle.set()
+
+    def _event(self, queue: str) -> asyncio.Event:
+        return self._work.setdefault(queue, asyncio.Event())
+
+    async def wait_for_work(self, queue: str, timeout: float) -> None:
+        # Same-process enqueues wake us at once; other processes' are seen by polling.
+        event = self._event(queue)
+        try:
+            await asyncio.wait_for(event.wait(), min(timeout, POLL_SECONDS))
+        except TimeoutError:
+            pass
+        event.clear()
+
+    async def claim(self, queue: str, consumer: str, limit: int) -> list[Job]:
+        held = self._held.get((queue, consumer))
+        if not held:
+            return []
+        async with self.db.session() as session:
+            result = await session.execute(
+                select(QueueJob)
+                .where(
+                    QueueJob.queue == queue,
+                    QueueJob.partition.in_(sorted(held)),  # type: ignore[attr-defined]
+                    QueueJob.available_at <= utcnow(),
+                )
+                .order_by(QueueJob.id)  # type: ignore[arg-type]
+                .limit(limit)
+            )
+            return [
+                Job(str(r.id), r.queue, r.partition, r.payload, r.attempts, r.enqueued_at)
+                for r in result.scalars()
+            ]
+
+    async def ack(self, queue: str, jobs: list[Job]) -> None:
+        if not jobs:
+            return
+        async with self.db.session() as session:
+            await session.execute(
+                delete(QueueJob).where(QueueJob.id.in_([int(j.id) for j in jobs]))  # type: ignore[union-attr]
+            )
+            await session.commit()
+
+    async def retry(self, job: Job, delay: float, error: str) -> None:
+        async with self.db.session() as session:
+            await session.execute(
+                update(QueueJob)
+                .where(QueueJob.id == int(job.id))  # type: ignore[arg-type]
+                .values(
+                    attempts=job.attempts + 1,
+                    available_at=utcnow() + timedelta(seconds=delay),
+                    last_error=error[:2000],
+                )
+            )
+            await session.commit()
+
+    async def dead_letter(self, job: Job, error: str) -> None:
+        async with self.db.session() as session:
+            session.add(DeadLetter(queue=job.queue, payload=job.payload, error=error[:4000]))
+            await session.execute(delete(QueueJob).where(QueueJob.id == int(job.id)))  # type: ignore[arg-type]
+            await session.commit()
+
+    async def rebalance(self, queue: str, consumer: str) -> set[int]:
+        async with self.db.session() as session:
+            held = await self._rebalance(session, queue, consumer)
+            await session.commit()
+        self._held[(queue, consumer)] = held
+        return held
+
+    async def _rebalance(self, session: AsyncSession, queue: str, consumer: str) -> set[int]:
+        now = utcnow()
+        dialect = sqlite if self.db.is_sqlite else postgresql
+        await session.execute(
+            dialect.insert(QueueConsumer)
+            .values(name=consumer, queue=queue, seen_at=now)
+            .on_conflict_do_update(index_elements=["name", "queue"], set_={"seen_at": now})
+        )
+        await session.execute(
+            dialect.insert(QueueLease)
+            .values(
+                [
+                    {"queue": queue, "partition": p, "expires_at": now}
+                    for p in range(self.partitions)
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["queue", "partition"])
+        )
+        alive = await session.scalar(
+            select(func.count())
+            .select_from(QueueConsumer)
+            .where(
+                QueueConsumer.queue == queue,
+                QueueConsumer.seen_at > now - timedelta(seconds=CONSUMER_ALIVE_SECONDS),
+            )
+        )
+        fair_share = math.ceil(self.partitions / max(1, alive or 1))
+        expires = now + timedelta(seconds=LEASE_SECONDS)
+        mine = set(
+            (
+                await session.scalars(
+                    select(QueueLease.partition).where(
+                        QueueLease.queue == queue,
+                        QueueLease.owner == consumer,
+                        QueueLease.expires_at > now,
+                    )
+                )
+            ).all()
+        )
+        for extra in sorted(mine)[fair_share:]:
+            await self._set_owner(session, queue, extra, None, now)
+            mine.discard(extra)
+        if mine:
+            await session.execute(
+                update(QueueLease)
+                .where(QueueLease.queue == queue, QueueLease.partition.in_(mine))  # type: ignore[attr-defined]
+                .values(expires_at=expires)
+            )
+        if len(mine) < fair_share:
+            free = await session.scalars(
+                select(QueueLease.partition)
+                .where(
+                    QueueLease.queue == queue,
+                    or_(QueueLease.owner.is_(None), QueueLease.expires_at <= now),  # type: ignore[union-attr]
+                )
+                .order_by(QueueLease.partition)
+            )
+            for partition in free.all()[: fair_share - len(mine)]:
+                # The guarded update is the race check: only one consumer's update matches.
+                taken = await session.execute(
+                    update(QueueLease)
+                    .where(
+                        QueueLease.queue == queue,
+                        QueueLease.partition == partition,
+                        or_(QueueLease.owner.is_(None), QueueLease.expires_at <= now),  # type: ignore[union-attr]
+                    )
+                    .values(owner=consumer, expires_at=expires)
+                )
+                if taken.rowcount:  # type: ignore[attr-defined]
+                    mine.add(partition)
+        return mine
+
+    async def _set_owner(
+        self, session: AsyncSession, queue: str, partition: int, owner: str | None, now: object
+    ) -> None:
+        await session.execute(
+            update(QueueLease)
+            .where(QueueLease.queue == queue, QueueLease.partition == partition)
+            .values(owner=owner, expires_at=now)
+        )
+
+    async def release(self, queue: str, consumer: str) -> None:
+        self._held.pop((queue, consumer), None)
+        async with self.db.session() as session:
+            await session.execute(
+                update(QueueLease)
+                .where(QueueLease.queue == queue, QueueLease.owner == consumer)
+                .values(owner=None, expires_at=utcnow())
+            )
+            await session.execute(
+                delete(QueueConsumer).where(
+                    QueueConsumer.queue == queue, QueueConsumer.name == consumer
+                )
+            )
+            await session.commit()
+
+    async def depth(self, queue: str) -> int:
+        async with self.db.session() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(QueueJob).where(QueueJob.queue == queue)
+            )
+            return int(count or 0)
+
+    async def ping(self) -> None:
+        async with self.db.session() as session:
+            await session.execute(select(1))

@@ -1,0 +1,69 @@
+"""The QueueBackend port every consumer and webhook talks to.
+
+Delivery is at-least-once. Jobs carry a partition (a stable hash of a key such as the
+customer's address); each partition has one owning consumer at a time (a lease), so one
+customer's messages are handled in arrival order even with several workers.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Protocol
+
+INBOUND = "inbound"
+OUTBOUND = "outbound"
+QUEUES = (INBOUND, OUTBOUND)
+PARTITIONS = 16
+
+
+def partition_of(key: str, partitions: int = PARTITIONS) -> int:
+    return zlib.crc32(key.encode()) % partitions
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    key: str
+    payload: str
+    dedupe_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: str
+    queue: str
+    partition: int
+    payload: str
+    attempts: int
+    enqueued_at: float
+
+
+class QueueBackend(Protocol):
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def enqueue(self, queue: str, jobs: list[NewJob]) -> None:
+        """Return only once the jobs are durable; a repeated dedupe_key is ignored."""
+
+    async def claim(self, queue: str, consumer: str, limit: int) -> list[Job]:
+        """Jobs of the partitions this consumer holds, oldest first, due now."""
+
+    async def ack(self, queue: str, jobs: list[Job]) -> None: ...
+
+    async def retry(self, job: Job, delay: float, error: str) -> None: ...
+
+    async def dead_letter(self, job: Job, error: str) -> None: ...
+
+    async def rebalance(self, queue: str, consumer: str) -> set[int]:
+        """Heartbeat, renew this consumer's leases, take or give partitions for a fair share."""
+
+    async def release(self, queue: str, consumer: str) -> None: ...
+
+    async def wait_for_work(self, queue: str, timeout: float) -> None: ...
+
+    async def depth(self, queue: str) -> int: ...
+
+    async def ping(self) -> None: ...

@@ -1,0 +1,66 @@
+"""Run the web app (and, for `hub run`, the worker) until SIGTERM/SIGINT, then stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from hub.services import close_hub, open_hub
+from hub.settings import Settings
+from hub.web.app import create_app
+from hub.worker import start_consumers
+
+log = logging.getLogger(__name__)
+SHUTDOWN_SECONDS = 8.0
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve(settings: Settings, *, with_worker: bool, banner: str | None = None) -> None:
+    app = create_app(settings, with_worker=with_worker, role="run" if with_worker else "web")
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
+    await site.start()
+    log.info("listening", extra={"url": f"http://{settings.host}:{settings.port}"})
+    if banner:
+        print(banner, flush=True)
+    try:
+        await _until_signalled()
+    finally:
+        log.info("stopping: no new work, finishing what is in flight")
+        await runner.cleanup()
+
+
+async def work(settings: Settings, metrics_port: int | None) -> None:
+    """`hub worker`: consumers only, with their own /metrics when asked."""
+    hub = await open_hub(settings)
+    runner: web.AppRunner | None = None
+    try:
+        start_consumers(hub, "worker")
+        if metrics_port is not None:
+            from hub.web import ops
+            from hub.web.keys import HUB
+
+            app = web.Application()
+            app[HUB] = hub
+            app.add_routes(ops.routes())
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, settings.host, metrics_port).start()
+        print(f"worker running (queue: {hub.queue.name})", file=sys.stderr, flush=True)
+        await _until_signalled()
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await close_hub(hub)

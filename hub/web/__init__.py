@@ -1,0 +1,1 @@
+"""The HTTP side: webhooks, REST API, web chat socket, inbox. Views are thin."""

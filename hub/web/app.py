@@ -1,0 +1,51 @@
+"""The aiohttp application factory: one app, shared objects under typed keys."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import jinja2
+from aiohttp import web
+
+from hub.resources import static_dir, templates_dir
+from hub.services import Hub, close_hub, open_hub
+from hub.settings import Settings
+from hub.web import demo, ops, webchat, webhooks
+from hub.web.api import routes as api_routes
+from hub.web.keys import HUB, TEMPLATES
+from hub.web.middlewares import errors
+from hub.worker import start_consumers
+
+
+def templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        enable_async=True,
+    )
+
+
+def create_app(
+    settings: Settings, *, with_worker: bool = False, role: str = "web"
+) -> web.Application:
+    """`with_worker` runs the consumers in this process too (`hub run`)."""
+    app = web.Application(middlewares=[errors], client_max_size=settings.max_body_bytes)
+    app[TEMPLATES] = templates()
+
+    async def hub_context(app: web.Application) -> AsyncIterator[None]:
+        hub: Hub = await open_hub(settings)
+        app[HUB] = hub
+        if with_worker:
+            start_consumers(hub, role)
+        yield
+        await close_hub(hub)
+
+    app.cleanup_ctx.append(hub_context)
+    app.add_routes(ops.routes())
+    app.add_routes(webhooks.routes())
+    app.add_routes(webchat.routes())
+    app.add_routes(api_routes())
+    if settings.sandbox:
+        app.add_routes(demo.routes())
+    app.router.add_static("/static", static_dir())
+    return app

@@ -1,0 +1,353 @@
+/*
+ * Hub web chat widget. A shop embeds it with one tag:
+ *   <script src="https://HUB/webchat/widget.js" async></script>
+ * Optional data-* attributes: data-title, data-color, data-open="1",
+ * data-identity-name / -email / -phone / -hash (the shop's logged-in user).
+ * Everything lives in an open shadow root (shop CSS cannot reach it, tests can)
+ * and the only global is window.HubChat. Message text is only ever set with
+ * textContent, never innerHTML.
+ */
+(function () {
+  'use strict';
+  if (window.HubChat || document.getElementById('hubchat-root')) return; // embedded twice: keep the first
+
+  // currentScript is only set while this file runs synchronously, so read it first.
+  const script = document.currentScript || findScript();
+  const src = new URL(script ? script.src : '/webchat/widget.js', location.href);
+  // The hub may live under a path prefix: strip only our own path from the src.
+  const base = src.href.replace(/\/webchat\/widget\.js([?#].*)?$/, '');
+  const WS_URL = base.replace(/^http/, 'ws') + '/webchat/ws';
+  const TOKEN_KEY = 'hubchat.visitor_token';
+  const LABELS = { operator: 'Support', bot: 'Bot', system: 'System' };
+
+  const data = (script && script.dataset) || {};
+  const title = data.title || 'Chat with us';
+  let color = data.color || '#2563eb';
+  if (window.CSS && CSS.supports && !CSS.supports('color', color)) color = '#2563eb';
+
+  let ws = null;            // current socket; frames from older sockets are ignored
+  let ready = false;        // true between welcome and close: only then are messages sent
+  let attempt = 0;          // reconnect attempts since the last welcome
+  let retryTimer = null, typingTimer = null, errorTimer = null;
+  let typingSentAt = 0, unread = 0;
+  // Identity is re-sent after every welcome, so a fresh visitor token keeps it.
+  let identity = pick({
+    name: data.identityName, email: data.identityEmail,
+    phone: data.identityPhone, identity_hash: data.identityHash,
+  });
+  const pending = new Map(); // client_id -> {text, el}: resent after each welcome until acked
+  const shown = new Map();   // message id -> element, to drop duplicates
+
+  function findScript() {
+    const all = document.getElementsByTagName('script');
+    for (let i = all.length - 1; i >= 0; i--) {
+      if (/\/webchat\/widget\.js([?#].*)?$/.test(all[i].src)) return all[i];
+    }
+    return null;
+  }
+
+  // Only these identify fields, only non-empty strings; null when nothing is left.
+  function pick(info) {
+    const out = {};
+    ['name', 'email', 'phone', 'identity_hash'].forEach(function (k) {
+      const v = info && info[k];
+      if (v != null && String(v).trim()) out[k] = String(v).trim();
+    });
+    return Object.keys(out).length ? out : null;
+  }
+
+  // localStorage throws in some privacy modes and sandboxed iframes: chat still works, just anonymous each load.
+  function storage(fn) {
+    try { return fn(window.localStorage); } catch (e) { return null; }
+  }
+
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID(); // secure contexts only
+    const b = new Uint8Array(16);
+    (window.crypto || window.msCrypto).getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join('');
+  }
+
+  /* ---------- DOM (static markup only; data goes in with textContent) ---------- */
+  const host = document.createElement('div');
+  host.id = 'hubchat-root';
+  // Inline !important beats shop rules such as "body > div { display:none }".
+  host.setAttribute('style', 'all:initial !important;display:block !important;');
+  host.style.setProperty('--hc-color', color);
+  const root = host.attachShadow({ mode: 'open' });
+  root.innerHTML = '<style>' +
+    ':host{all:initial}' +
+    '*{box-sizing:border-box;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}' +
+    '[hidden]{display:none!important}' +
+    '.launcher{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;' +
+      'background:var(--hc-color);color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);' +
+      'z-index:2147483000;display:flex;align-items:center;justify-content:center;padding:0}' +
+    '.launcher svg{width:26px;height:26px;fill:currentColor}' +
+    '.badge{position:absolute;top:-3px;right:-3px;min-width:20px;height:20px;padding:0 5px;border-radius:10px;' +
+      'background:#e11d48;color:#fff;font-size:12px;line-height:20px;text-align:center}' +
+    '.panel{position:fixed;right:20px;bottom:88px;width:360px;height:520px;max-width:calc(100vw - 24px);' +
+      'max-height:calc(100vh - 108px);display:flex;flex-direction:column;background:#fff;color:#111;' +
+      'border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);overflow:hidden;z-index:2147483000;font-size:14px;line-height:1.4}' +
+    'header{background:var(--hc-color);color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}' +
+    'header>div{flex:1;min-width:0}' +
+    '.title{font-weight:600;font-size:15px}.status{font-size:12px;opacity:.85}' +
+    '.close{background:none;border:0;color:#fff;font-size:22px;cursor:pointer;line-height:1;padding:0 4px}' +
+    '.list{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f6f7f9}' +
+    '.msg{max-width:80%;display:flex;flex-direction:column;align-self:flex-start;align-items:flex-start}' +
+    '.msg.customer{align-self:flex-end;align-items:flex-end}' +
+    '.label{font-size:11px;color:#667;margin:0 4px 2px}' +
+    '.text{padding:8px 11px;border-radius:12px;background:#fff;border:1px solid #e3e5e8;white-space:pre-wrap;overflow-wrap:anywhere}' +
+    '.customer .text{background:var(--hc-color);color:#fff;border-color:transparent}' +
+    '.msg[data-state=pending]{opacity:.6}' +
+    '.typing{font-size:12px;color:#667;padding:2px 14px}' +
+    '.error{font-size:12px;color:#b91c1c;background:#fef2f2;padding:6px 14px}' +
+    'form{display:flex;gap:6px;padding:8px 10px;border-top:1px solid #eee;flex-wrap:wrap;align-items:center}' +
+    'form p,.thanks{margin:0;width:100%;font-size:12px;color:#667}.thanks{padding:6px 12px;border-top:1px solid #eee}' +
+    'input,textarea{flex:1;min-width:0;border:1px solid #d5d8dc;border-radius:8px;padding:7px 9px;font-size:14px;color:#111;background:#fff}' +
+    'textarea{resize:none;height:38px}' +
+    'button.btn{background:var(--hc-color);color:#fff;border:0;border-radius:8px;padding:8px 14px;cursor:pointer;font-size:14px}' +
+    '.compose{display:flex;gap:6px;padding:10px;border-top:1px solid #eee}' +
+    '</style>' +
+    '<button class="launcher" type="button" data-hubchat="launcher" aria-label="Open chat" aria-expanded="false">' +
+      '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>' +
+      '<span class="badge" data-hubchat="unread" hidden></span></button>' +
+    '<section class="panel" data-hubchat="panel" role="dialog" aria-label="Chat" hidden>' +
+      '<header><div><div class="title" data-hubchat="title"></div>' +
+      '<div class="status" data-hubchat="status" aria-live="polite">connecting\u2026</div></div>' +
+      '<button class="close" type="button" data-hubchat="close" aria-label="Close chat">\u00d7</button></header>' +
+      '<div class="error" data-hubchat="error" role="alert" hidden></div>' +
+      '<div class="list" data-hubchat="messages" aria-live="polite"></div>' +
+      '<div class="typing" data-hubchat="typing" hidden>typing\u2026</div>' +
+      '<form data-hubchat="identify"><p>Leave your details so we can reply if you go away:</p>' +
+        '<input name="name" data-hubchat="identify-name" placeholder="Name" autocomplete="name">' +
+        '<input name="email" type="email" data-hubchat="identify-email" placeholder="Email" autocomplete="email">' +
+        '<button class="btn" type="submit" data-hubchat="identify-submit">Save</button></form>' +
+      '<div class="thanks" data-hubchat="identified" hidden></div>' +
+      '<div class="compose"><textarea data-hubchat="input" rows="1" placeholder="Type a message\u2026" aria-label="Message"></textarea>' +
+        '<button class="btn" type="button" data-hubchat="send">Send</button></div>' +
+    '</section>';
+
+  function $(name) { return root.querySelector('[data-hubchat="' + name + '"]'); }
+  const launcher = $('launcher'), panel = $('panel'), list = $('messages'), input = $('input');
+  const statusEl = $('status'), typingEl = $('typing'), errorEl = $('error'), badge = $('unread');
+  const form = $('identify'), thanks = $('identified');
+  $('title').textContent = title;
+  if (identity) form.hidden = true; // the shop already told us who this is
+
+  function open(focus) {
+    panel.hidden = false;
+    launcher.setAttribute('aria-expanded', 'true');
+    unread = 0; badge.hidden = true;
+    list.scrollTop = list.scrollHeight;
+    if (focus) input.focus(); // not on page load: never steal focus from the shop page
+  }
+  function close() {
+    panel.hidden = true;
+    launcher.setAttribute('aria-expanded', 'false');
+  }
+
+  function renderMessage(m) {
+    const sender = m.sender_type || 'bot';
+    const el = document.createElement('div');
+    el.className = 'msg ' + (sender === 'customer' ? 'customer' : 'other');
+    el.dataset.hubchat = 'message';
+    el.dataset.sender = sender;
+    if (m.id != null) el.dataset.id = String(m.id);
+    const when = m.created_at ? new Date(m.created_at) : null;
+    if (when && !isNaN(when)) el.title = when.toLocaleString();
+    if (sender !== 'customer') {
+      const label = document.createElement('div');
+      label.className = 'label';
+      label.dataset.hubchat = 'label';
+      label.textContent = LABELS[sender] || sender;
+      el.appendChild(label);
+    }
+    const text = document.createElement('div');
+    text.className = 'text';
+    text.dataset.hubchat = 'text';
+    text.textContent = m.text == null ? '' : String(m.text);
+    el.appendChild(text);
+    return el;
+  }
+
+  // Appends unless that id is already shown; returns whether it was added.
+  function addMessage(m) {
+    const id = m.id == null ? null : String(m.id);
+    if (id !== null && shown.has(id)) return false;
+    const el = renderMessage(m);
+    list.appendChild(el);
+    if (id !== null) shown.set(id, el);
+    return true;
+  }
+
+  function setStatus(text) { statusEl.textContent = text; }
+
+  function showError(text) {
+    errorEl.textContent = text;
+    errorEl.hidden = false;
+    clearTimeout(errorTimer);
+    errorTimer = setTimeout(function () { errorEl.hidden = true; }, 8000);
+  }
+
+  /* ---------- socket ---------- */
+  function sendFrame(frame) {
+    if (!ws || ws.readyState !== 1) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    ready = false;
+    let sock;
+    try { sock = new WebSocket(WS_URL); } catch (e) { scheduleReconnect(); return; }
+    ws = sock;
+    sock.onopen = function () {
+      // The token goes in the first frame, never in the URL (URLs end up in access logs).
+      const token = storage(function (s) { return s.getItem(TOKEN_KEY); });
+      sendFrame(token ? { type: 'hello', visitor_token: token } : { type: 'hello' });
+    };
+    sock.onmessage = function (ev) {
+      if (sock !== ws) return;
+      let f;
+      try { f = JSON.parse(ev.data); } catch (e) { return; }
+      if (f && typeof f.type === 'string' && Object.prototype.hasOwnProperty.call(handlers, f.type)) handlers[f.type](f);
+    };
+    sock.onclose = function () {
+      if (sock !== ws) return; // a socket we already gave up on
+      ws = null;
+      ready = false;
+      setStatus('reconnecting\u2026');
+      scheduleReconnect();
+    };
+  }
+
+  // 0.5 s doubling to 10 s; jitter so many visitors don't all reconnect at the same instant after a hub restart.
+  function scheduleReconnect(delay) {
+    clearTimeout(retryTimer);
+    if (delay === undefined) {
+      const max = Math.min(10000, 500 * Math.pow(2, attempt++));
+      delay = max / 2 + Math.random() * max / 2;
+    }
+    retryTimer = setTimeout(connect, delay);
+  }
+
+  const handlers = {
+    welcome: function (f) {
+      if (f.visitor_token) storage(function (s) { s.setItem(TOKEN_KEY, f.visitor_token); });
+      attempt = 0;
+      ready = true;
+      setStatus('connected');
+      // History replaces the list; unacked messages stay visible after it.
+      list.textContent = '';
+      shown.clear();
+      (f.history || []).forEach(addMessage);
+      pending.forEach(function (p) { list.appendChild(p.el); });
+      if (identity) sendFrame(Object.assign({ type: 'identify' }, identity));
+      // Same client_id as before: the server dedupes a message it already stored.
+      pending.forEach(function (p, cid) { sendFrame({ type: 'message', text: p.text, client_id: cid }); });
+      list.scrollTop = list.scrollHeight;
+    },
+    ack: function (f) {
+      const p = pending.get(f.client_id);
+      if (!p) return;
+      pending.delete(f.client_id);
+      const id = String(f.id);
+      if (shown.has(id)) { p.el.remove(); return; } // its echo (or history) already shows it
+      p.el.dataset.id = id;
+      p.el.dataset.state = 'sent';
+      shown.set(id, p.el);
+    },
+    message: function (f) {
+      if (!addMessage(f)) return;
+      list.scrollTop = list.scrollHeight;
+      if (f.sender_type !== 'customer') {
+        typingEl.hidden = true; // the reply they were typing has arrived
+        if (panel.hidden) { unread++; badge.textContent = String(unread); badge.hidden = false; }
+      }
+    },
+    typing: function () {
+      typingEl.hidden = false;
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(function () { typingEl.hidden = true; }, 3000);
+    },
+    error: function (f) {
+      showError(f.message || f.code || 'Error');
+      if (f.code === 'invalid_token') {
+        // Forged or expired token: forget it and start again as a new visitor.
+        storage(function (s) { s.removeItem(TOKEN_KEY); });
+        const old = ws;
+        ws = null;
+        ready = false;
+        if (old) old.close();
+        setStatus('reconnecting\u2026');
+        scheduleReconnect();
+      }
+    },
+  };
+
+  /* ---------- public actions ---------- */
+  function send(text) {
+    text = text == null ? '' : String(text);
+    if (!text.trim()) return null;
+    const cid = newId();
+    const el = renderMessage({ sender_type: 'customer', text: text });
+    el.dataset.clientId = cid;
+    el.dataset.state = 'pending';
+    list.appendChild(el);
+    list.scrollTop = list.scrollHeight;
+    pending.set(cid, { text: text, el: el });
+    if (ready) sendFrame({ type: 'message', text: text, client_id: cid }); // else queued until welcome
+    return cid;
+  }
+
+  function identify(info) {
+    const f = pick(info);
+    if (!f) return;
+    identity = f;
+    if (ready) sendFrame(Object.assign({ type: 'identify' }, f));
+    form.hidden = true;
+    thanks.textContent = f.email ? 'Thanks! We will reply to ' + f.email + ' if you leave.' : 'Thanks!';
+    thanks.hidden = false;
+  }
+
+  /* ---------- events ---------- */
+  launcher.addEventListener('click', function () { if (panel.hidden) open(true); else close(); });
+  $('close').addEventListener('click', close);
+  function sendInput() {
+    if (send(input.value)) input.value = '';
+    input.focus();
+  }
+  $('send').addEventListener('click', sendInput);
+  input.addEventListener('keydown', function (e) {
+    // Enter sends, Shift+Enter adds a line; never while an IME is composing.
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      sendInput();
+    }
+  });
+  input.addEventListener('input', function () {
+    const now = Date.now();
+    if (ready && input.value && now - typingSentAt >= 2000) { typingSentAt = now; sendFrame({ type: 'typing' }); }
+  });
+  form.addEventListener('submit', function (e) {
+    e.preventDefault();
+    identify({ name: form.elements.name.value, email: form.elements.email.value });
+  });
+  // Back online: don't sit out the remaining backoff.
+  window.addEventListener('online', function () { if (!ws) scheduleReconnect(0); });
+
+  function mount() {
+    document.body.appendChild(host);
+    if (data.open === '1' || data.open === 'true') open(false);
+  }
+  if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
+  connect();
+
+  window.HubChat = {
+    open: function () { open(true); },
+    close: close,
+    send: send,
+    identify: identify,
+  };
+})();

@@ -1,0 +1,287 @@
+"""The web chat socket (SPEC §4 frames) and the widget script."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from hub import metrics
+from hub.actions.unit import take_events
+from hub.actions.webchat import do_identify, find_by_dedupe, visitor_history, visitor_identity
+from hub.domain import events
+from hub.domain.events import Event
+from hub.domain.messages import InboundMessage
+from hub.domain.types import Channel
+from hub.errors import InvalidInput
+from hub.models import Message
+from hub.queue.port import INBOUND, NewJob
+from hub.resources import static_dir
+from hub.secrets import sign
+from hub.services import WEBCHAT_OUTBOUND, Hub
+from hub.web.keys import HUB
+
+log = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES = 64 * 1024
+MAX_TEXT_CHARS = 10_000
+HELLO_TIMEOUT = 30.0
+ACK_FALLBACK_SECONDS = 5.0
+CLOSE_INVALID_TOKEN = 4401
+
+
+def issue_token(key: bytes, visitor_id: str) -> str:
+    return f"{visitor_id}.{sign(key, 'webchat-visitor', visitor_id)}"
+
+
+def visitor_of(key: bytes, token: str) -> str | None:
+    visitor_id, _, signature = token.rpartition(".")
+    if not visitor_id or not hmac.compare_digest(
+        signature, sign(key, "webchat-visitor", visitor_id)
+    ):
+        return None
+    return visitor_id
+
+
+def identity_hash_valid(secret: str | None, claimed: str | None, given: str | None) -> bool:
+    if not secret or not claimed or not given:
+        return False
+    expected = hmac.new(secret.encode(), claimed.encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, given.lower())
+
+
+def message_frame(message: Message) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "id": message.id,
+        "sender_type": message.sender_type,
+        "text": message.text,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def _error(code: str, message: str) -> dict[str, str]:
+    return {"type": "error", "code": code, "message": message}
+
+
+class VisitorSocket:
+    """One open widget: frames in, the visitor's replies out."""
+
+    def __init__(self, hub: Hub, ws: web.WebSocketResponse, visitor_id: str) -> None:
+        self.hub = hub
+        self.ws = ws
+        self.visitor_id = visitor_id
+        self.pending_acks: dict[str, str] = {}
+
+    async def welcome(self) -> None:
+        async with self.hub.db.session() as session:
+            history = await visitor_history(session, self.visitor_id)
+        await self.ws.send_json(
+            {
+                "type": "welcome",
+                "visitor_token": issue_token(self.hub.secret_key, self.visitor_id),
+                "history": [message_frame(m) for m in history],
+            }
+        )
+
+    async def on_frame(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == "message":
+            await self.on_message(frame)
+        elif kind == "identify":
+            await self.on_identify(frame)
+        elif kind == "typing":
+            await self.on_typing()
+        elif kind == "hello":
+            await self.welcome()
+        else:
+            await self.ws.send_json(_error("unknown_type", f"unknown frame type {kind!r}"))
+
+    async def on_message(self, frame: dict[str, Any]) -> None:
+        text, client_id = frame.get("text"), frame.get("client_id")
+        if not isinstance(text, str) or not text.strip():
+            await self.ws.send_json(_error("invalid_message", "text must be a non-empty string"))
+            return
+        if len(text) > MAX_TEXT_CHARS:
+            await self.ws.send_json(_error("too_long", f"at most {MAX_TEXT_CHARS} characters"))
+            return
+        if not isinstance(client_id, str) or not 0 < len(client_id) <= 100:
+            await self.ws.send_json(_error("invalid_message", "client_id must be a short string"))
+            return
+        dedupe_key = f"{self.visitor_id}:{client_id}"
+        async with self.hub.db.session() as session:
+            stored = await find_by_dedupe(session, dedupe_key)
+        if stored is not None:  # the widget resent after a reconnect
+            await self.ws.send_json({"type": "ack", "client_id": client_id, "id": stored.id})
+            return
+        inbound = InboundMessage(
+            channel=Channel.WEBCHAT,
+            address=self.visitor_id,
+            dedupe_key=dedupe_key,
+            text=text,
+            received_at=time.time(),
+        )
+        self.pending_acks[dedupe_key] = client_id
+        await self.hub.queue.enqueue(
+            INBOUND,
+            [
+                NewJob(
+                    key=self.visitor_id,
+                    payload=inbound.to_json(),
+                    dedupe_key=f"webchat:{dedupe_key}",
+                )
+            ],
+        )
+        metrics.inbound_received.labels(Channel.WEBCHAT.value).inc()
+        asyncio.get_running_loop().call_later(
+            ACK_FALLBACK_SECONDS, lambda: asyncio.ensure_future(self._ack_from_db(dedupe_key))
+        )
+
+    async def _ack_from_db(self, dedupe_key: str) -> None:
+        """Ack even if the routed event was missed (say, a Redis pub/sub hiccup)."""
+        client_id = self.pending_acks.pop(dedupe_key, None)
+        if client_id is None or self.ws.closed:
+            return
+        async with self.hub.db.session() as session:
+            stored = await find_by_dedupe(session, dedupe_key)
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.ws.send_json(
+                {"type": "ack", "client_id": client_id, "id": stored.id if stored else None}
+            )
+
+    async def on_identify(self, frame: dict[str, Any]) -> None:
+        fields = {k: frame.get(k) for k in ("name", "email", "phone", "identity_hash")}
+        if any(v is not None and not isinstance(v, str) for v in fields.values()):
+            await self.ws.send_json(_error("invalid_identify", "identify fields are strings"))
+            return
+        secret = self.hub.settings.webchat_hmac_secret
+        claimed = fields["email"] or fields["phone"]
+        verified = identity_hash_valid(
+            secret.get_secret_value() if secret else None, claimed, fields["identity_hash"]
+        )
+        try:
+            async with self.hub.db.session() as session:
+                await do_identify(
+                    session,
+                    self.visitor_id,
+                    name=fields["name"],
+                    email=fields["email"],
+                    phone=fields["phone"],
+                    verified=verified,
+                )
+                await session.commit()
+                published = take_events(session)
+        except InvalidInput as exc:
+            await self.ws.send_json(_error("invalid_identify", exc.message))
+            return
+        await self.hub.broker.publish(published)
+        if verified:
+            await self.welcome()  # the whole thread is now theirs to see
+
+    async def on_typing(self) -> None:
+        async with self.hub.db.session() as session:
+            identity = await visitor_identity(session, self.visitor_id)
+        if identity is not None:
+            await self.hub.broker.publish(
+                [Event(events.WEBCHAT_TYPING, customer_id=identity.customer_id)]
+            )
+
+    async def on_event(self, event: Event) -> None:
+        if event.name == events.MESSAGE_CREATED:
+            client_id = self.pending_acks.pop(event.data.get("dedupe_key", ""), None)
+            if client_id is not None:
+                await self.ws.send_json(
+                    {"type": "ack", "client_id": client_id, "id": event.data["message_id"]}
+                )
+        elif event.name == WEBCHAT_OUTBOUND and event.data.get("visitor_id") == self.visitor_id:
+            async with self.hub.db.session() as session:
+                message = await session.get(Message, event.data["message_id"])
+            if message is not None:
+                await self.ws.send_json(message_frame(message))
+
+
+def _origin_allowed(request: web.Request, allowed: set[str] | None) -> bool:
+    origin = request.headers.get("Origin")
+    return origin is None or allowed is None or origin.rstrip("/") in allowed
+
+
+async def _hello(hub: Hub, ws: web.WebSocketResponse) -> str | None:
+    """The first frame names the visitor: a valid token resumes, none starts a new one."""
+    try:
+        first = await ws.receive(timeout=HELLO_TIMEOUT)
+        frame = json.loads(first.data) if first.type == WSMsgType.TEXT else None
+    except (TimeoutError, ValueError):
+        frame = None
+    if not isinstance(frame, dict) or frame.get("type") != "hello":
+        await ws.send_json(_error("hello_required", "the first frame must be hello"))
+        await ws.close()
+        return None
+    token = frame.get("visitor_token")
+    if token is None:
+        return "v_" + secrets.token_urlsafe(16)
+    visitor_id = visitor_of(hub.secret_key, token) if isinstance(token, str) else None
+    if visitor_id is None:
+        await ws.send_json(_error("invalid_token", "the visitor token is not valid"))
+        await ws.close(code=CLOSE_INVALID_TOKEN, message=b"invalid token")
+    return visitor_id
+
+
+async def socket(request: web.Request) -> web.WebSocketResponse:
+    hub = request.app[HUB]
+    if not _origin_allowed(request, hub.settings.allowed_origins):
+        raise web.HTTPForbidden(text="origin not allowed")
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
+    await ws.prepare(request)
+    visitor_id = await _hello(hub, ws)
+    if visitor_id is None:
+        return ws
+    visitor = VisitorSocket(hub, ws, visitor_id)
+    async with hub.broker.subscribe() as subscription:
+        forward = asyncio.create_task(_forward(visitor, subscription))
+        try:
+            await visitor.welcome()
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    frame = json.loads(msg.data)
+                except ValueError:
+                    await ws.send_json(_error("invalid_json", "frames are JSON objects"))
+                    continue
+                if not isinstance(frame, dict):
+                    await ws.send_json(_error("invalid_json", "frames are JSON objects"))
+                    continue
+                await visitor.on_frame(frame)
+        finally:
+            forward.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await forward
+    return ws
+
+
+async def _forward(visitor: VisitorSocket, subscription: asyncio.Queue[Event]) -> None:
+    while True:
+        event = await subscription.get()
+        try:
+            await visitor.on_event(event)
+        except (ConnectionError, RuntimeError):
+            return
+
+
+async def widget(request: web.Request) -> web.FileResponse:
+    response = web.FileResponse(static_dir() / "widget.js")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get("/webchat/widget.js", widget), web.get("/webchat/ws", socket)]

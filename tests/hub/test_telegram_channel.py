@@ -1,0 +1,156 @@
+"""Telegram end to end: real webhook endpoint, the router, and the fake Bot API over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+from hub.actions.replies import do_reply
+from hub.actions.unit import take_events
+from hub.domain.types import SenderType
+from hub.models import Conversation, Message
+from hub.queue.port import OUTBOUND
+from tests.factories import count, customer_of, messages_of, telegram_update
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.support import RunningHub, eventually
+
+
+async def operator_reply(running: RunningHub, conversation_id: int, text: str) -> int:
+    hub = running.hub
+    async with hub.db.session() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        message, job = await do_reply(session, conversation, text, sender_type=SenderType.OPERATOR)
+        await session.commit()
+        take_events(session)
+    assert job is not None
+    await hub.queue.enqueue(OUTBOUND, [job])
+    assert message.id is not None
+    return message.id
+
+
+async def test_a_private_message_lands_in_the_customers_thread(hub: RunningHub) -> None:
+    assert await hub.post_telegram(telegram_update(777, "где мой заказ 1042?")) == 200
+    stored = await eventually(lambda: messages_of(hub.hub, channel="telegram"), what="routing")
+    assert [m.text for m in stored] == ["где мой заказ 1042?"]
+    customer = await customer_of(hub.hub, "telegram", "777")
+    assert customer is not None and customer.name == "Ivan Petrov" and customer.locale == "ru"
+    assert stored[0].external_id is not None and stored[0].direction == "inbound"
+
+
+async def test_a_provider_retry_is_answered_alike_and_stored_once(hub: RunningHub) -> None:
+    update = telegram_update(778, "retry me")
+    statuses = await asyncio.gather(*(hub.post_telegram(update) for _ in range(5)))
+    assert statuses == [200] * 5
+    await eventually(lambda: messages_of(hub.hub, channel="telegram"), what="routing")
+    assert await hub.post_telegram(update) == 200  # after routing, too
+    await eventually(lambda: _queue_empty(hub), what="queue drained")
+    assert len(await messages_of(hub.hub, channel="telegram")) == 1
+
+
+async def _queue_empty(hub: RunningHub) -> bool:
+    return await hub.hub.queue.depth("inbound") == 0
+
+
+async def test_wrong_secret_is_refused_and_nothing_stored(hub: RunningHub) -> None:
+    assert await hub.post_telegram(telegram_update(779), secret="wrong") == 403
+    async with hub.http.post(f"{hub.url}/webhooks/telegram", json=telegram_update(779)) as response:
+        assert response.status == 403
+    assert await hub.hub.queue.depth("inbound") == 0
+    assert await count(hub.hub, Message) == 0
+
+
+async def test_malformed_and_oversized_bodies_get_a_clear_4xx(hub: RunningHub) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "test-secret"}
+    url = f"{hub.url}/webhooks/telegram"
+    cases = [
+        (b"{not json", 400),
+        (b"\xff\xfe\x00", 400),
+        (b"[1, 2]", 400),
+        (b'{"message": {}}', 400),
+        (b"x" * (1024 * 1024 + 10), 413),
+    ]
+    for body, expected in cases:
+        async with hub.http.post(url, data=io.BytesIO(body), headers=headers) as response:
+            assert response.status == expected, body[:20]
+            if expected == 400:
+                assert (await response.json())["error"]["code"] == "bad_request"
+    assert await hub.hub.queue.depth("inbound") == 0
+    assert await count(hub.hub, Message) == 0
+
+
+async def test_updates_that_are_not_private_messages_are_acknowledged_not_stored(
+    hub: RunningHub,
+) -> None:
+    group = telegram_update(780, "hi all", chat_type="group")
+    reaction = {"update_id": 99_001, "message_reaction": {"chat": {"id": 1}}}
+    unknown = {"update_id": 99_002, "brand_new_update_kind": {"x": 1}}
+    for update in (group, reaction, unknown):
+        assert await hub.post_telegram(update) == 200
+    assert await hub.hub.queue.depth("inbound") == 0
+    assert await count(hub.hub, Message) == 0
+
+
+async def test_caption_is_the_text_and_text_is_kept_exactly(hub: RunningHub) -> None:
+    odd = "e\u0301 <b>not bold</b> " + "я" * 5000
+    await hub.post_telegram(telegram_update(781, odd))
+    await hub.post_telegram(telegram_update(781, None, caption="photo caption", photo=[]))
+    stored = await eventually(lambda: _n_messages(hub, 2), what="two messages routed")
+    assert [m.text for m in stored] == [odd, "photo caption"]
+
+
+async def _n_messages(hub: RunningHub, n: int) -> list[Message] | None:
+    stored = await messages_of(hub.hub, channel="telegram")
+    return stored if len(stored) >= n else None
+
+
+async def test_operator_reply_leaves_through_telegram_and_long_text_is_split(
+    hub: RunningHub, fake_telegram: FakeTelegramAPI
+) -> None:
+    await hub.post_telegram(telegram_update(782, "hi"))
+    [inbound] = await eventually(lambda: messages_of(hub.hub, channel="telegram"))
+    long_text = ("word " * 1000).strip()  # 4999 chars: two parts
+    message_id = await operator_reply(hub, inbound.conversation_id, long_text)
+    await fake_telegram.wait_for_sent(lambda s: s.chat_id == 782 and s.text.startswith("word"))
+    sent = await eventually(lambda: _status(hub, message_id, "sent"), what="status sent")
+    parts = [s.text for s in fake_telegram.sent if s.chat_id == 782]
+    assert len(parts) == 2 and " ".join(p.strip() for p in parts) == long_text
+    assert all(len(p) <= 4096 for p in parts)
+    assert sent.external_id is not None
+
+
+async def _status(hub: RunningHub, message_id: int, status: str) -> Message | None:
+    async with hub.hub.db.session() as session:
+        message = await session.get(Message, message_id)
+    return message if message is not None and message.status == status else None
+
+
+async def test_a_429_is_retried_after_retry_after_and_then_sent(
+    hub: RunningHub, fake_telegram: FakeTelegramAPI
+) -> None:
+    await hub.post_telegram(telegram_update(783, "hi"))
+    [inbound] = await eventually(lambda: messages_of(hub.hub, channel="telegram"))
+    fake_telegram.fail_next("sendMessage", status=429, retry_after=1)
+    message_id = await operator_reply(hub, inbound.conversation_id, "after a pause")
+    await eventually(lambda: _status(hub, message_id, "sent"), timeout=15, what="sent after 429")
+    assert len(fake_telegram.calls_of("sendMessage")) == 2
+
+
+async def test_a_send_that_keeps_failing_ends_visibly_failed(
+    hub: RunningHub, fake_telegram: FakeTelegramAPI
+) -> None:
+    await hub.post_telegram(telegram_update(784, "hi"))
+    [inbound] = await eventually(lambda: messages_of(hub.hub, channel="telegram"))
+    fake_telegram.block_chat(784)
+    message_id = await operator_reply(hub, inbound.conversation_id, "are you there?")
+    failed = await eventually(lambda: _status(hub, message_id, "failed"), what="failed")
+    assert failed.error and "blocked" in failed.error
+
+
+async def test_a_shared_contact_links_the_phone_to_the_customer(hub: RunningHub) -> None:
+    contact = {"phone_number": "79161234567", "first_name": "Ivan", "user_id": 785}
+    await hub.post_telegram(telegram_update(785, None, contact=contact))
+    await eventually(lambda: messages_of(hub.hub, channel="telegram"))
+    by_phone = await eventually(lambda: customer_of(hub.hub, "sms", "+79161234567"))
+    by_telegram = await customer_of(hub.hub, "telegram", "785")
+    assert by_telegram is not None and by_phone.id == by_telegram.id

@@ -1,0 +1,338 @@
+"""Real PostgreSQL and Redis servers on loopback for the test suite.
+
+Tests run against the same servers production uses (not mocks) so that SQL dialect, locking,
+Redis Streams and reconnect behaviour are exercised for real. Each server lives in its own
+temporary directory on a free port and is stopped by the caller (a session fixture).
+Readiness is always polled with a deadline, never guessed with fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+START_TIMEOUT = 30.0
+_PG_ROOT = Path("/usr/lib/postgresql")
+_DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class ServerError(RuntimeError):
+    """A test server could not be started or stopped; the message says why."""
+
+
+def free_port() -> int:
+    """Ask the kernel for a currently free loopback TCP port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def find_pg_bin() -> Path:
+    """Highest installed PostgreSQL version's bin dir (Debian layout)."""
+    versions: list[tuple[int, Path]] = []
+    if _PG_ROOT.is_dir():
+        for entry in _PG_ROOT.iterdir():
+            if entry.name.isdigit() and (entry / "bin" / "postgres").is_file():
+                versions.append((int(entry.name), entry / "bin"))
+    if not versions:
+        raise ServerError(
+            f"PostgreSQL server binaries not found under {_PG_ROOT}/*/bin; "
+            "install them with `apt-get install postgresql`"
+        )
+    return max(versions)[1]
+
+
+@dataclass
+class PostgresServer:
+    """A throw-away PostgreSQL cluster; `url` points at the pre-created `hub` database."""
+
+    bin_dir: Path
+    root: Path
+    port: int
+    as_postgres_user: bool
+    _own_root: bool = False
+    _running: bool = field(default=False, repr=False)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "sock"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "postgres.log"
+
+    @property
+    def url(self) -> str:
+        return self.url_for("hub")
+
+    def url_for(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _cmd(self, tool: str, *args: str) -> list[str]:
+        cmd = [str(self.bin_dir / tool), *args]
+        # Postgres refuses to run as root, so drop to the `postgres` system user.
+        return ["runuser", "-u", "postgres", "--", *cmd] if self.as_postgres_user else cmd
+
+    def _run(self, tool: str, *args: str, timeout: float = START_TIMEOUT) -> None:
+        proc = subprocess.run(
+            self._cmd(tool, *args),
+            cwd=self.root,  # runuser keeps the cwd; /root is not readable by postgres
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise ServerError(
+                f"{tool} {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}"
+                f"{proc.stderr}\n--- log ---\n{_tail(self.log_file)}"
+            )
+
+    def _psql(self, sql: str, database: str = "postgres") -> None:
+        # psql connects over TCP with trust auth, so it needs no user switch.
+        cmd = [str(self.bin_dir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1"]
+        cmd += ["-d", self.url_for(database), "-c", sql]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
+        if proc.returncode != 0:
+            raise ServerError(f"psql {sql!r} failed: {proc.stderr.strip()}")
+
+    def init(self) -> None:
+        """initdb with test-only settings: durability off, loopback only, trust auth."""
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.as_postgres_user:
+            shutil.chown(self.root, "postgres", "postgres")
+            for path in (self.data_dir, self.socket_dir):
+                shutil.chown(path, "postgres", "postgres")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
+        conf = self.data_dir / "postgresql.conf"
+        with conf.open("a") as fh:
+            fh.write(
+                "\n# --- test settings (never use in production) ---\n"
+                "listen_addresses = '127.0.0.1'\n"
+                f"port = {self.port}\n"
+                f"unix_socket_directories = '{self.socket_dir}'\n"
+                "fsync = off\n"
+                "synchronous_commit = off\n"
+                "full_page_writes = off\n"
+                "max_connections = 200\n"
+                "shared_buffers = 32MB\n"
+                "log_min_messages = warning\n"
+            )
+
+    def up(self) -> None:
+        """Start the server on the recorded port and data dir and wait until it answers."""
+        if self._running:
+            return
+        if _port_open(self.port):
+            raise ServerError(f"port {self.port} is already taken; cannot start postgres")
+        # -W: don't let pg_ctl wait by itself; we poll pg_isready below with our own deadline.
+        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-W", "start")
+        self._running = True
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        cmd = [str(self.bin_dir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)]
+        while time.monotonic() < deadline:
+            rc = subprocess.run(cmd, capture_output=True, timeout=10, check=False).returncode
+            if rc == 0:
+                return
+            time.sleep(0.05)
+        raise ServerError(
+            f"postgres not ready on port {self.port} after {START_TIMEOUT}s\n{_tail(self.log_file)}"
+        )
+
+    def down(self) -> None:
+        """Fast shutdown keeping the data, to simulate an outage (see `up`)."""
+        if not self._running:
+            return
+        self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "30", "stop")
+        self._running = False
+
+    def restart(self) -> None:
+        """Stop and start again on the same port and data (fault tests)."""
+        self.down()
+        self.up()
+
+    def stop(self) -> None:
+        """Final stop: shut the server down and remove directories it created outside base_dir."""
+        try:
+            self.down()
+        finally:
+            if self._own_root:
+                shutil.rmtree(self.root, ignore_errors=True)
+
+    def create_database(self, name: str) -> str:
+        """Create an empty database (cheap: copies template0) and return its URL."""
+        if not _DB_NAME.match(name):
+            raise ValueError(f"invalid database name: {name!r}")
+        self._psql(f"CREATE DATABASE {name} TEMPLATE template0")
+        return self.url_for(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database, disconnecting any session still using it."""
+        if not _DB_NAME.match(name):
+            raise ValueError(f"invalid database name: {name!r}")
+        self._psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def start_postgres(base_dir: Path) -> PostgresServer:
+    """initdb + start a PostgreSQL server on a free loopback port with a `hub` database.
+
+    The cluster lives in its own short /tmp dir (removed by `stop`), not under base_dir:
+    as root it must belong to the `postgres` user, who cannot traverse pytest's 0700 temp
+    dirs, and the unix socket path must stay under ~100 bytes. A symlink in base_dir points
+    at it for post-mortem inspection.
+    """
+    bin_dir = find_pg_bin()
+    as_postgres = os.geteuid() == 0
+    base_dir.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="hub-pg-"))
+    link = base_dir / f"postgres-{root.name}"
+    link.symlink_to(root)
+    server = PostgresServer(bin_dir, root, free_port(), as_postgres, _own_root=True)
+    try:
+        server.init()
+        server.up()
+        server._psql("CREATE DATABASE hub TEMPLATE template0")
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+# --------------------------------------------------------------------------- Redis
+
+
+@dataclass
+class RedisServer:
+    """A throw-away redis-server with AOF on, so `restart` keeps the data like production."""
+
+    binary: str
+    dir: Path
+    port: int
+    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def log_file(self) -> Path:
+        return self.dir / "redis.log"
+
+    def up(self) -> None:
+        """Start redis-server on the recorded port and dir and wait for PONG."""
+        if self._proc is not None:
+            return
+        if _port_open(self.port):
+            raise ServerError(f"port {self.port} is already taken; cannot start redis")
+        args = [
+            self.binary,
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--dir", str(self.dir),
+            "--save", "",
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--daemonize", "no",
+            "--logfile", str(self.log_file),
+        ]  # fmt: skip
+        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, cwd=self.dir)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                self._proc = None
+                raise ServerError(f"redis-server exited at start:\n{_tail(self.log_file)}")
+            if self.ping():
+                return
+            time.sleep(0.02)
+        self.down()
+        raise ServerError(f"redis not ready after {START_TIMEOUT}s:\n{_tail(self.log_file)}")
+
+    def ping(self) -> bool:
+        """True when the server answers PING (raw RESP, no client library needed)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1.0) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def down(self) -> None:
+        """SIGTERM (redis flushes the AOF on it) and wait; keeps data for `up`."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+    def restart(self) -> None:
+        """Stop and start again on the same port and dir (fault tests)."""
+        self.down()
+        self.up()
+
+    def stop(self) -> None:
+        """Final stop; the directory belongs to the caller's base_dir."""
+        self.down()
+
+
+def start_redis(base_dir: Path) -> RedisServer:
+    """Start redis-server on a free loopback port in its own dir under base_dir."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(binary).is_file():
+        raise ServerError("redis-server not found; install it with `apt-get install redis-server`")
+    base_dir.mkdir(parents=True, exist_ok=True)
+    server = RedisServer(binary, Path(tempfile.mkdtemp(prefix="redis-", dir=base_dir)), free_port())
+    server.up()
+    return server

@@ -1,0 +1,70 @@
+"""Small test tools: polling with a deadline (never sleeps) and a running hub on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp
+from aiohttp import web
+
+from hub.services import Hub
+from hub.settings import Settings
+from hub.web.app import create_app
+from hub.web.keys import HUB
+
+T = TypeVar("T")
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, what: str = "condition"
+) -> T:
+    """Poll `probe` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+@dataclass
+class RunningHub:
+    """A hub (web + worker in one process, like `hub run`) on a real loopback port."""
+
+    settings: Settings
+    runner: web.AppRunner
+    url: str
+    http: aiohttp.ClientSession
+
+    @property
+    def hub(self) -> Hub:
+        return self.runner.app[HUB]
+
+    async def post_telegram(self, update: dict[str, Any], secret: str | None = None) -> int:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret or "test-secret"}
+        async with self.http.post(
+            f"{self.url}/webhooks/telegram", json=update, headers=headers
+        ) as response:
+            await response.read()
+            return response.status
+
+
+async def start_hub(settings: Settings, *, with_worker: bool = True) -> RunningHub:
+    app = create_app(settings, with_worker=with_worker)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return RunningHub(settings, runner, f"http://127.0.0.1:{port}", aiohttp.ClientSession())
+
+
+async def stop_hub(running: RunningHub) -> None:
+    await running.http.close()
+    await running.runner.cleanup()
