@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.web.keys import HUB, TEMPLATES
+from hub.web.keys import TEMPLATES
 
 
 async def shop(request: web.Request) -> web.Response:
     template = request.app[TEMPLATES].get_template("demo/shop.html")
-    base = request.app[HUB].settings.base_url
+    # The demo shop is served by the hub itself, so the widget comes from this very origin.
+    base = str(request.url.origin())
     html = await template.render_async(
         widget_url=f"{base}/webchat/widget.js", open_chat=request.query.get("chat") == "1"
     )

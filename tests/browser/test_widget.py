@@ -1,0 +1,46 @@
+"""The web chat widget on the demo shop page, in real headless Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.conftest import make_settings
+from tests.factories import messages_of
+from tests.support import RunningHub, eventually, start_hub, stop_hub
+from tests.web.test_webchat import reply
+
+
+@pytest.fixture
+async def shop(backend_urls: dict[str, Any]) -> AsyncIterator[RunningHub]:
+    running = await start_hub(make_settings(**backend_urls, secret_key="k", sandbox=True))
+    yield running
+    await stop_hub(running)
+
+
+async def test_a_shopper_chats_from_the_demo_shop_and_sees_the_reply_live(
+    shop: RunningHub, browser: Browser
+) -> None:
+    page = await browser.new_page()
+    page.on("pageerror", lambda error: pytest.fail(f"page error: {error}"))
+    await page.goto(f"{shop.url}/demo/shop")
+    await page.locator('[data-hubchat="launcher"]').click()
+    await expect(page.locator('[data-hubchat="status"]')).to_have_text("connected")
+    await page.locator('[data-hubchat="input"]').fill("Is the glass kettle <b>in stock</b>?")
+    await page.locator('[data-hubchat="send"]').click()
+
+    [stored] = await eventually(lambda: messages_of(shop.hub, channel="webchat"))
+    mine = page.locator(f'[data-hubchat="message"][data-id="{stored.id}"]')
+    await expect(mine).to_contain_text("Is the glass kettle <b>in stock</b>?")
+
+    await reply(shop, stored.conversation_id, "Yes! <script>alert(1)</script>")
+    theirs = page.locator('[data-hubchat="message"][data-sender="operator"]')
+    await expect(theirs).to_contain_text("Yes! <script>alert(1)</script>")
+
+    await page.reload()  # the token in localStorage resumes the same conversation
+    await page.locator('[data-hubchat="launcher"]').click()
+    await expect(page.locator('[data-hubchat="message"]')).to_have_count(2)
+    await page.close()
