@@ -1,21 +1,19 @@
-"""Telegram: webhook updates in, Bot API sends out (through aiogram, the only place it lives)."""
+"""Telegram: webhook updates in, Bot API sends out (through aiogram, the only place it lives).
+
+aiogram is imported lazily: building its ~300 pydantic models costs seconds of CPU, which
+would break "healthy within 2 s of start" and is never needed by a web-only process (updates
+are parsed here from plain JSON). It is loaded in a thread on the first send.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
+if TYPE_CHECKING:
+    from aiogram import Bot
 
 from adapters.text_split import split_text
 from hub.domain.messages import ContactClaim, DeliveryReceipt, InboundMessage, OutboundMessage
@@ -99,13 +97,29 @@ class TelegramWebhook:
         return parse_update(update, received_at)
 
 
+def _load_aiogram() -> None:
+    import aiogram.client.session.aiohttp  # noqa: F401
+
+
 class TelegramSender:
     channel = Channel.TELEGRAM
     max_text_length = TEXT_LIMIT
 
     def __init__(self, token: str, api_url: str) -> None:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url), timeout=30)
-        self.bot = Bot(token=token, session=session)
+        self._token = token
+        self._api_url = api_url
+        self._bot: Bot | None = None
+
+    async def bot(self) -> Bot:
+        if self._bot is None:
+            await asyncio.to_thread(_load_aiogram)  # keeps the event loop serving meanwhile
+            from aiogram import Bot
+            from aiogram.client.session.aiohttp import AiohttpSession
+            from aiogram.client.telegram import TelegramAPIServer
+
+            session = AiohttpSession(api=TelegramAPIServer.from_base(self._api_url), timeout=30)
+            self._bot = Bot(token=self._token, session=session)
+        return self._bot
 
     async def send(self, message: OutboundMessage) -> DeliveryReceipt:
         first_id: str | None = None
@@ -115,8 +129,17 @@ class TelegramSender:
         return DeliveryReceipt(external_id=first_id)
 
     async def _send_part(self, chat_id: str, text: str) -> str:
+        from aiogram.exceptions import (
+            TelegramAPIError,
+            TelegramForbiddenError,
+            TelegramNetworkError,
+            TelegramRetryAfter,
+            TelegramServerError,
+        )
+
         try:
-            sent = await self.bot.send_message(chat_id=int(chat_id), text=text)
+            bot = await self.bot()
+            sent = await bot.send_message(chat_id=int(chat_id), text=text)
         except TelegramRetryAfter as exc:
             raise ProviderError(str(exc), retryable=True, retry_after=exc.retry_after) from None
         except (TelegramServerError, TelegramNetworkError) as exc:
@@ -128,7 +151,10 @@ class TelegramSender:
         return str(sent.message_id)
 
     async def set_webhook(self, url: str, secret: str) -> None:
-        await self.bot.set_webhook(url=url, secret_token=secret, drop_pending_updates=False)
+        await (await self.bot()).set_webhook(
+            url=url, secret_token=secret, drop_pending_updates=False
+        )
 
     async def close(self) -> None:
-        await self.bot.session.close()
+        if self._bot is not None:
+            await self._bot.session.close()

@@ -46,7 +46,11 @@ class Hub:
         )
 
 
-def consumer_name(role: str) -> str:
+def consumer_name(role: str, settings: Settings) -> str:
+    """Stable across a restart where possible, so a restarted process takes its leases back
+    at once instead of waiting for them to expire: `hub run` owns its port on this host."""
+    if role == "run":
+        return f"run@{socket.gethostname()}:{settings.port}"
     return f"{role}@{socket.gethostname()}:{os.getpid()}"
 
 

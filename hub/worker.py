@@ -10,7 +10,7 @@ from hub.services import Hub, consumer_name
 
 def start_consumers(hub: Hub, role: str = "worker") -> None:
     """Run both consumers as tasks of this process; close_hub stops them."""
-    name = consumer_name(role)
+    name = consumer_name(role, hub.settings)
     inbound = InboundConsumer(hub.queue, name, hub.db, hub.broker)
     outbound = OutboundConsumer(hub.queue, name, hub.db, hub.broker, hub.channels.senders)
     for consumer in (inbound, outbound):

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiogram.client.session.aiohttp  # noqa: F401  (the hub loads it on first send: pay once)
 import pytest
 
 from hub.settings import Settings

@@ -9,6 +9,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_INSTALLED = CHROMIUM.exists()
 FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -22,7 +23,7 @@ FLAGS = [
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
+    if not CHROMIUM_INSTALLED:
         pytest.fail(
             "Debian's chromium is missing: run scripts/setup.sh --test (apt-get install chromium)"
         )
