@@ -11,6 +11,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from hub import logs
 from hub.errors import HubError
 from hub.settings import Settings, load_settings
@@ -199,10 +201,22 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _explain(error: ValidationError) -> str:
+    """Name the variable a user set wrong, not pydantic's field path."""
+    lines = []
+    for problem in error.errors():
+        field = ".".join(str(p) for p in problem["loc"])
+        lines.append(f"HUB_{field.upper()}: {problem['msg']}")
+    return "invalid configuration: " + "; ".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.func(args)
+    except ValidationError as exc:
+        print(f"hub: error: {_explain(exc)}", file=sys.stderr)
+        return 2
     except HubError as exc:
         print(f"hub: error: {exc.message}", file=sys.stderr)
         return 2

@@ -32,3 +32,4 @@ def configure(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # aiohttp's access log is noise at webhook rates; errors still surface.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

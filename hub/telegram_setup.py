@@ -26,7 +26,8 @@ async def set_webhook(settings: Settings, url: str | None) -> str:
 
     channels = build_channels(settings, nothing)
     try:
-        assert channels.telegram is not None
+        if channels.telegram is None:
+            raise ConfigurationError("the Telegram channel is not configured")
         await channels.telegram.set_webhook(
             target, settings.telegram_webhook_secret.get_secret_value()
         )
