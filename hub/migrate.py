@@ -29,6 +29,11 @@ def _is_current(connection: Connection) -> bool:
     return MigrationContext.configure(connection).get_current_revision() == head
 
 
+async def schema_is_current(db: Database) -> bool:
+    async with db.engine.connect() as connection:
+        return bool(await connection.run_sync(_is_current))
+
+
 async def migrate(db: Database) -> bool:
     """Bring the schema to head; returns False when it already was."""
     async with db.engine.connect() as connection:

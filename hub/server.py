@@ -27,7 +27,9 @@ async def _until_signalled() -> None:
 
 
 async def serve(settings: Settings, *, with_worker: bool, banner: str | None = None) -> None:
-    app = create_app(settings, with_worker=with_worker, role="run" if with_worker else "web")
+    app = create_app(
+        settings, with_worker=with_worker, role="run" if with_worker else "web", migrate=with_worker
+    )
     runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
@@ -44,7 +46,7 @@ async def serve(settings: Settings, *, with_worker: bool, banner: str | None = N
 
 async def work(settings: Settings, metrics_port: int | None) -> None:
     """`hub worker`: consumers only, with their own /metrics when asked."""
-    hub = await open_hub(settings)
+    hub = await open_hub(settings, run_migrations=False)
     runner: web.AppRunner | None = None
     try:
         start_consumers(hub, "worker")

@@ -12,7 +12,8 @@ from hub.db import Database
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.messages import OutboundMessage
-from hub.migrate import migrate
+from hub.errors import ConfigurationError
+from hub.migrate import migrate, schema_is_current
 from hub.queue.database import DatabaseQueue
 from hub.queue.port import QueueBackend
 from hub.realtime import Broker, InProcessBroker, RedisBroker
@@ -63,9 +64,13 @@ def _queue_backend(settings: Settings, db: Database) -> QueueBackend:
 
 
 async def open_hub(settings: Settings, *, run_migrations: bool = True) -> Hub:
+    """`hub run` migrates; scale-out processes only check, so they never race each other."""
     db = Database(settings)
     if run_migrations:
         await migrate(db)
+    elif not await schema_is_current(db):
+        await db.close()
+        raise ConfigurationError("the database schema is not up to date: run `hub migrate` first")
     broker: Broker = RedisBroker(settings.redis_url) if settings.redis_url else InProcessBroker()
     queue = _queue_backend(settings, db)
     await queue.start()

@@ -26,14 +26,14 @@ def templates() -> jinja2.Environment:
 
 
 def create_app(
-    settings: Settings, *, with_worker: bool = False, role: str = "web"
+    settings: Settings, *, with_worker: bool = False, role: str = "web", migrate: bool = True
 ) -> web.Application:
     """`with_worker` runs the consumers in this process too (`hub run`)."""
     app = web.Application(middlewares=[errors], client_max_size=settings.max_body_bytes)
     app[TEMPLATES] = templates()
 
     async def hub_context(app: web.Application) -> AsyncIterator[None]:
-        hub: Hub = await open_hub(settings)
+        hub: Hub = await open_hub(settings, run_migrations=migrate)
         app[HUB] = hub
         if with_worker:
             start_consumers(hub, role)
