@@ -35,3 +35,15 @@ route_latency = Histogram(
 
 def render() -> bytes:
     return generate_latest(REGISTRY)
+
+
+def _show_every_channel() -> None:
+    """Expose zeros for every channel from the start, so rates work from the first scrape."""
+    from hub.domain.types import Channel
+
+    for channel in Channel:
+        for counter in (inbound_received, messages_routed, outbound_sent, outbound_failed):
+            counter.labels(channel.value)
+
+
+_show_every_channel()
