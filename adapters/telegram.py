@@ -150,6 +150,29 @@ class TelegramSender:
             raise ProviderError(str(exc), retryable=False) from None
         return str(sent.message_id)
 
+    async def poll(
+        self, offset: int | None, timeout: int, received_at: float
+    ) -> tuple[list[InboundMessage], int | None]:
+        """Long-poll getUpdates: the customer messages and the offset to ask for next."""
+        from aiogram.exceptions import TelegramAPIError
+
+        bot = await self.bot()
+        try:
+            updates = await bot.get_updates(
+                offset=offset, timeout=timeout, request_timeout=timeout + 10
+            )
+        except TelegramAPIError as exc:
+            raise ProviderError(str(exc), retryable=True) from None
+        messages: list[InboundMessage] = []
+        for update in updates:
+            raw = update.model_dump(mode="json", by_alias=True, exclude_none=True)
+            try:
+                messages += parse_update(raw, received_at)
+            except InvalidInput:
+                continue
+        next_offset = max(u.update_id for u in updates) + 1 if updates else offset
+        return messages, next_offset
+
     async def set_webhook(self, url: str, secret: str) -> None:
         await (await self.bot()).set_webhook(
             url=url, secret_token=secret, drop_pending_updates=False

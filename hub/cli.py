@@ -39,7 +39,7 @@ def cmd_web(args: argparse.Namespace) -> None:
 def cmd_worker(args: argparse.Namespace) -> None:
     from hub.server import work
 
-    asyncio.run(work(_settings(), args.metrics_port))
+    asyncio.run(work(_settings(), args.metrics_port, telegram_polling=args.telegram_polling))
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -147,9 +147,6 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("web", help="the HTTP half only (scale-out)").set_defaults(func=cmd_web)
     worker = sub.add_parser("worker", help="the queue consumers only (scale-out)")
     worker.add_argument("--metrics-port", type=int, help="serve this worker's /metrics here")
-    worker.add_argument(
-        "--mail", action="store_true", help="also run the SMTP listener and IMAP polling"
-    )
     worker.add_argument(
         "--telegram-polling", action="store_true", help="poll getUpdates instead of a webhook"
     )

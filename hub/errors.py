@@ -73,6 +73,13 @@ class WindowClosed(HubError):
     code = "window_closed"
 
 
+class QueueUnavailable(HubError):
+    """The queue cannot take the event: answer 503 so the provider retries later."""
+
+    status = 503
+    code = "queue_unavailable"
+
+
 class ConfigurationError(HubError):
     code = "configuration"
 

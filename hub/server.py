@@ -9,6 +9,7 @@ import sys
 
 from aiohttp import web
 
+from hub.errors import ConfigurationError
 from hub.services import close_hub, open_hub
 from hub.settings import Settings
 from hub.web.app import create_app
@@ -44,12 +45,18 @@ async def serve(settings: Settings, *, with_worker: bool, banner: str | None = N
         await runner.cleanup()
 
 
-async def work(settings: Settings, metrics_port: int | None) -> None:
+async def work(settings: Settings, metrics_port: int | None, *, telegram_polling: bool) -> None:
     """`hub worker`: consumers only, with their own /metrics when asked."""
     hub = await open_hub(settings, run_migrations=False)
     runner: web.AppRunner | None = None
     try:
         start_consumers(hub, "worker")
+        if telegram_polling:
+            if hub.channels.telegram is None:
+                raise ConfigurationError("--telegram-polling needs HUB_TELEGRAM_BOT_TOKEN")
+            from hub.telegram_polling import poll
+
+            hub.tasks.append(asyncio.create_task(poll(hub, hub.channels.telegram, hub.stopping)))
         if metrics_port is not None:
             from hub.web import ops
             from hub.web.keys import HUB

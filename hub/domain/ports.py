@@ -39,3 +39,11 @@ class WebhookAdapter(Protocol):
     def verify(self, request: WebhookRequest) -> bool: ...
 
     def parse(self, request: WebhookRequest) -> list[InboundMessage]: ...
+
+
+class UpdatePoller(Protocol):
+    """A channel that can be polled instead of calling a webhook (Telegram getUpdates)."""
+
+    async def poll(
+        self, offset: int | None, timeout: int, received_at: float
+    ) -> tuple[list[InboundMessage], int | None]: ...

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Database
+from hub.errors import QueueUnavailable
 from hub.models.base import utcnow
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
 from hub.queue.port import PARTITIONS, Job, NewJob, partition_of
@@ -63,7 +64,10 @@ class DatabaseQueue:
             self._flushing = True
             self._idle.clear()
             asyncio.create_task(self._flush())  # noqa: RUF006 (awaited through the futures)
-        await asyncio.gather(*futures)
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise QueueUnavailable(f"the database queue could not store the event: {outcome}")
 
     async def _flush(self) -> None:
         try:

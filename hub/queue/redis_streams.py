@@ -1,0 +1,382 @@
+"""Queue on Redis Streams, for scale-out: one stream per (queue, partition), group `hub`.
+
+Same contract as the database backend: at-least-once, a partition leased to one consumer at
+a time, un-acked jobs handed back by every `claim` until acked. Durability is Redis' AOF.
+Every read-modify-write (dedupe, leases, retry, delayed promotion) is one Lua script, so a
+crash or a competing process never sees half of it. Times inside scripts come from Redis'
+own clock, so hosts with skewed clocks still agree on leases and due times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisError, ResponseError
+
+from hub.errors import QueueUnavailable
+from hub.queue.port import PARTITIONS, QUEUES, Job, NewJob, partition_of
+
+GROUP = "hub"
+LEASE_SECONDS = 15.0
+CONSUMER_ALIVE_SECONDS = 10.0
+DEDUPE_SECONDS = 7 * 24 * 3600
+POLL_SECONDS = 0.1
+SOCKET_TIMEOUT = 5.0
+FLUSH_BATCH = 500
+PROMOTE_BATCH = 1000
+
+_NOW_MS = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
+
+# Check first and set the key only after XADD succeeded: Redis does not roll a script back,
+# so a failing XADD must never leave a dedupe key that would swallow the provider's retry.
+_ENQUEUE = """
+if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then return false end
+local id = redis.call('XADD', KEYS[1], '*', 'payload', ARGV[1], 'enqueued_at', ARGV[2],
+                      'attempts', '0')
+if KEYS[2] then redis.call('SET', KEYS[2], id, 'EX', ARGV[3]) end
+return id
+"""
+
+# KEYS: consumers zset, then one lease key per partition. Returns {held, newly taken}.
+_REBALANCE = (
+    _NOW_MS
+    + """
+local me, lease, alive_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], now, me)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - alive_ms)
+local share = math.ceil((#KEYS - 1) / math.max(1, redis.call('ZCARD', KEYS[1])))
+local held, taken = {}, {}
+for i = 2, #KEYS do
+  if redis.call('GET', KEYS[i]) == me then
+    if #held < share then
+      redis.call('PEXPIRE', KEYS[i], lease)
+      held[#held + 1] = i - 2
+    else
+      redis.call('DEL', KEYS[i])
+    end
+  end
+end
+for i = 2, #KEYS do
+  if #held >= share then break end
+  if redis.call('SET', KEYS[i], me, 'NX', 'PX', lease) then
+    held[#held + 1] = i - 2
+    taken[#taken + 1] = i - 2
+  end
+end
+return {held, taken}
+"""
+)
+
+# KEYS: consumers zset, n lease keys, n streams. Forget the consumer in the group only when
+# it has nothing pending, or a successor could no longer adopt those entries.
+_RELEASE = """
+local n = (#KEYS - 1) / 2
+redis.call('ZREM', KEYS[1], ARGV[1])
+for i = 2, n + 1 do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
+  local pending = redis.pcall('XPENDING', KEYS[i + n], ARGV[2], '-', '+', 1, ARGV[1])
+  if type(pending) == 'table' and #pending == 0 then
+    redis.pcall('XGROUP', 'DELCONSUMER', KEYS[i + n], ARGV[2], ARGV[1])
+  end
+end
+"""
+
+# Adopt every entry a previous owner left pending; the lease makes min-idle 0 safe.
+_TAKEOVER = """
+local cursor = '0-0'
+repeat
+  cursor = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, cursor,
+                      'COUNT', 1000, 'JUSTID')[1]
+until cursor == '0-0'
+"""
+
+# An entry already acked (by a successor that adopted it) is not retried: as in the database.
+_RETRY = (
+    _NOW_MS
+    + """
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[4])
+return 1
+"""
+)
+
+_PROMOTE = (
+    _NOW_MS
+    + """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[2])
+for _, member in ipairs(due) do
+  local job = cjson.decode(member)
+  redis.call('XADD', ARGV[1] .. job.partition, '*', 'payload', job.payload,
+             'enqueued_at', job.enqueued_at, 'attempts', job.attempts, 'error', job.error)
+  redis.call('ZREM', KEYS[1], member)
+end
+return #due
+"""
+)
+
+
+def _stream_order(job: Job) -> tuple[int, int]:
+    ms, seq = job.id.split(":", 1)[1].split("-")
+    return int(ms), int(seq)
+
+
+class RedisStreamsQueue:
+    name = "redis"
+
+    def __init__(self, url: str, partitions: int = PARTITIONS) -> None:
+        self.partitions = partitions
+        self.lease_seconds = LEASE_SECONDS
+        self.alive_seconds = CONSUMER_ALIVE_SECONDS
+        # Few, fast retries: they reconnect after a Redis restart, yet a Redis that is down
+        # fails the caller within seconds instead of stalling a webhook.
+        self.redis = aioredis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=SOCKET_TIMEOUT,
+            socket_connect_timeout=SOCKET_TIMEOUT,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.1), 2),
+        )
+        self._enqueue = self.redis.register_script(_ENQUEUE)
+        self._rebalance = self.redis.register_script(_REBALANCE)
+        self._release = self.redis.register_script(_RELEASE)
+        self._takeover = self.redis.register_script(_TAKEOVER)
+        self._retry = self.redis.register_script(_RETRY)
+        self._promote = self.redis.register_script(_PROMOTE)
+        self._pending: list[tuple[str, NewJob, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._work: dict[str, asyncio.Event] = {}
+        self._groups: set[str] = set()
+        self._held: dict[tuple[str, str], set[int]] = {}
+        self._adopt: dict[tuple[str, str], set[int]] = {}
+
+    def _stream(self, queue: str, partition: int) -> str:
+        return f"hub:q:{queue}:{partition}"
+
+    def _streams(self, queue: str) -> list[str]:
+        return [self._stream(queue, p) for p in range(self.partitions)]
+
+    def _leases(self, queue: str) -> list[str]:
+        return [f"hub:lease:{queue}:{p}" for p in range(self.partitions)]
+
+    async def start(self) -> None:
+        for queue in QUEUES:
+            await self._ensure_groups(queue)
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            await self._flusher
+        await self.redis.aclose()
+
+    async def _ensure_groups(self, queue: str, *, force: bool = False) -> None:
+        if queue in self._groups and not force:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream in self._streams(queue):
+                # From id 0, not `$`: entries added before the group existed are work too.
+                pipe.xgroup_create(stream, GROUP, id="0", mkstream=True)
+            results = await pipe.execute(raise_on_error=False)
+        for result in results:
+            if isinstance(result, Exception) and "BUSYGROUP" not in str(result):
+                raise result
+        self._groups.add(queue)
+
+    # ------------------------------------------------------------------ enqueue
+
+    async def enqueue(self, queue: str, jobs: list[NewJob]) -> None:
+        loop = asyncio.get_running_loop()
+        futures = []
+        for job in jobs:
+            future: asyncio.Future[None] = loop.create_future()
+            self._pending.append((queue, job, future))
+            futures.append(future)
+        if futures and (self._flusher is None or self._flusher.done()):
+            self._flusher = asyncio.create_task(self._flush())
+        # Wait for all, then raise: no failed future is left with its exception unretrieved.
+        for outcome in await asyncio.gather(*futures, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _flush(self) -> None:
+        """Send every enqueue waiting right now in one round trip (concurrent webhooks)."""
+        while self._pending:
+            batch, self._pending = self._pending[:FLUSH_BATCH], self._pending[FLUSH_BATCH:]
+            stamp = repr(time.time())
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for queue, job, _ in batch:
+                        keys = [self._stream(queue, partition_of(job.key, self.partitions))]
+                        if job.dedupe_key is not None:
+                            keys.append(f"hub:dedupe:{queue}:{job.dedupe_key}")
+                        await self._enqueue(keys, [job.payload, stamp, DEDUPE_SECONDS], pipe)
+                    await pipe.execute()
+            except Exception as exc:  # every waiting webhook must hear of the failure
+                error = self._unavailable(exc)
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for queue, _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+                self._event(queue).set()
+
+    def _unavailable(self, exc: Exception) -> Exception:
+        if isinstance(exc, RedisError) and not isinstance(exc, ResponseError):
+            kwargs = self.redis.connection_pool.connection_kwargs
+            where = f"{kwargs.get('host')}:{kwargs.get('port')}"
+            error = QueueUnavailable(f"the Redis queue at {where} is unavailable: {exc}")
+            error.__cause__ = exc
+            return error
+        return exc
+
+    def _event(self, queue: str) -> asyncio.Event:
+        return self._work.setdefault(queue, asyncio.Event())
+
+    async def wait_for_work(self, queue: str, timeout: float) -> None:
+        # Same-process enqueues wake us at once; other processes' are seen by polling.
+        event = self._event(queue)
+        try:
+            await asyncio.wait_for(event.wait(), min(timeout, POLL_SECONDS))
+        except TimeoutError:
+            pass
+        event.clear()
+
+    # ------------------------------------------------------------------ leases
+
+    async def rebalance(self, queue: str, consumer: str) -> set[int]:
+        await self._ensure_groups(queue)
+        keys = [f"hub:consumers:{queue}", *self._leases(queue)]
+        lease_ms, alive_ms = int(self.lease_seconds * 1000), int(self.alive_seconds * 1000)
+        held, taken = await self._rebalance(keys, [consumer, lease_ms, alive_ms])
+        mine = {int(p) for p in held}
+        self._held[(queue, consumer)] = mine
+        adopt = self._adopt.setdefault((queue, consumer), set())
+        adopt.update(int(p) for p in taken)
+        adopt.intersection_update(mine)
+        return set(mine)
+
+    async def release(self, queue: str, consumer: str) -> None:
+        self._held.pop((queue, consumer), None)
+        self._adopt.pop((queue, consumer), None)
+        keys = [f"hub:consumers:{queue}", *self._leases(queue), *self._streams(queue)]
+        await self._release(keys, [consumer, GROUP])
+
+    # ------------------------------------------------------------------ jobs
+
+    async def claim(self, queue: str, consumer: str, limit: int) -> list[Job]:
+        held = sorted(self._held.get((queue, consumer), ()))
+        if not held or limit <= 0:
+            return []
+        try:
+            return await self._claim(queue, consumer, held, limit)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis lost its data (no AOF, or flushed): recreate the groups, then go on.
+            await self._ensure_groups(queue, force=True)
+            return await self._claim(queue, consumer, held, limit)
+
+    async def _claim(self, queue: str, consumer: str, held: list[int], limit: int) -> list[Job]:
+        adopt = self._adopt.get((queue, consumer), set())
+        adopting = sorted(adopt)
+        streams = {self._stream(queue, p): p for p in held}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            await self._promote([f"hub:delayed:{queue}"], [f"hub:q:{queue}:", PROMOTE_BATCH], pipe)
+            for partition in adopting:
+                await self._takeover([self._stream(queue, partition)], [GROUP, consumer], pipe)
+            # Own pending entries first (un-acked ones come back, like the database's rows),
+            # then new ones; both are read in the same round trip.
+            pipe.xreadgroup(GROUP, consumer, dict.fromkeys(streams, "0"), count=limit)
+            pipe.xreadgroup(GROUP, consumer, dict.fromkeys(streams, ">"), count=limit)
+            *_, pending, fresh = await pipe.execute()
+        adopt.difference_update(adopting)
+        jobs: list[Job] = []
+        deleted: list[tuple[str, str]] = []
+        for stream, entries in [*(pending or []), *(fresh or [])]:
+            partition = streams[stream]
+            for entry_id, fields in entries:
+                if not fields:  # deleted under us (trimmed); nothing left to hand out
+                    deleted.append((stream, entry_id))
+                    continue
+                jobs.append(self._job(queue, partition, entry_id, fields))
+        if deleted:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for stream, entry_id in deleted:
+                    pipe.xack(stream, GROUP, entry_id)
+                await pipe.execute()
+        # Entries left out by the limit stay pending for us and lead the next claim.
+        return sorted(jobs, key=_stream_order)[:limit]
+
+    def _job(self, queue: str, partition: int, entry_id: str, fields: dict[str, str]) -> Job:
+        return Job(
+            id=f"{partition}:{entry_id}",
+            queue=queue,
+            partition=partition,
+            payload=fields["payload"],
+            attempts=int(fields.get("attempts", 0)),
+            enqueued_at=float(fields.get("enqueued_at", 0.0)),
+        )
+
+    def _entry(self, job: Job) -> tuple[str, str]:
+        return self._stream(job.queue, job.partition), job.id.split(":", 1)[1]
+
+    async def ack(self, queue: str, jobs: list[Job]) -> None:
+        if not jobs:
+            return
+        by_stream: dict[str, list[str]] = {}
+        for job in jobs:
+            stream, entry_id = self._entry(job)
+            by_stream.setdefault(stream, []).append(entry_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for stream, ids in by_stream.items():
+                pipe.xack(stream, GROUP, *ids)
+                pipe.xdel(stream, *ids)
+            await pipe.execute()
+
+    async def retry(self, job: Job, delay: float, error: str) -> None:
+        stream, entry_id = self._entry(job)
+        member = json.dumps(
+            {
+                "partition": str(job.partition),
+                "payload": job.payload,
+                "enqueued_at": repr(job.enqueued_at),
+                "attempts": str(job.attempts + 1),
+                "error": error[:2000],
+                "id": job.id,  # keeps two retries with equal payloads distinct members
+            }
+        )
+        keys = [stream, f"hub:delayed:{job.queue}"]
+        await self._retry(keys, [GROUP, entry_id, int(delay * 1000), member])
+
+    async def dead_letter(self, job: Job, error: str) -> None:
+        stream, entry_id = self._entry(job)
+        fields: dict[Any, Any] = {
+            "payload": job.payload,
+            "error": error[:4000],
+            "attempts": job.attempts,
+            "partition": job.partition,
+            "enqueued_at": repr(job.enqueued_at),
+            "failed_at": repr(time.time()),
+        }
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(f"hub:dead:{job.queue}", fields)
+            pipe.xack(stream, GROUP, entry_id)
+            pipe.xdel(stream, entry_id)
+            await pipe.execute()
+
+    async def depth(self, queue: str) -> int:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream in self._streams(queue):
+                pipe.xlen(stream)
+            pipe.zcard(f"hub:delayed:{queue}")
+            return sum(int(n) for n in await pipe.execute())
+
+    async def ping(self) -> None:
+        await self.redis.ping()

@@ -1,0 +1,61 @@
+"""`hub worker --telegram-polling`: getUpdates instead of a webhook, into the same queue.
+
+The offset is kept in the database, so a restart continues where it stopped; an update
+fetched twice (a crash before the offset was saved) is de-duplicated like a webhook retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hub.domain.ports import UpdatePoller
+from hub.errors import ProviderError
+from hub.models import HubSetting
+from hub.queue.port import INBOUND, NewJob
+from hub.services import Hub
+
+log = logging.getLogger(__name__)
+OFFSET_KEY = "telegram_polling_offset"
+LONG_POLL_SECONDS = 25
+
+
+async def _load_offset(hub: Hub) -> int | None:
+    async with hub.db.session() as session:
+        value = await session.scalar(select(HubSetting.value).where(HubSetting.key == OFFSET_KEY))
+    return int(value) if value else None
+
+
+async def _save_offset(hub: Hub, offset: int) -> None:
+    dialect = sqlite if hub.db.is_sqlite else postgresql
+    async with hub.db.session() as session:
+        await session.execute(
+            dialect.insert(HubSetting)
+            .values(key=OFFSET_KEY, value=str(offset))
+            .on_conflict_do_update(index_elements=["key"], set_={"value": str(offset)})
+        )
+        await session.commit()
+
+
+async def poll(hub: Hub, poller: UpdatePoller, stopping: asyncio.Event) -> None:
+    offset = await _load_offset(hub)
+    while not stopping.is_set():
+        try:
+            messages, next_offset = await poller.poll(offset, LONG_POLL_SECONDS, time.time())
+        except ProviderError as exc:
+            log.warning("telegram polling failed, retrying: %s", exc.message)
+            await asyncio.sleep(2)
+            continue
+        if messages:
+            jobs = [
+                NewJob(key=m.address, payload=m.to_json(), dedupe_key=f"{m.channel}:{m.dedupe_key}")
+                for m in messages
+            ]
+            await hub.queue.enqueue(INBOUND, jobs)  # durable before the offset moves on
+        if next_offset is not None and next_offset != offset:
+            offset = next_offset
+            await _save_offset(hub, offset)
