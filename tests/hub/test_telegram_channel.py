@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import io
 
+from sqlalchemy import select
+
 from hub.actions.replies import do_reply
 from hub.actions.unit import take_events
 from hub.domain.types import SenderType
-from hub.models import Conversation, Message
+from hub.models import Conversation, HubSetting, Message
 from hub.queue.port import OUTBOUND
+from hub.telegram_polling import OFFSET_KEY, poll
 from tests.factories import count, customer_of, messages_of, telegram_update
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually
@@ -154,3 +157,24 @@ async def test_a_shared_contact_links_the_phone_to_the_customer(hub: RunningHub)
     by_phone = await eventually(lambda: customer_of(hub.hub, "sms", "+79161234567"))
     by_telegram = await customer_of(hub.hub, "telegram", "785")
     assert by_telegram is not None and by_phone.id == by_telegram.id
+
+
+async def test_polling_mode_routes_updates_and_keeps_its_offset(
+    hub: RunningHub, fake_telegram: FakeTelegramAPI
+) -> None:
+    telegram = hub.hub.channels.telegram
+    assert telegram is not None
+    hub.hub.tasks.append(asyncio.create_task(poll(hub.hub, telegram, hub.hub.stopping)))
+    first = fake_telegram.push_update(telegram_update(786, "polled one"))
+    fake_telegram.push_update(telegram_update(786, "polled two"))
+    stored = await eventually(lambda: _n_messages(hub, 2), what="polled updates routed")
+    assert [m.text for m in stored] == ["polled one", "polled two"]
+
+    async def offset_saved() -> bool:
+        async with hub.hub.db.session() as session:
+            value = await session.scalar(
+                select(HubSetting.value).where(HubSetting.key == OFFSET_KEY)
+            )
+        return value == str(first + 2)
+
+    await eventually(offset_saved, what="offset stored")
