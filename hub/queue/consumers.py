@@ -8,10 +8,11 @@ import json
 import logging
 import random
 import time
+from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hub import metrics
 from hub.actions.delivery import do_set_status, load_outbound, stranded_outbound
@@ -29,7 +30,7 @@ from hub.routing import AfterRoute, route_batch
 log = logging.getLogger(__name__)
 
 REBALANCE_SECONDS = 3.0
-MAX_INBOUND_ATTEMPTS = 5
+MAX_INBOUND_ATTEMPTS = 8
 MAX_SEND_ATTEMPTS = 6
 MAX_BACKOFF_SECONDS = 300.0
 
@@ -40,7 +41,16 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
     return max(delay, retry_after or 0.0)
 
 
-class Consumer:
+def is_outage(exc: BaseException) -> bool:
+    """The database or queue is away: wait and retry the batch, never count it against a job."""
+    if isinstance(exc, IntegrityError):
+        return False
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or "OperationalError" in type(exc.orig).__name__
+    return isinstance(exc, (OSError, ConnectionError, TimeoutError))
+
+
+class Consumer(ABC):
     """Claim jobs of the partitions this consumer leases, handle them, ack them."""
 
     queue: str
@@ -73,8 +83,8 @@ class Consumer:
             with contextlib.suppress(Exception):
                 await self.backend.release(self.queue, self.name)
 
-    async def handle(self, jobs: list[Job]) -> None:
-        raise NotImplementedError  # each queue's consumer class defines its handling
+    @abstractmethod
+    async def handle(self, jobs: list[Job]) -> None: ...
 
     async def housekeeping(self) -> None:
         return None
@@ -92,7 +102,6 @@ class InboundConsumer(Consumer):
         db: Database,
         broker: Broker,
         after_route: AfterRoute | None = None,
-        on_replies: Callable[[list[object]], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(backend, name)
         self.db = db
@@ -102,8 +111,12 @@ class InboundConsumer(Consumer):
     async def handle(self, jobs: list[Job]) -> None:
         try:
             await self._route(jobs)
-        except IntegrityError:
-            # A race with another worker on a new identity: route one by one, re-reading.
+        except Exception as exc:
+            if is_outage(exc):
+                raise  # the run loop waits and claims the same batch again
+            # A race on a new identity, or one bad event: route one by one, so the rest of
+            # the batch goes through and only a job that keeps failing is dead-lettered.
+            log.warning("inbound batch failed (%r); routing its %d jobs one by one", exc, len(jobs))
             for job in jobs:
                 await self._route_one(job)
             return
@@ -113,6 +126,8 @@ class InboundConsumer(Consumer):
         try:
             await self._route([job])
         except Exception as exc:
+            if is_outage(exc):
+                raise
             if job.attempts + 1 >= MAX_INBOUND_ATTEMPTS:
                 log.error("inbound job %s dead-lettered: %s", job.id, exc)
                 await self.backend.dead_letter(job, repr(exc))

@@ -80,6 +80,7 @@ class VisitorSocket:
         self.ws = ws
         self.visitor_id = visitor_id
         self.pending_acks: dict[str, str] = {}
+        self._fallbacks: set[asyncio.Task[None]] = set()
 
     async def welcome(self) -> None:
         async with self.hub.db.session() as session:
@@ -141,12 +142,17 @@ class VisitorSocket:
             ],
         )
         metrics.inbound_received.labels(Channel.WEBCHAT.value).inc()
-        asyncio.get_running_loop().call_later(
-            ACK_FALLBACK_SECONDS, lambda: asyncio.ensure_future(self._ack_from_db(dedupe_key))
-        )
+        task = asyncio.create_task(self._ack_from_db(dedupe_key))
+        self._fallbacks.add(task)
+        task.add_done_callback(self._fallbacks.discard)
+
+    def close(self) -> None:
+        for task in self._fallbacks:
+            task.cancel()
 
     async def _ack_from_db(self, dedupe_key: str) -> None:
         """Ack even if the routed event was missed (say, a Redis pub/sub hiccup)."""
+        await asyncio.sleep(ACK_FALLBACK_SECONDS)
         client_id = self.pending_acks.pop(dedupe_key, None)
         if client_id is None or self.ws.closed:
             return
@@ -261,6 +267,7 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
                     continue
                 await visitor.on_frame(frame)
         finally:
+            visitor.close()
             forward.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await forward
