@@ -1,0 +1,203 @@
+"""Conversation views: the inbox list, one thread, its messages, replies and state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.actions import queries
+from hub.actions.conversations import do_assign, do_set_labels, do_set_status, get_conversation
+from hub.actions.replies import do_reply
+from hub.actions.unit import unit_of_work
+from hub.domain.types import ConversationStatus, SenderType
+from hub.models import Conversation
+from hub.queue.port import OUTBOUND
+from hub.web.api import pages, serialize
+from hub.web.api.calls import Call, Reply
+from hub.web.api.schemas import (
+    AssignBody,
+    ConversationOut,
+    ConversationPage,
+    ConversationQuery,
+    LabelsBody,
+    MessageOut,
+    MessagePage,
+    PageQuery,
+    ReplyBody,
+    StatusBody,
+)
+from hub.web.api.spec import ApiRoute
+
+
+def _assignee(raw: str | None, call: Call) -> int | str | None:
+    if raw is None or raw == queries.UNASSIGNED:
+        return raw
+    return call.operator_id if raw == "me" else int(raw)
+
+
+async def list_conversations(call: Call) -> ConversationPage:
+    query = call.query_as(ConversationQuery)
+    where = queries.ConversationFilter(
+        status=query.status,
+        channel=query.channel,
+        assignee=_assignee(query.assignee, call),
+        label=query.label,
+        q=query.q.strip() if query.q else None,
+    )
+    after = pages.decode_time_and_id(query.cursor)
+    async with call.hub.db.session() as session:
+        rows = await queries.list_conversations(session, where, after=after, limit=query.limit + 1)
+        page = rows[: query.limit]
+        details = await queries.conversation_details(session, page)
+    more = len(rows) > query.limit
+    return ConversationPage(
+        items=serialize.conversations(page, details),
+        next_cursor=pages.time_and_id(page[-1].last_message_at, page[-1].id) if more else None,
+    )
+
+
+async def _answer(session: AsyncSession, conversation: Conversation) -> ConversationOut:
+    details = await queries.conversation_details(session, [conversation])
+    return serialize.conversation(conversation, details)
+
+
+async def show_conversation(call: Call) -> ConversationOut:
+    async with call.hub.db.session() as session:
+        return await _answer(session, await get_conversation(session, call.id()))
+
+
+async def list_messages(call: Call) -> MessagePage:
+    query = call.query_as(PageQuery)
+    after = pages.decode_id(query.cursor)
+    async with call.hub.db.session() as session:
+        conversation = await get_conversation(session, call.id())
+        assert conversation.id is not None
+        rows = await queries.list_messages(
+            session, conversation.id, after_id=after, limit=query.limit + 1
+        )
+    page = rows[: query.limit]
+    more = len(rows) > query.limit
+    return MessagePage(
+        items=[serialize.message(m) for m in page],
+        next_cursor=pages.after_id(page[-1].id) if more else None,
+    )
+
+
+async def post_message(call: Call) -> Reply:
+    """Stored first; the send is queued only once the message is committed."""
+    body = call.body_as(ReplyBody)
+    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+        conversation = await get_conversation(session, call.id())
+        message, job = await do_reply(
+            session,
+            conversation,
+            body.text,
+            sender_type=SenderType.OPERATOR,
+            operator_id=call.operator_id,
+            channel=body.channel,
+            private=body.private,
+        )
+    if job is not None:
+        await call.hub.queue.enqueue(OUTBOUND, [job])
+    return Reply(serialize.message(message), 201)
+
+
+async def assign_conversation(call: Call) -> ConversationOut:
+    body = call.body_as(AssignBody)
+    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+        conversation = await do_assign(
+            session, await get_conversation(session, call.id()), body.operator_id
+        )
+        return await _answer(session, conversation)
+
+
+async def set_conversation_status(call: Call) -> ConversationOut:
+    body = call.body_as(StatusBody)
+    snooze_until: datetime | None = body.snooze_until
+    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+        conversation = await do_set_status(
+            session,
+            await get_conversation(session, call.id()),
+            ConversationStatus(body.status),
+            snooze_until,
+        )
+        return await _answer(session, conversation)
+
+
+async def set_conversation_labels(call: Call) -> ConversationOut:
+    body = call.body_as(LabelsBody)
+    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+        conversation = await do_set_labels(
+            session, await get_conversation(session, call.id()), body.labels
+        )
+        return await _answer(session, conversation)
+
+
+_TAGS = ("conversations",)
+ROUTES = [
+    ApiRoute(
+        "GET",
+        "/conversations",
+        list_conversations,
+        "List conversations, newest activity first",
+        ConversationPage,
+        query=ConversationQuery,
+        tags=_TAGS,
+    ),
+    ApiRoute(
+        "GET",
+        "/conversations/{id}",
+        show_conversation,
+        "A conversation with its customer summary",
+        ConversationOut,
+        tags=_TAGS,
+    ),
+    ApiRoute(
+        "GET",
+        "/conversations/{id}/messages",
+        list_messages,
+        "Messages of a conversation, oldest first; next_cursor leads to newer ones",
+        MessagePage,
+        query=PageQuery,
+        tags=_TAGS,
+    ),
+    ApiRoute(
+        "POST",
+        "/conversations/{id}/messages",
+        post_message,
+        "Reply (through the customer's last inbound channel unless `channel` is given) "
+        "or add a private note",
+        MessageOut,
+        status=201,
+        body=ReplyBody,
+        tags=_TAGS,
+    ),
+    ApiRoute(
+        "POST",
+        "/conversations/{id}/assign",
+        assign_conversation,
+        "Assign the conversation to an operator, or unassign it with null",
+        ConversationOut,
+        body=AssignBody,
+        tags=_TAGS,
+    ),
+    ApiRoute(
+        "POST",
+        "/conversations/{id}/status",
+        set_conversation_status,
+        "Open, pend, resolve or snooze the conversation",
+        ConversationOut,
+        body=StatusBody,
+        tags=_TAGS,
+    ),
+    ApiRoute(
+        "POST",
+        "/conversations/{id}/labels",
+        set_conversation_labels,
+        "Replace the conversation's labels",
+        ConversationOut,
+        body=LabelsBody,
+        tags=_TAGS,
+    ),
+]

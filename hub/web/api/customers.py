@@ -1,0 +1,76 @@
+"""Customer views: the list, the card (identities, orders, conversations), and merge."""
+
+from __future__ import annotations
+
+from hub.actions import queries
+from hub.actions.customers import do_merge_customers, get_customer
+from hub.actions.unit import unit_of_work
+from hub.web.api import pages, serialize
+from hub.web.api.calls import Call
+from hub.web.api.schemas import CustomerOut, CustomerPage, CustomerQuery, MergeBody
+from hub.web.api.spec import ApiRoute
+
+
+async def list_customers(call: Call) -> CustomerPage:
+    query = call.query_as(CustomerQuery)
+    after = pages.decode_time_and_id(query.cursor)
+    q = query.q.strip() if query.q else None
+    async with call.hub.db.session() as session:
+        rows = await queries.list_customers(session, q, after=after, limit=query.limit + 1)
+        page = rows[: query.limit]
+        cards = await queries.customer_cards(session, page)
+    more = len(rows) > query.limit
+    return CustomerPage(
+        items=[serialize.customer(card) for card in cards],
+        next_cursor=pages.time_and_id(page[-1].last_activity_at, page[-1].id) if more else None,
+    )
+
+
+async def show_customer(call: Call) -> CustomerOut:
+    async with call.hub.db.session() as session:
+        customer = await get_customer(session, call.id())
+        [card] = await queries.customer_cards(session, [customer])
+    return serialize.customer(card)
+
+
+async def merge_customer(call: Call) -> CustomerOut:
+    """The path's customer survives; the other's conversations (ids kept), identities and
+    orders move over."""
+    body = call.body_as(MergeBody)
+    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+        survivor = await get_customer(session, call.id())
+        other = await get_customer(session, body.other_id)
+        survivor = await do_merge_customers(session, survivor, other)
+        [card] = await queries.customer_cards(session, [survivor])
+    return serialize.customer(card)
+
+
+_TAGS = ("customers",)
+ROUTES = [
+    ApiRoute(
+        "GET",
+        "/customers",
+        list_customers,
+        "List customers, newest activity first; `q` matches a name or an address",
+        CustomerPage,
+        query=CustomerQuery,
+        tags=_TAGS,
+    ),
+    ApiRoute(
+        "GET",
+        "/customers/{id}",
+        show_customer,
+        "A customer with identities, orders and conversations",
+        CustomerOut,
+        tags=_TAGS,
+    ),
+    ApiRoute(
+        "POST",
+        "/customers/{id}/merge",
+        merge_customer,
+        "Merge another customer into this one; nothing of the other is lost",
+        CustomerOut,
+        body=MergeBody,
+        tags=_TAGS,
+    ),
+]

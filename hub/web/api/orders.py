@@ -1,0 +1,116 @@
+"""Order views: the shop pushes orders and status changes by number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from hub.actions.orders import (
+    OrderCustomer,
+    OrderInput,
+    decimal_string,
+    do_upsert_order,
+    get_order,
+    order_history,
+)
+from hub.actions.unit import unit_of_work
+from hub.errors import Conflict, HubError, InvalidInput, NotFound
+from hub.web.api import serialize
+from hub.web.api.calls import Call, Reply
+from hub.web.api.schemas import OrderBody, OrderItemBody, OrderOut
+from hub.web.api.spec import PATH_PARAMS, ApiRoute
+
+MAX_NUMBER_CHARS = PATH_PARAMS["number"]["maxLength"]
+UPSERT_ATTEMPTS = 3
+
+
+def _number(call: Call, missing: type[HubError]) -> str:
+    number = call.text_param("number")
+    if not number.strip() or len(number) > MAX_NUMBER_CHARS:
+        raise missing(f"an order number is 1-{MAX_NUMBER_CHARS} characters")
+    return number
+
+
+def _item(index: int, item: OrderItemBody) -> dict[str, Any]:
+    """An item as stored: given fields only (extra ones kept), the price a decimal string."""
+    data = item.model_dump(mode="json", exclude_none=True)
+    price = decimal_string(item.price, f"items[{index}].price")
+    if price is not None:
+        data["price"] = price
+    return data
+
+
+def _order_input(number: str, body: OrderBody) -> OrderInput:
+    items = None if body.items is None else [_item(i, x) for i, x in enumerate(body.items)]
+    customer = body.customer
+    return OrderInput(
+        number=number,
+        status=body.status.strip(),
+        customer=OrderCustomer(
+            name=customer.name,
+            phone=customer.phone,
+            email=customer.email,
+            telegram_id=None if customer.telegram_id is None else str(customer.telegram_id),
+        ),
+        items=items,
+        total=decimal_string(body.total, "total"),
+        currency=body.currency,
+        tracking_url=body.tracking_url,
+    )
+
+
+async def _upsert(call: Call, data: OrderInput) -> tuple[OrderOut, bool]:
+    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+        order, created, _changed = await do_upsert_order(session, data)
+        assert order.id is not None
+        history = await order_history(session, [order.id])
+    return serialize.order(order, history[order.id]), created
+
+
+async def put_order(call: Call) -> Reply:
+    """201 when the order is new, 200 when it existed. `notify` is validated here; telling
+    the customer about the change belongs to the order-notification feature."""
+    data = _order_input(_number(call, InvalidInput), call.body_as(OrderBody))
+    for _ in range(UPSERT_ATTEMPTS):
+        try:
+            answer, created = await _upsert(call, data)
+        except IntegrityError:
+            # Two pushes of one new order (or new customer) raced to insert it; the loser
+            # tries again and now finds the row the winner stored.
+            continue
+        return Reply(answer, 201 if created else 200)
+    raise Conflict("the order changed concurrently, try again")
+
+
+async def show_order(call: Call) -> OrderOut:
+    async with call.hub.db.session() as session:
+        order = await get_order(session, _number(call, NotFound))
+        assert order.id is not None
+        history = await order_history(session, [order.id])
+    return serialize.order(order, history[order.id])
+
+
+_TAGS = ("orders",)
+ROUTES = [
+    ApiRoute(
+        "PUT",
+        "/orders/{number}",
+        put_order,
+        "Create or update an order by its number (201 created, 200 updated)",
+        OrderOut,
+        status=201,
+        also=(200,),
+        body=OrderBody,
+        errors=(409,),
+        tags=_TAGS,
+    ),
+    ApiRoute(
+        "GET",
+        "/orders/{number}",
+        show_order,
+        "An order with its status history, oldest first",
+        OrderOut,
+        tags=_TAGS,
+    ),
+]

@@ -1,0 +1,104 @@
+"""Rows to answer models (SPEC §5 object shapes); pure, no database access."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hub.actions.queries import ConversationDetails, CustomerCard
+from hub.models import CannedResponse, Conversation, Message, Order, OrderStatusChange
+from hub.web.api.schemas import (
+    CannedOut,
+    ConversationOut,
+    CustomerOut,
+    CustomerSummary,
+    IdentityOut,
+    MessageOut,
+    OrderOut,
+    StatusChangeOut,
+)
+
+
+def _id(value: int | None) -> int:
+    assert value is not None, "rows are serialised after flush, when they have ids"
+    return value
+
+
+def conversation(row: Conversation, details: ConversationDetails) -> ConversationOut:
+    customer = details.customers.get(row.customer_id)
+    return ConversationOut.model_validate(
+        {
+            "id": _id(row.id),
+            "status": row.status,
+            "customer": CustomerSummary(
+                id=row.customer_id, name=customer.name if customer else None
+            ),
+            "channel": row.channel,
+            "assignee_id": row.assignee_id,
+            "labels": details.labels.get(_id(row.id), []),
+            "bot_active": row.bot_active,
+            "last_message_at": row.last_message_at,
+            "created_at": row.created_at,
+        }
+    )
+
+
+def conversations(
+    rows: Sequence[Conversation], details: ConversationDetails
+) -> list[ConversationOut]:
+    return [conversation(row, details) for row in rows]
+
+
+def message(row: Message) -> MessageOut:
+    return MessageOut.model_validate(
+        {
+            "id": _id(row.id),
+            "conversation_id": row.conversation_id,
+            "direction": row.direction,
+            "sender_type": row.sender_type,
+            "channel": row.channel,
+            "text": row.text,
+            "private": row.private,
+            "status": row.status,
+            "error": row.error,
+            "external_id": row.external_id,
+            "created_at": row.created_at,
+        }
+    )
+
+
+def order(row: Order, history: Sequence[OrderStatusChange]) -> OrderOut:
+    return OrderOut(
+        number=row.number,
+        status=row.status,
+        items=list(row.items or []),
+        total=row.total,
+        currency=row.currency,
+        tracking_url=row.tracking_url,
+        customer_id=row.customer_id,
+        history=[StatusChangeOut(status=h.status, at=h.at) for h in history],
+        updated_at=row.updated_at,
+    )
+
+
+def customer(card: CustomerCard) -> CustomerOut:
+    row = card.customer
+    return CustomerOut.model_validate(
+        {
+            "id": _id(row.id),
+            "name": row.name,
+            "locale": row.locale,
+            "preferred_channel": card.preferred_channel,
+            "identities": [
+                IdentityOut.model_validate({"channel": i.channel, "address": i.address})
+                for i in card.identities
+            ],
+            "orders": [order(o, card.history.get(_id(o.id), [])) for o in card.orders],
+            "conversations": conversations(card.conversations, card.details),
+        }
+    )
+
+
+def canned(row: CannedResponse) -> CannedOut:
+    return CannedOut(
+        id=_id(row.id), shortcut=row.shortcut, text=row.text, created_at=row.created_at
+    )
