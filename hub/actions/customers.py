@@ -35,7 +35,7 @@ async def get_customer(session: AsyncSession, customer_id: int) -> Customer:
 
 
 def new_customer(name: str | None, locale: str | None) -> Customer:
-    return Customer(name=name or None, locale=locale)
+    return Customer(name=(name or "").strip()[:200] or None, locale=(locale or "")[:16] or None)
 
 
 async def do_link_identity(

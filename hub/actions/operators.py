@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 from argon2 import PasswordHasher
@@ -79,7 +80,8 @@ async def check_login(session: AsyncSession, email: str, password: str) -> Opera
     operator = await session.scalar(select(Operator).where(Operator.email == clean))
     stored = operator.password_hash if operator is not None else None
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password)
+        # argon2 is deliberately slow: keep it off the event loop.
+        await asyncio.to_thread(_hasher.verify, stored or _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
     return operator if stored else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -15,6 +16,8 @@ from hub.domain.types import Channel
 from hub.errors import InvalidInput, NotFound
 from hub.models import Customer, Order, OrderStatusChange
 from hub.models.base import utcnow
+
+TELEGRAM_ID = re.compile(r"-?[0-9]{1,20}")
 
 
 @dataclass(frozen=True)
@@ -46,14 +49,14 @@ def decimal_string(value: object, what: str) -> str | None:
         raise InvalidInput(f"{what} must be a decimal number, got {value!r}") from None
     if not number.is_finite():
         raise InvalidInput(f"{what} must be a finite decimal number")
-    return str(number)
+    return format(number, "f")  # "1e3" is stored as "1000", never "1E+3"
 
 
 def _identities(customer: OrderCustomer) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     if customer.telegram_id:
-        if not str(customer.telegram_id).strip().lstrip("-").isdigit():
-            raise InvalidInput("customer.telegram_id must be a number")
+        if not TELEGRAM_ID.fullmatch(str(customer.telegram_id).strip()):
+            raise InvalidInput("customer.telegram_id must be a Telegram user id (digits)")
         pairs.append((Channel.TELEGRAM.value, str(customer.telegram_id).strip()))
     if customer.phone:
         phone = normalise_phone(customer.phone)
