@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
@@ -30,13 +32,13 @@ def split_text(text: str, limit: int, *, measure: str = "chars") -> list[str]:
     return parts
 
 
-def _fit(text: str, limit: int, size: object) -> int:
+def _fit(text: str, limit: int, size: Callable[[str], int]) -> int:
     """The longest prefix length within the limit (binary search: UTF-16 is not linear)."""
-    measure = size  # type: ignore[assignment]
+    measure = size
     lo, hi = 1, min(len(text), limit)
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if measure(text[:mid]) <= limit:  # type: ignore[operator]
+        if measure(text[:mid]) <= limit:
             lo = mid
         else:
             hi = mid - 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from hub.actions.operators import do_create_operator
 from hub.actions.orders import OrderCustomer, OrderInput, do_upsert_order
@@ -41,7 +42,10 @@ async def seed_demo(settings: Settings) -> None:
     try:
         await migrate(db)
         async with db.session() as session:
-            if await session.scalar(select(Operator).where(Operator.email == DEMO_EMAIL)) is None:
+            if (
+                await session.scalar(select(Operator).where(col(Operator.email) == DEMO_EMAIL))
+                is None
+            ):
                 await do_create_operator(
                     session,
                     email=DEMO_EMAIL,

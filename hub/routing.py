@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from hub.actions.conversations import current_conversations
 from hub.actions.customers import do_link_identity, find_identities, new_customer
@@ -45,11 +46,12 @@ async def _already_stored(
 ) -> set[tuple[str, str]]:
     keys = {(m.channel.value, m.dedupe_key) for m in batch}
     rows = await session.execute(
-        select(Message.channel, Message.dedupe_key).where(
-            tuple_(Message.channel, Message.dedupe_key).in_(keys)  # type: ignore[arg-type]
+        select(col(Message.channel), col(Message.dedupe_key)).where(
+            tuple_(col(Message.channel), col(Message.dedupe_key)).in_(keys)
         )
     )
-    return {(channel, key) for channel, key in rows}
+    # IN never matches a NULL dedupe_key, so every row found has one.
+    return {(channel, key) for channel, key in rows if key is not None}
 
 
 def _fresh(batch: list[InboundMessage], stored: set[tuple[str, str]]) -> list[InboundMessage]:
@@ -72,7 +74,9 @@ async def _customers_for(
     customers: dict[int, Customer] = {}
     if identities:
         rows = await session.scalars(
-            select(Customer).where(Customer.id.in_({i.customer_id for i in identities.values()}))  # type: ignore[union-attr]
+            select(Customer).where(
+                col(Customer.id).in_({i.customer_id for i in identities.values()})
+            )
         )
         customers = {c.id: c for c in rows}  # type: ignore[misc]
     by_pair = {pair: customers[i.customer_id] for pair, i in identities.items()}
@@ -102,10 +106,11 @@ async def _customers_for(
 async def _conversations_for(
     session: AsyncSession, customers: list[Customer], channel_of: dict[int, str]
 ) -> dict[int, Conversation]:
-    ids = {c.id for c in customers}
-    current = await current_conversations(session, ids)  # type: ignore[arg-type]
+    # Every customer here is stored (found, or created and flushed), so each has its id.
+    ids = {c.id for c in customers if c.id is not None}
+    current = await current_conversations(session, ids)
     new = {
-        cid: Conversation(customer_id=cid, channel=channel_of[cid])  # type: ignore[index]
+        cid: Conversation(customer_id=cid, channel=channel_of[cid])
         for cid in ids
         if cid not in current
     }
@@ -121,7 +126,7 @@ async def _conversations_for(
                     customer_id=conversation.customer_id,
                 ),
             )
-    current.update(new)  # type: ignore[arg-type]
+    current.update(new)
     return current
 
 

@@ -8,6 +8,7 @@ import secrets
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
 
 from hub.db import Database
 from hub.models import HubSetting
@@ -27,7 +28,9 @@ async def load_secret_key(db: Database, configured: str | None) -> bytes:
             .on_conflict_do_nothing(index_elements=["key"])
         )
         await session.commit()
-        value = await session.scalar(select(HubSetting.value).where(HubSetting.key == SECRET_KEY))
+        value = await session.scalar(
+            select(col(HubSetting.value)).where(col(HubSetting.key) == SECRET_KEY)
+        )
     return str(value).encode()
 
 

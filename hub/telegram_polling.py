@@ -12,6 +12,7 @@ import time
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
 
 from hub.domain.ports import UpdatePoller
 from hub.errors import ProviderError
@@ -26,7 +27,9 @@ LONG_POLL_SECONDS = 25
 
 async def _load_offset(hub: Hub) -> int | None:
     async with hub.db.session() as session:
-        value = await session.scalar(select(HubSetting.value).where(HubSetting.key == OFFSET_KEY))
+        value = await session.scalar(
+            select(col(HubSetting.value)).where(col(HubSetting.key) == OFFSET_KEY)
+        )
     return int(value) if value else None
 
 

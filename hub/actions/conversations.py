@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from hub.actions.unit import record
 from hub.domain import events
@@ -26,10 +27,10 @@ async def current_conversations(
     rows = await session.scalars(
         select(Conversation)
         .where(
-            Conversation.customer_id.in_(ids),  # type: ignore[attr-defined]
-            Conversation.status != ConversationStatus.RESOLVED,
+            col(Conversation.customer_id).in_(ids),
+            col(Conversation.status) != ConversationStatus.RESOLVED,
         )
-        .order_by(Conversation.id)  # type: ignore[arg-type]
+        .order_by(col(Conversation.id))
     )
     return {c.customer_id: c for c in rows}
 
@@ -86,7 +87,7 @@ async def do_set_labels(
     if any(len(label) > 64 for label in clean):
         raise InvalidInput("a label is at most 64 characters")
     await session.execute(
-        delete(ConversationLabel).where(ConversationLabel.conversation_id == conversation.id)  # type: ignore[arg-type]
+        delete(ConversationLabel).where(col(ConversationLabel.conversation_id) == conversation.id)
     )
     session.add_all(ConversationLabel(conversation_id=conversation.id, label=lbl) for lbl in clean)  # type: ignore[arg-type]
     changed(session, conversation)
@@ -98,9 +99,9 @@ async def labels_of(session: AsyncSession, conversation_ids: Iterable[int]) -> d
     result: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
         rows = await session.execute(
-            select(ConversationLabel.conversation_id, ConversationLabel.label)
-            .where(ConversationLabel.conversation_id.in_(ids))  # type: ignore[attr-defined]
-            .order_by(ConversationLabel.label)
+            select(col(ConversationLabel.conversation_id), col(ConversationLabel.label))
+            .where(col(ConversationLabel.conversation_id).in_(ids))
+            .order_by(col(ConversationLabel.label))
         )
         for conversation_id, label in rows:
             result[conversation_id].append(label)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from hub.actions.unit import record
 from hub.domain import events
@@ -22,7 +23,7 @@ async def find_identities(
     if not wanted:
         return {}
     rows = await session.scalars(
-        select(Identity).where(Identity.address.in_({a for _, a in wanted}))  # type: ignore[attr-defined]
+        select(Identity).where(col(Identity.address).in_({a for _, a in wanted}))
     )
     return {(i.channel, i.address): i for i in rows if (i.channel, i.address) in wanted}
 
@@ -79,7 +80,7 @@ async def do_merge_customers(
         raise InvalidInput("a customer cannot be merged with itself")
     for table in (Identity, Conversation, Message, Order):
         await session.execute(
-            update(table).where(table.customer_id == other.id).values(customer_id=survivor.id)  # type: ignore[attr-defined]
+            update(table).where(col(table.customer_id) == other.id).values(customer_id=survivor.id)
         )
     survivor.name = survivor.name or other.name
     survivor.locale = survivor.locale or other.locale

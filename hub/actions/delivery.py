@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from hub.actions.unit import record
 from hub.domain import events
@@ -70,9 +71,9 @@ async def stranded_outbound(session: AsyncSession, older_than: float) -> list[Me
     rows = await session.scalars(
         select(Message)
         .where(
-            Message.direction == Direction.OUTBOUND,
-            Message.status == MessageStatus.QUEUED,
-            Message.created_at < utcnow() - timedelta(seconds=older_than),
+            col(Message.direction) == Direction.OUTBOUND,
+            col(Message.status) == MessageStatus.QUEUED,
+            col(Message.created_at) < utcnow() - timedelta(seconds=older_than),
         )
         .limit(500)
     )

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from hub.domain.addresses import normalise_email
 from hub.domain.types import OperatorRole
@@ -42,7 +43,7 @@ async def do_create_operator(
     session: AsyncSession, *, email: str, name: str, role: str, password: str | None
 ) -> Operator:
     clean, parsed_role = check_operator(email, name, role, password)
-    if await session.scalar(select(Operator).where(Operator.email == clean)) is not None:
+    if await session.scalar(select(Operator).where(col(Operator.email) == clean)) is not None:
         raise Conflict(f"an operator with email {clean} already exists")
     operator = Operator(
         email=clean,
@@ -57,7 +58,7 @@ async def do_create_operator(
 
 async def operator_by_email(session: AsyncSession, email: str) -> Operator:
     clean = normalise_email(email) or email.strip().lower()
-    operator = await session.scalar(select(Operator).where(Operator.email == clean))
+    operator = await session.scalar(select(Operator).where(col(Operator.email) == clean))
     if operator is None:
         raise NotFound(f"no operator with email {clean}")
     return operator
@@ -71,13 +72,15 @@ async def do_create_token(session: AsyncSession, operator: Operator) -> str:
 
 
 async def operator_for_token(session: AsyncSession, token: str) -> Operator | None:
-    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+    row = await session.scalar(
+        select(ApiToken).where(col(ApiToken.token_hash) == token_hash(token))
+    )
     return None if row is None else await session.get(Operator, row.operator_id)
 
 
 async def check_login(session: AsyncSession, email: str, password: str) -> Operator | None:
     clean = normalise_email(email) or email.strip().lower()
-    operator = await session.scalar(select(Operator).where(Operator.email == clean))
+    operator = await session.scalar(select(Operator).where(col(Operator.email) == clean))
     stored = operator.password_hash if operator is not None else None
     try:
         # argon2 is deliberately slow: keep it off the event loop.

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from hub.actions.customers import do_link_identity, find_identities, get_customer, new_customer
 from hub.domain.addresses import normalise_email, normalise_phone
@@ -96,7 +97,7 @@ async def do_upsert_order(session: AsyncSession, data: OrderInput) -> tuple[Orde
     if not data.number.strip() or not data.status.strip():
         raise InvalidInput("number and status must not be empty")
     customer = await resolve_order_customer(session, data.customer)
-    order = await session.scalar(select(Order).where(Order.number == data.number))
+    order = await session.scalar(select(Order).where(col(Order.number) == data.number))
     now = utcnow()
     created = order is None
     if order is None:
@@ -122,7 +123,7 @@ async def do_upsert_order(session: AsyncSession, data: OrderInput) -> tuple[Orde
 
 
 async def get_order(session: AsyncSession, number: str) -> Order:
-    order = await session.scalar(select(Order).where(Order.number == number))
+    order = await session.scalar(select(Order).where(col(Order.number) == number))
     if order is None:
         raise NotFound(f"order {number} not found")
     return order
@@ -135,8 +136,8 @@ async def order_history(
     if order_ids:
         rows = await session.scalars(
             select(OrderStatusChange)
-            .where(OrderStatusChange.order_id.in_(order_ids))  # type: ignore[attr-defined]
-            .order_by(OrderStatusChange.id)  # type: ignore[arg-type]
+            .where(col(OrderStatusChange.order_id).in_(order_ids))
+            .order_by(col(OrderStatusChange.id))
         )
         for change in rows:
             result[change.order_id].append(change)

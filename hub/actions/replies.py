@@ -6,6 +6,7 @@ import json
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from hub.actions.conversations import changed
 from hub.actions.unit import record
@@ -32,21 +33,21 @@ def outbound_job(message: Message) -> NewJob:
 async def reply_address(session: AsyncSession, customer_id: int, channel: str) -> str | None:
     """The address to reach this customer on `channel`: the one they last wrote from."""
     last = await session.scalar(
-        select(Message.address)
+        select(col(Message.address))
         .where(
-            Message.customer_id == customer_id,
-            Message.channel == channel,
-            Message.direction == Direction.INBOUND,
+            col(Message.customer_id) == customer_id,
+            col(Message.channel) == channel,
+            col(Message.direction) == Direction.INBOUND,
         )
-        .order_by(Message.id.desc())  # type: ignore[union-attr]
+        .order_by(col(Message.id).desc())
         .limit(1)
     )
     if last:
         return last
     return await session.scalar(
-        select(Identity.address)
-        .where(Identity.customer_id == customer_id, Identity.channel == channel)
-        .order_by(Identity.id.desc())  # type: ignore[union-attr]
+        select(col(Identity.address))
+        .where(col(Identity.customer_id) == customer_id, col(Identity.channel) == channel)
+        .order_by(col(Identity.id).desc())
         .limit(1)
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from hub.actions.customers import do_link_identity, find_identities, get_customer, new_customer
 from hub.actions.unit import record
@@ -27,23 +28,23 @@ async def visitor_history(session: AsyncSession, visitor_id: str) -> list[Messag
     identity = await visitor_identity(session, visitor_id)
     if identity is None:
         return []
-    query = select(Message).where(Message.private.is_(False))  # type: ignore[attr-defined]
+    query = select(Message).where(col(Message.private).is_(False))
     if identity.sees_whole_thread:
-        query = query.where(Message.customer_id == identity.customer_id)
+        query = query.where(col(Message.customer_id) == identity.customer_id)
     else:
         query = query.where(
-            Message.customer_id == identity.customer_id,
-            Message.channel == Channel.WEBCHAT.value,
-            or_(Message.address == visitor_id, Message.address.is_(None)),  # type: ignore[union-attr]
+            col(Message.customer_id) == identity.customer_id,
+            col(Message.channel) == Channel.WEBCHAT.value,
+            or_(col(Message.address) == visitor_id, col(Message.address).is_(None)),
         )
-    rows = await session.scalars(query.order_by(Message.id.desc()).limit(HISTORY_LIMIT))  # type: ignore[union-attr]
+    rows = await session.scalars(query.order_by(col(Message.id).desc()).limit(HISTORY_LIMIT))
     return list(reversed(rows.all()))
 
 
 async def find_by_dedupe(session: AsyncSession, dedupe_key: str) -> Message | None:
     return await session.scalar(
         select(Message).where(
-            Message.channel == Channel.WEBCHAT.value, Message.dedupe_key == dedupe_key
+            col(Message.channel) == Channel.WEBCHAT.value, col(Message.dedupe_key) == dedupe_key
         )
     )
 

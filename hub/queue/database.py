@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from hub.db import Database
 from hub.errors import QueueUnavailable
@@ -123,11 +124,11 @@ class DatabaseQueue:
             result = await session.execute(
                 select(QueueJob)
                 .where(
-                    QueueJob.queue == queue,
-                    QueueJob.partition.in_(sorted(held)),  # type: ignore[attr-defined]
-                    QueueJob.available_at <= utcnow(),
+                    col(QueueJob.queue) == queue,
+                    col(QueueJob.partition).in_(sorted(held)),
+                    col(QueueJob.available_at) <= utcnow(),
                 )
-                .order_by(QueueJob.id)  # type: ignore[arg-type]
+                .order_by(col(QueueJob.id))
                 .limit(limit)
             )
             return [
@@ -140,7 +141,7 @@ class DatabaseQueue:
             return
         async with self.db.session() as session:
             await session.execute(
-                delete(QueueJob).where(QueueJob.id.in_([int(j.id) for j in jobs]))  # type: ignore[union-attr]
+                delete(QueueJob).where(col(QueueJob.id).in_([int(j.id) for j in jobs]))
             )
             await session.commit()
 
@@ -148,7 +149,7 @@ class DatabaseQueue:
         async with self.db.session() as session:
             await session.execute(
                 update(QueueJob)
-                .where(QueueJob.id == int(job.id))  # type: ignore[arg-type]
+                .where(col(QueueJob.id) == int(job.id))
                 .values(
                     attempts=job.attempts + 1,
                     available_at=utcnow() + timedelta(seconds=delay),
@@ -160,7 +161,7 @@ class DatabaseQueue:
     async def dead_letter(self, job: Job, error: str) -> None:
         async with self.db.session() as session:
             session.add(DeadLetter(queue=job.queue, payload=job.payload, error=error[:4000]))
-            await session.execute(delete(QueueJob).where(QueueJob.id == int(job.id)))  # type: ignore[arg-type]
+            await session.execute(delete(QueueJob).where(col(QueueJob.id) == int(job.id)))
             await session.commit()
 
     async def rebalance(self, queue: str, consumer: str) -> set[int]:
@@ -192,8 +193,8 @@ class DatabaseQueue:
             select(func.count())
             .select_from(QueueConsumer)
             .where(
-                QueueConsumer.queue == queue,
-                QueueConsumer.seen_at > now - timedelta(seconds=CONSUMER_ALIVE_SECONDS),
+                col(QueueConsumer.queue) == queue,
+                col(QueueConsumer.seen_at) > now - timedelta(seconds=CONSUMER_ALIVE_SECONDS),
             )
         )
         fair_share = math.ceil(self.partitions / max(1, alive or 1))
@@ -201,10 +202,10 @@ class DatabaseQueue:
         mine = set(
             (
                 await session.scalars(
-                    select(QueueLease.partition).where(
-                        QueueLease.queue == queue,
-                        QueueLease.owner == consumer,
-                        QueueLease.expires_at > now,
+                    select(col(QueueLease.partition)).where(
+                        col(QueueLease.queue) == queue,
+                        col(QueueLease.owner) == consumer,
+                        col(QueueLease.expires_at) > now,
                     )
                 )
             ).all()
@@ -215,26 +216,26 @@ class DatabaseQueue:
         if mine:
             await session.execute(
                 update(QueueLease)
-                .where(QueueLease.queue == queue, QueueLease.partition.in_(mine))  # type: ignore[attr-defined]
+                .where(col(QueueLease.queue) == queue, col(QueueLease.partition).in_(mine))
                 .values(expires_at=expires)
             )
         if len(mine) < fair_share:
             free = await session.scalars(
-                select(QueueLease.partition)
+                select(col(QueueLease.partition))
                 .where(
-                    QueueLease.queue == queue,
-                    or_(QueueLease.owner.is_(None), QueueLease.expires_at <= now),  # type: ignore[union-attr]
+                    col(QueueLease.queue) == queue,
+                    or_(col(QueueLease.owner).is_(None), col(QueueLease.expires_at) <= now),
                 )
-                .order_by(QueueLease.partition)
+                .order_by(col(QueueLease.partition))
             )
             for partition in free.all()[: fair_share - len(mine)]:
                 # The guarded update is the race check: only one consumer's update matches.
                 taken = await session.execute(
                     update(QueueLease)
                     .where(
-                        QueueLease.queue == queue,
-                        QueueLease.partition == partition,
-                        or_(QueueLease.owner.is_(None), QueueLease.expires_at <= now),  # type: ignore[union-attr]
+                        col(QueueLease.queue) == queue,
+                        col(QueueLease.partition) == partition,
+                        or_(col(QueueLease.owner).is_(None), col(QueueLease.expires_at) <= now),
                     )
                     .values(owner=consumer, expires_at=expires)
                 )
@@ -247,7 +248,7 @@ class DatabaseQueue:
     ) -> None:
         await session.execute(
             update(QueueLease)
-            .where(QueueLease.queue == queue, QueueLease.partition == partition)
+            .where(col(QueueLease.queue) == queue, col(QueueLease.partition) == partition)
             .values(owner=owner, expires_at=now)
         )
 
@@ -256,12 +257,12 @@ class DatabaseQueue:
         async with self.db.session() as session:
             await session.execute(
                 update(QueueLease)
-                .where(QueueLease.queue == queue, QueueLease.owner == consumer)
+                .where(col(QueueLease.queue) == queue, col(QueueLease.owner) == consumer)
                 .values(owner=None, expires_at=utcnow())
             )
             await session.execute(
                 delete(QueueConsumer).where(
-                    QueueConsumer.queue == queue, QueueConsumer.name == consumer
+                    col(QueueConsumer.queue) == queue, col(QueueConsumer.name) == consumer
                 )
             )
             await session.commit()
@@ -269,7 +270,7 @@ class DatabaseQueue:
     async def depth(self, queue: str) -> int:
         async with self.db.session() as session:
             count = await session.scalar(
-                select(func.count()).select_from(QueueJob).where(QueueJob.queue == queue)
+                select(func.count()).select_from(QueueJob).where(col(QueueJob.queue) == queue)
             )
             return int(count or 0)
 
