@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -46,8 +46,28 @@ class InboundMessage:
         return f"{self.channel.value}:{self.address}"
 
     def to_json(self) -> str:
-        data = asdict(self)
-        data["sent_at"] = self.sent_at.isoformat() if self.sent_at else None
+        # Built by hand: dataclasses.asdict deep-copies and was a visible cost per webhook.
+        contact = self.contact
+        data = {
+            "channel": self.channel.value,
+            "address": self.address,
+            "dedupe_key": self.dedupe_key,
+            "text": self.text,
+            "external_id": self.external_id,
+            "display_name": self.display_name,
+            "locale": self.locale,
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+            "contact": None
+            if contact is None
+            else {
+                "phone": contact.phone,
+                "email": contact.email,
+                "name": contact.name,
+                "verified": contact.verified,
+            },
+            "received_at": self.received_at,
+            "extra": self.extra,
+        }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod

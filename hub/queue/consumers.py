@@ -94,6 +94,7 @@ class InboundConsumer(Consumer):
     """Routes inbound events in batches: one transaction and one commit per batch."""
 
     queue = INBOUND
+    batch_size = 500
 
     def __init__(
         self,
@@ -144,10 +145,13 @@ class InboundConsumer(Consumer):
             events = take_events(session)
         await self.broker.publish(events)
         now = time.time()
+        per_channel: dict[str, int] = defaultdict(int)
         for item in routed:
-            metrics.messages_routed.labels(item.inbound.channel.value).inc()
+            per_channel[item.inbound.channel.value] += 1
             if item.inbound.received_at:
                 metrics.route_latency.observe(max(0.0, now - item.inbound.received_at))
+        for channel, count in per_channel.items():
+            metrics.messages_routed.labels(channel).inc(count)
 
 
 class OutboundConsumer(Consumer):

@@ -10,18 +10,32 @@ import asyncio
 import math
 import time
 from datetime import timedelta
+from functools import cached_property
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.base import Executable
 from sqlmodel import col
 
 from hub.db import Database
 from hub.errors import QueueUnavailable
-from hub.models.base import utcnow
+from hub.models.base import UTCDateTime, utcnow
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
 from hub.queue.port import PARTITIONS, Job, NewJob, partition_of
 
+JOBS: Table = QueueJob.__table__  # type: ignore[attr-defined]
+_CLAIM = (
+    select(JOBS.c.id, JOBS.c.partition, JOBS.c.payload, JOBS.c.attempts, JOBS.c.enqueued_at)
+    .where(
+        JOBS.c.queue == bindparam("queue"),
+        JOBS.c.partition.in_(bindparam("held", expanding=True)),
+        JOBS.c.available_at <= bindparam("now", type_=UTCDateTime()),
+    )
+    .order_by(JOBS.c.id)
+    .limit(bindparam("limit"))
+)
+_ACK = delete(JOBS).where(JOBS.c.id.in_(bindparam("ids", expanding=True)))
 LEASE_SECONDS = 15.0
 CONSUMER_ALIVE_SECONDS = 10.0
 POLL_SECONDS = 0.2
@@ -46,13 +60,11 @@ class DatabaseQueue:
     async def close(self) -> None:
         await self._idle.wait()  # let waiting webhooks hear whether their batch committed
 
-    def _insert(self, rows: list[dict[str, object]]) -> object:
+    @cached_property
+    def _insert(self) -> Executable:
+        """One statement for every flush: compiled once, run as executemany."""
         dialect = sqlite if self.db.is_sqlite else postgresql
-        return (
-            dialect.insert(QueueJob)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["queue", "dedupe_key"])
-        )
+        return dialect.insert(JOBS).on_conflict_do_nothing(index_elements=["queue", "dedupe_key"])
 
     async def enqueue(self, queue: str, jobs: list[NewJob]) -> None:
         loop = asyncio.get_running_loop()
@@ -88,9 +100,8 @@ class DatabaseQueue:
                     for queue, job, _ in batch
                 ]
                 try:
-                    async with self.db.session() as session:
-                        await session.execute(self._insert(rows))  # type: ignore[call-overload]
-                        await session.commit()
+                    async with self.db.engine.begin() as connection:
+                        await connection.execute(self._insert, rows)
                 except Exception as exc:  # every waiting webhook must hear of the failure
                     for _, _, future in batch:
                         if not future.done():
@@ -120,30 +131,20 @@ class DatabaseQueue:
         held = self._held.get((queue, consumer))
         if not held:
             return []
-        async with self.db.session() as session:
-            result = await session.execute(
-                select(QueueJob)
-                .where(
-                    col(QueueJob.queue) == queue,
-                    col(QueueJob.partition).in_(sorted(held)),
-                    col(QueueJob.available_at) <= utcnow(),
-                )
-                .order_by(col(QueueJob.id))
-                .limit(limit)
+        async with self.db.engine.connect() as connection:
+            result = await connection.execute(
+                _CLAIM, {"queue": queue, "held": sorted(held), "now": utcnow(), "limit": limit}
             )
             return [
-                Job(str(r.id), r.queue, r.partition, r.payload, r.attempts, r.enqueued_at)
-                for r in result.scalars()
+                Job(str(job_id), queue, partition, payload, attempts, enqueued_at)
+                for job_id, partition, payload, attempts, enqueued_at in result
             ]
 
     async def ack(self, queue: str, jobs: list[Job]) -> None:
         if not jobs:
             return
-        async with self.db.session() as session:
-            await session.execute(
-                delete(QueueJob).where(col(QueueJob.id).in_([int(j.id) for j in jobs]))
-            )
-            await session.commit()
+        async with self.db.engine.begin() as connection:
+            await connection.execute(_ACK, {"ids": [int(j.id) for j in jobs]})
 
     async def retry(self, job: Job, delay: float, error: str) -> None:
         async with self.db.session() as session:
