@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,8 +19,20 @@ from hub.models import ApiToken, Operator
 from hub.secrets import token_hash
 
 _hasher = PasswordHasher()
-# Verifying against this keeps a wrong email as slow as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps a wrong email as slow as a wrong password.
+
+    Made on first use: hashing costs argon2's 64 MiB, which a process that never sees a
+    login should not carry.
+    """
+    return _hasher.hash("not a real password")
+
+
+def _verify(stored: str | None, password: str) -> None:
+    _hasher.verify(stored or _dummy_hash(), password)
 
 
 def check_operator(
@@ -84,7 +97,7 @@ async def check_login(session: AsyncSession, email: str, password: str) -> Opera
     stored = operator.password_hash if operator is not None else None
     try:
         # argon2 is deliberately slow: keep it off the event loop.
-        await asyncio.to_thread(_hasher.verify, stored or _DUMMY_HASH, password)
+        await asyncio.to_thread(_verify, stored, password)
     except (VerificationError, InvalidHashError):
         return None
     return operator if stored else None
