@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -60,6 +61,21 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        """Take turns for SQLite's single write lock inside this process.
+
+        Two hot writers (webhook enqueue, router) contending inside SQLite would wait in its
+        busy handler, which sleeps in growing steps and leaves the CPU idle; queueing on an
+        asyncio lock hands the lock over at once. PostgreSQL needs no such turn-taking.
+        """
+        if not self.is_sqlite:
+            yield
+            return
+        async with self._write_lock:
+            yield
 
     @property
     def is_sqlite(self) -> bool:

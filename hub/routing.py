@@ -88,10 +88,10 @@ def _fresh(batch: list[InboundMessage], stored: set[tuple[str, str]]) -> list[In
     return fresh
 
 
-async def _customers_for(
+async def _known_customers(
     session: AsyncSession, batch: list[InboundMessage]
 ) -> dict[tuple[str, str], _Customer]:
-    """The customer behind each (channel, address); new people get a customer and identity."""
+    """The customer behind each (channel, address) that the hub has seen before."""
     pairs = {twin for m in batch for twin in _with_twin((m.channel.value, m.address))}
     rows = await session.execute(
         select(
@@ -112,47 +112,54 @@ async def _customers_for(
     for pair in list(found):  # a phone known on one channel is the same person on its twin
         for twin in _with_twin(pair)[1:]:
             found.setdefault(twin, found[pair])
+    return found
+
+
+async def _create_customers(
+    session: AsyncSession, batch: list[InboundMessage], found: dict[tuple[str, str], _Customer]
+) -> None:
+    """New people get a customer and their identity (both phone twins for SMS/WhatsApp)."""
     first_of: dict[tuple[str, str], InboundMessage] = {}
     for message in batch:
         pair = (message.channel.value, message.address)
         if pair not in found and not any(t in first_of for t in _with_twin(pair)):
             first_of[pair] = message
-    if first_of:
-        now = utcnow()
-        new = list(first_of.items())
-        ids = await _insert_returning_ids(
-            session,
-            CUSTOMERS,
-            [
-                {
-                    "name": (m.display_name or "")[:200] or None,
-                    "locale": m.locale,
-                    "created_at": now,
-                    "last_activity_at": now,
-                }
-                for _, m in new
-            ],
-        )
-        await session.execute(
-            insert(IDENTITIES),
-            [
-                {
-                    "customer_id": cid,
-                    "channel": twin[0],
-                    "address": twin[1],
-                    "display_name": m.display_name,
-                    "verified": True,
-                    "sees_whole_thread": False,
-                    "created_at": now,
-                }
-                for cid, (pair, m) in zip(ids, new, strict=True)
-                for twin in _with_twin(pair)
-            ],
-        )
-        for cid, (pair, m) in zip(ids, new, strict=True):
-            for twin in _with_twin(pair):
-                found[twin] = _Customer(cid, m.display_name, m.locale)
-    return found
+    if not first_of:
+        return
+    now = utcnow()
+    new = list(first_of.items())
+    ids = await _insert_returning_ids(
+        session,
+        CUSTOMERS,
+        [
+            {
+                "name": (m.display_name or "")[:200] or None,
+                "locale": m.locale,
+                "created_at": now,
+                "last_activity_at": now,
+            }
+            for _, m in new
+        ],
+    )
+    await session.execute(
+        insert(IDENTITIES),
+        [
+            {
+                "customer_id": cid,
+                "channel": twin[0],
+                "address": twin[1],
+                "display_name": m.display_name,
+                "verified": True,
+                "sees_whole_thread": False,
+                "created_at": now,
+            }
+            for cid, (pair, m) in zip(ids, new, strict=True)
+            for twin in _with_twin(pair)
+        ],
+    )
+    for cid, (pair, m) in zip(ids, new, strict=True):
+        for twin in _with_twin(pair):
+            found[twin] = _Customer(cid, m.display_name, m.locale)
 
 
 async def _insert_returning_ids(
@@ -164,43 +171,47 @@ async def _insert_returning_ids(
     return [int(i) for i in result.scalars()]
 
 
-async def _conversations_for(
-    session: AsyncSession, channel_of: dict[int, str]
+async def _current_conversations(
+    session: AsyncSession, customer_ids: Iterable[int]
 ) -> dict[int, _Conversation]:
-    """Each customer's latest unresolved conversation; a new one (with the bot) if none."""
+    """Each customer's latest unresolved conversation: the thread a new message joins."""
     rows = await session.execute(
         select(CONVERSATIONS.c.customer_id, CONVERSATIONS.c.id, CONVERSATIONS.c.status)
         .where(
-            CONVERSATIONS.c.customer_id.in_(channel_of),
+            CONVERSATIONS.c.customer_id.in_(set(customer_ids)),
             CONVERSATIONS.c.status != ConversationStatus.RESOLVED.value,
         )
         .order_by(CONVERSATIONS.c.id)
     )
-    current = {cid: _Conversation(vid, status) for cid, vid, status in rows}
+    return {cid: _Conversation(vid, status) for cid, vid, status in rows}
+
+
+async def _open_conversations(
+    session: AsyncSession, channel_of: dict[int, str], current: dict[int, _Conversation]
+) -> None:
+    """A new conversation, with the bot, for each customer who has none open."""
     missing = [cid for cid in channel_of if cid not in current]
-    if missing:
-        now = utcnow()
-        ids = await _insert_returning_ids(
-            session,
-            CONVERSATIONS,
-            [
-                {
-                    "customer_id": cid,
-                    "status": ConversationStatus.OPEN.value,
-                    "channel": channel_of[cid],
-                    "bot_active": True,
-                    "last_message_at": now,
-                    "created_at": now,
-                }
-                for cid in missing
-            ],
-        )
-        for cid, vid in zip(missing, ids, strict=True):
-            current[cid] = _Conversation(vid, ConversationStatus.OPEN.value)
-            record(
-                session, Event(events.CONVERSATION_CREATED, conversation_id=vid, customer_id=cid)
-            )
-    return current
+    if not missing:
+        return
+    now = utcnow()
+    ids = await _insert_returning_ids(
+        session,
+        CONVERSATIONS,
+        [
+            {
+                "customer_id": cid,
+                "status": ConversationStatus.OPEN.value,
+                "channel": channel_of[cid],
+                "bot_active": True,
+                "last_message_at": now,
+                "created_at": now,
+            }
+            for cid in missing
+        ],
+    )
+    for cid, vid in zip(missing, ids, strict=True):
+        current[cid] = _Conversation(vid, ConversationStatus.OPEN.value)
+        record(session, Event(events.CONVERSATION_CREATED, conversation_id=vid, customer_id=cid))
 
 
 _UPDATE_CONVERSATION = (
@@ -280,24 +291,40 @@ async def _apply_contact(session: AsyncSession, routed: Routed) -> None:
     await session.flush()
 
 
-async def route_batch(
-    session: AsyncSession, batch: list[InboundMessage], after: AfterRoute | None = None
-) -> list[Routed]:
-    """Store every new message of `batch` in its customer's thread; the caller commits."""
+@dataclass(slots=True)
+class Plan:
+    """What a batch needs, read before the write phase so SQLite's write turn stays short."""
+
+    fresh: list[InboundMessage]
+    customers: dict[tuple[str, str], _Customer]
+    conversations: dict[int, _Conversation]
+
+
+async def plan_batch(session: AsyncSession, batch: list[InboundMessage]) -> Plan | None:
+    """Reads only: which events are new, and whose threads they join. None: all seen."""
     fresh = _fresh(batch, await _already_stored(session, batch))
     if not fresh:
-        return []
-    customers = await _customers_for(session, fresh)
+        return None
+    customers = await _known_customers(session, fresh)
+    known_ids = {c.id for c in customers.values()}
+    return Plan(fresh, customers, await _current_conversations(session, known_ids))
+
+
+async def store_batch(
+    session: AsyncSession, plan: Plan, after: AfterRoute | None = None
+) -> list[Routed]:
+    """Writes: customers, conversations and messages of a planned batch; the caller commits."""
+    fresh, customers, conversations = plan.fresh, plan.customers, plan.conversations
+    await _create_customers(session, fresh, customers)
     channel_of = {customers[(m.channel.value, m.address)].id: m.channel.value for m in fresh}
-    conversations = await _conversations_for(session, channel_of)
+    await _open_conversations(session, channel_of, conversations)
     now = utcnow()
     placed = []
     for inbound in fresh:
         customer = customers[(inbound.channel.value, inbound.address)]
         placed.append((inbound, customer, conversations[customer.id]))
-    message_ids = await _insert_returning_ids(
-        session,
-        MESSAGES,
+    await session.execute(
+        insert(MESSAGES),
         [
             {
                 "conversation_id": conversation.id,
@@ -316,6 +343,19 @@ async def route_batch(
             for inbound, customer, conversation in placed
         ],
     )
+    # Ids by the unique (channel, dedupe_key): an ordered INSERT ... RETURNING runs one
+    # statement per row on SQLite, a plain executemany and one SELECT do not.
+    id_of = {
+        (channel, key): message_id
+        for message_id, channel, key in await session.execute(
+            select(MESSAGES.c.id, MESSAGES.c.channel, MESSAGES.c.dedupe_key).where(
+                tuple_(MESSAGES.c.channel, MESSAGES.c.dedupe_key).in_(
+                    [(m.channel.value, m.dedupe_key) for m in fresh]
+                )
+            )
+        )
+    }
+    message_ids = [id_of[(m.channel.value, m.dedupe_key)] for m in fresh]
     latest = {item[2].id: item for item in placed}
     await _touch(session, latest.values(), now)
     routed = [
@@ -337,3 +377,11 @@ async def route_batch(
     if after is not None:
         await after(session, routed)
     return routed
+
+
+async def route_batch(
+    session: AsyncSession, batch: list[InboundMessage], after: AfterRoute | None = None
+) -> list[Routed]:
+    """Plan and store in one go, for callers that need no write turn; the caller commits."""
+    plan = await plan_batch(session, batch)
+    return [] if plan is None else await store_batch(session, plan, after)

@@ -68,7 +68,7 @@ class InboundMessage:
             "received_at": self.received_at,
             "extra": self.extra,
         }
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(data, separators=(",", ":"))  # ASCII output takes json's fast path
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> InboundMessage:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -12,12 +12,20 @@ from hub.domain.types import Channel
 
 @dataclass(frozen=True, slots=True)
 class WebhookRequest:
-    """A provider's HTTP request, reduced to what verification and parsing need."""
+    """A provider's HTTP request, reduced to what verification and parsing need.
+
+    `url` is built on demand: only signature schemes over the URL (Twilio) need it, and
+    building it costs a visible share of a webhook's time.
+    """
 
     headers: Mapping[str, str]
     body: bytes
-    url: str
     content_type: str
+    full_url: Callable[[], str]
+
+    @property
+    def url(self) -> str:
+        return self.full_url()
 
 
 class SendingAdapter(Protocol):

@@ -25,7 +25,7 @@ from hub.domain.types import Channel, MessageStatus
 from hub.errors import ProviderError
 from hub.queue.port import INBOUND, OUTBOUND, Job, QueueBackend
 from hub.realtime import Broker
-from hub.routing import AfterRoute, route_batch
+from hub.routing import AfterRoute, plan_batch, store_batch
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +120,6 @@ class InboundConsumer(Consumer):
             log.warning("inbound batch failed (%r); routing its %d jobs one by one", exc, len(jobs))
             for job in jobs:
                 await self._route_one(job)
-            return
-        await self.backend.ack(self.queue, jobs)
 
     async def _route_one(self, job: Job) -> None:
         try:
@@ -135,14 +133,19 @@ class InboundConsumer(Consumer):
             else:
                 await self.backend.retry(job, backoff(job.attempts), repr(exc))
             return
-        await self.backend.ack(self.queue, [job])
 
     async def _route(self, jobs: list[Job]) -> None:
+        """Route and ack: reads first, then one short write turn that commits both."""
         batch = [InboundMessage.from_json(job.payload) for job in jobs]
         async with self.db.session() as session:
-            routed = await route_batch(session, batch, self.after_route)
-            await session.commit()
+            plan = await plan_batch(session, batch)
+            async with self.db.writing():
+                routed = [] if plan is None else await store_batch(session, plan, self.after_route)
+                acked = await self.backend.ack_within(session, self.queue, jobs)
+                await session.commit()
             events = take_events(session)
+        if not acked:
+            await self.backend.ack(self.queue, jobs)
         await self.broker.publish(events)
         now = time.time()
         per_channel: dict[str, int] = defaultdict(int)

@@ -14,7 +14,7 @@ from functools import cached_property
 
 from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.base import Executable
 from sqlmodel import col
 
@@ -53,12 +53,16 @@ class DatabaseQueue:
         self._held: dict[tuple[str, str], set[int]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
+        self._connection: AsyncConnection | None = None
 
     async def start(self) -> None:
         return None
 
     async def close(self) -> None:
         await self._idle.wait()  # let waiting webhooks hear whether their batch committed
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
 
     @cached_property
     def _insert(self) -> Executable:
@@ -100,8 +104,8 @@ class DatabaseQueue:
                     for queue, job, _ in batch
                 ]
                 try:
-                    async with self.db.engine.begin() as connection:
-                        await connection.execute(self._insert, rows)
+                    async with self.db.writing():
+                        await self._write(rows)
                 except Exception as exc:  # every waiting webhook must hear of the failure
                     for _, _, future in batch:
                         if not future.done():
@@ -114,6 +118,18 @@ class DatabaseQueue:
         finally:
             self._flushing = False
             self._idle.set()
+
+    async def _write(self, rows: list[dict[str, object]]) -> None:
+        """On the flusher's own connection: a pool checkout per flush costs more than it."""
+        if self._connection is None or self._connection.invalidated:
+            self._connection = await self.db.engine.connect()
+        try:
+            async with self._connection.begin():
+                await self._connection.execute(self._insert, rows)
+        except Exception:
+            connection, self._connection = self._connection, None
+            await connection.close()
+            raise
 
     def _event(self, queue: str) -> asyncio.Event:
         return self._work.setdefault(queue, asyncio.Event())
@@ -143,8 +159,12 @@ class DatabaseQueue:
     async def ack(self, queue: str, jobs: list[Job]) -> None:
         if not jobs:
             return
-        async with self.db.engine.begin() as connection:
+        async with self.db.writing(), self.db.engine.begin() as connection:
             await connection.execute(_ACK, {"ids": [int(j.id) for j in jobs]})
+
+    async def ack_within(self, session: AsyncSession, queue: str, jobs: list[Job]) -> bool:
+        await session.execute(_ACK, {"ids": [int(j.id) for j in jobs]})
+        return True
 
     async def retry(self, job: Job, delay: float, error: str) -> None:
         async with self.db.session() as session:

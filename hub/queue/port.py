@@ -11,6 +11,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 INBOUND = "inbound"
 OUTBOUND = "outbound"
 QUEUES = (INBOUND, OUTBOUND)
@@ -52,6 +54,10 @@ class QueueBackend(Protocol):
         """Jobs of the partitions this consumer holds, oldest first, due now."""
 
     async def ack(self, queue: str, jobs: list[Job]) -> None: ...
+
+    async def ack_within(self, session: AsyncSession, queue: str, jobs: list[Job]) -> bool:
+        """Ack inside the caller's transaction when the queue lives in the same database
+        (the work and its ack commit together); False: call `ack` after the commit."""
 
     async def retry(self, job: Job, delay: float, error: str) -> None: ...
 

@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError, ResponseError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import QueueUnavailable
 from hub.queue.port import PARTITIONS, QUEUES, Job, NewJob, partition_of
@@ -339,6 +340,9 @@ class RedisStreamsQueue:
                 pipe.xack(stream, GROUP, *ids)
                 pipe.xdel(stream, *ids)
             await pipe.execute()
+
+    async def ack_within(self, session: AsyncSession, queue: str, jobs: list[Job]) -> bool:
+        return False  # Redis is not part of the database transaction
 
     async def retry(self, job: Job, delay: float, error: str) -> None:
         stream, entry_id = self._entry(job)

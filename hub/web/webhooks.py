@@ -27,7 +27,10 @@ async def telegram(request: web.Request) -> web.Response:
         raise NotFound("the Telegram channel is not configured", code="unknown_channel")
     body = await read_body(request, hub.settings.max_body_bytes)
     incoming = WebhookRequest(
-        headers=request.headers, body=body, url=str(request.url), content_type=request.content_type
+        headers=request.headers,
+        body=body,
+        content_type=request.content_type,
+        full_url=lambda: str(request.url),
     )
     if not adapter.verify(incoming):
         return web.json_response(
