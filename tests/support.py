@@ -11,6 +11,11 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
+from hub.actions.replies import do_reply
+from hub.actions.unit import take_events
+from hub.domain.types import SenderType
+from hub.models import Conversation
+from hub.queue.port import OUTBOUND
 from hub.services import Hub
 from hub.settings import Settings
 from hub.web.app import create_app
@@ -53,6 +58,20 @@ class RunningHub:
         ) as response:
             await response.read()
             return response.status
+
+
+async def operator_reply(running: RunningHub, conversation_id: int, text: str) -> int:
+    """An operator's reply as the API makes it: stored, then queued once committed."""
+    hub = running.hub
+    async with hub.db.session() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        message, job = await do_reply(session, conversation, text, sender_type=SenderType.OPERATOR)
+        await session.commit()
+        take_events(session)
+    assert job is not None and message.id is not None
+    await hub.queue.enqueue(OUTBOUND, [job])
+    return message.id
 
 
 async def start_hub(settings: Settings, *, with_worker: bool = True) -> RunningHub:

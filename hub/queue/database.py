@@ -22,7 +22,7 @@ from hub.db import Database
 from hub.errors import QueueUnavailable
 from hub.models.base import UTCDateTime, utcnow
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
-from hub.queue.port import PARTITIONS, Job, NewJob, partition_of
+from hub.queue.port import PARTITIONS, Job, NewJob, Wakeups, partition_of
 
 JOBS: Table = QueueJob.__table__  # type: ignore[attr-defined]
 _CLAIM = (
@@ -38,7 +38,6 @@ _CLAIM = (
 _ACK = delete(JOBS).where(JOBS.c.id.in_(bindparam("ids", expanding=True)))
 LEASE_SECONDS = 15.0
 CONSUMER_ALIVE_SECONDS = 10.0
-POLL_SECONDS = 0.2
 
 
 class DatabaseQueue:
@@ -49,7 +48,7 @@ class DatabaseQueue:
         self.partitions = partitions
         self._pending: list[tuple[str, NewJob, asyncio.Future[None]]] = []
         self._flushing = False
-        self._work: dict[str, asyncio.Event] = {}
+        self._wakeups = Wakeups()
         self._held: dict[tuple[str, str], set[int]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
@@ -114,7 +113,7 @@ class DatabaseQueue:
                 for queue, _, future in batch:
                     if not future.done():
                         future.set_result(None)
-                    self._event(queue).set()
+                    self._wakeups.notify(queue)
         finally:
             self._flushing = False
             self._idle.set()
@@ -131,17 +130,8 @@ class DatabaseQueue:
             await connection.close()
             raise
 
-    def _event(self, queue: str) -> asyncio.Event:
-        return self._work.setdefault(queue, asyncio.Event())
-
     async def wait_for_work(self, queue: str, timeout: float) -> None:
-        # Same-process enqueues wake us at once; other processes' are seen by polling.
-        event = self._event(queue)
-        try:
-            await asyncio.wait_for(event.wait(), min(timeout, POLL_SECONDS))
-        except TimeoutError:
-            pass
-        event.clear()
+        await self._wakeups.wait(queue, timeout)
 
     async def claim(self, queue: str, consumer: str, limit: int) -> list[Job]:
         held = self._held.get((queue, consumer))

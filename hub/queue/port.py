@@ -7,6 +7,7 @@ customer's messages are handled in arrival order even with several workers.
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from dataclasses import dataclass
 from typing import Protocol
@@ -38,6 +39,28 @@ class Job:
     payload: str
     attempts: int
     enqueued_at: float
+
+
+POLL_SECONDS = 0.1
+
+
+class Wakeups:
+    """Wakes this process's consumers when it enqueued work; other processes' work is seen
+    by polling at most every POLL_SECONDS."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+
+    def notify(self, queue: str) -> None:
+        self._events.setdefault(queue, asyncio.Event()).set()
+
+    async def wait(self, queue: str, timeout: float) -> None:
+        event = self._events.setdefault(queue, asyncio.Event())
+        try:
+            await asyncio.wait_for(event.wait(), min(timeout, POLL_SECONDS))
+        except TimeoutError:
+            pass
+        event.clear()
 
 
 class QueueBackend(Protocol):

@@ -21,13 +21,12 @@ from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import QueueUnavailable
-from hub.queue.port import PARTITIONS, QUEUES, Job, NewJob, partition_of
+from hub.queue.port import PARTITIONS, QUEUES, Job, NewJob, Wakeups, partition_of
 
 GROUP = "hub"
 LEASE_SECONDS = 15.0
 CONSUMER_ALIVE_SECONDS = 10.0
 DEDUPE_SECONDS = 7 * 24 * 3600
-POLL_SECONDS = 0.1
 SOCKET_TIMEOUT = 5.0
 FLUSH_BATCH = 500
 PROMOTE_BATCH = 1000
@@ -152,7 +151,7 @@ class RedisStreamsQueue:
         self._promote = self.redis.register_script(_PROMOTE)
         self._pending: list[tuple[str, NewJob, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._work: dict[str, asyncio.Event] = {}
+        self._wakeups = Wakeups()
         self._groups: set[str] = set()
         self._held: dict[tuple[str, str], set[int]] = {}
         self._adopt: dict[tuple[str, str], set[int]] = {}
@@ -226,7 +225,7 @@ class RedisStreamsQueue:
             for queue, _, future in batch:
                 if not future.done():
                     future.set_result(None)
-                self._event(queue).set()
+                self._wakeups.notify(queue)
 
     def _unavailable(self, exc: Exception) -> Exception:
         if isinstance(exc, RedisError) and not isinstance(exc, ResponseError):
@@ -237,17 +236,8 @@ class RedisStreamsQueue:
             return error
         return exc
 
-    def _event(self, queue: str) -> asyncio.Event:
-        return self._work.setdefault(queue, asyncio.Event())
-
     async def wait_for_work(self, queue: str, timeout: float) -> None:
-        # Same-process enqueues wake us at once; other processes' are seen by polling.
-        event = self._event(queue)
-        try:
-            await asyncio.wait_for(event.wait(), min(timeout, POLL_SECONDS))
-        except TimeoutError:
-            pass
-        event.clear()
+        await self._wakeups.wait(queue, timeout)
 
     # ------------------------------------------------------------------ leases
 

@@ -10,8 +10,7 @@ from playwright.async_api import Browser, expect
 
 from tests.conftest import make_settings
 from tests.factories import messages_of
-from tests.support import RunningHub, eventually, start_hub, stop_hub
-from tests.web.test_webchat import reply
+from tests.support import RunningHub, eventually, operator_reply, start_hub, stop_hub
 
 
 @pytest.fixture
@@ -36,7 +35,7 @@ async def test_a_shopper_chats_from_the_demo_shop_and_sees_the_reply_live(
     mine = page.locator(f'[data-hubchat="message"][data-id="{stored.id}"]')
     await expect(mine).to_contain_text("Is the glass kettle <b>in stock</b>?")
 
-    await reply(shop, stored.conversation_id, "Yes! <script>alert(1)</script>")
+    await operator_reply(shop, stored.conversation_id, "Yes! <script>alert(1)</script>")
     theirs = page.locator('[data-hubchat="message"][data-sender="operator"]')
     await expect(theirs).to_contain_text("Yes! <script>alert(1)</script>")
 

@@ -10,8 +10,8 @@ from hub.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import messages_of, telegram_update
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
-from tests.support import eventually, start_hub, stop_hub
-from tests.web.test_webchat import receive, reply
+from tests.support import eventually, operator_reply, start_hub, stop_hub
+from tests.web.test_webchat import receive
 
 
 def split_settings(urls: dict[str, Any], fake: FakeTelegramAPI) -> Settings:
@@ -44,7 +44,7 @@ async def test_web_and_worker_halves_see_each_others_work(
         ack = await receive(ws, "ack")
         [stored] = await messages_of(web.hub, channel="webchat")
         assert ack["id"] == stored.id
-        await reply(web, stored.conversation_id, "from the worker half")
+        await operator_reply(web, stored.conversation_id, "from the worker half")
         assert (await receive(ws, "message"))["text"] == "from the worker half"
         await ws.close()
     finally:

@@ -7,29 +7,11 @@ import io
 
 from sqlalchemy import select
 
-from hub.actions.replies import do_reply
-from hub.actions.unit import take_events
-from hub.domain.types import SenderType
-from hub.models import Conversation, HubSetting, Message
-from hub.queue.port import OUTBOUND
+from hub.models import HubSetting, Message
 from hub.telegram_polling import OFFSET_KEY, poll
 from tests.factories import count, customer_of, messages_of, telegram_update
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.support import RunningHub, eventually
-
-
-async def operator_reply(running: RunningHub, conversation_id: int, text: str) -> int:
-    hub = running.hub
-    async with hub.db.session() as session:
-        conversation = await session.get(Conversation, conversation_id)
-        assert conversation is not None
-        message, job = await do_reply(session, conversation, text, sender_type=SenderType.OPERATOR)
-        await session.commit()
-        take_events(session)
-    assert job is not None
-    await hub.queue.enqueue(OUTBOUND, [job])
-    assert message.id is not None
-    return message.id
+from tests.support import RunningHub, eventually, operator_reply
 
 
 async def test_a_private_message_lands_in_the_customers_thread(hub: RunningHub) -> None:

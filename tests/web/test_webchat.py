@@ -9,14 +9,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from hub.actions.replies import do_reply
-from hub.actions.unit import take_events
-from hub.domain.types import SenderType
-from hub.models import Conversation
-from hub.queue.port import OUTBOUND
 from tests.conftest import make_settings
 from tests.factories import customer_of, messages_of, telegram_update
-from tests.support import RunningHub, eventually, start_hub, stop_hub
+from tests.support import RunningHub, eventually, operator_reply, start_hub, stop_hub
 
 
 async def receive(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
@@ -35,17 +30,6 @@ async def open_chat(
     return ws, await receive(ws, "welcome")
 
 
-async def reply(running: RunningHub, conversation_id: int, text: str) -> None:
-    async with running.hub.db.session() as session:
-        conversation = await session.get(Conversation, conversation_id)
-        assert conversation is not None
-        _, job = await do_reply(session, conversation, text, sender_type=SenderType.OPERATOR)
-        await session.commit()
-        take_events(session)
-    assert job is not None
-    await running.hub.queue.enqueue(OUTBOUND, [job])
-
-
 async def test_visitor_writes_gets_an_ack_and_the_operator_reply_live(hub: RunningHub) -> None:
     ws, welcome = await open_chat(hub)
     assert welcome["history"] == [] and welcome["visitor_token"]
@@ -55,7 +39,7 @@ async def test_visitor_writes_gets_an_ack_and_the_operator_reply_live(hub: Runni
     [stored] = await messages_of(hub.hub, channel="webchat")
     assert stored.id == ack["id"] and stored.text == "Do you ship to Riga?"
 
-    await reply(hub, stored.conversation_id, "Yes, in 3 days <b>free</b>")
+    await operator_reply(hub, stored.conversation_id, "Yes, in 3 days <b>free</b>")
     pushed = await receive(ws, "message")
     assert pushed["text"] == "Yes, in 3 days <b>free</b>" and pushed["sender_type"] == "operator"
     assert pushed["created_at"].endswith("+00:00")
