@@ -6,11 +6,23 @@ a page stays cheap however deep it is, and rows arriving meanwhile do not shift 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    column,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -28,6 +40,7 @@ from hub.models import (
 )
 
 UNASSIGNED = "none"
+MAX_SEARCH_WORDS = 10
 
 
 @dataclass(frozen=True)
@@ -70,7 +83,7 @@ def like_pattern(text: str) -> str:
 
 
 def _conversation_filters(
-    query: Select[Conversation], where: ConversationFilter
+    query: Select[Conversation], where: ConversationFilter, dialect: str
 ) -> Select[Conversation]:
     if where.status is not None:
         query = query.where(col(Conversation.status) == where.status)
@@ -86,19 +99,43 @@ def _conversation_filters(
         )
         query = query.where(col(Conversation.id).in_(labelled))
     if where.q:
-        # A plain case-insensitive search for now; full-text search replaces it later.
+        # Message texts by full-text search (word prefixes), customers by name or address.
         pattern = like_pattern(where.q)
-        in_text = select(col(Message.conversation_id)).where(
-            col(Message.text).ilike(pattern, escape="\\")
-        )
+        in_text = select(col(Message.conversation_id)).where(text_matches(where.q, dialect))
         by_name = select(col(Customer.id)).where(col(Customer.name).ilike(pattern, escape="\\"))
+        by_address = select(col(Identity.customer_id)).where(
+            col(Identity.address).ilike(pattern, escape="\\")
+        )
         query = query.where(
             or_(
                 col(Conversation.id).in_(in_text),
                 col(Conversation.customer_id).in_(by_name),
+                col(Conversation.customer_id).in_(by_address),
             )
         )
     return query
+
+
+_FTS = table("messages_fts", column("rowid"), column("messages_fts"))
+
+
+def text_matches(q: str, dialect: str) -> ColumnElement[bool]:
+    """Messages whose text has every word of `q` (as a word prefix), case-insensitively.
+
+    SQLite: the FTS5 table of migration 0002; PostgreSQL: its GIN tsvector index (the
+    expression must stay `to_tsvector('simple', text)` for the index to be used).
+    Words are `\\w+` runs, so no query syntax of either engine reaches it from a user.
+    """
+    words = [w.lower() for w in re.findall(r"\w+", q)][:MAX_SEARCH_WORDS]
+    if not words:
+        return false()
+    if dialect == "sqlite":
+        match = " ".join(f'"{w}"*' for w in words)
+        hits = select(_FTS.c.rowid).where(_FTS.c.messages_fts.op("MATCH")(match))
+        return col(Message.id).in_(hits)
+    tsquery = " & ".join(f"{w}:*" for w in words)
+    simple: ColumnElement[str] = literal_column("'simple'")
+    return func.to_tsvector(simple, col(Message.text)).op("@@")(func.to_tsquery(simple, tsquery))
 
 
 async def list_conversations(
@@ -109,7 +146,8 @@ async def list_conversations(
     limit: int,
 ) -> list[Conversation]:
     """Newest activity first (`last_message_at desc, id desc`), after the given key."""
-    query = _conversation_filters(select(Conversation), where)
+    dialect = session.get_bind().dialect.name
+    query = _conversation_filters(select(Conversation), where, dialect)
     if after is not None:
         at, last_id = after
         query = query.where(

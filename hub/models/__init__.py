@@ -6,18 +6,21 @@ from hub.models.messages import Message
 from hub.models.operators import ApiToken, CannedResponse, HubSetting, Operator
 from hub.models.orders import Order, OrderStatusChange
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
+from hub.models.sessions import ConversationRead, OperatorSession
 
 __all__ = [
     "ApiToken",
     "CannedResponse",
     "Conversation",
     "ConversationLabel",
+    "ConversationRead",
     "Customer",
     "DeadLetter",
     "HubSetting",
     "Identity",
     "Message",
     "Operator",
+    "OperatorSession",
     "Order",
     "OrderStatusChange",
     "QueueConsumer",

@@ -10,8 +10,9 @@ from aiohttp import web
 from hub.resources import static_dir, templates_dir
 from hub.services import Hub, close_hub, open_hub
 from hub.settings import Settings
-from hub.web import demo, ops, webchat, webhooks
+from hub.web import demo, inbox, ops, webchat, webhooks
 from hub.web.api import routes as api_routes
+from hub.web.api.auth import LoginLimiter
 from hub.web.keys import HUB, TEMPLATES
 from hub.web.middlewares import errors
 from hub.worker import start_consumers
@@ -44,7 +45,9 @@ def create_app(
     app.add_routes(ops.routes())
     app.add_routes(webhooks.routes())
     app.add_routes(webchat.routes())
-    app.add_routes(api_routes())
+    limiter = LoginLimiter()  # one budget for API and inbox logins
+    app.add_routes(api_routes(limiter))
+    inbox.install(app, limiter)
     if settings.sandbox:
         app.add_routes(demo.routes())
     app.router.add_static("/static", static_dir())

@@ -36,7 +36,8 @@ def _openapi_view(table: list[ApiRoute]) -> web.RouteDef:
     return web.get(PREFIX + "/openapi.json", openapi)
 
 
-def routes() -> list[web.RouteDef]:
-    """Called once per application: each app gets its own login limiter."""
-    table = api_routes(LoginLimiter())
+def routes(limiter: LoginLimiter | None = None) -> list[web.RouteDef]:
+    """Called once per application: each app gets its own login limiter (shared with the
+    inbox's login form when given)."""
+    table = api_routes(limiter or LoginLimiter())
     return [*(endpoint(route) for route in table), _openapi_view(table)]

@@ -12,6 +12,7 @@ from hub.actions.operators import operator_for_token
 from hub.errors import TooManyRequests, Unauthorized
 from hub.models import Operator
 from hub.services import Hub
+from hub.web import sessions
 
 MAX_TOKEN_CHARS = 200
 
@@ -25,8 +26,14 @@ def bearer_token(request: web.Request) -> str | None:
 
 
 async def authenticate(request: web.Request, hub: Hub) -> Operator:
-    """The operator the bearer token belongs to; 401 for a missing or unknown token."""
+    """The operator the bearer token belongs to, else the inbox session's operator (unsafe
+    methods then need the session's CSRF token in `X-CSRF-Token`); 401 for neither."""
     token = bearer_token(request)
+    if token is None and "Authorization" not in request.headers:
+        me = await sessions.current(request)
+        if me is not None:
+            sessions.check_csrf(request, me)
+            return me.operator
     if token is None:
         raise Unauthorized("send an API token as `Authorization: Bearer TOKEN`")
     async with hub.db.session() as session:

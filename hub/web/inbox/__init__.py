@@ -1,0 +1,42 @@
+"""The operators' inbox (SPEC §8): server-rendered pages, form posts, live notices."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from hub.web.api.auth import LoginLimiter
+from hub.web.inbox import admin, customers, forms, live, login, views
+
+
+def routes(limiter: LoginLimiter) -> list[web.RouteDef]:
+    conversation = "/inbox/conversations/{id}"
+    return [
+        web.get("/inbox", views.inbox_page),
+        web.get("/inbox/", views.inbox_page),
+        web.get("/inbox/rows", views.rows_fragment),
+        web.get("/inbox/events", live.stream),
+        web.get("/inbox/login", login.login_form),
+        login.login_view(limiter),
+        web.post("/inbox/logout", login.logout),
+        web.get(conversation, views.thread_page),
+        web.get(conversation + "/parts/{part}", views.thread_fragment),
+        web.post(conversation + "/reply", forms.reply),
+        web.post(conversation + "/assign", forms.assign),
+        web.post(conversation + "/status", forms.status),
+        web.post(conversation + "/labels", forms.labels),
+        web.post(conversation + "/bot", forms.bot),
+        web.post("/inbox/customers/{id}/name", forms.rename),
+        web.get("/inbox/customers/{id}/merge", customers.merge_page),
+        web.post("/inbox/customers/{id}/merge", forms.merge),
+        web.get(admin.ADMIN, admin.admin_page),
+        web.post(admin.ADMIN + "/operators", admin.add_operator),
+        web.post(admin.ADMIN + "/canned", admin.add_canned),
+    ]
+
+
+def install(app: web.Application, limiter: LoginLimiter) -> None:
+    app[live.CLOSING] = asyncio.Event()
+    app.on_shutdown.append(live.closing)
+    app.add_routes(routes(limiter))

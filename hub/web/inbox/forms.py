@@ -1,0 +1,137 @@
+"""Inbox form posts: thin calls to the same actions the REST API uses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from hub.actions import inbox
+from hub.actions.conversations import do_assign, do_set_labels, do_set_status, get_conversation
+from hub.actions.customers import do_merge_customers, get_customer
+from hub.actions.replies import do_reply
+from hub.actions.unit import unit_of_work
+from hub.domain.types import ConversationStatus, SenderType
+from hub.errors import InvalidInput
+from hub.queue.port import OUTBOUND
+from hub.web.api.calls import path_id
+from hub.web.inbox.common import action, hub_of, safe_next
+from hub.web.sessions import SignedIn
+
+Form = MultiDictProxy[str]
+
+
+def _thread_url(conversation_id: int) -> str:
+    return f"/inbox/conversations/{conversation_id}"
+
+
+@action
+async def reply(request: web.Request, me: SignedIn, form: Form) -> str:
+    """Send through the chosen channel (default: the customer's last one), or add a note."""
+    conversation_id = path_id(request.match_info["id"])
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        conversation = await get_conversation(session, conversation_id)
+        text = await inbox.expand_canned(session, form.get("text", ""))
+        _, job = await do_reply(
+            session,
+            conversation,
+            text,
+            sender_type=SenderType.OPERATOR,
+            operator_id=me.operator.id,
+            channel=form.get("channel") or None,
+            private=form.get("mode") == "note",
+        )
+    if job is not None:
+        await hub.queue.enqueue(OUTBOUND, [job])
+    return _thread_url(conversation_id)
+
+
+@action
+async def assign(request: web.Request, me: SignedIn, form: Form) -> str:
+    conversation_id = path_id(request.match_info["id"])
+    raw = form.get("operator_id", "")
+    operator_id = me.operator.id if raw == "me" else (path_id(raw) if raw else None)
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        await do_assign(session, await get_conversation(session, conversation_id), operator_id)
+    return _thread_url(conversation_id)
+
+
+def _snooze_until(raw: str, offset_minutes: str) -> datetime:
+    """A `datetime-local` value, in the browser's zone (its offset sent beside it)."""
+    try:
+        local = datetime.fromisoformat(raw)
+        offset = int(offset_minutes or "0")
+    except ValueError:
+        raise InvalidInput("give a valid date and time to snooze until") from None
+    if local.tzinfo is None:
+        # JS getTimezoneOffset(): minutes to add to local time to get UTC.
+        local = local.replace(tzinfo=UTC) + timedelta(minutes=offset)
+    if local <= datetime.now(UTC):
+        raise InvalidInput("snooze until a time in the future")
+    return local
+
+
+@action
+async def status(request: web.Request, me: SignedIn, form: Form) -> str:
+    conversation_id = path_id(request.match_info["id"])
+    try:
+        new = ConversationStatus(form.get("status", ""))
+    except ValueError:
+        raise InvalidInput("unknown status") from None
+    until = None
+    if new is ConversationStatus.SNOOZED:
+        until = _snooze_until(form.get("snooze_until", ""), form.get("tz_offset", "0"))
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        await do_set_status(session, await get_conversation(session, conversation_id), new, until)
+    return _thread_url(conversation_id)
+
+
+@action
+async def labels(request: web.Request, me: SignedIn, form: Form) -> str:
+    conversation_id = path_id(request.match_info["id"])
+    wanted = form.get("labels", "").split(",")
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        await do_set_labels(session, await get_conversation(session, conversation_id), wanted)
+    return _thread_url(conversation_id)
+
+
+@action
+async def bot(request: web.Request, me: SignedIn, form: Form) -> str:
+    conversation_id = path_id(request.match_info["id"])
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        conversation = await get_conversation(session, conversation_id)
+        inbox.do_set_bot_active(session, conversation, form.get("bot_active") == "1")
+    return _thread_url(conversation_id)
+
+
+@action
+async def rename(request: web.Request, me: SignedIn, form: Form) -> str:
+    customer_id = path_id(request.match_info["id"])
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        inbox.do_rename_customer(
+            session, await get_customer(session, customer_id), form.get("name", "")
+        )
+    return safe_back(form)
+
+
+@action
+async def merge(request: web.Request, me: SignedIn, form: Form) -> str:
+    """The path's customer survives; the other's conversations, identities, orders move over."""
+    customer_id = path_id(request.match_info["id"])
+    other_id = path_id(form.get("other_id", ""))
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        survivor = await get_customer(session, customer_id)
+        await do_merge_customers(session, survivor, await get_customer(session, other_id))
+    return safe_back(form)
+
+
+def safe_back(form: Form) -> str:
+    return safe_next(form.get("back"))

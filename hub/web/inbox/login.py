@@ -1,0 +1,90 @@
+"""Log in and out of the inbox: argon2 passwords, the shared login limiter, fresh sessions."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.actions.inbox import do_end_session, do_start_session
+from hub.actions.operators import check_login
+from hub.actions.unit import unit_of_work
+from hub.domain.addresses import normalise_email
+from hub.errors import TooManyRequests
+from hub.web import sessions
+from hub.web.api.auth import LoginLimiter
+from hub.web.inbox.common import hub_of, render, safe_next
+
+MAX_FIELD_CHARS = 1000
+
+
+async def _form(
+    request: web.Request, error: str | None, status: int, **context: str
+) -> web.Response:
+    token = sessions.login_token(request)
+    response = await render(
+        request,
+        "inbox/login.html",
+        status,
+        login_csrf=token,
+        error=error,
+        next=safe_next(request.query.get("next") or context.get("next")),
+        email=context.get("email", ""),
+    )
+    sessions.set_cookie(response, request, sessions.LOGIN_COOKIE, token)
+    return response
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    """Shown also to a signed-in operator: signing in again switches accounts."""
+    return await _form(request, None, 200)
+
+
+def login_view(limiter: LoginLimiter) -> web.RouteDef:
+    async def login(request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        email, password, given, target = (
+            str(form.get(name, ""))[:MAX_FIELD_CHARS]
+            for name in ("email", "password", "csrf", "next")
+        )
+        if not sessions.same_token(given, request.cookies.get(sessions.LOGIN_COOKIE, "")):
+            return await _form(request, "expired", 403, email=email, next=target)
+        keys = [
+            f"email:{normalise_email(email) or email.strip().lower()}",
+            f"address:{request.remote or 'unknown'}",
+        ]
+        try:
+            limiter.check(keys)
+        except TooManyRequests as exc:
+            response = await _form(request, "rate_limited", 429, email=email, next=target)
+            response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+            return response
+        hub = hub_of(request)
+        async with unit_of_work(hub.db, hub.broker) as session:
+            operator = await check_login(session, email, password)
+            raw = await do_start_session(session, operator) if operator is not None else None
+            old = request.cookies.get(sessions.SESSION_COOKIE)
+            if raw is not None and old:
+                await do_end_session(session, old)  # a new id on every login: no fixation
+        if raw is None:
+            limiter.failed(keys)
+            return await _form(request, "wrong", 401, email=email, next=target)
+        limiter.succeeded(keys[0])
+        response = web.HTTPSeeOther(safe_next(target))
+        sessions.set_cookie(response, request, sessions.SESSION_COOKIE, raw)
+        response.del_cookie(sessions.LOGIN_COOKIE, path="/")
+        raise response
+
+    return web.post("/inbox/login", login)
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    me = await sessions.current(request)
+    if me is not None:
+        form = await request.post()
+        token = form.get("csrf")
+        sessions.check_csrf(request, me, token if isinstance(token, str) else None)
+        hub = hub_of(request)
+        async with unit_of_work(hub.db, hub.broker) as session:
+            await do_end_session(session, request.cookies.get(sessions.SESSION_COOKIE, ""))
+    response = web.HTTPSeeOther("/inbox/login")
+    response.del_cookie(sessions.SESSION_COOKIE, path="/")
+    raise response

@@ -1,0 +1,163 @@
+"""Inbox pages and the HTML fragments the page refetches when a live notice arrives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.actions import inbox, queries
+from hub.actions.conversations import get_conversation
+from hub.actions.customers import get_customer
+from hub.actions.unit import unit_of_work
+from hub.domain.types import Channel, ConversationStatus
+from hub.errors import InvalidInput, NotFound
+from hub.web.api import pages
+from hub.web.api.calls import path_id
+from hub.web.inbox.common import hub_of, page, render
+from hub.web.sessions import SignedIn
+
+PAGE_SIZE = 50
+THREAD_LIMIT = 1000
+STATUSES = [s.value for s in ConversationStatus]
+CHANNELS = [c.value for c in Channel]
+FRAGMENTS = {
+    "messages": "inbox/_messages.html",
+    "head": "inbox/_head.html",
+    "card": "inbox/_card.html",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The list's filters as the query string carries them (`status=all` lists every one)."""
+
+    status: str = "open"
+    channel: str = ""
+    assignee: str = "anyone"
+    label: str = ""
+    q: str = ""
+    cursor: str = ""
+
+    @classmethod
+    def of(cls, query: Any) -> Filters:
+        def pick(name: str, allowed: list[str] | None, default: str) -> str:
+            value = str(query.get(name, default)).strip()[:200]
+            return value if allowed is None or value in allowed else default
+
+        return cls(
+            status=pick("status", [*STATUSES, "all"], "open"),
+            channel=pick("channel", ["", *CHANNELS], ""),
+            assignee=pick("assignee", ["anyone", "me", "none"], "anyone"),
+            label=pick("label", None, ""),
+            q=pick("q", None, ""),
+            cursor=pick("cursor", None, ""),
+        )
+
+    def where(self, me: SignedIn) -> queries.ConversationFilter:
+        assignee: int | str | None = {"me": me.operator.id, "none": queries.UNASSIGNED}.get(
+            self.assignee
+        )
+        return queries.ConversationFilter(
+            status=None if self.status == "all" else self.status,
+            channel=self.channel or None,
+            assignee=assignee,
+            label=self.label or None,
+            q=self.q or None,
+        )
+
+    def query(self, **changes: str) -> dict[str, str]:
+        """The query string for these filters with `changes`, defaults left out."""
+        values = {**self.__dict__, "cursor": "", **changes}
+        defaults = Filters().__dict__
+        return {k: v for k, v in values.items() if v and v != defaults[k]}
+
+    def suffix(self, *, tab: str = "", **changes: str) -> str:
+        """`?query` for links, or nothing when every filter is at its default; a `tab`
+        link always names its status, so it stays relative to the page it is on."""
+        query = urlencode({**({"status": tab} if tab else {}), **self.query(**changes)})
+        return f"?{query}" if query else ""
+
+
+async def _list(session: AsyncSession, me: SignedIn, filters: Filters) -> dict[str, Any]:
+    try:
+        after = pages.decode_time_and_id(filters.cursor or None)
+    except InvalidInput:
+        after = None
+    rows = await queries.list_conversations(
+        session, filters.where(me), after=after, limit=PAGE_SIZE + 1
+    )
+    shown = rows[:PAGE_SIZE]
+    markers = await inbox.read_markers(session, me.operator.id or 0, [c.id or 0 for c in shown])
+    more = len(rows) > PAGE_SIZE
+    return {
+        "rows": shown,
+        "details": await queries.conversation_details(session, shown),
+        "unread": {c.id for c in shown if inbox.unread(c, markers)},
+        "counts": await inbox.status_counts(session),
+        "filters": filters,
+        "next_cursor": pages.time_and_id(shown[-1].last_message_at, shown[-1].id) if more else "",
+        "statuses": STATUSES,
+        "channels": CHANNELS,
+    }
+
+
+@page
+async def inbox_page(request: web.Request, me: SignedIn) -> web.StreamResponse:
+    async with hub_of(request).db.session() as session:
+        listing = await _list(session, me, Filters.of(request.query))
+    return await render(request, "inbox/list.html", me=me, **listing)
+
+
+@page
+async def rows_fragment(request: web.Request, me: SignedIn) -> web.StreamResponse:
+    async with hub_of(request).db.session() as session:
+        listing = await _list(session, me, Filters.of(request.query))
+    return await render(request, "inbox/_list.html", me=me, **listing)
+
+
+async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> dict[str, Any]:
+    conversation = await get_conversation(session, conversation_id)
+    customer = await get_customer(session, conversation.customer_id)
+    [card] = await queries.customer_cards(session, [customer])
+    messages = await queries.list_messages(
+        session, conversation_id, after_id=None, limit=THREAD_LIMIT
+    )
+    reachable = sorted({i.channel for i in card.identities}, key=CHANNELS.index)
+    return {
+        "conversation": conversation,
+        "labels": (await queries.conversation_details(session, [conversation])).labels,
+        "card": card,
+        "messages": messages,
+        "operators": {o.id: o for o in await inbox.list_operators(session)},
+        "reachable": reachable,
+        "canned": await inbox.all_canned(session),
+    }
+
+
+@page
+async def thread_page(request: web.Request, me: SignedIn) -> web.StreamResponse:
+    conversation_id = path_id(request.match_info["id"])
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        thread = await _thread(session, me, conversation_id)
+        await inbox.do_mark_read(session, me.operator.id or 0, conversation_id)
+        listing = await _list(session, me, Filters.of(request.query))
+    return await render(request, "inbox/thread.html", me=me, **listing, **thread)
+
+
+@page
+async def thread_fragment(request: web.Request, me: SignedIn) -> web.StreamResponse:
+    part = FRAGMENTS.get(request.match_info["part"])
+    if part is None:
+        raise NotFound("no such part of a thread")
+    conversation_id = path_id(request.match_info["id"])
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        thread = await _thread(session, me, conversation_id)
+        if part == FRAGMENTS["messages"]:
+            await inbox.do_mark_read(session, me.operator.id or 0, conversation_id)
+    return await render(request, part, me=me, **thread)

@@ -1,0 +1,79 @@
+"""Operator session cookies and CSRF checks for the inbox (and cookie-authenticated API calls).
+
+The cookie is HttpOnly and SameSite=Lax (Secure when the hub is served over https); every
+unsafe request made with it must carry the session's CSRF token, as the form field `csrf`
+or the `X-CSRF-Token` header. The login form, before any session exists, uses a
+double-submit token: a random cookie that the form must repeat.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from hub.actions.inbox import SESSION_LIFETIME, SignedIn, signed_in
+from hub.errors import AccessDenied
+from hub.services import Hub
+from hub.web.keys import HUB
+
+SESSION_COOKIE = "hub_session"
+LOGIN_COOKIE = "hub_login_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class _Looked:
+    found: SignedIn | None
+
+
+_SIGNED_IN = web.RequestKey("hub_signed_in", _Looked)
+
+
+def _secure(hub: Hub) -> bool:
+    return hub.settings.base_url.startswith("https://")
+
+
+def set_cookie(response: web.StreamResponse, request: web.Request, name: str, value: str) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=_secure(request.app[HUB]),
+    )
+
+
+async def current(request: web.Request) -> SignedIn | None:
+    """The signed-in operator of this request (looked up once per request)."""
+    if _SIGNED_IN in request:
+        return request[_SIGNED_IN].found
+    raw = request.cookies.get(SESSION_COOKIE, "")
+    found = None
+    if raw:
+        async with request.app[HUB].db.session() as session:
+            found = await signed_in(session, raw)
+    request[_SIGNED_IN] = _Looked(found)
+    return found
+
+
+def same_token(given: str | None, expected: str) -> bool:
+    return bool(given) and hmac.compare_digest(str(given).encode(), expected.encode())
+
+
+def check_csrf(request: web.Request, me: SignedIn, form_token: str | None = None) -> None:
+    """Unsafe methods must prove they come from the inbox's own pages."""
+    if request.method in SAFE_METHODS:
+        return
+    given = form_token or request.headers.get(CSRF_HEADER)
+    if not same_token(given, me.csrf_token):
+        raise AccessDenied("the CSRF token is missing or wrong: reload the page", code="csrf")
+
+
+def login_token(request: web.Request) -> str:
+    return request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
