@@ -39,7 +39,14 @@ def cmd_web(args: argparse.Namespace) -> None:
 def cmd_worker(args: argparse.Namespace) -> None:
     from hub.server import work
 
-    asyncio.run(work(_settings(), args.metrics_port, telegram_polling=args.telegram_polling))
+    asyncio.run(
+        work(
+            _settings(),
+            args.metrics_port,
+            telegram_polling=args.telegram_polling,
+            mail=args.mail,
+        )
+    )
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -149,6 +156,11 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--metrics-port", type=int, help="serve this worker's /metrics here")
     worker.add_argument(
         "--telegram-polling", action="store_true", help="poll getUpdates instead of a webhook"
+    )
+    worker.add_argument(
+        "--mail",
+        action="store_true",
+        help="also run the SMTP listener (HUB_SMTP_LISTEN); one such worker process",
     )
     worker.set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)

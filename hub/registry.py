@@ -5,12 +5,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from adapters.email_parse import parse_mail
+from adapters.email_send import EmailSender
 from adapters.telegram import TelegramSender, TelegramWebhook
+from adapters.twilio import TwilioWebhook
+from adapters.twilio_send import TwilioSender
 from adapters.webchat import WebchatSender
-from hub.domain.messages import OutboundMessage
+from bots.faq import FaqBot
+from bots.handoff import FallbackBot, HandoffBot
+from bots.order_status import OrderStatusBot
+from hub.domain.bots import Bot
+from hub.domain.messages import InboundMessage, OutboundMessage
 from hub.domain.ports import SendingAdapter
 from hub.domain.types import Channel
+from hub.resources import templates_dir
 from hub.settings import Settings
+
+__all__ = ["Channels", "TwilioWebhook", "build_channels"]
 
 
 @dataclass
@@ -18,6 +29,9 @@ class Channels:
     senders: dict[Channel, SendingAdapter] = field(default_factory=dict)
     telegram_webhook: TelegramWebhook | None = None
     telegram: TelegramSender | None = None
+    twilio_webhook: TwilioWebhook | None = None
+    # Email: how a received mail becomes an InboundMessage (raw, envelope sender, time).
+    parse_mail: Callable[[bytes, str | None, float], InboundMessage] | None = None
 
     async def close(self) -> None:
         for sender in self.senders.values():
@@ -37,4 +51,37 @@ def build_channels(
             settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url
         )
         channels.senders[Channel.TELEGRAM] = channels.telegram
+    _add_twilio(settings, channels)
+    if settings.email_address is not None and settings.smtp_url is not None:
+        channels.parse_mail = parse_mail
+        channels.senders[Channel.EMAIL] = EmailSender(
+            settings.smtp_url.get_secret_value(), settings.email_address
+        )
     return channels
+
+
+def _add_twilio(settings: Settings, channels: Channels) -> None:
+    sid, token = settings.twilio_account_sid, settings.twilio_auth_token
+    if sid is None or token is None:
+        return
+    channels.twilio_webhook = TwilioWebhook(token.get_secret_value())
+    for channel, sender in (
+        (Channel.SMS, settings.twilio_sms_from),
+        (Channel.WHATSAPP, settings.whatsapp_sender),
+    ):
+        if sender is not None:
+            channels.senders[channel] = TwilioSender(
+                channel,
+                account_sid=sid,
+                auth_token=token.get_secret_value(),
+                sender=sender,
+                api_url=settings.twilio_api_url,
+                status_callback=f"{settings.base_url}/webhooks/twilio/status",
+            )
+
+
+def build_bots(settings: Settings) -> list[Bot]:
+    """The bots a customer message is offered to, in order: the first that acts answers.
+    A request for a person comes first; the fallback (not understood → handoff) last."""
+    faq = settings.faq_file or templates_dir() / "faq" / "faq.md"
+    return [HandoffBot(), OrderStatusBot(), FaqBot.from_file(faq), FallbackBot()]

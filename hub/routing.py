@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.actions.channel_state import do_store_channel_state, mail_threads
 from hub.actions.customers import do_link_identity, get_customer
 from hub.actions.unit import record
 from hub.domain import events
@@ -291,6 +292,17 @@ async def _apply_contact(session: AsyncSession, routed: Routed) -> None:
     await session.flush()
 
 
+async def _referenced_threads(
+    session: AsyncSession, batch: list[InboundMessage]
+) -> dict[str, tuple[_Customer, _Conversation]]:
+    """Mail that answers a stored mail (In-Reply-To/References) joins that conversation."""
+    found = await mail_threads(session, batch)
+    return {
+        key: (_Customer(cid, name, locale), _Conversation(vid, status))
+        for key, (cid, name, locale, vid, status) in found.items()
+    }
+
+
 @dataclass(slots=True)
 class Plan:
     """What a batch needs, read before the write phase so SQLite's write turn stays short."""
@@ -298,6 +310,8 @@ class Plan:
     fresh: list[InboundMessage]
     customers: dict[tuple[str, str], _Customer]
     conversations: dict[int, _Conversation]
+    # Mail that names its conversation by In-Reply-To/References: dedupe_key → its thread.
+    threads: dict[str, tuple[_Customer, _Conversation]]
 
 
 async def plan_batch(session: AsyncSession, batch: list[InboundMessage]) -> Plan | None:
@@ -306,8 +320,16 @@ async def plan_batch(session: AsyncSession, batch: list[InboundMessage]) -> Plan
     if not fresh:
         return None
     customers = await _known_customers(session, fresh)
+    threads = await _referenced_threads(session, fresh)
+    for message in fresh:
+        if message.dedupe_key in threads and message.channel is Channel.EMAIL:
+            # A new address answering our mail thread belongs to that thread's customer.
+            customers.setdefault(
+                (message.channel.value, message.address), threads[message.dedupe_key][0]
+            )
     known_ids = {c.id for c in customers.values()}
-    return Plan(fresh, customers, await _current_conversations(session, known_ids))
+    conversations = await _current_conversations(session, known_ids)
+    return Plan(fresh, customers, conversations, threads)
 
 
 async def store_batch(
@@ -316,11 +338,20 @@ async def store_batch(
     """Writes: customers, conversations and messages of a planned batch; the caller commits."""
     fresh, customers, conversations = plan.fresh, plan.customers, plan.conversations
     await _create_customers(session, fresh, customers)
-    channel_of = {customers[(m.channel.value, m.address)].id: m.channel.value for m in fresh}
+    threaded = plan.threads
+    channel_of = {
+        customers[(m.channel.value, m.address)].id: m.channel.value
+        for m in fresh
+        if m.dedupe_key not in threaded or m.channel is not Channel.EMAIL
+    }
     await _open_conversations(session, channel_of, conversations)
     now = utcnow()
     placed = []
     for inbound in fresh:
+        thread = threaded.get(inbound.dedupe_key) if inbound.channel is Channel.EMAIL else None
+        if thread is not None:
+            placed.append((inbound, thread[0], thread[1]))
+            continue
         customer = customers[(inbound.channel.value, inbound.address)]
         placed.append((inbound, customer, conversations[customer.id]))
     await session.execute(
@@ -358,6 +389,7 @@ async def store_batch(
     message_ids = [id_of[(m.channel.value, m.dedupe_key)] for m in fresh]
     latest = {item[2].id: item for item in placed}
     await _touch(session, latest.values(), now)
+    await do_store_channel_state(session, list(zip(fresh, message_ids, strict=True)))
     routed = [
         Routed(inbound, message_id, conversation.id, customer.id)
         for message_id, (inbound, customer, conversation) in zip(message_ids, placed, strict=True)

@@ -45,12 +45,17 @@ async def serve(settings: Settings, *, with_worker: bool, banner: str | None = N
         await runner.cleanup()
 
 
-async def work(settings: Settings, metrics_port: int | None, *, telegram_polling: bool) -> None:
-    """`hub worker`: consumers only, with their own /metrics when asked."""
+async def work(
+    settings: Settings, metrics_port: int | None, *, telegram_polling: bool, mail: bool = False
+) -> None:
+    """`hub worker`: consumers only, with their own /metrics when asked; `--mail` adds the
+    SMTP listener (run it in one worker process only)."""
     hub = await open_hub(settings, run_migrations=False)
     runner: web.AppRunner | None = None
     try:
-        start_consumers(hub, "worker")
+        if mail and settings.smtp_listen is None:
+            raise ConfigurationError("--mail needs HUB_EMAIL_ADDRESS and HUB_SMTP_LISTEN")
+        start_consumers(hub, "worker", mail=mail)
         if telegram_polling:
             if hub.channels.telegram is None:
                 raise ConfigurationError("--telegram-polling needs HUB_TELEGRAM_BOT_TOKEN")

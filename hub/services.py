@@ -33,6 +33,7 @@ class Hub:
     channels: Channels
     secret_key: bytes
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    mail_server: asyncio.Server | None = None  # the SMTP listener, where this process runs it
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def push_webchat(self, message: OutboundMessage) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.domain.addresses import normalise_email
 from hub.errors import ConfigurationError
 
 
@@ -31,6 +34,9 @@ class Settings(BaseSettings):
     twilio_sms_from: str | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
+    # WhatsApp Content templates by kind ({"order_status": "HX..."}), JSON; used outside
+    # the 24 h window, where free-form text is refused.
+    whatsapp_templates: dict[str, str] = Field(default_factory=dict)
 
     email_address: str | None = None
     smtp_url: SecretStr | None = None
@@ -40,11 +46,24 @@ class Settings(BaseSettings):
     webchat_hmac_secret: SecretStr | None = None
     webchat_origins: str = "*"
 
+    # Bots answer new conversations (SPEC §7); 0: every conversation waits for a person.
+    bots: bool = True
+    # The shop's FAQ knowledge file (markdown, see templates/faq/faq.md); unset: the bundled one.
+    faq_file: Path | None = None
     sandbox: bool = False
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
 
-    @field_validator("redis_url", "public_url", "email_address", "smtp_listen", mode="before")
+    @field_validator(
+        "redis_url",
+        "public_url",
+        "email_address",
+        "smtp_listen",
+        "twilio_account_sid",
+        "twilio_sms_from",
+        "twilio_whatsapp_from",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -58,6 +77,17 @@ class Settings(BaseSettings):
         """None means any origin; otherwise the exact origins allowed on the web chat socket."""
         parts = {o.strip().rstrip("/") for o in self.webchat_origins.split(",") if o.strip()}
         return None if not parts or "*" in parts else parts
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return self.twilio_account_sid is not None
+
+    @property
+    def whatsapp_sender(self) -> str | None:
+        sender = self.twilio_whatsapp_from
+        if sender is None:
+            return None
+        return sender if sender.startswith("whatsapp:") else f"whatsapp:{sender}"
 
     @property
     def telegram_enabled(self) -> bool:
@@ -86,6 +116,91 @@ class Settings(BaseSettings):
             )
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://")):
             raise ConfigurationError("HUB_REDIS_URL must start with redis:// or rediss://")
+        check_twilio(self)
+        check_email(self)
+
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
+
+
+def check_twilio(settings: Settings) -> None:
+    """Both credentials or neither; at least one sender; senders E.164 in form only."""
+    sid, token = settings.twilio_account_sid, settings.twilio_auth_token
+    senders = {
+        "HUB_TWILIO_SMS_FROM": settings.twilio_sms_from,
+        "HUB_TWILIO_WHATSAPP_FROM": settings.twilio_whatsapp_from,
+    }
+    if sid is None and token is None:
+        for name, value in senders.items():
+            if value is not None:
+                raise ConfigurationError(
+                    f"HUB_TWILIO_ACCOUNT_SID and HUB_TWILIO_AUTH_TOKEN are required when {name} "
+                    "is set"
+                )
+        return
+    if sid is None:
+        raise ConfigurationError(
+            "HUB_TWILIO_ACCOUNT_SID is required when HUB_TWILIO_AUTH_TOKEN is set"
+        )
+    if token is None or not token.get_secret_value():
+        raise ConfigurationError(
+            "HUB_TWILIO_AUTH_TOKEN is required when HUB_TWILIO_ACCOUNT_SID is set"
+        )
+    if not re.fullmatch(r"AC[0-9a-fA-F]{32}", sid):
+        raise ConfigurationError("HUB_TWILIO_ACCOUNT_SID must look like AC followed by 32 hex")
+    if all(v is None for v in senders.values()):
+        raise ConfigurationError(
+            "HUB_TWILIO_SMS_FROM or HUB_TWILIO_WHATSAPP_FROM is required when Twilio is set up"
+        )
+    for name, value in senders.items():
+        number = (value or "").removeprefix("whatsapp:")
+        if value is not None and not _E164.match(number):
+            raise ConfigurationError(f"{name} must be an E.164 number like +15551234567")
+    for kind, content_sid in settings.whatsapp_templates.items():
+        if not _CONTENT_SID.match(content_sid):
+            raise ConfigurationError(
+                f"HUB_WHATSAPP_TEMPLATES: {kind!r} needs a Content SID like HX + 32 hex"
+            )
+    if not settings.twilio_api_url.startswith(("http://", "https://")):
+        raise ConfigurationError("HUB_TWILIO_API_URL must be an http(s):// URL")
+
+
+def check_email(settings: Settings) -> None:
+    """The mailbox address, an outbound relay and an inbound listener go together."""
+    address = settings.email_address
+    if address is None:
+        for name, value in (
+            ("HUB_SMTP_URL", settings.smtp_url),
+            ("HUB_SMTP_LISTEN", settings.smtp_listen),
+            ("HUB_IMAP_URL", settings.imap_url),
+        ):
+            if value is not None and str(
+                value.get_secret_value() if isinstance(value, SecretStr) else value
+            ):
+                raise ConfigurationError(f"HUB_EMAIL_ADDRESS is required when {name} is set")
+        return
+    if normalise_email(address) is None:
+        raise ConfigurationError(f"HUB_EMAIL_ADDRESS is not an e-mail address: {address!r}")
+    if settings.smtp_url is None:
+        raise ConfigurationError("HUB_SMTP_URL is required when HUB_EMAIL_ADDRESS is set")
+    relay = urlsplit(settings.smtp_url.get_secret_value())
+    if relay.scheme not in ("smtp", "smtps") or not relay.hostname:
+        raise ConfigurationError("HUB_SMTP_URL must look like smtp://[user:pass@]host:port")
+    try:
+        relay.port  # noqa: B018  (a bad port raises here, at start)
+    except ValueError:
+        raise ConfigurationError("HUB_SMTP_URL has an invalid port") from None
+    if settings.imap_url is not None:
+        raise ConfigurationError(
+            "HUB_IMAP_URL: IMAP polling is not available in this version; "
+            "use HUB_SMTP_LISTEN (or have your mail server forward to it)"
+        )
+    if settings.smtp_listen is None:
+        raise ConfigurationError("HUB_SMTP_LISTEN is required when HUB_EMAIL_ADDRESS is set")
+    host, _, port = settings.smtp_listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigurationError("HUB_SMTP_LISTEN must be host:port, e.g. 0.0.0.0:2525")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from hub.actions.channel_state import find_message, mail_thread, sms_opted_out
 from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.events import Event
@@ -22,12 +23,21 @@ async def load_outbound(session: AsyncSession, message_id: int) -> OutboundMessa
     message = await session.get(Message, message_id)
     if message is None or message.status != MessageStatus.QUEUED or message.address is None:
         return None
+    channel = Channel(message.channel)
+    extra: dict[str, object] = {}
+    if channel is Channel.SMS and await sms_opted_out(session, message.address):
+        extra["opted_out"] = True  # the sender refuses it: the reply ends failed, visibly
+    if message.content_sid:
+        extra["content_sid"] = message.content_sid
+    if channel is Channel.EMAIL:
+        extra.update(await mail_thread(session, message.customer_id))
     return OutboundMessage(
         message_id=message_id,
         conversation_id=message.conversation_id,
-        channel=Channel(message.channel),
+        channel=channel,
         address=message.address,
         text=message.text,
+        extra=extra,
     )
 
 
@@ -64,6 +74,20 @@ async def do_set_status(
         message.error = error[:2000]
     _updated(session, message)
     return message
+
+
+async def do_record_status(
+    session: AsyncSession,
+    channels: list[str],
+    external_id: str,
+    status: MessageStatus,
+    error: str | None = None,
+) -> Message | None:
+    """A provider's status callback for the outbound message it knows by `external_id`."""
+    message = await find_message(session, channels, external_id)
+    if message is None or message.direction != Direction.OUTBOUND or message.id is None:
+        return None
+    return await do_set_status(session, message.id, status, error=error)
 
 
 async def stranded_outbound(session: AsyncSession, older_than: float) -> list[Message]:

@@ -8,12 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from hub.actions.channel_state import whatsapp_window_open
 from hub.actions.conversations import changed
 from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.types import Channel, Direction, MessageStatus, SenderType
-from hub.errors import InvalidInput
+from hub.errors import InvalidInput, WindowClosed
 from hub.models import Conversation, Identity, Message
 from hub.models.base import utcnow
 from hub.queue.port import NewJob
@@ -38,15 +39,26 @@ async def reply_address(session: AsyncSession, customer_id: int, channel: str) -
             col(Message.customer_id) == customer_id,
             col(Message.channel) == channel,
             col(Message.direction) == Direction.INBOUND,
+            # An auto-reply, bounce or bulk mail is never answered.
+            col(Message.automated).is_(False),
         )
         .order_by(col(Message.id).desc())
         .limit(1)
     )
     if last:
         return last
+    automatic_only = select(col(Message.address)).where(
+        col(Message.customer_id) == customer_id,
+        col(Message.channel) == channel,
+        col(Message.automated).is_(True),
+    )
     return await session.scalar(
         select(col(Identity.address))
-        .where(col(Identity.customer_id) == customer_id, col(Identity.channel) == channel)
+        .where(
+            col(Identity.customer_id) == customer_id,
+            col(Identity.channel) == channel,
+            col(Identity.address).not_in(automatic_only),
+        )
         .order_by(col(Identity.id).desc())
         .limit(1)
     )
@@ -69,8 +81,13 @@ async def do_reply(
     operator_id: int | None = None,
     channel: str | None = None,
     private: bool = False,
+    content_sid: str | None = None,
 ) -> tuple[Message, NewJob | None]:
-    """Store the reply; return the outbound job to enqueue once it is committed."""
+    """Store the reply; return the outbound job to enqueue once it is committed.
+
+    WhatsApp outside 24 h of the customer's last WhatsApp message takes a Content template
+    (`content_sid`, configured per message kind) or raises WindowClosed (409).
+    """
     check_reply_text(text)
     target = channel or conversation.channel
     try:
@@ -82,6 +99,16 @@ async def do_reply(
         address = await reply_address(session, conversation.customer_id, target)
         if address is None:
             raise InvalidInput(f"the customer has no {target} address to reply to")
+        if (
+            target == Channel.WHATSAPP
+            and content_sid is None
+            and not await whatsapp_window_open(session, conversation.customer_id)
+        ):
+            raise WindowClosed(
+                "the WhatsApp 24-hour window is closed: free-form replies are allowed only "
+                "within 24 hours of the customer's last WhatsApp message; pick another "
+                "channel or send a template"
+            )
     message = Message(
         conversation_id=conversation.id,  # type: ignore[arg-type]
         customer_id=conversation.customer_id,
@@ -93,6 +120,7 @@ async def do_reply(
         private=private,
         status=MessageStatus.RECEIVED if private else MessageStatus.QUEUED,
         address=address,
+        content_sid=None if private else content_sid,
         created_at=utcnow(),
     )
     session.add(message)

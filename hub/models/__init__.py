@@ -4,9 +4,10 @@ from hub.models.conversations import Conversation, ConversationLabel
 from hub.models.customers import Customer, Identity
 from hub.models.messages import Message
 from hub.models.operators import ApiToken, CannedResponse, HubSetting, Operator
-from hub.models.orders import Order, OrderStatusChange
+from hub.models.orders import Order, OrderNotification, OrderStatusChange
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
 from hub.models.sessions import ConversationRead, OperatorSession
+from hub.models.sources import MessageSource
 
 __all__ = [
     "ApiToken",
@@ -19,9 +20,11 @@ __all__ = [
     "HubSetting",
     "Identity",
     "Message",
+    "MessageSource",
     "Operator",
     "OperatorSession",
     "Order",
+    "OrderNotification",
     "OrderStatusChange",
     "QueueConsumer",
     "QueueJob",

@@ -24,6 +24,8 @@ class Conversation(SQLModel, table=True):
     channel: str = Field(max_length=16)
     assignee_id: int | None = Field(default=None, foreign_key="operators.id")
     bot_active: bool = Field(default=True)
+    # Customer turns in a row that no bot could answer; the second hands the thread to a person.
+    bot_unanswered: int = Field(default=0)
     last_message_text: str | None = Field(default=None, max_length=300)
     last_message_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)

@@ -42,6 +42,8 @@ class Identity(SQLModel, table=True):
     verified: bool = Field(default=True)
     # A web chat visitor who proved (identity_hash) to be this customer sees the whole thread.
     sees_whole_thread: bool = Field(default=False)
+    # SMS: the number texted STOP (or another opt-out keyword); nothing is sent until START.
+    opted_out: bool = Field(default=False)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

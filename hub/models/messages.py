@@ -33,6 +33,10 @@ class Message(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=255)
     dedupe_key: str | None = Field(default=None, max_length=255)
     address: str | None = Field(default=None, max_length=320)
+    # An auto-reply, bounce or bulk mail: stored and shown, never answered (by bot or anyone).
+    automated: bool = Field(default=False)
+    # A WhatsApp Content template (HX...) sent instead of the text, outside the 24 h window.
+    content_sid: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

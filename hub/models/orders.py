@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hub.models.base import UTCDateTime, utcnow
@@ -25,6 +25,7 @@ class Order(SQLModel, table=True):
     total: str | None = Field(default=None, max_length=32)
     currency: str | None = Field(default=None, max_length=8)
     tracking_url: str | None = Field(default=None, max_length=1000)
+    pickup_point: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -40,3 +41,21 @@ class OrderStatusChange(SQLModel, table=True):
     order_id: int = Field(foreign_key="orders.id", index=True)
     status: str = Field(max_length=64)
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class OrderNotification(SQLModel, table=True):
+    """A status the customer was told about: (order, status) is sent at most once."""
+
+    __tablename__ = "order_notifications"
+    __table_args__ = (
+        UniqueConstraint("order_id", "status", name="uq_order_notifications_order_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id")
+    status: str = Field(max_length=64)
+    channel: str = Field(max_length=16)
+    message_id: int | None = Field(default=None, foreign_key="messages.id")
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hub import metrics
+from hub.actions.bots import take_outbound_jobs
 from hub.actions.delivery import do_set_status, load_outbound, stranded_outbound
 from hub.actions.replies import outbound_job
 from hub.actions.unit import take_events
@@ -144,8 +145,11 @@ class InboundConsumer(Consumer):
                 acked = await self.backend.ack_within(session, self.queue, jobs)
                 await session.commit()
             events = take_events(session)
+            replies = take_outbound_jobs(session)  # bot replies, committed with the batch
         if not acked:
             await self.backend.ack(self.queue, jobs)
+        if replies:
+            await self.backend.enqueue(OUTBOUND, replies)
         await self.broker.publish(events)
         now = time.time()
         per_channel: dict[str, int] = defaultdict(int)

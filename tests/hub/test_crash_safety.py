@@ -83,7 +83,10 @@ async def stored_keys(settings: Settings) -> list[str]:
     db = Database(settings)
     try:
         async with db.session() as session:
-            rows = await session.scalars(select(Message.dedupe_key))
+            # Customer messages only: the bots' answers are outbound and carry no key.
+            rows = await session.scalars(
+                select(Message.dedupe_key).where(Message.direction == "inbound")
+            )
             return [str(k) for k in rows]
     finally:
         await db.close()

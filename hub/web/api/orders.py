@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from hub.actions.notifications import do_notify_order_status
 from hub.actions.orders import (
     OrderCustomer,
     OrderInput,
@@ -16,6 +17,7 @@ from hub.actions.orders import (
 )
 from hub.actions.unit import unit_of_work
 from hub.errors import Conflict, HubError, InvalidInput, NotFound
+from hub.queue.port import OUTBOUND, NewJob
 from hub.web.api import serialize
 from hub.web.api.calls import Call, Reply
 from hub.web.api.schemas import OrderBody, OrderItemBody, OrderOut
@@ -60,21 +62,32 @@ def _order_input(number: str, body: OrderBody) -> OrderInput:
     )
 
 
-async def _upsert(call: Call, data: OrderInput) -> tuple[OrderOut, bool]:
+async def _upsert(call: Call, data: OrderInput, notify: bool) -> tuple[OrderOut, bool]:
+    job: NewJob | None = None
     async with unit_of_work(call.hub.db, call.hub.broker) as session:
-        order, created, _changed = await do_upsert_order(session, data)
+        order, created, changed = await do_upsert_order(session, data)
         assert order.id is not None
+        if notify and changed and not created:
+            job = await do_notify_order_status(
+                session,
+                order,
+                enabled=set(call.hub.channels.senders),
+                whatsapp_templates=call.hub.settings.whatsapp_templates,
+            )
         history = await order_history(session, [order.id])
+    if job is not None:
+        await call.hub.queue.enqueue(OUTBOUND, [job])
     return serialize.order(order, history[order.id]), created
 
 
 async def put_order(call: Call) -> Reply:
-    """201 when the order is new, 200 when it existed. `notify` is validated here; telling
-    the customer about the change belongs to the order-notification feature."""
-    data = _order_input(_number(call, InvalidInput), call.body_as(OrderBody))
+    """201 when the order is new, 200 when it existed. A status change with `notify` tells
+    the customer on their preferred channel (once per status); a new order tells nobody."""
+    body = call.body_as(OrderBody)
+    data = _order_input(_number(call, InvalidInput), body)
     for _ in range(UPSERT_ATTEMPTS):
         try:
-            answer, created = await _upsert(call, data)
+            answer, created = await _upsert(call, data, body.notify)
         except IntegrityError:
             # Two pushes of one new order (or new customer) raced to insert it; the loser
             # tries again and now finds the row the winner stored.

@@ -1,0 +1,143 @@
+"""Twilio, inbound half: SMS and WhatsApp webhooks and delivery-status callbacks.
+
+One endpoint serves both channels: a `From` beginning `whatsapp:` is WhatsApp. Requests are
+authenticated with `X-Twilio-Signature` (HMAC-SHA1 with the auth token over the URL Twilio
+called plus every POST parameter), checked by the twilio library's RequestValidator.
+Parsing is pure: no I/O, no database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from multidict import MultiDict
+from twilio.request_validator import RequestValidator
+
+from hub.domain.messages import InboundMessage
+from hub.domain.ports import WebhookRequest
+from hub.domain.types import Channel, MessageStatus
+from hub.errors import InvalidInput
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+FORM_TYPE = "application/x-www-form-urlencoded"
+# Twilio answers a webhook with TwiML; an empty <Response> sends nothing back by itself.
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+WHATSAPP_PREFIX = "whatsapp:"
+
+# Twilio's default opt-out / opt-in keywords on long codes (case-insensitive, whole body).
+# Twilio itself blocks sends to an opted-out number (error 21610); the hub keeps the same
+# state so an operator sees it and a reply fails clearly before it reaches Twilio.
+OPT_OUT_KEYWORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+)
+OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
+
+# Twilio statuses → the hub's. queued/accepted/scheduled/sending add nothing to "queued".
+_STATUS = {
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "partially_delivered": MessageStatus.SENT,
+    "read": MessageStatus.READ,
+    "undelivered": MessageStatus.FAILED,
+    "failed": MessageStatus.FAILED,
+    "canceled": MessageStatus.FAILED,
+}
+
+
+def read_form(request: WebhookRequest) -> MultiDict[str]:
+    """The POST parameters; a body that is not a form at all is refused (→ 400/415)."""
+    if request.content_type != FORM_TYPE:
+        raise InvalidInput(f"Twilio webhooks are {FORM_TYPE}, got {request.content_type!r}")
+    try:
+        text = request.body.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInput(f"the body is not a form: {exc}") from None
+    return MultiDict(pairs)
+
+
+def opt_change(body: str) -> bool | None:
+    """True for an opt-out keyword, False for an opt-in one, None for any other text."""
+    word = body.strip().upper()
+    if word in OPT_OUT_KEYWORDS:
+        return True
+    if word in OPT_IN_KEYWORDS:
+        return False
+    return None
+
+
+class TwilioWebhook:
+    """Verifies and parses `POST /webhooks/twilio/messages` and `/webhooks/twilio/status`."""
+
+    answer = EMPTY_TWIML  # what both endpoints answer: 200, text/xml
+
+    def __init__(self, auth_token: str) -> None:
+        self._validator = RequestValidator(auth_token)
+
+    def verify(self, request: WebhookRequest) -> bool:
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        if not signature:
+            return False
+        try:
+            form = read_form(request)
+        except InvalidInput:
+            return False
+        return bool(self._validator.validate(request.url, form, signature))
+
+    def parse(self, request: WebhookRequest, received_at: float = 0.0) -> list[InboundMessage]:
+        form = read_form(request)
+        sender, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
+        if not sender or not sid:
+            return []  # nothing the hub can thread: acknowledged and dropped
+        whatsapp = sender.lower().startswith(WHATSAPP_PREFIX)
+        channel = Channel.WHATSAPP if whatsapp else Channel.SMS
+        # Numbers Twilio gives are E.164 as they are (SPEC §6); only the prefix goes.
+        address = sender[len(WHATSAPP_PREFIX) :] if whatsapp else sender
+        body = form.get("Body", "")
+        extra: dict[str, object] = {"to": form.get("To", "")}
+        if channel is Channel.SMS and (change := opt_change(body)) is not None:
+            extra["sms_opt_out"] = change
+        return [
+            InboundMessage(
+                channel=channel,
+                address=address,
+                dedupe_key=sid,
+                external_id=sid,
+                text=body,
+                display_name=(form.get("ProfileName") or "").strip() or None,
+                received_at=received_at,
+                extra=extra,
+            )
+        ]
+
+    def parse_status(self, request: WebhookRequest) -> StatusUpdate | None:
+        return parse_status(request)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    """One delivery-status callback: which message, its new status, Twilio's error if any."""
+
+    external_id: str
+    status: MessageStatus
+    error: str | None
+
+
+def parse_status(request: WebhookRequest) -> StatusUpdate | None:
+    """None for a callback that changes nothing the hub shows (queued, sending, unknown)."""
+    form = read_form(request)
+    sid = form.get("MessageSid", "").strip()
+    status = _STATUS.get(form.get("MessageStatus", "").strip().lower())
+    if not sid or status is None:
+        return None
+    error = None
+    if status is MessageStatus.FAILED:
+        raw = form.get("MessageStatus", "")
+        code, text = form.get("ErrorCode", ""), form.get("ErrorMessage", "")
+        error = (
+            f"Twilio: {raw}" + (f", error {code}" if code else "") + (f": {text}" if text else "")
+        )
+        if code == "63016":
+            error += " (outside the WhatsApp 24 h window: use a template or another channel)"
+    return StatusUpdate(external_id=sid, status=status, error=error)

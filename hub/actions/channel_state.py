@@ -1,0 +1,176 @@
+"""What some channels carry beside the text: SMS opt-out, flagged automatic mail, originals.
+
+Called by the router inside its write transaction, set-based (one statement per kind).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from hub.domain.messages import InboundMessage
+from hub.domain.types import Channel, ConversationStatus, Direction
+from hub.models import Conversation, Customer, Identity, Message, MessageSource
+from hub.models.base import utcnow
+
+IDENTITIES: Table = Identity.__table__  # type: ignore[attr-defined]
+MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
+SOURCES: Table = MessageSource.__table__  # type: ignore[attr-defined]
+# WhatsApp: free-form replies only within 24 h of the customer's last message (Twilio 63016).
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+_SET_OPT_OUT = (
+    update(IDENTITIES)
+    .where(
+        and_(IDENTITIES.c.channel == Channel.SMS.value, IDENTITIES.c.address == bindparam("b_a"))
+    )
+    .values(opted_out=bindparam("b_v"))
+)
+
+
+async def do_store_channel_state(
+    session: AsyncSession, stored: list[tuple[InboundMessage, int]]
+) -> None:
+    """SMS STOP/START, the automated-mail flag and mail originals of freshly stored messages."""
+    opt = [
+        {"b_a": m.address, "b_v": bool(m.extra["sms_opt_out"])}
+        for m, _ in stored
+        if m.channel is Channel.SMS and "sms_opt_out" in m.extra
+    ]
+    if opt:
+        await session.execute(_SET_OPT_OUT, opt)
+    automated = [mid for m, mid in stored if m.extra.get("automated")]
+    if automated:
+        await session.execute(
+            update(MESSAGES).where(MESSAGES.c.id.in_(automated)).values(automated=True)
+        )
+    sources = [
+        {
+            "message_id": mid,
+            "subject": m.extra.get("subject"),
+            "reference_ids": " ".join(m.extra.get("references") or []) or None,
+            "html": m.extra.get("html"),
+            "raw": m.extra["raw"],
+        }
+        for m, mid in stored
+        if m.channel is Channel.EMAIL and isinstance(m.extra.get("raw"), str)
+    ]
+    if sources:
+        await session.execute(insert(SOURCES), sources)
+
+
+async def mail_threads(
+    session: AsyncSession, batch: list[InboundMessage]
+) -> dict[str, tuple[int, str | None, str | None, int, str]]:
+    """Mail answering a stored mail: dedupe_key → (customer id, name, locale, conversation
+    id, status) of the conversation its In-Reply-To/References name (set-based, one query).
+
+    The adapter lists References then In-Reply-To; the latest matching id wins. A resolved
+    conversation is not reopened: the mail then goes where the sender's mail would go.
+    """
+    wanted = {
+        m.dedupe_key: m.extra.get("references") or [] for m in batch if m.channel is Channel.EMAIL
+    }
+    ids = {ref for refs in wanted.values() for ref in refs}
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(
+            col(Message.external_id),
+            col(Customer.id),
+            col(Customer.name),
+            col(Customer.locale),
+            col(Conversation.id),
+            col(Conversation.status),
+        )
+        .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+        .join(Customer, col(Customer.id) == col(Conversation.customer_id))
+        .where(
+            col(Message.channel) == Channel.EMAIL.value,
+            col(Message.external_id).in_(ids),
+            col(Conversation.status) != ConversationStatus.RESOLVED.value,
+            col(Customer.merged_into_id).is_(None),
+        )
+    )
+    known = {
+        ref: (cid, name, locale, vid, status)
+        for ref, cid, name, locale, vid, status in rows
+        if cid is not None and vid is not None
+    }
+    threads = {}
+    for key, refs in wanted.items():
+        match = next((known[ref] for ref in reversed(refs) if ref in known), None)
+        if match is not None:
+            threads[key] = match
+    return threads
+
+
+async def find_message(
+    session: AsyncSession, channels: list[str], external_id: str
+) -> Message | None:
+    """The message a provider knows by this id (Twilio MessageSid, mail Message-ID)."""
+    found = await session.scalars(
+        select(Message)
+        .where(col(Message.channel).in_(channels), col(Message.external_id) == external_id)
+        .order_by(col(Message.id))
+        .limit(1)
+    )
+    return found.first()
+
+
+async def sms_opted_out(session: AsyncSession, address: str) -> bool:
+    flag = await session.scalar(
+        select(col(Identity.opted_out)).where(
+            col(Identity.channel) == Channel.SMS.value, col(Identity.address) == address
+        )
+    )
+    return bool(flag)
+
+
+async def whatsapp_window_open(session: AsyncSession, customer_id: int) -> bool:
+    """True within 24 h of the customer's last WhatsApp message."""
+    last = await session.scalar(
+        select(col(Message.created_at))
+        .where(
+            col(Message.customer_id) == customer_id,
+            col(Message.channel) == Channel.WHATSAPP.value,
+            col(Message.direction) == Direction.INBOUND.value,
+        )
+        .order_by(col(Message.id).desc())
+        .limit(1)
+    )
+    return last is not None and utcnow() - last < WHATSAPP_WINDOW
+
+
+async def mail_thread(session: AsyncSession, customer_id: int) -> dict[str, str]:
+    """Headers that keep the customer's mail client threading: their latest inbound mail."""
+    row = (
+        await session.execute(
+            select(
+                col(Message.external_id),
+                col(MessageSource.subject),
+                col(MessageSource.reference_ids),
+            )
+            .outerjoin(MessageSource, col(MessageSource.message_id) == col(Message.id))
+            .where(
+                col(Message.customer_id) == customer_id,
+                col(Message.channel) == Channel.EMAIL.value,
+                col(Message.direction) == Direction.INBOUND.value,
+                col(Message.automated).is_(False),
+            )
+            .order_by(col(Message.id).desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return {}
+    message_id, subject, references = row
+    thread: dict[str, str] = {"subject": subject or ""}
+    if message_id:
+        refs = [r for r in (references or "").split() if r != message_id]
+        thread["in_reply_to"] = message_id
+        thread["references"] = " ".join([*refs, message_id])
+    return thread

@@ -1,0 +1,207 @@
+"""Proactive order-status notifications: the right channel, once per status, in the thread.
+
+The channel is the customer's preferred one (SPEC §5: set by an operator or the API, else
+the one they last wrote from), else the first reachable of WhatsApp, Telegram, SMS, email.
+A channel is skipped when the hub has no sender for it, the customer has no address on it,
+or (SMS) the number opted out. WhatsApp outside its 24 h window sends the configured
+Content template (`HUB_WHATSAPP_TEMPLATES`, kind → ContentSid) or falls to the next channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from hub.actions.customers import get_customer
+from hub.actions.queries import preferred_channel
+from hub.actions.replies import do_reply
+from hub.actions.texts import has_template, pick_locale, render
+from hub.domain.types import REACHABILITY_ORDER, Channel, ConversationStatus, Direction, SenderType
+from hub.models import Conversation, Customer, Identity, Message, Order, OrderNotification
+from hub.models.base import utcnow
+from hub.queue.port import NewJob
+
+log = logging.getLogger(__name__)
+
+WHATSAPP_WINDOW = timedelta(hours=24)
+_STATUS_NAME = re.compile(r"[a-z_]{1,64}")
+ORDER_STATUS_KIND = "order_status"
+
+
+def whatsapp_window_open(last_inbound_at: datetime | None, now: datetime) -> bool:
+    """Free-form WhatsApp messages only within 24 h of the customer's last WhatsApp message."""
+    return last_inbound_at is not None and now - last_inbound_at < WHATSAPP_WINDOW
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What the hub knows about reaching the customer on one channel."""
+
+    channel: Channel
+    opted_out: bool = False  # SMS: the number texted STOP
+    window_open: bool = True  # WhatsApp: within 24 h of their last message
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    channel: Channel
+    content_sid: str | None = None  # WhatsApp Content template instead of free-form text
+
+
+def choose_route(
+    preferred: str | None,
+    reach: Mapping[Channel, Reach],
+    enabled: Collection[Channel],
+    templates: Mapping[str, str],
+    kind: str = ORDER_STATUS_KIND,
+) -> Route | None:
+    """The preferred channel if it can carry the message, else the next reachable one."""
+    order: list[Channel] = []
+    for name in (preferred, *REACHABILITY_ORDER):
+        try:
+            channel = Channel(name) if name else None
+        except ValueError:
+            channel = None
+        if channel is not None and channel not in order:
+            order.append(channel)
+    for channel in order:
+        known = reach.get(channel)
+        if known is None or channel not in enabled or known.opted_out:
+            continue
+        if channel is Channel.WHATSAPP and not known.window_open:
+            content_sid = templates.get(kind)
+            if content_sid:
+                return Route(channel, content_sid)
+            continue  # window closed and no template: the next channel
+        return Route(channel)
+    return None
+
+
+async def _last_inbound(
+    session: AsyncSession, customer_id: int, channel: Channel | None
+) -> Message | None:
+    found = await session.scalars(
+        select(Message)
+        .where(
+            col(Message.customer_id) == customer_id,
+            col(Message.direction) == Direction.INBOUND,
+            *([col(Message.channel) == channel.value] if channel else []),
+        )
+        .order_by(col(Message.id).desc())
+        .limit(1)
+    )
+    return found.first()
+
+
+async def customer_reach(
+    session: AsyncSession, customer_id: int, identities: Iterable[Identity]
+) -> dict[Channel, Reach]:
+    reach: dict[Channel, Reach] = {}
+    for identity in identities:
+        try:
+            channel = Channel(identity.channel)
+        except ValueError:
+            continue
+        window = True
+        if channel is Channel.WHATSAPP:
+            last = await _last_inbound(session, customer_id, channel)
+            window = whatsapp_window_open(last.created_at if last else None, utcnow())
+        opted_out = channel is Channel.SMS and bool(getattr(identity, "opted_out", False))
+        previous = reach.get(channel)
+        if previous is None or previous.opted_out:
+            reach[channel] = Reach(channel, opted_out, window)
+    return reach
+
+
+async def _thread(session: AsyncSession, customer: Customer, channel: Channel) -> Conversation:
+    """The customer's current conversation, else their latest one; a customer who never
+    wrote gets a new one, resolved: a notification alone is nothing for operators to do."""
+    rows = await session.scalars(
+        select(Conversation)
+        .where(col(Conversation.customer_id) == customer.id)
+        .order_by((col(Conversation.status) != ConversationStatus.RESOLVED).desc())
+        .order_by(col(Conversation.id).desc())
+        .limit(1)
+    )
+    conversation = rows.first()
+    if conversation is None:
+        conversation = Conversation(
+            customer_id=customer.id,  # type: ignore[arg-type]
+            channel=channel.value,
+            status=ConversationStatus.RESOLVED,
+        )
+        session.add(conversation)
+        await session.flush()
+    return conversation
+
+
+def order_view(order: Order) -> dict[str, Any]:
+    return {
+        "number": order.number,
+        "status": order.status,
+        "since": order.updated_at,
+        "tracking_url": order.tracking_url,
+        "pickup_point": order.pickup_point,
+    }
+
+
+async def do_notify_order_status(
+    session: AsyncSession,
+    order: Order,
+    *,
+    enabled: Collection[Channel],
+    whatsapp_templates: Mapping[str, str],
+) -> NewJob | None:
+    """Tell the customer the order's new status, once per status; the caller commits and
+    then enqueues the returned job. None: already told, or no channel reaches them."""
+    told = await session.scalar(
+        select(col(OrderNotification.id)).where(
+            col(OrderNotification.order_id) == order.id,
+            col(OrderNotification.status) == order.status,
+        )
+    )
+    if told is not None:
+        return None
+    customer = await get_customer(session, order.customer_id)
+    identities = list(
+        await session.scalars(select(Identity).where(col(Identity.customer_id) == customer.id))
+    )
+    reach = await customer_reach(session, order.customer_id, identities)
+    preferred = preferred_channel(customer, [i.channel for i in identities])
+    route = choose_route(preferred, reach, enabled, whatsapp_templates)
+    if route is None:
+        log.warning("order %s: no channel reaches customer %s", order.number, customer.id)
+        return None
+    last = await _last_inbound(session, order.customer_id, None)
+    locale = pick_locale(customer.locale, last.text if last else None)
+    name = f"notify/{order.status}"
+    if not _STATUS_NAME.fullmatch(order.status) or not has_template(locale, name):
+        name = "notify/other"  # a status of the shop's own is shown as it is
+    text = render(locale, name, {"order": order_view(order)})
+    conversation = await _thread(session, customer, route.channel)
+    message, job = await do_reply(
+        session,
+        conversation,
+        text,
+        sender_type=SenderType.SYSTEM,
+        channel=route.channel.value,
+        content_sid=route.content_sid,
+    )
+    session.add(
+        OrderNotification(
+            order_id=order.id,  # type: ignore[arg-type]
+            status=order.status,
+            channel=route.channel.value,
+            message_id=message.id,
+        )
+    )
+    await session.flush()
+    return job

@@ -1,0 +1,112 @@
+"""The bot port: what a bot sees of the hub and how it acts, with no channel in sight.
+
+Bots (in `bots/`) import this module only. The hub builds a `BotContext` for each customer
+message in a conversation that is with the bot, asks its bots in turn, and applies what
+they did: a reply, a handoff to a person, or nothing (the next bot is asked).
+Texts are named jinja2 templates (`templates/messages/{locale}/{template}.j2`) with
+variables: the hub renders them in the customer's locale, so bots never hold customer
+texts and never know which channel the answer leaves on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+# Statuses after which an order is no longer "open" (SPEC §5 status names).
+CLOSED_ORDER_STATUSES = frozenset({"delivered", "cancelled", "returned"})
+
+
+@dataclass(frozen=True, slots=True)
+class BotCustomer:
+    id: int
+    name: str | None
+    locale: str  # "ru" or "en": the language the answer is written in
+
+
+@dataclass(frozen=True, slots=True)
+class BotStatusChange:
+    status: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BotOrder:
+    """One of this customer's orders; the hub never hands a bot anyone else's."""
+
+    number: str
+    status: str
+    tracking_url: str | None
+    updated_at: datetime
+    history: tuple[BotStatusChange, ...] = ()
+    pickup_point: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in CLOSED_ORDER_STATUSES
+
+    @property
+    def status_since(self) -> datetime:
+        """When the order last changed status."""
+        return self.history[-1].at if self.history else self.updated_at
+
+
+@dataclass(frozen=True, slots=True)
+class BotConversation:
+    id: int
+    # Customer turns in a row that no bot could answer (the two-turns handoff rule).
+    unanswered_turns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BotText:
+    """A customer-facing text: a template name under `messages/{locale}/` and its variables."""
+
+    template: str
+    variables: Mapping[str, Any] = field(default_factory=dict)
+
+
+class BotOutcome(StrEnum):
+    ANSWERED = "answered"  # replied and helped: the unanswered count starts again
+    UNANSWERED = "unanswered"  # replied, but could not help (counts toward handoff)
+    HANDED_OFF = "handed_off"  # a person takes over; the bot is silent from now on
+    PASSED = "passed"  # not for this bot: the next one is asked
+
+
+class BotContext(Protocol):
+    """What a bot may see and do while handling one customer message."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def customer(self) -> BotCustomer: ...
+
+    @property
+    def conversation(self) -> BotConversation: ...
+
+    async def orders(self) -> list[BotOrder]:
+        """This customer's orders, the most recently updated first."""
+        ...
+
+    async def order(self, number: str) -> BotOrder | None:
+        """The order with this number if it is this customer's, else None (also when it
+        belongs to someone else: the two cases must look the same to the customer)."""
+        ...
+
+    async def reply(self, text: BotText, note: str) -> None:
+        """Answer the customer; `note` (what was matched) is shown to operators only."""
+        ...
+
+    async def handoff(self, text: BotText, note: str) -> None:
+        """Say `text`, then leave the conversation to a person (open, unassigned)."""
+        ...
+
+
+class Bot(Protocol):
+    name: str
+
+    async def handle(self, ctx: BotContext) -> BotOutcome: ...

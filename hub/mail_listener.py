@@ -1,0 +1,87 @@
+"""The SMTP listener (`HUB_SMTP_LISTEN`): mail to `HUB_EMAIL_ADDRESS` in, durably queued.
+
+aiosmtpd serves inside the process's event loop (no Controller thread). A mail is parsed
+and enqueued on the inbound queue before the listener answers 250, so an accepted mail is
+never lost; a queue outage answers 451 and the sending server tries again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from hub import metrics
+from hub.domain.addresses import normalise_email
+from hub.domain.messages import InboundMessage
+from hub.domain.types import Channel
+from hub.errors import InvalidInput
+from hub.queue.port import INBOUND, NewJob, QueueBackend
+
+log = logging.getLogger(__name__)
+MAX_MAIL_BYTES = 10 * 1024 * 1024
+ParseMail = Callable[[bytes, "str | None", float], InboundMessage]
+
+
+class MailHandler:
+    """aiosmtpd hooks: only the support mailbox is a recipient; DATA is queued, then 250."""
+
+    def __init__(self, mailbox: str, parse: ParseMail, queue: QueueBackend) -> None:
+        self.mailbox = mailbox.lower()
+        self.parse = parse
+        self.queue = queue
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if normalise_email(address) != self.mailbox:
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", errors="surrogateescape")
+        try:
+            message = self.parse(raw or b"", envelope.mail_from, time.time())
+        except InvalidInput as exc:
+            log.warning("mail refused: %s", exc.message)
+            return f"550 5.6.0 {exc.message}"
+        job = NewJob(
+            key=message.address,
+            payload=message.to_json(),
+            dedupe_key=f"{message.channel}:{message.dedupe_key}",
+        )
+        try:
+            await self.queue.enqueue(INBOUND, [job])
+        except Exception:
+            log.exception("mail could not be queued; the sender will retry")
+            return "451 4.3.0 temporarily unable to accept the mail, try again later"
+        metrics.inbound_received.labels(Channel.EMAIL.value).inc()
+        return "250 2.0.0 OK: queued"
+
+
+async def start_listener(
+    listen: str, mailbox: str, parse: ParseMail, queue: QueueBackend
+) -> asyncio.Server:
+    """Bind `host:port` (port 0 picks a free one: see the server's sockets)."""
+    host, _, port = listen.rpartition(":")
+    handler = MailHandler(mailbox, parse, queue)
+    loop = asyncio.get_running_loop()
+
+    def protocol() -> Any:
+        return SMTP(
+            handler,
+            hostname=mailbox.rpartition("@")[2],
+            data_size_limit=MAX_MAIL_BYTES,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            loop=loop,
+        )
+
+    return await loop.create_server(protocol, host.strip("[]"), int(port))

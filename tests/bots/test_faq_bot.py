@@ -1,0 +1,37 @@
+"""The FAQ bot answers from the shop's knowledge file, in the customer's language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bots.faq import parse_faq
+from tests.bots.test_order_status_bot import bot_answer
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.support import RunningHub
+from tests.web.conftest import Api, customer_writes
+
+
+async def test_faq_answers_in_russian_and_english(
+    hub: RunningHub, api: Api, fake_telegram: FakeTelegramAPI
+) -> None:
+    asked = await customer_writes(hub, 9301, "как вернуть товар?", language_code="ru")
+    assert "14 дней" in ((await bot_answer(fake_telegram, 9301)).text or "")
+    await customer_writes(hub, 9302, "how much is shiping?", language_code="en")
+    assert "free over" in ((await bot_answer(fake_telegram, 9302)).text or "")
+    thread = await api.get(f"/conversations/{asked.conversation_id}/messages")
+    notes = [m["text"] for m in thread["items"] if m["private"]]
+    assert notes and "faq" in notes[0] and "Returns" in notes[0]
+
+
+async def test_faq_hands_off_like_the_order_bot(
+    hub: RunningHub, api: Api, fake_telegram: FakeTelegramAPI
+) -> None:
+    asked = await customer_writes(hub, 9303, "can I talk to a human", language_code="en")
+    assert "person" in ((await bot_answer(fake_telegram, 9303)).text or "")
+    assert (await api.get(f"/conversations/{asked.conversation_id}"))["bot_active"] is False
+
+
+def test_the_knowledge_file_format_is_what_the_shop_edits(tmp_path: Path) -> None:
+    text = "# comment\n## Gift cards\n? do you have gift cards\nen: Yes.\nru: Да.\n## Empty\n"
+    [entry] = parse_faq(text)
+    assert entry.title == "Gift cards" and entry.answers == {"en": "Yes.", "ru": "Да."}

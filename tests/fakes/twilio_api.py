@@ -1,0 +1,157 @@
+"""A fake Twilio REST API (Messages) on loopback, plus a signed-callback helper.
+
+The hub talks to Twilio through the twilio library pointed at `HUB_TWILIO_API_URL`, so tests
+run the real client against this server. It speaks what the library sends: POST
+`/2010-04-01/Accounts/{AccountSid}/Messages.json`, urlencoded form, HTTP Basic auth
+(AccountSid:AuthToken); answers 201 with a Message resource, or Twilio-shaped errors
+(`{"code","message","more_info","status"}`): 401 for wrong credentials, 400/21617 for a body
+over 1600 characters, 400/21610 for an opted-out number, 63016 injected for WhatsApp
+outside the window, and injected 429/5xx answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+ACCOUNT_SID = "AC" + "1" * 32
+AUTH_TOKEN = "fake-twilio-auth-token"
+MAX_BODY = 1600
+
+
+@dataclass
+class TwilioCall:
+    """One Messages create call: the form fields as sent, and what the fake answered."""
+
+    fields: dict[str, str]
+    status: int
+    sid: str | None = None
+
+    @property
+    def to(self) -> str:
+        return self.fields.get("To", "")
+
+    @property
+    def body(self) -> str | None:
+        return self.fields.get("Body")
+
+
+@dataclass
+class _Fault:
+    status: int
+    code: int
+    message: str
+
+
+def _error(status: int, code: int, message: str) -> web.Response:
+    return web.json_response(
+        {
+            "code": code,
+            "message": message,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        },
+        status=status,
+    )
+
+
+class FakeTwilioAPI:
+    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.calls: list[TwilioCall] = []
+        self.unsubscribed: set[str] = set()
+        self._faults: list[_Fault] = []
+        self._sids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def fail_next(self, status: int, code: int = 20500, message: str = "injected") -> None:
+        """The next create answers this error (429, 5xx, or a 4xx like 63016)."""
+        self._faults.append(_Fault(status, code, message))
+
+    @property
+    def sent(self) -> list[TwilioCall]:
+        return [c for c in self.calls if c.sid is not None]
+
+    def _authorised(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return header == f"Basic {expected}" and request.match_info["sid"] == self.account_sid
+
+    async def _create(self, request: web.Request) -> web.Response:
+        fields = {k: str(v) for k, v in (await request.post()).items()}
+        call = TwilioCall(fields, 201)
+        self.calls.append(call)
+        answer = self._answer(request, fields)
+        if answer is not None:
+            call.status = answer.status
+            return answer
+        call.sid = f"SM{next(self._sids):032x}"
+        return web.json_response(self._resource(call.sid, fields), status=201)
+
+    def _answer(self, request: web.Request, fields: dict[str, str]) -> web.Response | None:
+        if not self._authorised(request):
+            return _error(401, 20003, "Authenticate")
+        if self._faults:
+            fault = self._faults.pop(0)
+            return _error(fault.status, fault.code, fault.message)
+        if not fields.get("To") or not fields.get("From"):
+            return _error(400, 21604, "A 'To' and 'From' phone number is required.")
+        if "Body" not in fields and "ContentSid" not in fields:
+            return _error(400, 21602, "Message body is required.")
+        if len(fields.get("Body", "")) > MAX_BODY:
+            return _error(400, 21617, "The concatenated message body exceeds the 1600 limit")
+        if fields["To"] in self.unsubscribed:
+            return _error(400, 21610, "Attempt to send to unsubscribed recipient")
+        return None
+
+    def _resource(self, sid: str, fields: dict[str, str]) -> dict[str, Any]:
+        return {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "to": fields["To"],
+            "from": fields["From"],
+            "body": fields.get("Body", ""),
+            "status": "queued",
+            "num_segments": "1",
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+        }
+
+
+def sign(url: str, fields: dict[str, str], auth_token: str = AUTH_TOKEN) -> str:
+    """X-Twilio-Signature exactly as Twilio computes it for a form POST to `url`."""
+    return str(RequestValidator(auth_token).compute_signature(url, fields))
