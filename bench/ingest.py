@@ -591,15 +591,19 @@ async def measure_bare(run: Run) -> dict[str, Any]:
         stop_process(proc)
 
 
+BOTS = {"on": False}  # set from --with-bots: ingest alone is measured by default
+
+
 def _hub_env(port: int, database_url: str, redis_url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env.update(
+        HUB_BOTS="1" if BOTS["on"] else "0",
         HUB_DATABASE_URL=database_url,
         HUB_HOST=HOST,
         HUB_PORT=str(port),
         HUB_TELEGRAM_BOT_TOKEN="123:bench",
         HUB_TELEGRAM_WEBHOOK_SECRET=SECRET,
-        HUB_TELEGRAM_API_URL="http://127.0.0.1:9",  # never called: nothing replies
+        HUB_TELEGRAM_API_URL="http://127.0.0.1:9",  # bot replies (--with-bots) fail fast here
         HUB_LOG_LEVEL="WARNING",
     )
     if redis_url:
@@ -1007,6 +1011,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the load generator in this process instead of a separate one",
     )
+    p.add_argument(
+        "--with-bots",
+        action="store_true",
+        help="keep the bots on (the product default): every new conversation gets bot replies; "
+        "off by default so the figures are ingest alone",
+    )
     p.add_argument("--bare-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     return p
 
@@ -1022,6 +1032,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.requests < 1 or args.connections < 1 or args.customers < 1:
         parser().error("--requests, --connections and --customers must be positive")
+    BOTS["on"] = args.with_bots
     signal.signal(signal.SIGTERM, _interrupted)  # stop like on Ctrl+C: clean up children
     tmp = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     try:
