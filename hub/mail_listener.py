@@ -15,12 +15,11 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from hub import metrics
 from hub.domain.addresses import normalise_email
 from hub.domain.messages import InboundMessage
-from hub.domain.types import Channel
 from hub.errors import InvalidInput
-from hub.queue.port import INBOUND, NewJob, QueueBackend
+from hub.queue.inbound import accept_inbound
+from hub.queue.port import QueueBackend
 
 log = logging.getLogger(__name__)
 MAX_MAIL_BYTES = 10 * 1024 * 1024
@@ -52,17 +51,11 @@ class MailHandler:
         except InvalidInput as exc:
             log.warning("mail refused: %s", exc.message)
             return f"550 5.6.0 {exc.message}"
-        job = NewJob(
-            key=message.address,
-            payload=message.to_json(),
-            dedupe_key=f"{message.channel}:{message.dedupe_key}",
-        )
         try:
-            await self.queue.enqueue(INBOUND, [job])
+            await accept_inbound(self.queue, [message])
         except Exception:
             log.exception("mail could not be queued; the sender will retry")
             return "451 4.3.0 temporarily unable to accept the mail, try again later"
-        metrics.inbound_received.labels(Channel.EMAIL.value).inc()
         return "250 2.0.0 OK: queued"
 
 

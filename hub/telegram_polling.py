@@ -17,7 +17,7 @@ from sqlmodel import col
 from hub.domain.ports import UpdatePoller
 from hub.errors import ProviderError
 from hub.models import HubSetting
-from hub.queue.port import INBOUND, NewJob
+from hub.queue.inbound import accept_inbound
 from hub.services import Hub
 
 log = logging.getLogger(__name__)
@@ -53,12 +53,7 @@ async def poll(hub: Hub, poller: UpdatePoller, stopping: asyncio.Event) -> None:
             log.warning("telegram polling failed, retrying: %s", exc.message)
             await asyncio.sleep(2)
             continue
-        if messages:
-            jobs = [
-                NewJob(key=m.address, payload=m.to_json(), dedupe_key=f"{m.channel}:{m.dedupe_key}")
-                for m in messages
-            ]
-            await hub.queue.enqueue(INBOUND, jobs)  # durable before the offset moves on
+        await accept_inbound(hub.queue, messages)  # durable before the offset moves on
         if next_offset is not None and next_offset != offset:
             offset = next_offset
             await _save_offset(hub, offset)

@@ -14,7 +14,6 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from hub import metrics
 from hub.actions.unit import take_events
 from hub.actions.webchat import do_identify, find_by_dedupe, visitor_history, visitor_identity
 from hub.domain import events
@@ -23,7 +22,7 @@ from hub.domain.messages import InboundMessage
 from hub.domain.types import Channel
 from hub.errors import InvalidInput
 from hub.models import Message
-from hub.queue.port import INBOUND, NewJob
+from hub.queue.inbound import accept_inbound
 from hub.resources import static_dir
 from hub.secrets import sign
 from hub.services import WEBCHAT_OUTBOUND, Hub
@@ -131,17 +130,7 @@ class VisitorSocket:
             received_at=time.time(),
         )
         self.pending_acks[dedupe_key] = client_id
-        await self.hub.queue.enqueue(
-            INBOUND,
-            [
-                NewJob(
-                    key=self.visitor_id,
-                    payload=inbound.to_json(),
-                    dedupe_key=f"webchat:{dedupe_key}",
-                )
-            ],
-        )
-        metrics.inbound_received.labels(Channel.WEBCHAT.value).inc()
+        await accept_inbound(self.hub.queue, [inbound])
         task = asyncio.create_task(self._ack_from_db(dedupe_key))
         self._fallbacks.add(task)
         task.add_done_callback(self._fallbacks.discard)

@@ -6,13 +6,12 @@ import time
 
 from aiohttp import web
 
-from hub import metrics
 from hub.actions.delivery import do_record_status
 from hub.actions.unit import unit_of_work
 from hub.domain.ports import WebhookRequest
 from hub.domain.types import Channel
 from hub.errors import BadRequest, InvalidInput, NotFound
-from hub.queue.port import INBOUND, NewJob
+from hub.queue.inbound import accept_inbound
 from hub.registry import TwilioWebhook
 from hub.web.keys import HUB
 
@@ -44,15 +43,7 @@ async def telegram(request: web.Request) -> web.Response:
         messages = adapter.parse(incoming, received_at=time.time())
     except InvalidInput as exc:
         raise BadRequest(exc.message) from None
-    if messages:
-        await hub.queue.enqueue(
-            INBOUND,
-            [
-                NewJob(key=m.address, payload=m.to_json(), dedupe_key=f"{m.channel}:{m.dedupe_key}")
-                for m in messages
-            ],
-        )
-        metrics.inbound_received.labels("telegram").inc(len(messages))
+    await accept_inbound(hub.queue, messages)
     return web.Response(status=200)
 
 
@@ -89,16 +80,7 @@ async def twilio_messages(request: web.Request) -> web.Response:
         messages = adapter.parse(incoming, received_at=time.time())
     except InvalidInput as exc:
         raise BadRequest(exc.message) from None
-    if messages:
-        await hub.queue.enqueue(
-            INBOUND,
-            [
-                NewJob(key=m.address, payload=m.to_json(), dedupe_key=f"{m.channel}:{m.dedupe_key}")
-                for m in messages
-            ],
-        )
-        for m in messages:
-            metrics.inbound_received.labels(m.channel.value).inc()
+    await accept_inbound(hub.queue, messages)
     return _twiml(adapter)
 
 
