@@ -138,7 +138,13 @@ class BotRunner:
     async def __call__(self, session: AsyncSession, routed: list[Routed]) -> None:
         if not self.bots or not routed:
             return
-        wanted = {r.conversation_id for r in routed if not r.inbound.extra.get("automated")}
+        # Auto-replies and SMS STOP/START keywords are for the hub, not a conversation.
+        candidates = [
+            r
+            for r in routed
+            if not r.inbound.extra.get("automated") and "sms_opt_out" not in r.inbound.extra
+        ]
+        wanted = {r.conversation_id for r in candidates}
         with_bot = set(
             await session.scalars(
                 select(col(Conversation.id)).where(
@@ -146,7 +152,7 @@ class BotRunner:
                 )
             )
         )
-        for item in routed:
+        for item in candidates:
             if item.conversation_id in with_bot and item.inbound.text.strip():
                 await self._answer(session, item)
                 await asyncio.sleep(0)  # a big batch never holds the event loop for long

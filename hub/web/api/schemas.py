@@ -190,6 +190,9 @@ class MessageOut(Out):
 class IdentityOut(Out):
     channel: ChannelName
     address: str
+    opted_out: bool = Field(
+        default=False, description="SMS: the number texted STOP; nothing is sent to it"
+    )
 
 
 class StatusChangeOut(Out):

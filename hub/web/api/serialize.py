@@ -89,7 +89,9 @@ def customer(card: CustomerCard) -> CustomerOut:
             "locale": row.locale,
             "preferred_channel": card.preferred_channel,
             "identities": [
-                IdentityOut.model_validate({"channel": i.channel, "address": i.address})
+                IdentityOut.model_validate(
+                    {"channel": i.channel, "address": i.address, "opted_out": i.opted_out}
+                )
                 for i in card.identities
             ],
             "orders": [order(o, card.history.get(_id(o.id), [])) for o in card.orders],
