@@ -483,7 +483,7 @@ async def test_customer_card_search_and_pages(hub: RunningHub, api: Api) -> None
     card = await api.get(f"/customers/{olga.customer_id}")
     assert card["name"] == "Olga Orlova" and card["locale"] == "ru"
     assert card["preferred_channel"] == "telegram"
-    assert card["identities"] == [{"channel": "telegram", "address": "5501"}]
+    assert card["identities"] == [{"channel": "telegram", "address": "5501", "opted_out": False}]
     assert [c["id"] for c in card["conversations"]] == [olga.conversation_id]
     assert card["orders"] == []
     listed = await api.get("/customers")
