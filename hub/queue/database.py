@@ -6,7 +6,6 @@ acknowledgement waits for durability without paying one fsync per request.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from datetime import timedelta
@@ -22,6 +21,7 @@ from hub.db import Database
 from hub.errors import QueueUnavailable
 from hub.models.base import UTCDateTime, utcnow
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
+from hub.queue.group_commit import Batch, GroupCommit
 from hub.queue.port import PARTITIONS, Job, NewJob, Wakeups, partition_of
 
 JOBS: Table = QueueJob.__table__  # type: ignore[attr-defined]
@@ -40,25 +40,26 @@ LEASE_SECONDS = 15.0
 CONSUMER_ALIVE_SECONDS = 10.0
 
 
+def _unavailable(exc: Exception) -> Exception:
+    return QueueUnavailable(f"the database queue could not store the event: {exc}")
+
+
 class DatabaseQueue:
     name = "database"
 
     def __init__(self, db: Database, partitions: int = PARTITIONS) -> None:
         self.db = db
         self.partitions = partitions
-        self._pending: list[tuple[str, NewJob, asyncio.Future[None]]] = []
-        self._flushing = False
         self._wakeups = Wakeups()
+        self._commits = GroupCommit(self._write_batch, self._wakeups, _unavailable)
         self._held: dict[tuple[str, str], set[int]] = {}
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._connection: AsyncConnection | None = None
 
     async def start(self) -> None:
         return None
 
     async def close(self) -> None:
-        await self._idle.wait()  # let waiting webhooks hear whether their batch committed
+        await self._commits.drain()
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
@@ -70,53 +71,24 @@ class DatabaseQueue:
         return dialect.insert(JOBS).on_conflict_do_nothing(index_elements=["queue", "dedupe_key"])
 
     async def enqueue(self, queue: str, jobs: list[NewJob]) -> None:
-        loop = asyncio.get_running_loop()
-        futures = []
-        for job in jobs:
-            future: asyncio.Future[None] = loop.create_future()
-            self._pending.append((queue, job, future))
-            futures.append(future)
-        if not self._flushing:
-            self._flushing = True
-            self._idle.clear()
-            asyncio.create_task(self._flush())  # noqa: RUF006 (awaited through the futures)
-        outcomes = await asyncio.gather(*futures, return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise QueueUnavailable(f"the database queue could not store the event: {outcome}")
+        await self._commits.enqueue(queue, jobs)
 
-    async def _flush(self) -> None:
-        try:
-            while self._pending:
-                batch, self._pending = self._pending[:500], self._pending[500:]
-                now, stamp = utcnow(), time.time()
-                rows: list[dict[str, object]] = [
-                    {
-                        "queue": queue,
-                        "partition": partition_of(job.key, self.partitions),
-                        "payload": job.payload,
-                        "dedupe_key": job.dedupe_key,
-                        "available_at": now,
-                        "enqueued_at": stamp,
-                        "attempts": 0,
-                    }
-                    for queue, job, _ in batch
-                ]
-                try:
-                    async with self.db.writing():
-                        await self._write(rows)
-                except Exception as exc:  # every waiting webhook must hear of the failure
-                    for _, _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for queue, _, future in batch:
-                    if not future.done():
-                        future.set_result(None)
-                    self._wakeups.notify(queue)
-        finally:
-            self._flushing = False
-            self._idle.set()
+    async def _write_batch(self, batch: Batch) -> None:
+        now, stamp = utcnow(), time.time()
+        rows: list[dict[str, object]] = [
+            {
+                "queue": queue,
+                "partition": partition_of(job.key, self.partitions),
+                "payload": job.payload,
+                "dedupe_key": job.dedupe_key,
+                "available_at": now,
+                "enqueued_at": stamp,
+                "attempts": 0,
+            }
+            for queue, job in batch
+        ]
+        async with self.db.writing():
+            await self._write(rows)
 
     async def _write(self, rows: list[dict[str, object]]) -> None:
         """On the flusher's own connection: a pool checkout per flush costs more than it."""

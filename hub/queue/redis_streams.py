@@ -9,7 +9,6 @@ own clock, so hosts with skewed clocks still agree on leases and due times.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -21,6 +20,7 @@ from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import QueueUnavailable
+from hub.queue.group_commit import Batch, GroupCommit
 from hub.queue.port import PARTITIONS, QUEUES, Job, NewJob, Wakeups, partition_of
 
 GROUP = "hub"
@@ -28,7 +28,6 @@ LEASE_SECONDS = 15.0
 CONSUMER_ALIVE_SECONDS = 10.0
 DEDUPE_SECONDS = 7 * 24 * 3600
 SOCKET_TIMEOUT = 5.0
-FLUSH_BATCH = 500
 PROMOTE_BATCH = 1000
 
 _NOW_MS = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
@@ -149,9 +148,8 @@ class RedisStreamsQueue:
         self._takeover = self.redis.register_script(_TAKEOVER)
         self._retry = self.redis.register_script(_RETRY)
         self._promote = self.redis.register_script(_PROMOTE)
-        self._pending: list[tuple[str, NewJob, asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
         self._wakeups = Wakeups()
+        self._commits = GroupCommit(self._write_batch, self._wakeups, self._unavailable)
         self._groups: set[str] = set()
         self._held: dict[tuple[str, str], set[int]] = {}
         self._adopt: dict[tuple[str, str], set[int]] = {}
@@ -170,8 +168,7 @@ class RedisStreamsQueue:
             await self._ensure_groups(queue)
 
     async def close(self) -> None:
-        if self._flusher is not None:
-            await self._flusher
+        await self._commits.drain()
         await self.redis.aclose()
 
     async def _ensure_groups(self, queue: str, *, force: bool = False) -> None:
@@ -190,42 +187,18 @@ class RedisStreamsQueue:
     # ------------------------------------------------------------------ enqueue
 
     async def enqueue(self, queue: str, jobs: list[NewJob]) -> None:
-        loop = asyncio.get_running_loop()
-        futures = []
-        for job in jobs:
-            future: asyncio.Future[None] = loop.create_future()
-            self._pending.append((queue, job, future))
-            futures.append(future)
-        if futures and (self._flusher is None or self._flusher.done()):
-            self._flusher = asyncio.create_task(self._flush())
-        # Wait for all, then raise: no failed future is left with its exception unretrieved.
-        for outcome in await asyncio.gather(*futures, return_exceptions=True):
-            if isinstance(outcome, BaseException):
-                raise outcome
+        await self._commits.enqueue(queue, jobs)
 
-    async def _flush(self) -> None:
-        """Send every enqueue waiting right now in one round trip (concurrent webhooks)."""
-        while self._pending:
-            batch, self._pending = self._pending[:FLUSH_BATCH], self._pending[FLUSH_BATCH:]
-            stamp = repr(time.time())
-            try:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for queue, job, _ in batch:
-                        keys = [self._stream(queue, partition_of(job.key, self.partitions))]
-                        if job.dedupe_key is not None:
-                            keys.append(f"hub:dedupe:{queue}:{job.dedupe_key}")
-                        await self._enqueue(keys, [job.payload, stamp, DEDUPE_SECONDS], pipe)
-                    await pipe.execute()
-            except Exception as exc:  # every waiting webhook must hear of the failure
-                error = self._unavailable(exc)
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for queue, _, future in batch:
-                if not future.done():
-                    future.set_result(None)
-                self._wakeups.notify(queue)
+    async def _write_batch(self, batch: Batch) -> None:
+        """Every enqueue waiting right now in one round trip (concurrent webhooks)."""
+        stamp = repr(time.time())
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for queue, job in batch:
+                keys = [self._stream(queue, partition_of(job.key, self.partitions))]
+                if job.dedupe_key is not None:
+                    keys.append(f"hub:dedupe:{queue}:{job.dedupe_key}")
+                await self._enqueue(keys, [job.payload, stamp, DEDUPE_SECONDS], pipe)
+            await pipe.execute()
 
     def _unavailable(self, exc: Exception) -> Exception:
         if isinstance(exc, RedisError) and not isinstance(exc, ResponseError):
