@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     table,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
 from sqlmodel import col
 
 from hub.actions.conversations import labels_of
@@ -138,6 +140,23 @@ def text_matches(q: str, dialect: str) -> ColumnElement[bool]:
     return func.to_tsvector(simple, col(Message.text)).op("@@")(func.to_tsquery(simple, tsquery))
 
 
+T = TypeVar("T")
+
+
+def newest_first(
+    query: Select[T],
+    at: Mapped[datetime],
+    row_id: Mapped[int | None],
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> Select[T]:
+    """Keyset page, newest activity first (`at desc, id desc`), after the cursor's key."""
+    if after is not None:
+        last_at, last_id = after
+        query = query.where(or_(at < last_at, and_(at == last_at, row_id < last_id)))
+    return query.order_by(at.desc(), row_id.desc()).limit(limit)
+
+
 async def list_conversations(
     session: AsyncSession,
     where: ConversationFilter,
@@ -148,18 +167,9 @@ async def list_conversations(
     """Newest activity first (`last_message_at desc, id desc`), after the given key."""
     dialect = session.get_bind().dialect.name
     query = _conversation_filters(select(Conversation), where, dialect)
-    if after is not None:
-        at, last_id = after
-        query = query.where(
-            or_(
-                col(Conversation.last_message_at) < at,
-                and_(col(Conversation.last_message_at) == at, col(Conversation.id) < last_id),
-            )
-        )
-    query = query.order_by(
-        col(Conversation.last_message_at).desc(),
-        col(Conversation.id).desc(),
-    ).limit(limit)
+    query = newest_first(
+        query, col(Conversation.last_message_at), col(Conversation.id), after, limit
+    )
     return list((await session.scalars(query)).all())
 
 
@@ -203,18 +213,7 @@ async def list_customers(
                 col(Customer.id).in_(by_address),
             )
         )
-    if after is not None:
-        at, last_id = after
-        query = query.where(
-            or_(
-                col(Customer.last_activity_at) < at,
-                and_(col(Customer.last_activity_at) == at, col(Customer.id) < last_id),
-            )
-        )
-    query = query.order_by(
-        col(Customer.last_activity_at).desc(),
-        col(Customer.id).desc(),
-    ).limit(limit)
+    query = newest_first(query, col(Customer.last_activity_at), col(Customer.id), after, limit)
     return list((await session.scalars(query)).all())
 
 
