@@ -12,6 +12,7 @@ import pytest
 
 from hub.settings import Settings
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
+from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.servers import PostgresServer, RedisServer, start_postgres, start_redis
 from tests.support import RunningHub, start_hub, stop_hub
 
@@ -71,16 +72,33 @@ def make_settings(**values: Any) -> Settings:
 
 
 @pytest.fixture
-def settings(backend_urls: dict[str, Any], fake_telegram: FakeTelegramAPI) -> Settings:
-    return make_settings(
+def settings_overrides() -> dict[str, Any]:
+    """What a test folder changes in the `settings` below (tests/bots turns the bots on)."""
+    return {}
+
+
+@pytest.fixture
+def settings(
+    backend_urls: dict[str, Any],
+    fake_telegram: FakeTelegramAPI,
+    settings_overrides: dict[str, Any],
+) -> Settings:
+    values: dict[str, Any] = {
         **backend_urls,
-        port=0,
-        secret_key="test-secret-key",
-        telegram_bot_token=DEFAULT_TOKEN,
-        telegram_webhook_secret=TELEGRAM_SECRET,
-        telegram_api_url=fake_telegram.base_url,
-        webchat_hmac_secret="shop-hmac-secret",
-    )
+        "port": 0,
+        "secret_key": "test-secret-key",
+        "telegram_bot_token": DEFAULT_TOKEN,
+        "telegram_webhook_secret": TELEGRAM_SECRET,
+        "telegram_api_url": fake_telegram.base_url,
+        "webchat_hmac_secret": "shop-hmac-secret",
+    }
+    return make_settings(**{**values, **settings_overrides})
+
+
+@pytest.fixture
+async def fake_twilio() -> AsyncIterator[FakeTwilioAPI]:
+    async with FakeTwilioAPI() as fake:
+        yield fake
 
 
 @pytest.fixture

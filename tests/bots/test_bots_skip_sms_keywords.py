@@ -16,12 +16,6 @@ from tests.web.conftest import make_api
 
 
 @pytest.fixture
-async def fake_twilio() -> AsyncIterator[FakeTwilioAPI]:
-    async with FakeTwilioAPI() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def sms_hub(
     backend_urls: dict[str, Any], fake_twilio: FakeTwilioAPI
 ) -> AsyncIterator[RunningHub]:

@@ -18,12 +18,6 @@ SMS_FROM = "+15550001111"
 WHATSAPP_FROM = "whatsapp:+15550002222"
 
 
-@pytest.fixture
-async def fake_twilio() -> AsyncIterator[FakeTwilioAPI]:
-    async with FakeTwilioAPI() as fake:
-        yield fake
-
-
 def twilio_settings(backend_urls: dict[str, Any], api_url: str, **extra: Any) -> Settings:
     return make_settings(
         **backend_urls,
