@@ -10,7 +10,7 @@ from aiohttp import web
 from hub.resources import static_dir, templates_dir
 from hub.services import Hub, close_hub, open_hub
 from hub.settings import Settings
-from hub.web import demo, inbox, ops, webchat, webhooks
+from hub.web import demo, i18n, inbox, ops, webchat, webhooks
 from hub.web.api import routes as api_routes
 from hub.web.api.auth import LoginLimiter
 from hub.web.keys import HUB, TEMPLATES
@@ -19,11 +19,13 @@ from hub.worker import start_consumers
 
 
 def templates() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         enable_async=True,
     )
+    i18n.install(env)
+    return env
 
 
 def create_app(
