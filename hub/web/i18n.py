@@ -1,5 +1,6 @@
 """The inbox UI in the operator's language: templates write English, a catalog per locale
-translates. Catalogs are JSON (English text → translation) so no build step is needed."""
+translates. Catalogs are JSON files (English text → translation) so no build step is needed;
+`templates/i18n/<locale>/*.json` are merged, one file per part of the UI."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ DEFAULT_LOCALE = "en"
 
 @cache
 def catalog(locale: str) -> dict[str, str]:
-    path = templates_dir() / "i18n" / f"{locale}.json"
-    if locale == DEFAULT_LOCALE or not path.is_file():
-        return {}
-    loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-    return loaded
+    merged: dict[str, str] = {}
+    if locale == DEFAULT_LOCALE:
+        return merged
+    for path in sorted((templates_dir() / "i18n" / locale).glob("*.json")):
+        merged.update(json.loads(path.read_text(encoding="utf-8")))
+    return merged
 
 
 def ui_locale(context: Any) -> str:
