@@ -3,12 +3,14 @@
 The stored text is the new part only: quoted replies and the signature are cut with
 mail-parser-reply (maintained, multi-language), plus a small fallback for what it does not
 know (RFC 3676 "-- " delimiter, trailing ">" quotes, Russian "... пишет:" headers). The full
-original travels in `extra["raw"]`, the HTML part sanitised with nh3 in `extra["html"]`.
+original travels byte for byte, base64 in `extra["raw_base64"]` (queue payloads are JSON),
+the HTML part sanitised with nh3 in `extra["html"]`.
 Auto-replies, bounces and bulk mail are flagged `extra["automated"]`: stored, never answered.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html as html_lib
 import re
@@ -20,7 +22,8 @@ import nh3
 from mailparser_reply import EmailReplyParser
 
 from hub.domain.addresses import normalise_email
-from hub.domain.messages import InboundMessage
+from hub.domain.media import kind_of, mail_attachments
+from hub.domain.messages import InboundAttachment, InboundMessage
 from hub.domain.types import Channel
 from hub.errors import InvalidInput
 
@@ -92,6 +95,19 @@ def _bodies(mail: EmailMessage) -> tuple[str, str | None]:
     return plain, nh3.clean(html) if html else None
 
 
+def _files(mail: EmailMessage) -> tuple[InboundAttachment, ...]:
+    """The mail's attachments, named `mime:N`: their bytes stay in the kept original."""
+    return tuple(
+        InboundAttachment(
+            kind=kind_of(part.get_content_type()),
+            ref=f"mime:{n}",
+            content_type=part.get_content_type(),
+            filename=part.get_filename(),
+        )
+        for n, part in enumerate(mail_attachments(mail))
+    )
+
+
 def parse_mail(
     raw: bytes, envelope_from: str | None = None, received_at: float = 0.0
 ) -> InboundMessage:
@@ -104,6 +120,7 @@ def parse_mail(
         address = normalise_email(addresses[0].addr_spec) if addresses else None
         name = (addresses[0].display_name or "").strip() if addresses else ""
         plain, html = _bodies(mail)
+        files = _files(mail)
     except (ValueError, TypeError, LookupError, AssertionError) as exc:
         raise InvalidInput(f"unreadable mail: {exc}") from None
     if address is None:
@@ -125,8 +142,10 @@ def parse_mail(
             "subject": str(mail.get("Subject", "") or "").strip(),
             "references": references,
             "html": html,
-            # PostgreSQL text holds no NUL; undecodable 8-bit bytes become U+FFFD.
-            "raw": raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+            # The exact bytes (any charset, 8-bit parts); base64 is ASCII, so the JSON
+            # stays compact where escaped non-ASCII text would grow up to sixfold.
+            "raw_base64": base64.b64encode(raw).decode("ascii"),
             "automated": is_automated(mail, envelope_from),
         },
+        attachments=files,
     )

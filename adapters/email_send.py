@@ -61,6 +61,14 @@ class EmailSender:
             mail["In-Reply-To"] = in_reply_to
             mail["References"] = str(message.extra.get("references") or in_reply_to)
         mail.set_content(message.text)
+        for file in message.attachments:
+            maintype, _, subtype = file.content_type.partition("/")
+            mail.add_attachment(
+                file.data,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=file.filename,
+            )
         return mail
 
     async def send(self, message: OutboundMessage) -> DeliveryReceipt:

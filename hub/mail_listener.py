@@ -3,14 +3,18 @@
 aiosmtpd serves inside the process's event loop (no Controller thread). A mail is parsed
 and enqueued on the inbound queue before the listener answers 250, so an accepted mail is
 never lost; a queue outage answers 451 and the sending server tries again later.
+With `HUB_SMTP_TLS_CERT`/`HUB_SMTP_TLS_KEY` the listener offers STARTTLS; plain SMTP stays
+accepted (servers relaying to an MX fall back to plain when TLS is not offered or fails).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -59,8 +63,22 @@ class MailHandler:
         return "250 2.0.0 OK: queued"
 
 
+def server_tls(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    """The STARTTLS context, or None when no certificate is configured (settings checked
+    both files at start)."""
+    if cert is None or key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 async def start_listener(
-    listen: str, mailbox: str, parse: ParseMail, queue: QueueBackend
+    listen: str,
+    mailbox: str,
+    parse: ParseMail,
+    queue: QueueBackend,
+    tls: ssl.SSLContext | None = None,
 ) -> asyncio.Server:
     """Bind `host:port` (port 0 picks a free one: see the server's sockets)."""
     host, _, port = listen.rpartition(":")
@@ -74,6 +92,8 @@ async def start_listener(
             data_size_limit=MAX_MAIL_BYTES,
             enable_SMTPUTF8=True,
             decode_data=False,
+            tls_context=tls,
+            require_starttls=False,
             loop=loop,
         )
 

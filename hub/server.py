@@ -49,12 +49,14 @@ async def work(
     settings: Settings, metrics_port: int | None, *, telegram_polling: bool, mail: bool = False
 ) -> None:
     """`hub worker`: consumers only, with their own /metrics when asked; `--mail` adds the
-    SMTP listener (run it in one worker process only)."""
+    SMTP listener and IMAP polling (run it in one worker process only)."""
     hub = await open_hub(settings, run_migrations=False)
     runner: web.AppRunner | None = None
     try:
-        if mail and settings.smtp_listen is None:
-            raise ConfigurationError("--mail needs HUB_EMAIL_ADDRESS and HUB_SMTP_LISTEN")
+        if mail and settings.smtp_listen is None and settings.imap_url is None:
+            raise ConfigurationError(
+                "--mail needs HUB_EMAIL_ADDRESS and HUB_SMTP_LISTEN or HUB_IMAP_URL"
+            )
         start_consumers(hub, "worker", mail=mail)
         if telegram_polling:
             if hub.channels.telegram is None:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv and install the hub into it (editable). With --test, also the test tools and
-# the system servers the test suite starts: redis-server, postgresql and chromium.
+# the system servers the test suite starts: redis-server, postgresql, dovecot-imapd
+# (a real IMAP server for the mail tests) and chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ if [ "$with_test" = 1 ]; then
   command -v redis-server >/dev/null || need_apt+=(redis-server)
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
   [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+  [ -x /usr/sbin/dovecot ] && [ -x /usr/lib/dovecot/imap ] || need_apt+=(dovecot-imapd)
 fi
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -8,6 +8,7 @@ Readiness is always polled with a deadline, never guessed with fixed sleeps.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -335,4 +336,181 @@ def start_redis(base_dir: Path) -> RedisServer:
     base_dir.mkdir(parents=True, exist_ok=True)
     server = RedisServer(binary, Path(tempfile.mkdtemp(prefix="redis-", dir=base_dir)), free_port())
     server.up()
+    return server
+
+
+# --------------------------------------------------------------------------- Dovecot (IMAP)
+
+
+def make_self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    """A throw-away certificate for 127.0.0.1/localhost (openssl CLI): (cert.pem, key.pem)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    if not (cert.is_file() and key.is_file()):
+        cmd = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+        cmd += ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"]
+        cmd += ["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+        if proc.returncode != 0:
+            raise ServerError(f"openssl could not make a certificate: {proc.stderr.strip()}")
+    return cert, key
+
+
+@dataclass
+class DovecotServer:
+    """A throw-away Dovecot IMAP server: passwd-file users, maildir, plain IMAP and IMAPS on
+    two free loopback ports. Its own config and directories; nothing under /etc or /var."""
+
+    root: Path
+    cert: Path
+    imap_port: int
+    imaps_port: int
+    user: str = "support@shop.test"
+    password: str = "imap-secret"
+    idle: bool = True
+    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Path:
+        return self.root / "dovecot.conf"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "dovecot.log"
+
+    def url(self, *, tls: bool = True, mailbox: str = "INBOX") -> str:
+        from urllib.parse import quote
+
+        scheme, port = ("imaps", self.imaps_port) if tls else ("imap", self.imap_port)
+        credentials = f"{quote(self.user, safe='')}:{quote(self.password, safe='')}"
+        return f"{scheme}://{credentials}@127.0.0.1:{port}/{mailbox}"
+
+    def write_config(self, key: Path) -> None:
+        """Root: login processes as `dovenull`, mail as `dovecot` (Dovecot's own users);
+        otherwise everything runs as the current user."""
+        import pwd
+
+        me = pwd.getpwuid(os.geteuid())
+        if me.pw_uid == 0:
+            internal, login = "dovecot", "dovenull"
+            mail_user = pwd.getpwnam("dovecot")
+        else:
+            internal = login = me.pw_name
+            mail_user = me
+        home = self.root / "mail" / "support"
+        home.mkdir(parents=True, exist_ok=True)
+        for path in (self.root / "mail", home):
+            os.chown(path, mail_user.pw_uid, mail_user.pw_gid)
+        passwd = self.root / "passwd"
+        passwd.write_text(
+            f"{self.user}:{{PLAIN}}{self.password}:{mail_user.pw_uid}:{mail_user.pw_gid}::{home}\n"
+        )
+        # IMAP4rev1 without IDLE, to exercise the polling fallback.
+        capability = "" if self.idle else "imap_capability = IMAP4rev1 LITERAL+ UIDPLUS\n"
+        self.config.write_text(
+            f"base_dir = {self.root}/run\n"
+            f"state_dir = {self.root}/state\n"
+            f"instance_name = hub-test-{self.imap_port}\n"
+            "protocols = imap\n"
+            "listen = 127.0.0.1\n"
+            f"log_path = {self.log_file}\n"
+            f"default_internal_user = {internal}\n"
+            f"default_login_user = {login}\n"
+            f"first_valid_uid = {min(mail_user.pw_uid, 500)}\n"
+            "ssl = yes\n"
+            f"ssl_cert = <{self.cert}\n"
+            f"ssl_key = <{key}\n"
+            "disable_plaintext_auth = no\n"
+            "auth_mechanisms = plain login\n"
+            "mail_location = maildir:~/Maildir\n"
+            f"{capability}"
+            f"passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN {passwd}\n}}\n"
+            f"userdb {{\n  driver = passwd-file\n  args = {passwd}\n}}\n"
+            "service imap-login {\n"
+            f"  inet_listener imap {{\n    port = {self.imap_port}\n  }}\n"
+            f"  inet_listener imaps {{\n    port = {self.imaps_port}\n    ssl = yes\n  }}\n"
+            "}\n"
+        )
+
+    def up(self) -> None:
+        """Start dovecot in the foreground (-F, so it is our child) and wait for its banner."""
+        if self._proc is not None:
+            return
+        for port in (self.imap_port, self.imaps_port):
+            if _port_open(port):
+                raise ServerError(f"port {port} is already taken; cannot start dovecot")
+        binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        # Its own session: `down` stops the whole instance, the processes still serving
+        # clients included (left alone, they outlive the master and keep connections open).
+        self._proc = subprocess.Popen(
+            [binary, "-F", "-c", str(self.config)],
+            stdin=subprocess.DEVNULL,
+            cwd=self.root,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                self._proc = None
+                raise ServerError(f"dovecot exited at start:\n{_tail(self.log_file)}")
+            if self._greets():
+                return
+            time.sleep(0.02)
+        self.down()
+        raise ServerError(f"dovecot not ready after {START_TIMEOUT}s:\n{_tail(self.log_file)}")
+
+    def _greets(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.imap_port), timeout=1.0) as sock:
+                return sock.recv(256).startswith(b"* OK")
+        except OSError:
+            return False
+
+    def down(self) -> None:
+        """SIGTERM every process of the instance (a server going away drops its clients)
+        and wait until both ports are free."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # a straggler that outlived its master
+        deadline = time.monotonic() + START_TIMEOUT
+        while any(_port_open(p) for p in (self.imap_port, self.imaps_port)):
+            if time.monotonic() > deadline:
+                raise ServerError("dovecot's ports stayed open after it stopped")
+            time.sleep(0.02)
+
+    def restart(self) -> None:
+        self.down()
+        self.up()
+
+    def stop(self) -> None:
+        try:
+            self.down()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_dovecot(cert: Path, key: Path, *, idle: bool = True) -> DovecotServer:
+    """A Dovecot on free loopback ports in its own short /tmp dir (removed by `stop`):
+    as root, Dovecot's unprivileged users must be able to traverse it."""
+    if not Path(shutil.which("dovecot") or "/usr/sbin/dovecot").is_file():
+        raise ServerError("dovecot not found; install it with `apt-get install dovecot-imapd`")
+    root = Path(tempfile.mkdtemp(prefix="hub-imap-"))
+    root.chmod(0o755)
+    server = DovecotServer(root, cert, free_port(), free_port(), idle=idle)
+    try:
+        server.write_config(key)
+        server.up()
+    except BaseException:
+        server.stop()
+        raise
     return server

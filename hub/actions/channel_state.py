@@ -5,7 +5,9 @@ Called by the router inside its write transaction, set-based (one statement per 
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,13 +55,22 @@ async def do_store_channel_state(
             "subject": m.extra.get("subject"),
             "reference_ids": " ".join(m.extra.get("references") or []) or None,
             "html": m.extra.get("html"),
-            "raw": m.extra["raw"],
+            "raw": original,
         }
         for m, mid in stored
-        if m.channel is Channel.EMAIL and isinstance(m.extra.get("raw"), str)
+        if m.channel is Channel.EMAIL and (original := mail_original(m.extra)) is not None
     ]
     if sources:
         await session.execute(insert(SOURCES), sources)
+
+
+def mail_original(extra: dict[str, Any]) -> bytes | None:
+    """The mail's exact bytes; a job queued before they travelled as base64 has UTF-8 text."""
+    encoded = extra.get("raw_base64")
+    if isinstance(encoded, str):
+        return base64.b64decode(encoded)
+    text = extra.get("raw")
+    return text.encode("utf-8") if isinstance(text, str) else None
 
 
 async def mail_threads(
@@ -109,15 +120,18 @@ async def mail_threads(
 
 
 async def find_message(
-    session: AsyncSession, channels: list[str], external_id: str
+    session: AsyncSession,
+    channels: list[str],
+    external_id: str,
+    direction: Direction | None = None,
 ) -> Message | None:
     """The message a provider knows by this id (Twilio MessageSid, mail Message-ID)."""
-    found = await session.scalars(
-        select(Message)
-        .where(col(Message.channel).in_(channels), col(Message.external_id) == external_id)
-        .order_by(col(Message.id))
-        .limit(1)
+    query = select(Message).where(
+        col(Message.channel).in_(channels), col(Message.external_id) == external_id
     )
+    if direction is not None:
+        query = query.where(col(Message.direction) == direction)
+    found = await session.scalars(query.order_by(col(Message.id)).limit(1))
     return found.first()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Integer, Text
+from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -17,4 +17,5 @@ class MessageSource(SQLModel, table=True):
     reference_ids: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # Sanitised with nh3 before it was stored: safe to show an operator.
     html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    raw: str = Field(sa_column=Column(Text, nullable=False))
+    # The mail exactly as it arrived (any charset, 8-bit parts): "view original" serves it.
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

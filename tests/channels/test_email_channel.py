@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
 
+import aiohttp
 import aiosmtplib
 import pytest
-from sqlalchemy import select
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, select, text
 
+from hub.actions.operators import do_create_operator
+from hub.errors import ConfigurationError
 from hub.models import Message, MessageSource
+from hub.resources import migrations_dir
 from tests.channels.conftest import MAILBOX
+from tests.conftest import make_settings
 from tests.factories import count, customer_of, messages_of
 from tests.fakes.smtp_relay import RelayedMail, SmtpRelay
-from tests.support import RunningHub, eventually, operator_reply
+from tests.servers import make_self_signed_cert
+from tests.support import RunningHub, eventually, operator_reply, start_hub, stop_hub
+from tests.web.conftest import PASSWORD
+from tests.web.test_inbox_security import Browser
 
 
 def mail(
@@ -93,7 +107,7 @@ async def test_quote_and_signature_are_stripped_and_the_original_kept(
     assert stored.text == "Thanks, it arrived today."
     async with mail_hub.hub.db.session() as session:
         source = await session.get(MessageSource, stored.id)
-    assert source is not None and "Your parcel is on its way." in source.raw
+    assert source is not None and b"Your parcel is on its way." in source.raw
     assert source.subject == "Parcel"
 
 
@@ -206,3 +220,193 @@ async def test_a_relay_that_refuses_ends_the_reply_failed(
         return found if found is not None and found.status == "failed" else None
 
     assert "550" in ((await eventually(failed)).error or "")
+
+
+# --------------------------------------------------------------- the original, byte for byte
+
+# ISO-8859-1 with an 8-bit body: not UTF-8, so any decoding on the way would change it.
+LATIN1_MAIL = (
+    b"From: =?iso-8859-1?q?Ren=E9e?= <renee@customer.test>\r\n"
+    b"To: support@shop.test\r\n"
+    b"Subject: =?iso-8859-1?q?Caf=E9_froid?=\r\n"
+    b"Message-ID: <latin1-1@customer.test>\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=iso-8859-1\r\n"
+    b"Content-Transfer-Encoding: 8bit\r\n"
+    b"\r\n"
+    b"Le caf\xe9 est arriv\xe9 froid \xa4 \xff.\r\n"
+)
+
+
+async def signed_in(running: RunningHub, http: aiohttp.ClientSession) -> Browser:
+    async with running.hub.db.session() as session:
+        await do_create_operator(
+            session, email="olga@shop.test", name="Olga", role="agent", password=PASSWORD
+        )
+        await session.commit()
+    browser = Browser(running, http)
+    assert await browser.sign_in("olga@shop.test") == 303
+    return browser
+
+
+async def original_of(browser: Browser, message_id: int) -> tuple[int, bytes, Any]:
+    url = f"{browser.url}/inbox/messages/{message_id}/original"
+    async with browser.http.get(url, allow_redirects=False) as response:
+        return response.status, await response.read(), response.headers
+
+
+async def test_a_latin1_mail_is_kept_and_served_byte_for_byte(mail_hub: RunningHub) -> None:
+    server = await eventually(lambda: _listener(mail_hub), what="SMTP listener up")
+    port = server.sockets[0].getsockname()[1]
+    await aiosmtplib.send(
+        LATIN1_MAIL,
+        sender="renee@customer.test",
+        recipients=[MAILBOX],
+        hostname="127.0.0.1",
+        port=port,
+        timeout=10,
+    )
+    [stored] = await eventually(lambda: _inbound(mail_hub))
+    assert stored.text == "Le café est arrivé froid ¤ ÿ."
+    async with mail_hub.hub.db.session() as session:
+        source = await session.get(MessageSource, stored.id)
+    assert source is not None and source.raw == LATIN1_MAIL and source.subject == "Café froid"
+
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        anonymous = Browser(mail_hub, http)
+        status, _, _ = await anonymous.get(f"/inbox/messages/{stored.id}/original")
+        assert status in (302, 303)  # to the login form, nothing served
+        browser = await signed_in(mail_hub, http)
+        _, thread, _ = await browser.get(f"/inbox/conversations/{stored.conversation_id}")
+        assert f'href="/inbox/messages/{stored.id}/original"' in thread
+        status, body, headers = await original_of(browser, stored.id)
+        assert status == 200 and body == LATIN1_MAIL
+        assert headers["Content-Type"] == "message/rfc822"
+        assert headers["Content-Disposition"].startswith("attachment;")
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        status, _, _ = await original_of(browser, stored.id + 1000)
+        assert status == 404
+
+
+def _migration(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, migrations_dir() / "versions" / name)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_originals_stored_as_text_become_their_utf8_bytes_on_upgrade(
+    mail_hub: RunningHub,
+) -> None:
+    """The 0004_mail_bytes revision on existing rows, both ways, on SQLite and PostgreSQL."""
+    await deliver(mail_hub, mail(text="Привет, где заказ?"))
+    [stored] = await eventually(lambda: _inbound(mail_hub))
+    revision = _migration("0004_mail_bytes.py")
+    # Two statements: asyncpg refuses a prepared statement whose result type changed.
+    read = text("SELECT raw FROM message_sources WHERE message_id = :id")
+    read_again = text("SELECT raw AS original FROM message_sources WHERE message_id = :id")
+
+    def down_then_up(connection: Connection) -> tuple[Any, Any]:
+        with Operations.context(MigrationContext.configure(connection)):
+            revision.downgrade()
+            as_text = connection.execute(read, {"id": stored.id}).scalar_one()
+            revision.upgrade()
+        return as_text, connection.execute(read_again, {"id": stored.id}).scalar_one()
+
+    async with mail_hub.hub.db.engine.begin() as connection:
+        as_text, as_bytes = await connection.run_sync(down_then_up)
+    assert isinstance(as_text, str) and "Привет, где заказ?" in as_text
+    assert bytes(as_bytes) == as_text.encode("utf-8")
+
+
+# --------------------------------------------------------------------------- STARTTLS
+
+
+@pytest.fixture(scope="module")
+def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return make_self_signed_cert(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+async def tls_mail_hub(
+    backend_urls: dict[str, Any], smtp_relay: SmtpRelay, tls_cert: tuple[Path, Path]
+) -> AsyncIterator[RunningHub]:
+    settings = make_settings(
+        **backend_urls,
+        port=0,
+        secret_key="test-secret-key",
+        email_address=MAILBOX,
+        smtp_url=smtp_relay.url,
+        smtp_listen="127.0.0.1:0",
+        smtp_tls_cert=tls_cert[0],
+        smtp_tls_key=tls_cert[1],
+    )
+    settings.check()
+    running = await start_hub(settings)
+    yield running
+    await stop_hub(running)
+
+
+async def _smtp_client(running: RunningHub) -> aiosmtplib.SMTP:
+    server = await eventually(lambda: _listener(running), what="SMTP listener up")
+    port = server.sockets[0].getsockname()[1]
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=10)
+    await client.connect()
+    await client.ehlo()
+    return client
+
+
+async def test_the_listener_offers_starttls_when_a_certificate_is_configured(
+    tls_mail_hub: RunningHub, tls_cert: tuple[Path, Path]
+) -> None:
+    client = await _smtp_client(tls_mail_hub)
+    assert client.supports_extension("starttls")
+    await client.starttls(cert_bundle=str(tls_cert[0]))  # verifies our certificate
+    assert client.get_transport_info("sslcontext") is not None
+    await client.send_message(mail(text="Sent over TLS"))
+    await client.quit()
+    # Plain SMTP stays accepted: a relaying MX may not do TLS.
+    plain = await _smtp_client(tls_mail_hub)
+    await plain.send_message(mail("bob@customer.test", "Sent in the clear"))
+    await plain.quit()
+    stored = await eventually(lambda: _inbound(tls_mail_hub, 2))
+    assert sorted(m.text for m in stored) == ["Sent in the clear", "Sent over TLS"]
+
+
+async def test_without_a_certificate_starttls_is_not_offered(mail_hub: RunningHub) -> None:
+    client = await _smtp_client(mail_hub)
+    assert not client.supports_extension("starttls")
+    await client.quit()
+
+
+def _tls_settings(**values: Any) -> None:
+    base = {
+        "email_address": MAILBOX,
+        "smtp_url": "smtp://relay.test:25",
+        "smtp_listen": "127.0.0.1:2525",
+    }
+    make_settings(**{**base, **values}).check()
+
+
+def test_a_certificate_needs_its_key_and_both_must_be_readable(
+    tls_cert: tuple[Path, Path], tmp_path: Path
+) -> None:
+    cert, key = tls_cert
+    _tls_settings(smtp_tls_cert=cert, smtp_tls_key=key)
+    with pytest.raises(ConfigurationError, match="HUB_SMTP_TLS_KEY is required"):
+        _tls_settings(smtp_tls_cert=cert)
+    with pytest.raises(ConfigurationError, match="HUB_SMTP_TLS_CERT is required"):
+        _tls_settings(smtp_tls_key=key)
+    with pytest.raises(ConfigurationError, match="HUB_SMTP_TLS_CERT: cannot read"):
+        _tls_settings(smtp_tls_cert=tmp_path / "missing.pem", smtp_tls_key=key)
+    with pytest.raises(ConfigurationError, match="HUB_SMTP_TLS_KEY: cannot read"):
+        _tls_settings(smtp_tls_cert=cert, smtp_tls_key=tmp_path)
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate")
+    with pytest.raises(ConfigurationError, match="HUB_SMTP_TLS_CERT"):
+        _tls_settings(smtp_tls_cert=garbage, smtp_tls_key=key)
+    with pytest.raises(ConfigurationError, match="HUB_SMTP_TLS_CERT"):
+        _tls_settings(smtp_tls_cert=key, smtp_tls_key=cert)
+    with pytest.raises(ConfigurationError, match="HUB_EMAIL_ADDRESS is required"):
+        make_settings(smtp_tls_cert=cert, smtp_tls_key=key).check()
