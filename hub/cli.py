@@ -74,6 +74,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     banner = (
         f"Support hub demo is running.\n"
         f"  Demo shop with the web chat: {base}/demo/shop\n"
+        f"  Sandbox (every channel):     {base}/sandbox\n"
+        f"  Operator inbox:              {base}/inbox\n"
         f"  REST API:                    {base}/api/v1/openapi.json\n"
         f"  Health:                      {base}/healthz\n"
         f"  Login: {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
@@ -160,7 +162,8 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--mail",
         action="store_true",
-        help="also run the SMTP listener (HUB_SMTP_LISTEN); one such worker process",
+        help="also run the SMTP listener and IMAP polling (HUB_SMTP_LISTEN, HUB_IMAP_URL); "
+        "one such worker process",
     )
     worker.set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)

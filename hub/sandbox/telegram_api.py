@@ -1,0 +1,92 @@
+"""A lean Bot API for the sandbox: `POST /sandbox/providers/telegram/bot<token>/<method>`.
+
+It answers what the hub's TelegramSender (aiogram) calls, the way Telegram does: urlencoded
+or JSON parameters in, `{"ok": true, "result": ...}` out, 401 for a wrong token, 400 for
+an empty or too long text, 404 for any other method. Each accepted text is recorded as
+sent to that chat.
+"""
+
+from __future__ import annotations
+
+import hmac
+import itertools
+import time
+from typing import Any
+
+from aiohttp import web
+
+from hub.sandbox.config import SANDBOX_BOT_ID
+from hub.sandbox.state import SANDBOX, SandboxState
+
+MAX_TEXT = 4096  # UTF-16 code units, as Telegram counts
+_message_ids = itertools.count(1)
+BOT_USER = {
+    "id": SANDBOX_BOT_ID,
+    "is_bot": True,
+    "first_name": "Sandbox Bot",
+    "username": "hub_sandbox_bot",
+}
+
+
+def _error(status: int, description: str) -> web.Response:
+    return web.json_response(
+        {"ok": False, "error_code": status, "description": description}, status=status
+    )
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+async def _params(request: web.Request) -> dict[str, str]:
+    fields = {k: v for k, v in request.query.items()}
+    if request.content_type == "application/json":
+        body = await request.json()
+        if isinstance(body, dict):
+            fields.update({k: str(v) for k, v in body.items()})
+    elif request.can_read_body:
+        form = await request.post()
+        fields.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return fields
+
+
+def _send_message(state: SandboxState, fields: dict[str, str]) -> web.Response:
+    chat_id, text = fields.get("chat_id", "").strip(), fields.get("text", "")
+    if not chat_id.lstrip("-").isdigit():
+        return _error(400, "Bad Request: chat not found")
+    if not text.strip():
+        return _error(400, "Bad Request: message text is empty")
+    if len(text.encode("utf-16-le")) // 2 > MAX_TEXT:
+        return _error(400, "Bad Request: message is too long")
+    message_id = next(_message_ids)
+    state.exchange.add("telegram", chat_id, "outbound", text, "sent", ref=str(message_id))
+    return _ok(
+        {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": int(chat_id), "type": "private"},
+            "from": BOT_USER,
+            "text": text,
+        }
+    )
+
+
+async def bot_method(request: web.Request) -> web.Response:
+    state = request.app[SANDBOX]
+    token = state.settings.telegram_bot_token
+    given = request.match_info["token"].encode()
+    if token is None or not hmac.compare_digest(given, token.get_secret_value().encode()):
+        return _error(401, "Unauthorized")
+    method = request.match_info["method"].lower()
+    fields = await _params(request)
+    if method == "sendmessage":
+        return _send_message(state, fields)
+    if method == "getme":
+        return _ok(BOT_USER)
+    if method in ("setwebhook", "deletewebhook"):
+        return _ok(True)  # the sandbox always delivers to the hub's own webhook
+    return _error(404, "Not Found: method not found")
+
+
+def routes(prefix: str) -> list[web.RouteDef]:
+    return [web.post(prefix + "/telegram/bot{token}/{method}", bot_method)]
