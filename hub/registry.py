@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from adapters.email_parse import parse_mail
 from adapters.email_send import EmailSender
+from adapters.media import TelegramMedia, TwilioMedia
 from adapters.telegram import TelegramSender, TelegramWebhook
 from adapters.twilio import TwilioWebhook
 from adapters.twilio_send import TwilioSender
@@ -15,6 +16,7 @@ from bots.faq import FaqBot
 from bots.handoff import FallbackBot, HandoffBot
 from bots.order_status import OrderStatusBot
 from hub.domain.bots import Bot
+from hub.domain.media import MediaSource
 from hub.domain.messages import InboundMessage, OutboundMessage
 from hub.domain.ports import SendingAdapter
 from hub.domain.types import Channel
@@ -32,10 +34,14 @@ class Channels:
     twilio_webhook: TwilioWebhook | None = None
     # Email: how a received mail becomes an InboundMessage (raw, envelope sender, time).
     parse_mail: Callable[[bytes, str | None, float], InboundMessage] | None = None
+    # How each channel's customer files are fetched (mail attachments are in the mail).
+    media: dict[Channel, MediaSource] = field(default_factory=dict)
 
     async def close(self) -> None:
         for sender in self.senders.values():
             await sender.close()
+        for source in self.media.values():
+            await source.close()
 
 
 def build_channels(
@@ -51,6 +57,9 @@ def build_channels(
             settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url
         )
         channels.senders[Channel.TELEGRAM] = channels.telegram
+        channels.media[Channel.TELEGRAM] = TelegramMedia(
+            settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url
+        )
     _add_twilio(settings, channels)
     if settings.email_address is not None and settings.smtp_url is not None:
         channels.parse_mail = parse_mail
@@ -65,6 +74,8 @@ def _add_twilio(settings: Settings, channels: Channels) -> None:
     if sid is None or token is None:
         return
     channels.twilio_webhook = TwilioWebhook(token.get_secret_value())
+    media = TwilioMedia(sid, token.get_secret_value(), settings.twilio_api_url)
+    channels.media[Channel.SMS] = channels.media[Channel.WHATSAPP] = media
     for channel, sender in (
         (Channel.SMS, settings.twilio_sms_from),
         (Channel.WHATSAPP, settings.whatsapp_sender),

@@ -21,6 +21,31 @@ class ContactClaim:
 
 
 @dataclass(frozen=True, slots=True)
+class InboundAttachment:
+    """A file that came with a message, as the provider names it; fetched after routing.
+
+    `ref` is what the channel needs to fetch it: a Telegram file_id, a Twilio media URL,
+    `mime:N` for the Nth attachment of a stored mail, `media:KEY` for a file already in
+    the media store (a web chat upload).
+    """
+
+    kind: str
+    ref: str
+    content_type: str | None = None
+    filename: str | None = None
+    size: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "ref": self.ref,
+            "content_type": self.content_type,
+            "filename": self.filename,
+            "size": self.size,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMessage:
     """One customer message as a provider delivered it, already translated by the adapter.
 
@@ -39,6 +64,7 @@ class InboundMessage:
     contact: ContactClaim | None = None
     received_at: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[InboundAttachment, ...] = ()
 
     @property
     def partition_key(self) -> str:
@@ -48,7 +74,7 @@ class InboundMessage:
     def to_json(self) -> str:
         # Built by hand: dataclasses.asdict deep-copies and was a visible cost per webhook.
         contact = self.contact
-        data = {
+        data: dict[str, Any] = {
             "channel": self.channel.value,
             "address": self.address,
             "dedupe_key": self.dedupe_key,
@@ -68,6 +94,8 @@ class InboundMessage:
             "received_at": self.received_at,
             "extra": self.extra,
         }
+        if self.attachments:  # left out when empty: jobs queued before attachments still load
+            data["attachments"] = [a.to_dict() for a in self.attachments]
         return json.dumps(data, separators=(",", ":"))  # ASCII output takes json's fast path
 
     @classmethod
@@ -75,8 +103,10 @@ class InboundMessage:
         data = json.loads(raw)
         contact = data.pop("contact", None)
         sent_at = data.pop("sent_at", None)
+        attachments = data.pop("attachments", None)
         return cls(
             channel=Channel(data.pop("channel")),
+            attachments=tuple(InboundAttachment(**a) for a in attachments or ()),
             contact=ContactClaim(**contact) if contact else None,
             sent_at=datetime.fromisoformat(sent_at) if sent_at else None,
             **data,
@@ -93,6 +123,22 @@ class OutboundMessage:
     address: str
     text: str
     extra: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[OutboundAttachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundAttachment:
+    """A file an operator sends: its bytes, and a public signed URL for providers that
+    fetch media themselves (Twilio)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    url: str
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type in ("image/jpeg", "image/png", "image/gif", "image/webp")
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from hub.resources import static_dir
 from hub.secrets import sign
 from hub.services import WEBCHAT_OUTBOUND, Hub
 from hub.web.keys import HUB
+from hub.web.webchat_files import frame_files, uploads_of
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +58,16 @@ def identity_hash_valid(secret: str | None, claimed: str | None, given: str | No
     return hmac.compare_digest(expected, given.lower())
 
 
-def message_frame(message: Message) -> dict[str, Any]:
+def message_frame(
+    message: Message, attachments: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {
         "type": "message",
         "id": message.id,
         "sender_type": message.sender_type,
         "text": message.text,
         "created_at": message.created_at.isoformat(),
+        "attachments": attachments or [],
     }
 
 
@@ -74,21 +78,30 @@ def _error(code: str, message: str) -> dict[str, str]:
 class VisitorSocket:
     """One open widget: frames in, the visitor's replies out."""
 
-    def __init__(self, hub: Hub, ws: web.WebSocketResponse, visitor_id: str) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        ws: web.WebSocketResponse,
+        visitor_id: str,
+        base_url: str | None = None,
+    ) -> None:
         self.hub = hub
         self.ws = ws
         self.visitor_id = visitor_id
+        # Where the visitor reached the hub: file links in frames point there.
+        self.base_url = base_url or hub.settings.base_url
         self.pending_acks: dict[str, str] = {}
         self._fallbacks: set[asyncio.Task[None]] = set()
 
     async def welcome(self) -> None:
         async with self.hub.db.session() as session:
             history = await visitor_history(session, self.visitor_id)
+            files = await frame_files(session, history, self.hub.secret_key, self.base_url)
         await self.ws.send_json(
             {
                 "type": "welcome",
                 "visitor_token": issue_token(self.hub.secret_key, self.visitor_id),
-                "history": [message_frame(m) for m in history],
+                "history": [message_frame(m, files.get(m.id or 0)) for m in history],
             }
         )
 
@@ -107,7 +120,14 @@ class VisitorSocket:
 
     async def on_message(self, frame: dict[str, Any]) -> None:
         text, client_id = frame.get("text"), frame.get("client_id")
-        if not isinstance(text, str) or not text.strip():
+        try:  # files uploaded to /webchat/upload by this very visitor
+            files = uploads_of(self.hub.secret_key, self.visitor_id, frame.get("attachments"))
+        except InvalidInput as exc:
+            await self.ws.send_json(_error("invalid_attachment", exc.message))
+            return
+        if files and text is None:
+            text = ""  # a file alone
+        if not isinstance(text, str) or not (text.strip() or files):
             await self.ws.send_json(_error("invalid_message", "text must be a non-empty string"))
             return
         if len(text) > MAX_TEXT_CHARS:
@@ -128,6 +148,7 @@ class VisitorSocket:
             dedupe_key=dedupe_key,
             text=text,
             received_at=time.time(),
+            attachments=files,
         )
         self.pending_acks[dedupe_key] = client_id
         await accept_inbound(self.hub.queue, [inbound])
@@ -199,8 +220,11 @@ class VisitorSocket:
         elif event.name == WEBCHAT_OUTBOUND and event.data.get("visitor_id") == self.visitor_id:
             async with self.hub.db.session() as session:
                 message = await session.get(Message, event.data["message_id"])
+                files = await frame_files(
+                    session, [message] if message else [], self.hub.secret_key, self.base_url
+                )
             if message is not None:
-                await self.ws.send_json(message_frame(message))
+                await self.ws.send_json(message_frame(message, files.get(message.id or 0)))
 
 
 def _origin_allowed(request: web.Request, allowed: set[str] | None) -> bool:
@@ -238,7 +262,9 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
     visitor_id = await _hello(hub, ws)
     if visitor_id is None:
         return ws
-    visitor = VisitorSocket(hub, ws, visitor_id)
+    visitor = VisitorSocket(
+        hub, ws, visitor_id, hub.settings.public_url or str(request.url.origin())
+    )
     async with hub.broker.subscribe() as subscription:
         forward = asyncio.create_task(_forward(visitor, subscription))
         try:

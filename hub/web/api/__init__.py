@@ -6,7 +6,7 @@ import json
 
 from aiohttp import web
 
-from hub.web.api import canned, conversations, customers, orders
+from hub.web.api import attachments, canned, conversations, customers, orders
 from hub.web.api.auth import LoginLimiter
 from hub.web.api.calls import endpoint
 from hub.web.api.login import login_route
@@ -21,6 +21,7 @@ def api_routes(limiter: LoginLimiter) -> list[ApiRoute]:
         *customers.ROUTES,
         *orders.ROUTES,
         *canned.ROUTES,
+        *attachments.ROUTES,
     ]
 
 

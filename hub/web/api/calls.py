@@ -110,7 +110,7 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
 def endpoint(route: ApiRoute) -> web.RouteDef:
     """The aiohttp route for an ApiRoute: checks first, then the view, then the answer."""
 
-    async def handle(request: web.Request) -> web.Response:
+    async def handle(request: web.Request) -> web.StreamResponse:
         hub = request.app[HUB]
         operator = await authenticate(request, hub) if route.auth else None
         if "id" in route.path_params:
@@ -118,10 +118,14 @@ def endpoint(route: ApiRoute) -> web.RouteDef:
         query = parse_model(route.query, dict(request.query)) if route.query else None
         body = parse_model(route.body, await read_json_object(request)) if route.body else None
         result = await route.handler(Call(request, hub, operator, body, query))
+        if isinstance(result, web.StreamResponse):
+            if route.response is not None:
+                raise TypeError(f"{route.handler.__name__} answered bytes, not JSON")
+            return result
         model, status = (
             (result.model, result.status) if isinstance(result, Reply) else (result, route.status)
         )
-        if not isinstance(model, route.response):
+        if route.response is None or not isinstance(model, route.response):
             raise TypeError(f"{route.handler.__name__} answered {type(model).__name__}")
         return web.json_response(model.model_dump(mode="json"), status=status)
 

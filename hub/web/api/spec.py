@@ -19,11 +19,15 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from hub.web.api.schemas import MAX_ID, Error
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from hub.web.api.calls import Call, Reply
 
 PREFIX = "/api/v1"
 REF = "#/components/schemas/{model}"
-Handler = Callable[["Call"], Awaitable["BaseModel | Reply"]]
+Handler = Callable[["Call"], Awaitable["BaseModel | Reply | web.StreamResponse"]]
+# A route whose answer is a file, not JSON (its `response` is None).
+BINARY = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 # Path parameters the API uses, with their schemas; ids are the database's int4 keys.
 PATH_PARAMS: dict[str, dict[str, Any]] = {
     "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
@@ -42,7 +46,7 @@ class ApiRoute:
     path: str  # below PREFIX, with {id}/{number} placeholders
     handler: Handler
     summary: str
-    response: type[BaseModel]
+    response: type[BaseModel] | None  # None: the bytes of a file (see BINARY)
     status: int = 200
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
@@ -76,7 +80,8 @@ class ApiRoute:
 def _schemas(routes: Sequence[ApiRoute]) -> tuple[Refs, dict[str, Any]]:
     models: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {(Error, "serialization"): None}
     for route in routes:
-        models[(route.response, "serialization")] = None
+        if route.response is not None:
+            models[(route.response, "serialization")] = None
         if route.body is not None:
             models[(route.body, "validation")] = None
         if route.query is not None:
@@ -109,7 +114,9 @@ def _operation(route: ApiRoute, refs: Refs, defs: dict[str, Any]) -> dict[str, A
     def ref(model: type[BaseModel], mode: JsonSchemaMode) -> dict[str, Any]:
         return dict(refs[(model, mode)])
 
-    answer = {"content": {"application/json": {"schema": ref(route.response, "serialization")}}}
+    answer: dict[str, Any] = {"content": BINARY}
+    if route.response is not None:
+        answer = {"content": {"application/json": {"schema": ref(route.response, "serialization")}}}
     responses: dict[str, Any] = {
         str(status): {"description": HTTPStatus(status).phrase, **answer}
         for status in (route.status, *route.also)

@@ -107,6 +107,13 @@
     'textarea{resize:none;height:38px}' +
     'button.btn{background:var(--hc-color);color:#fff;border:0;border-radius:8px;padding:8px 14px;cursor:pointer;font-size:14px}' +
     '.compose{display:flex;gap:6px;padding:10px;border-top:1px solid #eee}' +
+    '.clip{background:none;border:1px solid #d5d8dc;border-radius:8px;width:38px;cursor:pointer;color:#556;padding:0;display:flex;align-items:center;justify-content:center}' +
+    '.clip svg{width:18px;height:18px;fill:none;stroke:currentColor;stroke-width:2}' +
+    '.chosen{font-size:12px;color:#556;padding:4px 12px 0;display:flex;gap:6px;align-items:center}' +
+    '.chosen button{background:none;border:0;color:#b91c1c;cursor:pointer;font-size:14px;padding:0 2px}' +
+    '.files{display:flex;flex-direction:column;gap:4px;margin-top:4px}' +
+    '.files img{display:block;max-width:220px;max-height:180px;border-radius:8px;border:1px solid #e3e5e8}' +
+    '.files a{color:inherit;overflow-wrap:anywhere}.file{font-size:13px}' +
     '</style>' +
     '<button class="launcher" type="button" data-hubchat="launcher" aria-label="Open chat" aria-expanded="false">' +
       '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>' +
@@ -123,7 +130,12 @@
         '<input name="email" type="email" data-hubchat="identify-email" placeholder="Email" autocomplete="email">' +
         '<button class="btn" type="submit" data-hubchat="identify-submit">Save</button></form>' +
       '<div class="thanks" data-hubchat="identified" hidden></div>' +
-      '<div class="compose"><textarea data-hubchat="input" rows="1" placeholder="Type a message\u2026" aria-label="Message"></textarea>' +
+      '<div class="chosen" data-hubchat="chosen" hidden><span data-hubchat="chosen-name"></span>' +
+        '<button type="button" data-hubchat="unattach" aria-label="Remove the file">\u00d7</button></div>' +
+      '<div class="compose"><button class="clip" type="button" data-hubchat="attach" aria-label="Attach a file" title="Attach a file">' +
+        '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9"/></svg></button>' +
+        '<input type="file" data-hubchat="file-input" hidden>' +
+        '<textarea data-hubchat="input" rows="1" placeholder="Type a message\u2026" aria-label="Message"></textarea>' +
         '<button class="btn" type="button" data-hubchat="send">Send</button></div>' +
     '</section>';
 
@@ -131,6 +143,10 @@
   const launcher = $('launcher'), panel = $('panel'), list = $('messages'), input = $('input');
   const statusEl = $('status'), typingEl = $('typing'), errorEl = $('error'), badge = $('unread');
   const form = $('identify'), thanks = $('identified');
+  const fileInput = $('file-input'), chosen = $('chosen'), chosenName = $('chosen-name');
+  const UPLOAD_URL = base + '/webchat/upload';
+  const IMAGES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
+  let visitorToken = null;  // kept in memory too: uploads work where localStorage does not
   $('title').textContent = title;
   if (identity) form.hidden = true; // the shop already told us who this is
 
@@ -166,8 +182,54 @@
     text.className = 'text';
     text.dataset.hubchat = 'text';
     text.textContent = m.text == null ? '' : String(m.text);
+    const files = Array.isArray(m.attachments) ? m.attachments : [];
+    if (files.length && !text.textContent) text.hidden = true; // a file alone
     el.appendChild(text);
+    if (files.length) el.appendChild(renderFiles(files));
     return el;
+  }
+
+  // Only the hub's own http(s) links; a name is text, never markup.
+  function safeUrl(url) {
+    try {
+      const u = new URL(String(url), base);
+      return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : null;
+    } catch (e) { return null; }
+  }
+
+  // Images inline (a click opens them), other files as links; a file not uploaded yet
+  // (no url) shows its name.
+  function renderFiles(files) {
+    const box = document.createElement('div');
+    box.className = 'files';
+    files.forEach(function (f) {
+      const item = document.createElement('div');
+      item.className = 'file';
+      item.dataset.hubchat = 'file';
+      const name = f && f.name ? String(f.name) : 'file';
+      const url = f && f.url ? safeUrl(f.url) : null;
+      if (!url) {
+        item.textContent = name;
+      } else {
+        const a = document.createElement('a');
+        a.href = url;
+        a.target = '_blank';
+        a.rel = 'noopener noreferrer';
+        if (IMAGES.indexOf(f.content_type) >= 0) {
+          const img = document.createElement('img');
+          img.src = url;
+          img.alt = name;
+          img.dataset.hubchat = 'image';
+          a.appendChild(img);
+        } else {
+          a.textContent = name;
+          a.dataset.hubchat = 'file-link';
+        }
+        item.appendChild(a);
+      }
+      box.appendChild(item);
+    });
+    return box;
   }
 
   // Appends unless that id is already shown; returns whether it was added.
@@ -234,7 +296,10 @@
 
   const handlers = {
     welcome: function (f) {
-      if (f.visitor_token) storage(function (s) { s.setItem(TOKEN_KEY, f.visitor_token); });
+      if (f.visitor_token) {
+        visitorToken = f.visitor_token;
+        storage(function (s) { s.setItem(TOKEN_KEY, f.visitor_token); });
+      }
       attempt = 0;
       ready = true;
       setStatus('connected');
@@ -245,7 +310,7 @@
       pending.forEach(function (p) { list.appendChild(p.el); });
       if (identity) sendFrame(Object.assign({ type: 'identify' }, identity));
       // Same client_id as before: the server dedupes a message it already stored.
-      pending.forEach(function (p, cid) { sendFrame({ type: 'message', text: p.text, client_id: cid }); });
+      pending.forEach(function (p, cid) { sendPending(cid); });
       list.scrollTop = list.scrollHeight;
     },
     ack: function (f) {
@@ -287,18 +352,59 @@
   };
 
   /* ---------- public actions ---------- */
-  function send(text) {
+  // A message with a file waits for its upload (which needs the visitor token, so the
+  // first welcome) before its frame goes out; a failed upload drops it with the reason.
+  function sendPending(cid) {
+    const p = pending.get(cid);
+    if (!p || !ready) return;
+    if (!p.file) { sendFrame({ type: 'message', text: p.text, client_id: cid }); return; }
+    if (p.uploadId) {
+      sendFrame({ type: 'message', text: p.text, client_id: cid, attachments: [p.uploadId] });
+      return;
+    }
+    if (p.uploading || !visitorToken) return;
+    p.uploading = true;
+    const body = new FormData();
+    body.append('visitor_token', visitorToken); // first: checked before the file is read
+    body.append('file', p.file, p.file.name);
+    fetch(UPLOAD_URL, { method: 'POST', body: body, credentials: 'omit' })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
+      .then(function (res) {
+        p.uploading = false;
+        if (!res.ok || !res.body.upload_id) {
+          const error = res.body && res.body.error;
+          throw new Error(error && error.message ? error.message : 'The file could not be sent.');
+        }
+        p.uploadId = res.body.upload_id;
+        sendPending(cid);
+      })
+      .catch(function (err) {
+        p.uploading = false;
+        pending.delete(cid);
+        p.el.remove();
+        showError(err && err.message ? err.message : 'The file could not be sent.');
+      });
+  }
+
+  function send(text, file) {
     text = text == null ? '' : String(text);
-    if (!text.trim()) return null;
+    if (!text.trim() && !file) return null;
     const cid = newId();
-    const el = renderMessage({ sender_type: 'customer', text: text });
+    const files = file ? [{ name: file.name }] : [];
+    const el = renderMessage({ sender_type: 'customer', text: text, attachments: files });
     el.dataset.clientId = cid;
     el.dataset.state = 'pending';
     list.appendChild(el);
     list.scrollTop = list.scrollHeight;
-    pending.set(cid, { text: text, el: el });
-    if (ready) sendFrame({ type: 'message', text: text, client_id: cid }); // else queued until welcome
+    pending.set(cid, { text: text, el: el, file: file || null, uploadId: null, uploading: false });
+    sendPending(cid); // else queued until welcome
     return cid;
+  }
+
+  function chooseFile(file) {
+    chosenName.textContent = file ? file.name : '';
+    chosen.hidden = !file;
+    if (!file) fileInput.value = '';
   }
 
   function identify(info) {
@@ -315,9 +421,13 @@
   launcher.addEventListener('click', function () { if (panel.hidden) open(true); else close(); });
   $('close').addEventListener('click', close);
   function sendInput() {
-    if (send(input.value)) input.value = '';
+    const file = fileInput.files && fileInput.files[0];
+    if (send(input.value, file)) { input.value = ''; chooseFile(null); }
     input.focus();
   }
+  $('attach').addEventListener('click', function () { fileInput.click(); });
+  fileInput.addEventListener('change', function () { chooseFile(fileInput.files && fileInput.files[0]); });
+  $('unattach').addEventListener('click', function () { chooseFile(null); input.focus(); });
   $('send').addEventListener('click', sendInput);
   input.addEventListener('keydown', function (e) {
     // Enter sends, Shift+Enter adds a line; never while an IME is composing.
@@ -349,5 +459,6 @@
     close: close,
     send: send,
     identify: identify,
+    sendFile: function (file, text) { return send(text, file); },
   };
 })();

@@ -1,0 +1,133 @@
+"""Fetching customers' files from the providers (hub.domain.media.MediaSource).
+
+Plain aiohttp, streamed and capped at the size limit: a file over it is never read whole.
+Errors never carry a URL: Telegram's file URLs contain the bot token.
+"""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+from hub.domain.media import FetchedFile, FileTooLarge
+from hub.errors import ProviderError
+
+TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=10)
+CHUNK = 64 * 1024
+MAX_REDIRECTS = 5
+
+
+class _Http:
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        # Made on first use, inside the running loop that will own it.
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=TIMEOUT)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _status_error(who: str, status: int) -> ProviderError:
+    return ProviderError(f"{who} answered HTTP {status}", retryable=status == 429 or status >= 500)
+
+
+async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    declared = response.content_length
+    if declared is not None and declared > limit:
+        raise FileTooLarge(declared)
+    data = bytearray()
+    async for chunk in response.content.iter_chunked(CHUNK):
+        data += chunk
+        if len(data) > limit:
+            raise FileTooLarge(declared)
+    return bytes(data)
+
+
+class TelegramMedia(_Http):
+    """getFile, then the file download route (`/file/bot<token>/<file_path>`)."""
+
+    def __init__(self, token: str, api_url: str) -> None:
+        super().__init__()
+        self._token = token
+        self._api = api_url.rstrip("/")
+
+    async def fetch(self, ref: str, limit: int) -> FetchedFile:
+        try:
+            async with self.session().post(
+                f"{self._api}/bot{self._token}/getFile", data={"file_id": ref}
+            ) as answer:
+                body = await answer.json(content_type=None)
+                status = answer.status
+            if not isinstance(body, dict) or not body.get("ok"):
+                description = str(body.get("description", "")) if isinstance(body, dict) else ""
+                if "too big" in description.lower():
+                    raise FileTooLarge(None)  # Bot API: bots cannot download over 20 MB
+                raise ProviderError(
+                    f"Telegram getFile failed: {description or status}",
+                    retryable=status == 429 or status >= 500,
+                )
+            result = body["result"]
+            size = result.get("file_size")
+            if isinstance(size, int) and size > limit:
+                raise FileTooLarge(size)
+            path = result.get("file_path")
+            if not isinstance(path, str) or not path:
+                raise ProviderError("Telegram gave no file path", retryable=False)
+            url = f"{self._api}/file/bot{self._token}/{path}"
+            async with self.session().get(url) as answer:
+                if answer.status != 200:
+                    raise _status_error("the Telegram file download", answer.status)
+                data = await _read_capped(answer, limit)
+        except aiohttp.ClientError as exc:
+            raise ProviderError(
+                f"Telegram unreachable ({type(exc).__name__})", retryable=True
+            ) from None
+        return FetchedFile(data, None, path.rsplit("/", 1)[-1])
+
+
+class TwilioMedia(_Http):
+    """A media URL from the webhook, read with the account's credentials.
+
+    Twilio answers with a redirect to its file storage: redirects are followed by hand so
+    the credentials go only to the Twilio API's own origin, never to the storage host.
+    """
+
+    def __init__(self, account_sid: str, auth_token: str, api_url: str) -> None:
+        super().__init__()
+        token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode("ascii")
+        self._auth = f"Basic {token}"
+        parts = urlsplit(api_url)
+        self._origin = (parts.scheme, parts.netloc)
+
+    async def fetch(self, ref: str, limit: int) -> FetchedFile:
+        url = ref
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                parts = urlsplit(url)
+                if parts.scheme not in ("http", "https"):
+                    raise ProviderError("the media URL is not http(s)", retryable=False)
+                ours = (parts.scheme, parts.netloc) == self._origin
+                headers = {"Authorization": self._auth} if ours else {}
+                async with self.session().get(
+                    url, headers=headers, allow_redirects=False
+                ) as answer:
+                    if answer.status in (301, 302, 303, 307, 308):
+                        url = urljoin(url, answer.headers.get("Location", ""))
+                        continue
+                    if answer.status != 200:
+                        raise _status_error("Twilio media", answer.status)
+                    data = await _read_capped(answer, limit)
+                    return FetchedFile(data, answer.headers.get("Content-Type"), None)
+        except aiohttp.ClientError as exc:
+            raise ProviderError(
+                f"Twilio media unreachable ({type(exc).__name__})", retryable=True
+            ) from None
+        raise ProviderError("too many redirects for the media URL", retryable=False)

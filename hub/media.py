@@ -1,0 +1,106 @@
+"""The media store: attachment bytes by key, behind a protocol an object store can implement.
+
+The local store keeps files under `HUB_MEDIA_DIR` (default `./media`, relative to the
+current directory like the SQLite file). Keys are the SHA-256 of the content: the same file
+sent twice is stored once, and a customer's file name never reaches the file system.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Protocol
+
+from hub.errors import NotFound
+from hub.settings import Settings
+
+_KEY = re.compile(r"^[0-9a-f]{64}$")
+
+
+class MediaStore(Protocol):
+    async def put(self, data: bytes) -> str:
+        """Store the bytes durably; return their key."""
+
+    async def read(self, key: str) -> bytes:
+        """The bytes of `key`; NotFound when there are none."""
+
+    async def delete(self, key: str) -> None: ...
+
+
+class LocalMediaStore:
+    """Files in a folder, two levels of fan-out (`ab/cd/abcd…`), written atomically."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        if not _KEY.match(key):
+            raise NotFound("no such file")
+        return self.root / key[:2] / key[2:4] / key
+
+    async def put(self, data: bytes) -> str:
+        key = hashlib.sha256(data).hexdigest()
+        await asyncio.to_thread(self._write, self._path(key), data)
+        return key
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+    async def read(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            raise NotFound("the file is no longer in the media store") from None
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._path(key).unlink, True)
+
+
+def media_store(settings: Settings) -> MediaStore:
+    """The store the settings name (the local folder; an object store would plug in here)."""
+    return LocalMediaStore(settings.media_dir)
+
+
+# Signed, expiring links: providers that fetch media themselves (Twilio) and web chat
+# visitors get a URL that names one attachment and proves the hub issued it.
+LINK_SECONDS = 7 * 24 * 3600
+
+
+def link_signature(secret: bytes, attachment_id: int, expires: int, audience: str) -> str:
+    payload = f"attachment:{attachment_id}:{expires}:{audience}".encode()
+    return hmac.new(secret, payload, hashlib.sha256).hexdigest()[:40]
+
+
+def signed_link(secret: bytes, base_url: str, attachment_id: int, audience: str = "public") -> str:
+    expires = int(time.time()) + LINK_SECONDS
+    signature = link_signature(secret, attachment_id, expires, audience)
+    return f"{base_url}/media/{attachment_id}/{expires}/{signature}"
+
+
+def link_valid(
+    secret: bytes, attachment_id: int, expires: int, signature: str, audience: str = "public"
+) -> bool:
+    if expires < time.time():
+        return False
+    expected = link_signature(secret, attachment_id, expires, audience)
+    return hmac.compare_digest(expected, signature)
