@@ -14,7 +14,7 @@ from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.types import ConversationStatus
 from hub.errors import InvalidInput, NotFound
-from hub.models import Conversation, ConversationLabel, Operator
+from hub.models import Conversation, ConversationLabel, ConversationResolution, Operator
 
 
 async def current_conversations(
@@ -69,9 +69,14 @@ async def do_set_status(
     conversation: Conversation,
     status: ConversationStatus,
     snooze_until: datetime | None,
+    *,
+    by: int | None = None,
 ) -> Conversation:
+    """`by` is the operator making the change: a resolution is recorded with it (reports)."""
     if status is ConversationStatus.SNOOZED and snooze_until is None:
         raise InvalidInput("snooze_until is required to snooze a conversation")
+    if status is ConversationStatus.RESOLVED and conversation.status != status:
+        session.add(ConversationResolution(conversation_id=conversation.id, operator_id=by))  # type: ignore[arg-type]
     conversation.status = status
     conversation.snooze_until = snooze_until if status is ConversationStatus.SNOOZED else None
     if status is ConversationStatus.RESOLVED:

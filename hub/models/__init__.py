@@ -1,5 +1,7 @@
 """SQLModel tables, one module per aggregate; importing this registers them all."""
 
+from hub.models.attachments import Attachment
+from hub.models.contacts import ConversationResolution, MessageNoteKind
 from hub.models.conversations import Conversation, ConversationLabel
 from hub.models.customers import Customer, Identity
 from hub.models.messages import Message
@@ -11,15 +13,18 @@ from hub.models.sources import MessageSource
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "CannedResponse",
     "Conversation",
     "ConversationLabel",
     "ConversationRead",
+    "ConversationResolution",
     "Customer",
     "DeadLetter",
     "HubSetting",
     "Identity",
     "Message",
+    "MessageNoteKind",
     "MessageSource",
     "Operator",
     "OperatorSession",

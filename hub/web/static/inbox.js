@@ -6,11 +6,16 @@
   var conversationId = body.dataset.conversationId || null;
   var customerId = body.dataset.customerId || null;
   var FETCH = { "Hub-Fetch": "1" };
+  // The page's language (<html lang>) and its words: the server renders them translated
+  // into data-text-* attributes, since this script has no catalog of its own.
+  var LANG = document.documentElement.lang || "en";
+  function text(el, name, fallback) { return (el && el.dataset[name]) || fallback; }
+  var TIME_FORMAT = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
 
   function localTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (t) {
       var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) t.textContent = d.toLocaleString();
+      if (!isNaN(d)) t.textContent = d.toLocaleString(LANG, TIME_FORMAT);
     });
   }
 
@@ -47,6 +52,7 @@
           if (row) row.classList.add("current");
         }
         localTimes(list);
+        markSelection();
       });
   }
 
@@ -111,11 +117,11 @@
     var state = document.querySelector("[data-live-state]");
     var source = new EventSource("/inbox/events");
     source.onopen = function () {
-      if (state) { state.textContent = "live"; state.dataset.state = "live"; }
+      if (state) { state.textContent = text(state, "textLive", "live"); state.dataset.state = "live"; }
       schedule("list"); if (conversationId) schedule("thread");  // catch up on anything missed
     };
     source.onerror = function () {
-      if (state) { state.textContent = "reconnecting…"; state.dataset.state = "down"; }
+      if (state) { state.textContent = text(state, "textDown", "reconnecting…"); state.dataset.state = "down"; }
       // A refused stream (signed out, session expired) is not retried by the browser:
       // the list fetch then meets the 401 and reloads into the login form.
       if (source.readyState === EventSource.CLOSED) refreshList();
@@ -142,10 +148,16 @@
     fetch(form.action, { method: "POST", body: data, headers: FETCH, credentials: "same-origin" })
       .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
       .then(function (res) {
-        if (!res.ok) { showError(form, (res.body.error || {}).message || "That did not work."); return; }
+        if (!res.ok) {
+          var error = res.body.error || {};
+          // A refused CSRF token is answered before the inbox knows the language.
+          showError(form, error.code === "csrf" ? text(body, "textCsrf", error.message)
+            : error.message || text(body, "textFailed", "That did not work."));
+          return;
+        }
         if (form.matches("[data-reply]")) {
           var box = form.querySelector("textarea[name=text]");
-          box.value = ""; hideCanned(form); box.focus();
+          box.value = ""; hideCanned(form); clearFile(form); box.focus();
         }
         // The form is done with: let the refresh replace it (see refreshPart).
         var active = document.activeElement;
@@ -158,12 +170,31 @@
         });
         refreshList();
       })
-      .catch(function () { showError(form, "The hub did not answer. Try again."); });
+      .catch(function () { showError(form, text(body, "textOffline", "The hub did not answer. Try again.")); });
   });
 
   document.addEventListener("change", function (e) {
     if (e.target.matches("[data-autosubmit]")) e.target.form.requestSubmit();
+    if (e.target.matches("[data-reply-file]")) showFile(e.target.form);
   });
+
+  // ---- reply box: an attached file (sent in the same FormData as the text) -------
+  // A file alone may be sent: the text is then optional (the server names the message
+  // after the file).
+  function showFile(form) {
+    var input = form.querySelector("[data-reply-file]");
+    var name = form.querySelector("[data-file-name]");
+    var file = input && input.files && input.files[0];
+    if (name) name.textContent = file ? file.name : "";
+    var box = form.querySelector("textarea[name=text]");
+    if (box) box.required = !file;
+  }
+
+  function clearFile(form) {
+    var input = form.querySelector("[data-reply-file]");
+    if (input) input.value = "";
+    showFile(form);
+  }
 
   // ---- reply box: Ctrl+Enter and /shortcuts ------------------------------------
   function cannedList() {
@@ -220,8 +251,118 @@
     }
   });
 
+  // ---- keyboard shortcuts: j/k move, Enter/o open, a assign to me, r resolve, / search,
+  // ? help, Esc closes overlays. Never while typing in a field, never with Ctrl/Alt/Meta.
+  var selectedId = conversationId;
+  var selectedIndex = -1;
+
+  function listRows() {
+    return Array.prototype.slice.call(document.querySelectorAll("[data-list] .row[data-conversation-id]"));
+  }
+
+  function markSelection() {
+    var rows = listRows();
+    var index = rows.findIndex(function (r) { return r.dataset.conversationId === selectedId; });
+    // The selected row left the list (resolved, filtered out): keep the place, not the row.
+    if (index < 0 && selectedIndex >= 0 && rows.length) index = Math.min(selectedIndex, rows.length - 1);
+    rows.forEach(function (r, i) {
+      r.classList.toggle("selected", i === index);
+      r.setAttribute("aria-selected", i === index ? "true" : "false");
+    });
+    selectedIndex = index;
+    selectedId = index >= 0 ? rows[index].dataset.conversationId : null;
+    return index >= 0 ? rows[index] : null;
+  }
+
+  function moveSelection(step) {
+    var rows = listRows();
+    if (!rows.length) return;
+    var index = rows.findIndex(function (r) { return r.dataset.conversationId === selectedId; });
+    index = index < 0 ? (step > 0 ? 0 : rows.length - 1) : Math.max(0, Math.min(rows.length - 1, index + step));
+    selectedId = rows[index].dataset.conversationId;
+    selectedIndex = index;
+    var row = markSelection();
+    if (row) row.scrollIntoView({ block: "nearest" });
+  }
+
+  function shortcutStatus(message) {
+    var el = document.querySelector("[data-shortcut-status]");
+    if (!el) return;
+    el.textContent = message || "";
+    el.hidden = !message;
+  }
+
+  function postAction(id, action, fields) {
+    var data = new FormData();
+    data.append("csrf", body.dataset.csrf || "");
+    Object.keys(fields).forEach(function (k) { data.append(k, fields[k]); });
+    shortcutStatus("");
+    return fetch("/inbox/conversations/" + id + "/" + action,
+      { method: "POST", body: data, headers: FETCH, credentials: "same-origin" })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
+      .then(function (res) {
+        if (!res.ok) { shortcutStatus((res.body.error || {}).message || text(body, "textFailed", "That did not work.")); return; }
+        if (conversationId === id) refreshThread();
+        refreshList();
+      })
+      .catch(function () { shortcutStatus(text(body, "textOffline", "The hub did not answer. Try again.")); });
+  }
+
+  function helpDialog() { return document.querySelector("[data-shortcuts-help]"); }
+
+  function closeOverlays() {
+    var help = helpDialog();
+    var closed = false;
+    if (help && help.open) { help.close(); closed = true; }
+    document.querySelectorAll("[data-canned-list]:not([hidden])").forEach(function (list) {
+      list.hidden = true; list.textContent = ""; closed = true;
+    });
+    if (!closed) shortcutStatus("");
+    return closed;
+  }
+
+  function typing(target) {
+    return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  }
+
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") { if (closeOverlays()) e.preventDefault(); return; }
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    // Enter on a focused link or button is that control's own, not "open the selection".
+    if (e.key === "Enter" && e.target.closest && e.target.closest("a, button, summary")) return;
+    var help = helpDialog();
+    if (help && help.open && e.key !== "?") return;  // the help is modal: only ? or Esc
+    var target = selectedId || conversationId;
+    switch (e.key) {
+      case "j": moveSelection(1); break;
+      case "k": moveSelection(-1); break;
+      case "Enter": case "o": {
+        var row = markSelection();
+        var link = row && row.querySelector("a[href]");
+        if (!link) return;
+        location.assign(link.href);
+        break;
+      }
+      case "a": if (!target) return; postAction(target, "assign", { operator_id: "me" }); break;
+      case "r": if (!target) return; postAction(target, "status", { status: "resolved" }); break;
+      case "/": {
+        var search = document.querySelector("[data-filters] input[name=q]");
+        if (!search) return;
+        search.focus(); search.select();
+        break;
+      }
+      case "?":
+        if (!help) return;
+        if (help.open) help.close(); else help.showModal();
+        break;
+      default: return;
+    }
+    e.preventDefault();
+  });
+
   localTimes(document);
   var msgs = document.querySelector('[data-part="messages"]');
   if (msgs) scrollToEnd(msgs);
+  markSelection();
   connect();
 })();
