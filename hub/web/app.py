@@ -13,6 +13,7 @@ from hub.settings import Settings
 from hub.web import demo, i18n, inbox, ops, webchat, webhooks
 from hub.web.api import routes as api_routes
 from hub.web.api.auth import LoginLimiter
+from hub.web.inbox import attachments
 from hub.web.keys import HUB, TEMPLATES
 from hub.web.middlewares import errors
 from hub.worker import start_consumers
@@ -47,10 +48,14 @@ def create_app(
     app.add_routes(ops.routes())
     app.add_routes(webhooks.routes())
     app.add_routes(webchat.routes())
+    app.add_routes(attachments.routes())
     limiter = LoginLimiter()  # one budget for API and inbox logins
     app.add_routes(api_routes(limiter))
     inbox.install(app, limiter)
     if settings.sandbox:
+        from hub.sandbox.web import install as install_sandbox
+
         app.add_routes(demo.routes())
+        install_sandbox(app, settings)
     app.router.add_static("/static", static_dir())
     return app

@@ -1,20 +1,33 @@
 """The inbox UI in the operator's language: templates write English, a catalog per locale
 translates. Catalogs are JSON files (English text → translation) so no build step is needed;
-`templates/i18n/<locale>/*.json` are merged, one file per part of the UI."""
+`templates/i18n/<locale>/*.json` are merged, one file per part of the UI.
+
+Only literal text is ever looked up: templates call `_("literal")` (tests/web/test_i18n.py
+rejects anything else), and values such as customer names go in as `%(name)s` variables,
+which jinja escapes. Errors from the actions are translated here, by code or by the English
+message's shape, for the inbox only: the REST API keeps its English messages.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 import jinja2
 from jinja2 import pass_context
 
+from hub.actions.operator_locale import UI_LOCALES
+from hub.errors import HubError
 from hub.resources import templates_dir
 
-UI_LOCALES = ("en", "ru")
 DEFAULT_LOCALE = "en"
+MAX_ACCEPT_LANGUAGE_CHARS = 500
+# `pgettext("order", "delivered")` is the catalog key "order\u0004delivered" (gettext's own
+# convention): for the same English word that needs different translations.
+CONTEXT_SEPARATOR = "\x04"
 
 
 @cache
@@ -51,7 +64,172 @@ def _ngettext(context: Any, singular: str, plural: str, n: int) -> str:
     return translate(ui_locale(context), singular if n == 1 else plural)
 
 
+def with_context(meaning: str, text: str) -> str:
+    return f"{meaning}{CONTEXT_SEPARATOR}{text}"
+
+
+@pass_context
+def _pgettext(context: Any, meaning: str, text: str) -> str:
+    return catalog(ui_locale(context)).get(with_context(meaning, text), text)
+
+
+@pass_context
+def _npgettext(context: Any, meaning: str, singular: str, plural: str, n: int) -> str:
+    return _pgettext(context, meaning, singular if n == 1 else plural)
+
+
+# ---- choosing a language before anyone is signed in --------------------------------------
+
+
+def from_accept_language(header: str | None) -> str | None:
+    """The first supported language the browser asks for (by q-value), or None."""
+    ranked: list[tuple[float, int, str]] = []
+    for order, part in enumerate((header or "")[:MAX_ACCEPT_LANGUAGE_CHARS].split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in UI_LOCALES and quality > 0:
+            ranked.append((-quality, order, primary))
+    return min(ranked)[2] if ranked else None
+
+
+def login_locale(chosen: str | None, accept_language: str | None) -> str:
+    """The login page: a `?lang=` link (or the form's hidden copy of it) wins, then the
+    browser's Accept-Language, then English."""
+    if chosen in UI_LOCALES:
+        return str(chosen)
+    return from_accept_language(accept_language) or DEFAULT_LOCALE
+
+
+# ---- dates --------------------------------------------------------------------------------
+
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_date(locale: str, moment: datetime) -> str:
+    if locale == "ru":
+        return f"{moment.day:02d}.{moment.month:02d}.{moment.year}"
+    return f"{_MONTHS_EN[moment.month - 1]} {moment.day}, {moment.year}"
+
+
+def format_datetime(locale: str, moment: datetime) -> str:
+    """Server-side text in UTC (the page's script rewrites it in the browser's zone)."""
+    return f"{format_date(locale, moment)}, {moment:%H:%M} UTC"
+
+
+@pass_context
+def _ui_datetime(context: Any, moment: datetime) -> str:
+    return format_datetime(ui_locale(context), moment)
+
+
+@pass_context
+def _ui_date(context: Any, moment: datetime) -> str:
+    return format_date(ui_locale(context), moment)
+
+
+# ---- errors the inbox shows -----------------------------------------------------------------
+
+ERRORS_BY_CODE = {
+    "csrf": "This form expired or is not yours. Reload the page and try again.",
+    "window_closed": (
+        "The WhatsApp 24-hour window is closed: pick another channel or send a template."
+    ),
+}
+# The English messages of hub/errors raised by the actions and inbox forms, by shape:
+# named groups become the translation's variables.
+ERRORS_BY_MESSAGE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), msgid)
+    for pattern, msgid in (
+        (r"name must not be empty", "The name must not be empty."),
+        (r"name is longer than (?P<n>\d+) characters", "The name is longer than %(n)s characters."),
+        (
+            r"only an admin can manage operators and canned responses",
+            "Only an admin can manage operators and canned responses.",
+        ),
+        (
+            r"shortcut is 1-64 letters, digits, '_' or '-', without spaces",
+            "A shortcut is 1-64 letters, digits, '_' or '-', without spaces.",
+        ),
+        (r"text must not be empty", "The text must not be empty."),
+        (r"text is longer than (?P<n>\d+) characters", "The text is longer than %(n)s characters."),
+        (
+            r"the shortcut /(?P<shortcut>.+) already exists",
+            "The shortcut /%(shortcut)s already exists.",
+        ),
+        (r"conversation (?P<id>\d+) not found", "Conversation %(id)s does not exist."),
+        (r"customer (?P<id>\d+) not found", "Customer %(id)s does not exist."),
+        (r"operator (?P<id>\d+) does not exist", "Operator %(id)s does not exist."),
+        (r"nothing has the id (?P<id>.+)", "Nothing has the id %(id)s."),
+        (r"no such part of a thread", "This page names nothing that exists."),
+        (r"a label is at most 64 characters", "A label is at most 64 characters."),
+        (r"a customer cannot be merged with itself", "A customer cannot be merged with itself."),
+        (r"unknown channel (?P<channel>.+)", "Unknown channel %(channel)s."),
+        (
+            r"the customer has no (?P<channel>\w+) address to reply to",
+            "The customer has no %(channel)s address to reply to.",
+        ),
+        (r"(?P<email>.+) is not a valid email address", "%(email)s is not a valid email address."),
+        (r"role must be admin or agent", "The role must be admin or agent."),
+        (r"a password has at least 8 characters", "A password has at least 8 characters."),
+        (
+            r"an operator with email (?P<email>.+) already exists",
+            "An operator with email %(email)s already exists.",
+        ),
+        (
+            r"give a valid date and time to snooze until",
+            "Give a valid date and time to snooze until.",
+        ),
+        (r"snooze until a time in the future", "Snooze until a time in the future."),
+        (
+            r"snooze_until is required to snooze a conversation",
+            "Give a date and time to snooze until.",
+        ),
+        (r"unknown status", "Unknown status."),
+        (r"the inbox language is one of .+", "Pick English or Russian."),
+    )
+)
+
+
+def error_msgids() -> set[str]:
+    """Every msgid this module looks up (the catalog test counts them as used)."""
+    return {*ERRORS_BY_CODE.values(), *(msgid for _, msgid in ERRORS_BY_MESSAGE)}
+
+
+def error_text(locale: str, error: HubError) -> str:
+    """`error`'s message in `locale`; English messages of unknown shape are shown as they are."""
+    if error.code in ERRORS_BY_CODE:
+        return translate(locale, ERRORS_BY_CODE[error.code])
+    for pattern, msgid in ERRORS_BY_MESSAGE:
+        found = pattern.fullmatch(error.message)
+        if found:
+            return translate(locale, msgid) % found.groupdict()
+    return error.message
+
+
+@pass_context
+def _error_message(context: Any, error: HubError) -> str:
+    return error_text(ui_locale(context), error)
+
+
+@pass_context
+def _ui_lang(context: Any) -> str:
+    return ui_locale(context)
+
+
 def install(env: jinja2.Environment) -> None:
-    """`{{ _("Text") }}` and `{% trans %}` in any template, with `%(name)s` variables."""
+    """`{{ _("Text") }}` and `{% trans %}` in any template, with `%(name)s` variables
+    (`pgettext("meaning", "Text")` when one English word needs two translations);
+    `ui_lang()` for `<html lang>`, `|ui_datetime` and `|ui_date`, `error_message(error)`."""
     env.add_extension("jinja2.ext.i18n")
-    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        _gettext, _ngettext, newstyle=True, pgettext=_pgettext, npgettext=_npgettext
+    )
+    env.globals.update(ui_lang=_ui_lang, error_message=_error_message)
+    env.filters.update(ui_datetime=_ui_datetime, ui_date=_ui_date)

@@ -7,7 +7,18 @@ import asyncio
 from aiohttp import web
 
 from hub.web.api.auth import LoginLimiter
-from hub.web.inbox import admin, customers, forms, live, login, views
+from hub.web.inbox import (
+    admin,
+    contacts,
+    customers,
+    forms,
+    live,
+    locale,
+    login,
+    originals,
+    reports,
+    views,
+)
 
 
 def routes(limiter: LoginLimiter) -> list[web.RouteDef]:
@@ -20,6 +31,7 @@ def routes(limiter: LoginLimiter) -> list[web.RouteDef]:
         web.get("/inbox/login", login.login_form),
         login.login_view(limiter),
         web.post("/inbox/logout", login.logout),
+        web.post(locale.SWITCH, locale.switch),
         web.get(conversation, views.thread_page),
         web.get(conversation + "/parts/{part}", views.thread_fragment),
         web.post(conversation + "/reply", forms.reply),
@@ -27,9 +39,12 @@ def routes(limiter: LoginLimiter) -> list[web.RouteDef]:
         web.post(conversation + "/status", forms.status),
         web.post(conversation + "/labels", forms.labels),
         web.post(conversation + "/bot", forms.bot),
+        web.post(conversation + "/contact", contacts.log_contact),
+        web.get(originals.PATH, originals.original_mail),
         web.post("/inbox/customers/{id}/name", forms.rename),
         web.get("/inbox/customers/{id}/merge", customers.merge_page),
         web.post("/inbox/customers/{id}/merge", forms.merge),
+        web.get("/inbox/reports", reports.reports_page),
         web.get(admin.ADMIN, admin.admin_page),
         web.post(admin.ADMIN + "/operators", admin.add_operator),
         web.post(admin.ADMIN + "/canned", admin.add_canned),
@@ -38,5 +53,6 @@ def routes(limiter: LoginLimiter) -> list[web.RouteDef]:
 
 def install(app: web.Application, limiter: LoginLimiter) -> None:
     app[live.CLOSING] = asyncio.Event()
+    app[reports.CACHE] = reports.ReportCache()
     app.on_shutdown.append(live.closing)
     app.add_routes(routes(limiter))

@@ -7,6 +7,7 @@ from multidict import MultiDictProxy
 
 from hub.actions import inbox
 from hub.actions.canned import do_create_canned
+from hub.actions.operator_locale import check_ui_locale, do_set_operator_locale
 from hub.actions.operators import do_create_operator
 from hub.actions.unit import unit_of_work
 from hub.web.inbox.common import action, hub_of, page, render
@@ -27,15 +28,17 @@ async def admin_page(request: web.Request, me: SignedIn) -> web.StreamResponse:
 @action
 async def add_operator(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
     inbox.access_admin(me.operator)
+    locale = check_ui_locale(form.get("locale") or "en")
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
-        await do_create_operator(
+        operator = await do_create_operator(
             session,
             email=form.get("email", ""),
             name=form.get("name", ""),
             role=form.get("role", "agent"),
             password=form.get("password") or None,
         )
+        await do_set_operator_locale(session, operator.id or 0, locale)
     return ADMIN
 
 

@@ -11,7 +11,7 @@ from multidict import MultiDict, MultiDictProxy
 
 from hub.errors import HubError, Unauthorized
 from hub.services import Hub
-from hub.web import sessions
+from hub.web import i18n, sessions
 from hub.web.keys import HUB, TEMPLATES
 from hub.web.sessions import SignedIn
 
@@ -100,6 +100,7 @@ def _text_fields(form: MultiDictProxy[Any]) -> MultiDict[str]:
 async def failure(request: web.Request, me: SignedIn, exc: HubError) -> web.StreamResponse:
     if request.headers.get(FETCH_HEADER):
         return web.json_response(
-            {"error": {"code": exc.code, "message": exc.message}}, status=exc.status
+            {"error": {"code": exc.code, "message": i18n.error_text(me.operator.locale, exc)}},
+            status=exc.status,
         )
     return await render(request, "inbox/error.html", exc.status, me=me, error=exc)

@@ -8,6 +8,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from hub.actions import inbox
+from hub.actions.attachments import do_add_outbound_attachment
 from hub.actions.conversations import do_assign, do_set_labels, do_set_status, get_conversation
 from hub.actions.customers import do_merge_customers, get_customer
 from hub.actions.replies import do_reply
@@ -16,6 +17,7 @@ from hub.domain.types import ConversationStatus, SenderType
 from hub.errors import InvalidInput
 from hub.queue.port import OUTBOUND
 from hub.web.api.calls import path_id
+from hub.web.inbox.attachments import Upload, upload_action
 from hub.web.inbox.common import action, hub_of, safe_next
 from hub.web.sessions import SignedIn
 
@@ -26,15 +28,23 @@ def _thread_url(conversation_id: int) -> str:
     return f"/inbox/conversations/{conversation_id}"
 
 
-@action
-async def reply(request: web.Request, me: SignedIn, form: Form) -> str:
+async def reply(request: web.Request) -> web.StreamResponse:
+    """A plain form, or a multipart one that may carry a file (read as a stream)."""
+    if request.content_type == "multipart/form-data":
+        return await _reply_with_file(request)
+    return await _reply_form(request)
+
+
+async def _reply(request: web.Request, me: SignedIn, form: Form, upload: Upload | None) -> str:
     """Send through the chosen channel (default: the customer's last one), or add a note."""
     conversation_id = path_id(request.match_info["id"])
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
         conversation = await get_conversation(session, conversation_id)
         text = await inbox.expand_canned(session, form.get("text", ""))
-        _, job = await do_reply(
+        if upload is not None and not text.strip():
+            text = upload.filename  # a file alone: its name is the message's text
+        message, job = await do_reply(
             session,
             conversation,
             text,
@@ -43,9 +53,26 @@ async def reply(request: web.Request, me: SignedIn, form: Form) -> str:
             channel=form.get("channel") or None,
             private=form.get("mode") == "note",
         )
+        if upload is not None:
+            await do_add_outbound_attachment(
+                session,
+                message.id or 0,
+                storage_key=upload.storage_key,
+                content_type=upload.content_type,
+                filename=upload.filename,
+                size=upload.size,
+            )
     if job is not None:
         await hub.queue.enqueue(OUTBOUND, [job])
     return _thread_url(conversation_id)
+
+
+async def _reply_without_file(request: web.Request, me: SignedIn, form: Form) -> str:
+    return await _reply(request, me, form, None)
+
+
+_reply_form = action(_reply_without_file)
+_reply_with_file = upload_action(_reply)
 
 
 @action
@@ -86,7 +113,8 @@ async def status(request: web.Request, me: SignedIn, form: Form) -> str:
         until = _snooze_until(form.get("snooze_until", ""), form.get("tz_offset", "0"))
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
-        await do_set_status(session, await get_conversation(session, conversation_id), new, until)
+        conversation = await get_conversation(session, conversation_id)
+        await do_set_status(session, conversation, new, until, by=me.operator.id)
     return _thread_url(conversation_id)
 
 

@@ -9,7 +9,7 @@ from hub.actions.operators import check_login
 from hub.actions.unit import unit_of_work
 from hub.domain.addresses import normalise_email
 from hub.errors import TooManyRequests
-from hub.web import sessions
+from hub.web import i18n, sessions
 from hub.web.api.auth import LoginLimiter
 from hub.web.inbox.common import hub_of, render, safe_next
 
@@ -28,6 +28,10 @@ async def _form(
         error=error,
         next=safe_next(request.query.get("next") or context.get("next")),
         email=context.get("email", ""),
+        ui_locale=i18n.login_locale(
+            request.query.get("lang") or context.get("lang"),
+            request.headers.get("Accept-Language"),
+        ),
     )
     sessions.set_cookie(response, request, sessions.LOGIN_COOKIE, token)
     return response
@@ -41,12 +45,12 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 def login_view(limiter: LoginLimiter) -> web.RouteDef:
     async def login(request: web.Request) -> web.StreamResponse:
         form = await request.post()
-        email, password, given, target = (
+        email, password, given, target, lang = (
             str(form.get(name, ""))[:MAX_FIELD_CHARS]
-            for name in ("email", "password", "csrf", "next")
+            for name in ("email", "password", "csrf", "next", "lang")
         )
         if not sessions.same_token(given, request.cookies.get(sessions.LOGIN_COOKIE, "")):
-            return await _form(request, "expired", 403, email=email, next=target)
+            return await _form(request, "expired", 403, email=email, next=target, lang=lang)
         keys = [
             f"email:{normalise_email(email) or email.strip().lower()}",
             f"address:{request.remote or 'unknown'}",
@@ -54,7 +58,9 @@ def login_view(limiter: LoginLimiter) -> web.RouteDef:
         try:
             limiter.check(keys)
         except TooManyRequests as exc:
-            response = await _form(request, "rate_limited", 429, email=email, next=target)
+            response = await _form(
+                request, "rate_limited", 429, email=email, next=target, lang=lang
+            )
             response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
             return response
         hub = hub_of(request)
@@ -66,7 +72,7 @@ def login_view(limiter: LoginLimiter) -> web.RouteDef:
                 await do_end_session(session, old)  # a new id on every login: no fixation
         if raw is None:
             limiter.failed(keys)
-            return await _form(request, "wrong", 401, email=email, next=target)
+            return await _form(request, "wrong", 401, email=email, next=target, lang=lang)
         limiter.succeeded(keys[0])
         response = web.HTTPSeeOther(safe_next(target))
         sessions.set_cookie(response, request, sessions.SESSION_COOKIE, raw)

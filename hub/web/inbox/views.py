@@ -10,6 +10,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.actions import inbox, queries
+from hub.actions.attachments import attachments_of, readable_size
+from hub.actions.contact_log import note_kinds
 from hub.actions.conversations import get_conversation
 from hub.actions.customers import get_customer
 from hub.actions.unit import unit_of_work
@@ -128,8 +130,10 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
     )
     reachable = sorted({i.channel for i in card.identities}, key=CHANNELS.index)
     return {
+        "attachments": await attachments_of(session, [m.id for m in messages if m.id]),
         "conversation": conversation,
         "labels": (await queries.conversation_details(session, [conversation])).labels,
+        "note_kinds": await note_kinds(session, [m.id for m in messages]),
         "card": card,
         "messages": messages,
         "operators": {o.id: o for o in await inbox.list_operators(session)},
@@ -146,7 +150,10 @@ async def thread_page(request: web.Request, me: SignedIn) -> web.StreamResponse:
         thread = await _thread(session, me, conversation_id)
         await inbox.do_mark_read(session, me.operator.id or 0, conversation_id)
         listing = await _list(session, me, Filters.of(request.query))
-    return await render(request, "inbox/thread.html", me=me, **listing, **thread)
+    limit = readable_size(hub.settings.max_attachment_bytes)
+    return await render(
+        request, "inbox/thread.html", me=me, max_file_size=limit, **listing, **thread
+    )
 
 
 @page
