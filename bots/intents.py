@@ -7,7 +7,10 @@ The status matcher reads features, never whole phrases:
 - STRONG: words that ask for the status by themselves (статус, трек, status, tracking);
 - TOPIC: another subject about an order (refund, cancel, invoice, price, damage, stock);
   such a message gets no status answer;
-- THANKS: thanks for a delivery is not a question, unless it also asks one.
+- THANKS: thanks for a delivery is not a question, unless it also asks one;
+- ARRIVED: "it came" said plainly (not negated, not asked) reports a delivery, it asks
+  nothing ("заказ пришел, но коробка мятая", "my order arrived today").
+Russian typed in Latin letters ("gde moy zakaz") is read in both alphabets (bots/translit).
 A status question is a message without another TOPIC that names an order number, or asks
 about an order (OBJECT with QUESTION/MOVEMENT/number), or asks where it travels
 (MOVEMENT with QUESTION/number/"my"), or uses a STRONG word.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bots.translit import to_cyrillic
 from bots.words import Lexicon, classify, words
 
 OBJECT_WORDS = (
@@ -56,6 +60,13 @@ TOPIC = Lexicon(
     ]
 )
 THANKS = Lexicon(["спасиб* благодар* thank* thx thanks"])
+ARRIVED = Lexicon(
+    ["пришел пришла пришло пришли получил* доставили привезли arrived received recieved"]
+)
+# Words that make "arrived" not happen yet: "не пришла", "hasn't arrived", "not yet".
+NEGATIONS = frozenset("не нет ни еще ещё not no never hasn haven didn doesn isn wasn yet".split())
+# Time words ask nothing by themselves: "it arrived today" is no question.
+_TIME_WORDS = frozenset("today tomorrow сегодня завтра".split())
 ORDER = Lexicon(["order|s"])
 POSSESSIVE = frozenset("мой моя мое мои моего моей моим моих моем моему my mine our".split())
 # "order" is a noun unless one of these comes first ("can I order", "to order").
@@ -113,15 +124,51 @@ def _nouns_only(tokens: list[str]) -> list[str]:
     ]
 
 
+def _spellings(tokens: list[str]) -> list[str]:
+    """Each word, and the Cyrillic reading of a Latin one; a reading that some kind knows
+    as written stands alone, so "privezut" is never taken for a typo of "price"."""
+    out: list[str] = []
+    for word in tokens:
+        reading = to_cyrillic(word)
+        if reading is None:
+            out.append(word)
+        elif any(lex.match(reading, fuzzy=False) for lex in LEXICONS.values()):
+            out.append(reading)
+        else:
+            out += [word, reading]
+    return out
+
+
+def _asks(spelled: list[str], cyrillic: str) -> bool:
+    """A question word other than a time word, or a question phrase."""
+    return any(w not in _TIME_WORDS and QUESTION.match(w) for w in spelled) or bool(
+        PHRASES["question"].search(cyrillic)
+    )
+
+
+def _reports_arrival(readings: list[tuple[str, ...]], text: str, asked: bool) -> bool:
+    """An arrival said plainly: not asked ("?", a question word) and not negated just
+    before ("не пришла", "hasn't arrived"). `readings` holds each word's spellings."""
+    if asked or "?" in text:
+        return False
+    for i, spellings in enumerate(readings):
+        if any(ARRIVED.match(w, fuzzy=False) for w in spellings):
+            before = {w for r in readings[max(0, i - 3) : i] for w in r}
+            if not before & NEGATIONS:
+                return True
+    return False
+
+
 def status_question(text: str) -> StatusQuestion | None:
     tokens = words(text)
     if not tokens:
         return None
     numbers = order_numbers(text)
-    kinds = classify(_nouns_only(tokens), LEXICONS)
-    joined = " ".join(tokens)
+    readings: list[tuple[str, ...]] = [(w, c) if (c := to_cyrillic(w)) else (w,) for w in tokens]
+    cyrillic = [r[-1] for r in readings]
+    kinds = classify(_spellings(_nouns_only(tokens)), LEXICONS)
     for kind, phrase in PHRASES.items():
-        found = phrase.search(joined)
+        found = phrase.search(" ".join(tokens)) or phrase.search(" ".join(cyrillic))
         if found:
             kinds.setdefault(kind, found.group(0))
     if "topic" in kinds:
@@ -129,12 +176,14 @@ def status_question(text: str) -> StatusQuestion | None:
     question, movement, obj = kinds.get("question"), kinds.get("movement"), kinds.get("object")
     if "thanks" in kinds and not question:
         return None
+    if _reports_arrival(readings, text, _asks(tokens + cyrillic, " ".join(cyrillic))):
+        return None
     rest = [w for w in tokens if not any(w in n.lower() for n in numbers)]
     if numbers and all(w in _NUMBER_WORDS for w in rest):
         return StatusQuestion(numbers, "order number")
     if "strong" in kinds:
         return StatusQuestion(numbers, kinds["strong"])
-    mine = any(w in POSSESSIVE for w in tokens)
+    mine = any(w in POSSESSIVE for w in tokens + cyrillic)
     matched = " + ".join(c for c in (obj, question, movement) if c)
     if obj and (question or movement or numbers):
         return StatusQuestion(numbers, matched)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -11,6 +12,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.domain.addresses import normalise_email
 from hub.errors import ConfigurationError
+from hub.imap_account import parse_imap_url
+
+DEFAULT_ATTACHMENT_TYPES = (
+    "image/jpeg,image/png,image/gif,image/webp,application/pdf,text/plain,text/csv,"
+    "audio/ogg,audio/mpeg,audio/mp4,audio/aac,audio/amr,video/mp4,video/quicktime,video/3gpp,"
+    "application/msword,application/vnd.ms-excel,application/vnd.ms-powerpoint,"
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation,"
+    "application/vnd.oasis.opendocument.text,application/vnd.oasis.opendocument.spreadsheet"
+)
 
 
 class Settings(BaseSettings):
@@ -42,6 +54,11 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = None
     smtp_listen: str | None = None
     imap_url: SecretStr | None = None
+    # STARTTLS on the SMTP listener: a PEM certificate (chain) and its private key.
+    smtp_tls_cert: Path | None = None
+    smtp_tls_key: Path | None = None
+    # IMAP without IDLE: how often the mailbox is checked.
+    imap_poll_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
 
     webchat_hmac_secret: SecretStr | None = None
     webchat_origins: str = "*"
@@ -54,11 +71,20 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
 
+    # Attachments: a folder relative to the current directory, like the SQLite file.
+    # 20 MiB by default: Telegram's Bot API does not let bots download more anyway.
+    media_dir: Path = Path("./media")
+    max_attachment_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    attachment_types: str = DEFAULT_ATTACHMENT_TYPES
+
     @field_validator(
         "redis_url",
         "public_url",
         "email_address",
         "smtp_listen",
+        "smtp_tls_cert",
+        "smtp_tls_key",
+        "imap_url",
         "twilio_account_sid",
         "twilio_sms_from",
         "twilio_whatsapp_from",
@@ -88,6 +114,10 @@ class Settings(BaseSettings):
         if sender is None:
             return None
         return sender if sender.startswith("whatsapp:") else f"whatsapp:{sender}"
+
+    @property
+    def allowed_attachment_types(self) -> frozenset[str]:
+        return frozenset(t.strip().lower() for t in self.attachment_types.split(",") if t.strip())
 
     @property
     def telegram_enabled(self) -> bool:
@@ -174,6 +204,8 @@ def check_email(settings: Settings) -> None:
             ("HUB_SMTP_URL", settings.smtp_url),
             ("HUB_SMTP_LISTEN", settings.smtp_listen),
             ("HUB_IMAP_URL", settings.imap_url),
+            ("HUB_SMTP_TLS_CERT", settings.smtp_tls_cert),
+            ("HUB_SMTP_TLS_KEY", settings.smtp_tls_key),
         ):
             if value is not None and str(
                 value.get_secret_value() if isinstance(value, SecretStr) else value
@@ -192,18 +224,49 @@ def check_email(settings: Settings) -> None:
     except ValueError:
         raise ConfigurationError("HUB_SMTP_URL has an invalid port") from None
     if settings.imap_url is not None:
+        parse_imap_url(settings.imap_url.get_secret_value())
+    elif settings.smtp_listen is None:
         raise ConfigurationError(
-            "HUB_IMAP_URL: IMAP polling is not available in this version; "
-            "use HUB_SMTP_LISTEN (or have your mail server forward to it)"
+            "HUB_SMTP_LISTEN or HUB_IMAP_URL is required when HUB_EMAIL_ADDRESS is set"
+        )
+    if settings.smtp_listen is not None:
+        host, _, port = settings.smtp_listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ConfigurationError("HUB_SMTP_LISTEN must be host:port, e.g. 0.0.0.0:2525")
+    check_smtp_tls(settings)
+
+
+def check_smtp_tls(settings: Settings) -> None:
+    """Certificate and key go together, are readable and match: checked now, not at the
+    first STARTTLS of a sending server."""
+    cert, key = settings.smtp_tls_cert, settings.smtp_tls_key
+    if cert is None and key is None:
+        return
+    if cert is None or key is None:
+        given, missing = ("CERT", "KEY") if key is None else ("KEY", "CERT")
+        raise ConfigurationError(
+            f"HUB_SMTP_TLS_{missing} is required when HUB_SMTP_TLS_{given} is set"
         )
     if settings.smtp_listen is None:
-        raise ConfigurationError("HUB_SMTP_LISTEN is required when HUB_EMAIL_ADDRESS is set")
-    host, _, port = settings.smtp_listen.rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigurationError("HUB_SMTP_LISTEN must be host:port, e.g. 0.0.0.0:2525")
+        raise ConfigurationError("HUB_SMTP_LISTEN is required when HUB_SMTP_TLS_CERT is set")
+    for name, path in (("HUB_SMTP_TLS_CERT", cert), ("HUB_SMTP_TLS_KEY", key)):
+        try:
+            path.read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(f"{name}: cannot read {path}: {exc.strerror}") from None
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except ssl.SSLError as exc:
+        raise ConfigurationError(
+            f"HUB_SMTP_TLS_CERT / HUB_SMTP_TLS_KEY: not a PEM certificate and its key ({exc})"
+        ) from None
 
 
 def load_settings(**overrides: object) -> Settings:
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    if settings.sandbox:
+        from hub.sandbox.config import with_sandbox_channels
+
+        settings = with_sandbox_channels(settings)  # unconfigured channels → in-process fakes
     settings.check()
     return settings

@@ -1,187 +1,215 @@
-"""The bot runner: after routing, each customer message in a conversation that is with the
-bot is offered to the bots in turn, through a `BotContext` built from this database.
+"""The bot runner: customer messages are offered to the bots after the router stored them,
+outside the router's write turn.
 
-Runs inside the routing transaction (the router's `after` hook), so a bot's reply commits
-with the message it answers. Outbound jobs of those replies are collected on the session
-and enqueued by the consumer once the transaction has committed (`take_outbound_jobs`).
+Why outside: on SQLite the router's write turn holds the one write lock that every webhook's
+durable enqueue waits for, so bot work there delayed webhook answers. Here the bots read
+(the customer's orders, ...) and think with no lock held; their answers are stored in a
+short write turn of their own (`hub.actions.bot_answers`).
+
+Exactly once, in order: the consumer acks the inbound jobs only in (or after) that second
+turn, and each stored answer carries the dedupe key of the message it answers
+(`bot_answers.answer_key`). A worker killed between the two turns gets the jobs again: the
+router stores nothing twice, and the bots answer only the messages that have no answer yet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hub.actions.conversations import changed
-from hub.actions.orders import order_history
-from hub.actions.replies import do_reply
+from hub.actions.bot_answers import (
+    CONVERSATIONS,
+    MESSAGES,
+    BotState,
+    PlannedText,
+    PlannedTurn,
+    Question,
+    StoredAnswers,
+    answer_key,
+    answered_keys,
+    store_answers,
+)
+from hub.actions.bot_context import Turn
+from hub.actions.channel_state import whatsapp_window_open
 from hub.actions.texts import pick_locale, render
+from hub.actions.unit import take_events
+from hub.db import Database
 from hub.domain.bots import (
     Bot,
     BotConversation,
     BotCustomer,
-    BotOrder,
     BotOutcome,
-    BotStatusChange,
     BotText,
 )
-from hub.domain.types import ConversationStatus, SenderType
-from hub.models import Conversation, Customer, Order
+from hub.domain.events import Event
+from hub.domain.messages import InboundMessage
+from hub.domain.types import Channel, Direction
+from hub.models import Customer, Identity
 from hub.queue.port import NewJob
-
-if TYPE_CHECKING:
-    from hub.routing import Routed
 
 log = logging.getLogger(__name__)
 
-_JOBS = "hub.outbound_jobs"
 # A conversation stops being answered by bots after this many unanswered turns in a row.
 UNANSWERED_TURNS_BEFORE_HANDOFF = 2
+# Planning again when a conversation changed under the bots (an operator took it over).
+ROUNDS = 3
+NOTE_CHARS = 2000
+
+Finish = Callable[[AsyncSession], Awaitable[bool]]
 
 
-def defer_outbound(session: AsyncSession, job: NewJob) -> None:
-    """Remember an outbound job to enqueue after this session's transaction commits."""
-    session.info.setdefault(_JOBS, []).append(job)
-
-
-def take_outbound_jobs(session: AsyncSession) -> list[NewJob]:
-    jobs: list[NewJob] = session.info.pop(_JOBS, [])
-    return jobs
-
-
-async def load_bot_orders(
-    session: AsyncSession, customer_id: int, number: str | None = None
-) -> list[BotOrder]:
-    """The customer's orders (only theirs), most recently updated first."""
-    query = select(Order).where(col(Order.customer_id) == customer_id)
-    if number is not None:
-        query = query.where(col(Order.number) == number)
-    rows = list(
-        await session.scalars(query.order_by(col(Order.updated_at).desc(), col(Order.id).desc()))
+def wants_an_answer(message: InboundMessage) -> bool:
+    """Auto-replies and SMS STOP/START keywords are for the hub, not a conversation."""
+    return (
+        bool(message.text.strip())
+        and not message.extra.get("automated")
+        and "sms_opt_out" not in message.extra
     )
-    history = await order_history(session, [o.id for o in rows if o.id is not None])
-    return [
-        BotOrder(
-            number=o.number,
-            status=o.status,
-            tracking_url=o.tracking_url,
-            updated_at=o.updated_at,
-            history=tuple(BotStatusChange(c.status, c.at) for c in history.get(o.id or 0, [])),
-            pickup_point=o.pickup_point,
-        )
-        for o in rows
-    ]
 
 
 @dataclass
-class Turn:
-    """A `BotContext` for one customer message: reads this customer's data, records acts."""
+class Answered:
+    """What a bot pass leaves for the consumer: whether the jobs were acked in its write
+    turn, the replies to enqueue, and the events to publish (both after the commit)."""
 
-    session: AsyncSession
-    conversation_row: Conversation
-    text: str
-    customer: BotCustomer
-    conversation: BotConversation
-    handed_off: bool = False
+    acked: bool = False
+    outbound: list[NewJob] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
-    async def orders(self) -> list[BotOrder]:
-        return await load_bot_orders(self.session, self.customer.id)
 
-    async def order(self, number: str) -> BotOrder | None:
-        found = await load_bot_orders(self.session, self.customer.id, number.strip())
-        return found[0] if found else None
-
-    async def reply(self, text: BotText, note: str) -> None:
-        body = render(self.customer.locale, text.template, text.variables)
-        _message, job = await do_reply(
-            self.session, self.conversation_row, body, sender_type=SenderType.BOT
+async def unanswered_questions(
+    session: AsyncSession, batch: Sequence[InboundMessage]
+) -> list[Question]:
+    """The stored messages of `batch` that the bots have not answered yet, in batch order."""
+    keys = {(m.channel.value, m.dedupe_key) for m in batch}
+    if not keys:
+        return []
+    rows = await session.execute(
+        select(
+            MESSAGES.c.id,
+            MESSAGES.c.channel,
+            MESSAGES.c.dedupe_key,
+            MESSAGES.c.conversation_id,
+            MESSAGES.c.customer_id,
+        ).where(
+            tuple_(MESSAGES.c.channel, MESSAGES.c.dedupe_key).in_(keys),
+            MESSAGES.c.direction == Direction.INBOUND.value,
         )
-        if job is not None:
-            defer_outbound(self.session, job)
-        if note:
-            # What the bot matched, for operators only: a private note, never sent.
-            await do_reply(
-                self.session,
-                self.conversation_row,
-                f"🤖 {note}"[:2000],
-                sender_type=SenderType.BOT,
-                private=True,
-            )
-
-    async def handoff(self, text: BotText, note: str) -> None:
-        await self.reply(text, note)
-        do_hand_to_person(self.session, self.conversation_row)
-        self.handed_off = True
-
-
-def do_hand_to_person(session: AsyncSession, conversation: Conversation) -> None:
-    """The bot falls silent; the conversation waits, open, for an operator to take it."""
-    conversation.bot_active = False
-    conversation.bot_unanswered = 0
-    conversation.status = ConversationStatus.OPEN
-    changed(session, conversation)
+    )
+    stored = {(ch, key): (int(mid), int(vid), int(cid)) for mid, ch, key, vid, cid in rows}
+    questions = [
+        Question(m, *stored[(m.channel.value, m.dedupe_key)])
+        for m in batch
+        if (m.channel.value, m.dedupe_key) in stored
+    ]
+    answered = await answered_keys(session, questions)
+    return [q for q in questions if answer_key(q.message_id) not in answered]
 
 
 class BotRunner:
-    """The router's after-hook: offers each routed customer message to the bots in order."""
+    """Offers each stored customer message in a conversation that is with the bot to the
+    bots in order, and stores what they said (see the module docstring)."""
 
     def __init__(self, bots: Sequence[Bot]) -> None:
         self.bots = list(bots)
 
-    async def __call__(self, session: AsyncSession, routed: list[Routed]) -> None:
-        if not self.bots or not routed:
-            return
-        # Auto-replies and SMS STOP/START keywords are for the hub, not a conversation.
-        candidates = [
-            r
-            for r in routed
-            if not r.inbound.extra.get("automated") and "sms_opt_out" not in r.inbound.extra
-        ]
-        wanted = {r.conversation_id for r in candidates}
-        with_bot = set(
-            await session.scalars(
-                select(col(Conversation.id)).where(
-                    col(Conversation.id).in_(wanted), col(Conversation.bot_active).is_(True)
-                )
-            )
-        )
-        for item in candidates:
-            if item.conversation_id in with_bot and item.inbound.text.strip():
-                await self._answer(session, item)
-                await asyncio.sleep(0)  # a big batch never holds the event loop for long
+    async def answer(
+        self, db: Database, batch: Sequence[InboundMessage], finish: Finish
+    ) -> Answered:
+        """Answer `batch` (already routed and committed); `finish` acks the inbound jobs
+        inside the last write turn and tells whether it could."""
+        answered = Answered()
+        pending = [m for m in batch if wants_an_answer(m)] if self.bots else []
+        for round_ in range(ROUNDS):
+            async with db.session() as session:
+                questions = await unanswered_questions(session, pending)
+                turns = await self._plan(session, questions)
+            last = round_ == ROUNDS - 1
+            async with db.writing(), db.session() as session:
+                stored = await store_answers(session, turns)
+                if not stored.conflicts or last:
+                    answered.acked = await finish(session)
+                await session.commit()
+                answered.events += take_events(session)
+            answered.outbound += stored.outbound
+            if not stored.conflicts:
+                break
+            pending = _conflicting(questions, stored)
+        return answered
 
-    async def _answer(self, session: AsyncSession, item: Routed) -> None:
-        conversation = await session.get(Conversation, item.conversation_id)
-        customer = await session.get(Customer, item.customer_id)
-        if conversation is None or customer is None or not conversation.bot_active:
-            return  # handed off by an earlier message of this batch
+    async def _plan(self, session: AsyncSession, questions: list[Question]) -> list[PlannedTurn]:
+        """What the bots say to each question, read and thought out with no lock held."""
+        if not questions:
+            return []
+        states = await _bot_states(session, {q.conversation_id for q in questions})
+        customers = await _customers(session, {q.customer_id for q in questions})
+        proven = await _proven_visitors(session, questions)
+        turns: list[PlannedTurn] = []
+        for question in questions:
+            state = states.get(question.conversation_id)
+            customer = customers.get(question.customer_id)
+            if state is None or customer is None or not state.now.active:
+                continue  # not with the bot (or handed off by an earlier message of the batch)
+            sees_orders = (
+                question.inbound.channel is not Channel.WEBCHAT
+                or question.inbound.address in proven
+            )
+            turn = await self._turn(session, question, customer, state.now, sees_orders)
+            if turn is not None and (turn.texts or turn.after != state.now):
+                turn.before = state.seen
+                state.now = turn.after
+                turns.append(turn)
+            await asyncio.sleep(0)  # a big batch never holds the event loop for long
+        return turns
+
+    async def _turn(
+        self,
+        session: AsyncSession,
+        question: Question,
+        customer: Customer,
+        state: BotState,
+        sees_orders: bool,
+    ) -> PlannedTurn | None:
+        text = question.inbound.text
+        locale = pick_locale(customer.locale, text)
         turn = Turn(
             session,
-            conversation,
-            item.inbound.text,
-            BotCustomer(
-                customer.id or 0, customer.name, pick_locale(customer.locale, item.inbound.text)
-            ),
-            BotConversation(conversation.id or 0, conversation.bot_unanswered),
+            text,
+            BotCustomer(question.customer_id, customer.name, locale),
+            BotConversation(question.conversation_id, state.unanswered),
+            sees_orders,
         )
         outcome = await self._ask_bots(turn)
-        if outcome is BotOutcome.ANSWERED:
-            conversation.bot_unanswered = 0
-        elif outcome is BotOutcome.UNANSWERED and not turn.handed_off:
-            conversation.bot_unanswered += 1
-            if conversation.bot_unanswered >= UNANSWERED_TURNS_BEFORE_HANDOFF:
-                await turn.handoff(
-                    BotText("handoff"),
-                    f"handoff: {UNANSWERED_TURNS_BEFORE_HANDOFF} turns in a row unanswered",
+        after = _state_after(turn, outcome, state)
+        try:
+            texts = [
+                piece
+                for template, note in turn.acts
+                for piece in (
+                    PlannedText(render(locale, template.template, template.variables)),
+                    PlannedText(f"🤖 {note}"[:NOTE_CHARS], private=True),
                 )
-        session.add(conversation)
+                if piece.text.strip()
+            ]
+        except Exception:
+            log.exception("bot answer to message %s could not be written", question.message_id)
+            return None
+        if (
+            question.inbound.channel is Channel.WHATSAPP
+            and texts
+            and not await whatsapp_window_open(session, question.customer_id)
+        ):
+            # Only an old redelivered message meets this: say nothing the provider refuses.
+            texts = [t for t in texts if t.private]
+            texts.append(PlannedText("🤖 not sent: the WhatsApp 24-hour window is closed", True))
+        return PlannedTurn(question, texts, after)
 
     async def _ask_bots(self, turn: Turn) -> BotOutcome:
         for bot in self.bots:
@@ -195,3 +223,67 @@ class BotRunner:
             if outcome is not BotOutcome.PASSED:
                 return outcome
         return BotOutcome.PASSED
+
+
+def _state_after(turn: Turn, outcome: BotOutcome, state: BotState) -> BotState:
+    """The conversation's bot state once this turn is stored; a second unanswered turn in a
+    row hands the conversation to a person (the fallback bot may have done so already)."""
+    if turn.handed_off:
+        return BotState(active=False, unanswered=0)
+    if outcome is BotOutcome.ANSWERED:
+        return BotState(active=True, unanswered=0)
+    if outcome is BotOutcome.UNANSWERED:
+        unanswered = state.unanswered + 1
+        if unanswered >= UNANSWERED_TURNS_BEFORE_HANDOFF:
+            turn.acts.append(
+                (
+                    BotText("handoff"),
+                    f"handoff: {UNANSWERED_TURNS_BEFORE_HANDOFF} turns in a row unanswered",
+                )
+            )
+            return BotState(active=False, unanswered=0)
+        return BotState(active=True, unanswered=unanswered)
+    return state
+
+
+@dataclass(slots=True)
+class _Tracked:
+    seen: BotState  # as read: the write turn stores only if it is still so
+    now: BotState  # after the turns planned so far in this batch
+
+
+async def _bot_states(session: AsyncSession, ids: set[int]) -> dict[int, _Tracked]:
+    rows = await session.execute(
+        select(
+            CONVERSATIONS.c.id, CONVERSATIONS.c.bot_active, CONVERSATIONS.c.bot_unanswered
+        ).where(CONVERSATIONS.c.id.in_(ids))
+    )
+    found = {}
+    for vid, active, unanswered in rows:
+        state = BotState(bool(active), int(unanswered))
+        found[int(vid)] = _Tracked(state, state)
+    return found
+
+
+async def _customers(session: AsyncSession, ids: set[int]) -> dict[int, Customer]:
+    rows = await session.scalars(select(Customer).where(col(Customer.id).in_(ids)))
+    return {int(c.id or 0): c for c in rows}
+
+
+async def _proven_visitors(session: AsyncSession, questions: list[Question]) -> set[str]:
+    """Web chat visitors who proved who they are with the shop's identity_hash."""
+    visitors = {q.inbound.address for q in questions if q.inbound.channel is Channel.WEBCHAT}
+    if not visitors:
+        return set()
+    rows = await session.scalars(
+        select(col(Identity.address)).where(
+            col(Identity.channel) == Channel.WEBCHAT.value,
+            col(Identity.address).in_(visitors),
+            col(Identity.sees_whole_thread).is_(True),
+        )
+    )
+    return set(rows)
+
+
+def _conflicting(questions: list[Question], stored: StoredAnswers) -> list[InboundMessage]:
+    return [q.inbound for q in questions if q.conversation_id in stored.conflicts]

@@ -38,6 +38,8 @@ class OrderInput:
     total: str | None = None
     currency: str | None = None
     tracking_url: str | None = None
+    # Where the customer collects the order; "" clears it, None leaves it as it was.
+    pickup_point: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -114,6 +116,8 @@ async def do_upsert_order(session: AsyncSession, data: OrderInput) -> tuple[Orde
         order.currency = data.currency.upper()
     if data.tracking_url is not None:
         order.tracking_url = data.tracking_url or None
+    if data.pickup_point is not None:
+        order.pickup_point = data.pickup_point.strip() or None
     order.updated_at = now
     await session.flush()
     if changed:

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hub import metrics
-from hub.actions.bots import take_outbound_jobs
+from hub.actions.attachments import FileAttacher
+from hub.actions.bots import BotRunner
 from hub.actions.delivery import do_set_status, load_outbound, stranded_outbound
 from hub.actions.replies import outbound_job
 from hub.actions.unit import take_events
@@ -26,7 +27,7 @@ from hub.domain.types import Channel, MessageStatus
 from hub.errors import ProviderError
 from hub.queue.port import INBOUND, OUTBOUND, Job, QueueBackend
 from hub.realtime import Broker
-from hub.routing import AfterRoute, plan_batch, store_batch
+from hub.routing import Routed, plan_batch, store_batch
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,8 @@ class Consumer(ABC):
 
 
 class InboundConsumer(Consumer):
-    """Routes inbound events in batches: one transaction and one commit per batch."""
+    """Routes inbound events in batches: one transaction and one commit per batch; with
+    bots, they answer afterwards in a short write turn of their own (hub.actions.bots)."""
 
     queue = INBOUND
     batch_size = 500
@@ -103,12 +105,12 @@ class InboundConsumer(Consumer):
         name: str,
         db: Database,
         broker: Broker,
-        after_route: AfterRoute | None = None,
+        bots: BotRunner | None = None,
     ) -> None:
         super().__init__(backend, name)
         self.db = db
         self.broker = broker
-        self.after_route = after_route
+        self.bots = bots
 
     async def handle(self, jobs: list[Job]) -> None:
         try:
@@ -136,21 +138,34 @@ class InboundConsumer(Consumer):
             return
 
     async def _route(self, jobs: list[Job]) -> None:
-        """Route and ack: reads first, then one short write turn that commits both."""
+        """Route and ack: reads first, then one short write turn that commits both. With
+        bots the ack waits for their write turn: a worker killed in between gets the jobs
+        again, and the bots answer what they have not answered yet."""
         batch = [InboundMessage.from_json(job.payload) for job in jobs]
         async with self.db.session() as session:
             plan = await plan_batch(session, batch)
             async with self.db.writing():
-                routed = [] if plan is None else await store_batch(session, plan, self.after_route)
-                acked = await self.backend.ack_within(session, self.queue, jobs)
+                routed = [] if plan is None else await store_batch(session, plan)
+                acked = self.bots is None and await self.backend.ack_within(
+                    session, self.queue, jobs
+                )
                 await session.commit()
             events = take_events(session)
-            replies = take_outbound_jobs(session)  # bot replies, committed with the batch
+        await self.broker.publish(events)
+        self._count(routed)
+        if self.bots is not None:
+            answered = await self.bots.answer(
+                self.db, batch, lambda s: self.backend.ack_within(s, self.queue, jobs)
+            )
+            acked = answered.acked
         if not acked:
             await self.backend.ack(self.queue, jobs)
-        if replies:
-            await self.backend.enqueue(OUTBOUND, replies)
-        await self.broker.publish(events)
+        if self.bots is not None:
+            if answered.outbound:
+                await self.backend.enqueue(OUTBOUND, answered.outbound)
+            await self.broker.publish(answered.events)
+
+    def _count(self, routed: list[Routed]) -> None:
         now = time.time()
         per_channel: dict[str, int] = defaultdict(int)
         for item in routed:
@@ -174,11 +189,13 @@ class OutboundConsumer(Consumer):
         db: Database,
         broker: Broker,
         senders: Mapping[Channel, SendingAdapter],
+        files: FileAttacher | None = None,
     ) -> None:
         super().__init__(backend, name)
         self.db = db
         self.broker = broker
         self.senders = senders
+        self.files = files
         self._last_sweep = time.monotonic()
 
     async def handle(self, jobs: list[Job]) -> None:
@@ -196,6 +213,8 @@ class OutboundConsumer(Consumer):
         message_id = int(json.loads(job.payload)["message_id"])
         async with self.db.session() as session:
             outbound = await load_outbound(session, message_id)
+            if outbound is not None and self.files is not None:
+                outbound = await self.files.attach(session, outbound)
         if outbound is None:
             await self.backend.ack(self.queue, [job])
             return

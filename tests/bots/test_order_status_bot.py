@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.models import Message
+from tests.bots.people import settled
 from tests.factories import messages_of
 from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage
 from tests.support import RunningHub, eventually
@@ -115,9 +116,10 @@ async def test_asking_for_a_person_hands_off_and_silences_the_bot(
     conversation = await api.get(f"/conversations/{asked.conversation_id}")
     assert conversation["bot_active"] is False
     assert conversation["status"] == "open" and conversation["assignee_id"] is None
+    await settled(hub)
     before = len(await bot_messages(hub, asked.conversation_id))
-    # Routed and committed together with any bot answer: once stored, silence is final.
     await customer_writes(hub, 9005, "где мой заказ 5001")
+    await settled(hub)  # the inbound job is acked only once the bots are done with it
     assert len(await bot_messages(hub, asked.conversation_id)) == before
     assert len(sent_to(fake_telegram, 9005)) == 1
 
@@ -144,6 +146,7 @@ async def test_an_operator_reply_takes_over_and_resolving_gives_it_back(
     await api.ok("POST", f"/conversations/{cid}/messages", {"text": "Hi, Anna here"}, status=201)
     assert (await api.get(f"/conversations/{cid}"))["bot_active"] is False
     await customer_writes(hub, 9007, "where is my order 6001")
+    await settled(hub)
     assert len(await bot_messages(hub, cid)) == 2  # the not-understood answer and its note
     await api.ok("POST", f"/conversations/{cid}/status", {"status": "resolved"})
     again = await customer_writes(hub, 9007, "where is my order 6001?")

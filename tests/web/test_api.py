@@ -106,6 +106,7 @@ async def test_openapi_lists_every_route_with_schemas(hub: RunningHub, api: Api)
         ("GET", "/api/v1/orders/{number}"),
         ("GET", "/api/v1/canned-responses"),
         ("POST", "/api/v1/canned-responses"),
+        ("GET", "/api/v1/attachments/{id}"),
     }
     assert listed == expected == {(r.method, r.full_path) for r in ROUTES}
     schemas = doc["components"]["schemas"]
@@ -122,8 +123,11 @@ async def test_openapi_lists_every_route_with_schemas(hub: RunningHub, api: Api)
         for method, op in operations.items():
             assert op["summary"] and op["operationId"]
             success = [s for s in op["responses"] if s.startswith("2")]
+            binary = path == "/api/v1/attachments/{id}"  # the file's bytes, not JSON
             assert success and all(
                 "$ref" in op["responses"][s]["content"]["application/json"]["schema"]
+                if not binary
+                else op["responses"][s]["content"]["*/*"]["schema"]["format"] == "binary"
                 for s in success
             )
             for status_code, answer in op["responses"].items():
@@ -155,6 +159,7 @@ async def test_openapi_lists_every_route_with_schemas(hub: RunningHub, api: Api)
         "total",
         "currency",
         "tracking_url",
+        "pickup_point",
         "customer_id",
         "history",
         "updated_at",
@@ -392,6 +397,8 @@ async def test_messages_page_forward_in_time(hub: RunningHub, api: Api) -> None:
         "error",
         "external_id",
         "created_at",
+        "note_kind",  # a logged phone call or in-store visit; null otherwise
+        "attachments",  # [] when none came or went with it
     }
     assert first["sender_type"] == "customer" and first["status"] == "received"
     assert first["external_id"]

@@ -7,10 +7,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.actions import queries
+from hub.actions.attachments import attachments_of
+from hub.actions.contact_log import do_log_contact, note_kinds
 from hub.actions.conversations import do_assign, do_set_labels, do_set_status, get_conversation
 from hub.actions.replies import do_reply
 from hub.actions.unit import unit_of_work
 from hub.domain.types import ConversationStatus, SenderType
+from hub.errors import InvalidInput
 from hub.models import Conversation
 from hub.queue.port import OUTBOUND
 from hub.web.api import pages, serialize
@@ -76,10 +79,12 @@ async def list_messages(call: Call) -> MessagePage:
         rows = await queries.list_messages(
             session, conversation.id, after_id=after, limit=query.limit + 1
         )
-    page = rows[: query.limit]
+        page = rows[: query.limit]
+        kinds = await note_kinds(session, [m.id for m in page])
+        files = await attachments_of(session, [m.id for m in page if m.id is not None])
     more = len(rows) > query.limit
     return MessagePage(
-        items=[serialize.message(m) for m in page],
+        items=[serialize.message(m, kinds.get(m.id or 0), files.get(m.id or 0, [])) for m in page],
         next_cursor=pages.after_id(page[-1].id) if more else None,
     )
 
@@ -87,6 +92,8 @@ async def list_messages(call: Call) -> MessagePage:
 async def post_message(call: Call) -> Reply:
     """Stored first; the send is queued only once the message is committed."""
     body = call.body_as(ReplyBody)
+    if body.note_kind is not None:
+        return await _log_contact(call, body)
     async with unit_of_work(call.hub.db, call.hub.broker) as session:
         conversation = await get_conversation(session, call.id())
         message, job = await do_reply(
@@ -101,6 +108,18 @@ async def post_message(call: Call) -> Reply:
     if job is not None:
         await call.hub.queue.enqueue(OUTBOUND, [job])
     return Reply(serialize.message(message), 201)
+
+
+async def _log_contact(call: Call, body: ReplyBody) -> Reply:
+    """A phone call or in-store visit: a private note of that kind, never sent."""
+    if "private" in body.model_fields_set and not body.private:
+        raise InvalidInput("a logged call or visit is a private note: private must be true")
+    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+        conversation = await get_conversation(session, call.id())
+        message = await do_log_contact(
+            session, conversation, body.note_kind or "", body.text, operator_id=call.operator_id
+        )
+    return Reply(serialize.message(message, body.note_kind), 201)
 
 
 async def assign_conversation(call: Call) -> ConversationOut:
@@ -121,6 +140,7 @@ async def set_conversation_status(call: Call) -> ConversationOut:
             await get_conversation(session, call.id()),
             ConversationStatus(body.status),
             snooze_until,
+            by=call.operator_id,
         )
         return await _answer(session, conversation)
 

@@ -59,6 +59,7 @@ def _order_input(number: str, body: OrderBody) -> OrderInput:
         total=decimal_string(body.total, "total"),
         currency=body.currency,
         tracking_url=body.tracking_url,
+        pickup_point=body.pickup_point,
     )
 
 

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, fi
 # Spelled out for the schema; a test keeps them equal to hub.domain.types' enums.
 ChannelName = Literal["telegram", "whatsapp", "sms", "email", "webchat"]
 StatusName = Literal["open", "pending", "resolved", "snoozed"]
+NoteKindName = Literal["phone_call", "in_store_visit"]
 # Ids are int4 on PostgreSQL: a larger number must fail validation, not the database.
 MAX_ID = 2**31 - 1
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -89,6 +90,9 @@ class ReplyBody(BaseModel):
         None, description="default: the customer's last inbound channel"
     )
     private: StrictBool = Field(False, description="an internal note, never sent")
+    note_kind: NoteKindName | None = Field(
+        None, description="log a phone call or in-store visit: stored as a private note"
+    )
 
 
 class AssignBody(BaseModel):
@@ -141,6 +145,9 @@ class OrderBody(BaseModel):
     total: Money | None = None
     currency: str | None = Field(None, max_length=8)
     tracking_url: str | None = Field(None, max_length=1000)
+    pickup_point: str | None = Field(
+        None, max_length=500, description='where the customer collects the order; "" clears it'
+    )
     notify: StrictBool = Field(False, description="tell the customer about a status change")
 
 
@@ -173,6 +180,18 @@ class ConversationOut(Out):
     created_at: datetime
 
 
+class AttachmentOut(Out):
+    id: int = Field(description="GET /attachments/{id} serves the bytes once stored")
+    kind: str = Field(description="image, audio, video or document")
+    content_type: str | None
+    filename: str | None
+    size: int | None = Field(description="bytes")
+    status: Literal["pending", "stored", "unavailable", "too_large", "refused"] = Field(
+        description="pending until fetched from the provider; only stored files have bytes"
+    )
+    error: str | None = Field(description="why the file is not stored")
+
+
 class MessageOut(Out):
     id: int
     conversation_id: int
@@ -185,6 +204,12 @@ class MessageOut(Out):
     error: str | None
     external_id: str | None = Field(description="the provider's id for the message")
     created_at: datetime
+    note_kind: NoteKindName | None = Field(
+        None, description="a private note that logs a phone call or an in-store visit"
+    )
+    attachments: list[AttachmentOut] = Field(
+        default_factory=list, description="files that came or went with the message"
+    )
 
 
 class IdentityOut(Out):
@@ -207,6 +232,7 @@ class OrderOut(Out):
     total: str | None = Field(description="a decimal string")
     currency: str | None
     tracking_url: str | None
+    pickup_point: str | None = Field(description="where the customer collects the order")
     customer_id: int
     history: list[StatusChangeOut] = Field(description="oldest first")
     updated_at: datetime

@@ -5,8 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hub.actions.queries import ConversationDetails, CustomerCard
-from hub.models import CannedResponse, Conversation, Message, Order, OrderStatusChange
+from hub.models import (
+    Attachment,
+    CannedResponse,
+    Conversation,
+    Message,
+    Order,
+    OrderStatusChange,
+)
 from hub.web.api.schemas import (
+    AttachmentOut,
     CannedOut,
     ConversationOut,
     CustomerOut,
@@ -48,7 +56,23 @@ def conversations(
     return [conversation(row, details) for row in rows]
 
 
-def message(row: Message) -> MessageOut:
+def attachment(row: Attachment) -> AttachmentOut:
+    return AttachmentOut.model_validate(
+        {
+            "id": _id(row.id),
+            "kind": row.kind,
+            "content_type": row.content_type,
+            "filename": row.filename,
+            "size": row.size,
+            "status": row.status,
+            "error": row.error,
+        }
+    )
+
+
+def message(
+    row: Message, note_kind: str | None = None, files: Sequence[Attachment] = ()
+) -> MessageOut:
     return MessageOut.model_validate(
         {
             "id": _id(row.id),
@@ -62,6 +86,8 @@ def message(row: Message) -> MessageOut:
             "error": row.error,
             "external_id": row.external_id,
             "created_at": row.created_at,
+            "note_kind": note_kind,
+            "attachments": [attachment(f) for f in files],
         }
     )
 
@@ -74,6 +100,7 @@ def order(row: Order, history: Sequence[OrderStatusChange]) -> OrderOut:
         total=row.total,
         currency=row.currency,
         tracking_url=row.tracking_url,
+        pickup_point=row.pickup_point,
         customer_id=row.customer_id,
         history=[StatusChangeOut(status=h.status, at=h.at) for h in history],
         updated_at=row.updated_at,

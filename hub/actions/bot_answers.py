@@ -1,0 +1,241 @@
+"""Storing what the bots said: one short write turn per batch, each answer exactly once.
+
+Every bot message is keyed by the customer message it answers, on the channel that message
+came on: `bot:{message id}` for the first, `bot:{message id}:{n}` for the next ones. The
+unique (channel, dedupe_key) of messages makes a second answer impossible, across workers
+too, and `answered_keys` lets a redelivered batch skip what was answered already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.actions.replies import outbound_job
+from hub.actions.unit import record
+from hub.domain import events
+from hub.domain.events import Event
+from hub.domain.messages import InboundMessage
+from hub.domain.types import ConversationStatus, Direction, MessageStatus, SenderType
+from hub.models import Conversation, Message
+from hub.models.base import utcnow
+from hub.queue.port import NewJob
+
+MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
+CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
+PREVIEW_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A stored customer message the bots may answer."""
+
+    inbound: InboundMessage
+    message_id: int
+    conversation_id: int
+    customer_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class BotState:
+    """A conversation's bot fields: with the bot or not, and unanswered turns in a row."""
+
+    active: bool
+    unanswered: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedText:
+    text: str
+    private: bool = False  # a note for operators (what the bot matched), never sent
+
+
+@dataclass(slots=True)
+class PlannedTurn:
+    """What to store for one question, and the conversation's bot state before and after."""
+
+    question: Question
+    texts: list[PlannedText]
+    after: BotState
+    before: BotState = field(default_factory=lambda: BotState(True, 0))
+
+
+@dataclass
+class StoredAnswers:
+    outbound: list[NewJob] = field(default_factory=list)
+    # Conversations whose bot state changed since the bots read it (an operator took one
+    # over, another worker answered): nothing stored for them; plan them again.
+    conflicts: set[int] = field(default_factory=set)
+
+
+def answer_key(message_id: int, n: int = 0) -> str:
+    return f"bot:{message_id}" if n == 0 else f"bot:{message_id}:{n}"
+
+
+async def answered_keys(session: AsyncSession, questions: Iterable[Question]) -> set[str]:
+    """The first answer keys already stored for these questions."""
+    keys = {(q.inbound.channel.value, answer_key(q.message_id)) for q in questions}
+    if not keys:
+        return set()
+    rows = await session.scalars(
+        select(MESSAGES.c.dedupe_key).where(
+            tuple_(MESSAGES.c.channel, MESSAGES.c.dedupe_key).in_(keys)
+        )
+    )
+    return {key for key in rows if key}
+
+
+@dataclass(slots=True)
+class _Current:
+    state: BotState
+    status: str
+
+
+async def _lock_and_read(session: AsyncSession, ids: set[int]) -> dict[int, _Current]:
+    """Write first, then read: the no-op UPDATE takes the row locks (PostgreSQL) or the
+    write lock (SQLite), so what is read stays true until this turn commits; an operator
+    taking the conversation over meanwhile waits for it."""
+    await session.execute(
+        update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.id.in_(ids))
+        .values(bot_unanswered=CONVERSATIONS.c.bot_unanswered)
+    )
+    rows = await session.execute(
+        select(
+            CONVERSATIONS.c.id,
+            CONVERSATIONS.c.bot_active,
+            CONVERSATIONS.c.bot_unanswered,
+            CONVERSATIONS.c.status,
+        ).where(CONVERSATIONS.c.id.in_(ids))
+    )
+    return {
+        int(vid): _Current(BotState(bool(active), int(unanswered)), status)
+        for vid, active, unanswered, status in rows
+    }
+
+
+_UPDATE_CONVERSATION = (
+    update(CONVERSATIONS)
+    .where(CONVERSATIONS.c.id == bindparam("b_id"))
+    .values(
+        bot_active=bindparam("b_active"),
+        bot_unanswered=bindparam("b_unanswered"),
+        status=bindparam("b_status"),
+    )
+)
+_UPDATE_LAST_MESSAGE = (
+    update(CONVERSATIONS)
+    .where(CONVERSATIONS.c.id == bindparam("b_id"))
+    .values(last_message_at=bindparam("b_at"), last_message_text=bindparam("b_text"))
+)
+
+
+async def store_answers(session: AsyncSession, turns: Sequence[PlannedTurn]) -> StoredAnswers:
+    """Store the planned bot messages and bot states; the caller commits, then enqueues
+    `outbound` and publishes the recorded events."""
+    stored = StoredAnswers()
+    if not turns:
+        return stored
+    current = await _lock_and_read(session, {t.question.conversation_id for t in turns})
+    for turn in turns:
+        found = current.get(turn.question.conversation_id)
+        if found is None or found.state != turn.before:
+            stored.conflicts.add(turn.question.conversation_id)
+    answered = await answered_keys(session, [t.question for t in turns])
+    kept = [
+        t
+        for t in turns
+        if t.question.conversation_id not in stored.conflicts
+        and answer_key(t.question.message_id) not in answered
+    ]
+    now = utcnow()
+    for message in await _insert_messages(session, _rows(kept, now)):
+        record(
+            session,
+            Event(
+                events.MESSAGE_CREATED,
+                conversation_id=message.conversation_id,
+                customer_id=message.customer_id,
+                data={"message_id": message.id},
+            ),
+        )
+        if not message.private:
+            stored.outbound.append(outbound_job(message))
+    await _update_conversations(session, kept, current, now)
+    return stored
+
+
+def _rows(turns: Sequence[PlannedTurn], now: datetime) -> list[dict[str, object]]:
+    return [
+        {
+            "conversation_id": t.question.conversation_id,
+            "customer_id": t.question.customer_id,
+            "direction": Direction.OUTBOUND.value,
+            "sender_type": SenderType.BOT.value,
+            "channel": t.question.inbound.channel.value,
+            "text": piece.text,
+            "private": piece.private,
+            "status": (MessageStatus.RECEIVED if piece.private else MessageStatus.QUEUED).value,
+            "address": None if piece.private else t.question.inbound.address,
+            "dedupe_key": answer_key(t.question.message_id, n),
+            "created_at": now,
+        }
+        for t in turns
+        for n, piece in enumerate(t.texts)
+    ]
+
+
+async def _insert_messages(session: AsyncSession, rows: list[dict[str, object]]) -> list[Message]:
+    """Insert in one executemany, then read the ids back by their unique keys (an ordered
+    INSERT ... RETURNING runs one statement per row on SQLite); in insertion order."""
+    if not rows:
+        return []
+    await session.execute(insert(MESSAGES), rows)
+    found = await session.execute(
+        select(MESSAGES.c.id, MESSAGES.c.channel, MESSAGES.c.dedupe_key).where(
+            tuple_(MESSAGES.c.channel, MESSAGES.c.dedupe_key).in_(
+                [(r["channel"], r["dedupe_key"]) for r in rows]
+            )
+        )
+    )
+    ids = {(channel, key): int(mid) for mid, channel, key in found}
+    return [Message.model_validate({**r, "id": ids[(r["channel"], r["dedupe_key"])]}) for r in rows]
+
+
+async def _update_conversations(
+    session: AsyncSession,
+    turns: Sequence[PlannedTurn],
+    current: dict[int, _Current],
+    now: datetime,
+) -> None:
+    """Each conversation once: its bot state after its last turn, and its last sent text."""
+    states: dict[int, dict[str, object]] = {}
+    previews: dict[int, dict[str, object]] = {}
+    customers: dict[int, int] = {}
+    for turn in turns:
+        vid = turn.question.conversation_id
+        customers[vid] = turn.question.customer_id
+        handed_off = turn.before.active and not turn.after.active
+        states[vid] = {
+            "b_id": vid,
+            "b_active": turn.after.active,
+            "b_unanswered": turn.after.unanswered,
+            # A handed-off conversation waits, open, for a person.
+            "b_status": ConversationStatus.OPEN.value if handed_off else current[vid].status,
+        }
+        for piece in turn.texts:
+            if not piece.private:
+                previews[vid] = {"b_id": vid, "b_at": now, "b_text": piece.text[:PREVIEW_CHARS]}
+    if states:
+        await session.execute(_UPDATE_CONVERSATION, list(states.values()))
+    if previews:
+        await session.execute(_UPDATE_LAST_MESSAGE, list(previews.values()))
+    for vid, customer_id in customers.items():
+        record(
+            session,
+            Event(events.CONVERSATION_UPDATED, conversation_id=vid, customer_id=customer_id),
+        )

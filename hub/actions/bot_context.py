@@ -1,0 +1,71 @@
+"""What a bot sees of the hub for one customer message (the `BotContext` port), read from
+this database with no lock held; what it says is recorded, stored later by the runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from hub.actions.orders import order_history
+from hub.domain.bots import BotConversation, BotCustomer, BotOrder, BotStatusChange, BotText
+from hub.models import Order
+
+
+async def load_bot_orders(
+    session: AsyncSession, customer_id: int, number: str | None = None
+) -> list[BotOrder]:
+    """The customer's orders (only theirs), most recently updated first."""
+    query = select(Order).where(col(Order.customer_id) == customer_id)
+    if number is not None:
+        query = query.where(col(Order.number) == number)
+    rows = list(
+        await session.scalars(query.order_by(col(Order.updated_at).desc(), col(Order.id).desc()))
+    )
+    history = await order_history(session, [o.id for o in rows if o.id is not None])
+    return [
+        BotOrder(
+            number=o.number,
+            status=o.status,
+            tracking_url=o.tracking_url,
+            updated_at=o.updated_at,
+            history=tuple(BotStatusChange(c.status, c.at) for c in history.get(o.id or 0, [])),
+            pickup_point=o.pickup_point,
+        )
+        for o in rows
+    ]
+
+
+@dataclass
+class Turn:
+    """A `BotContext` for one customer message: reads this customer's data, records acts."""
+
+    session: AsyncSession
+    text: str
+    customer: BotCustomer
+    conversation: BotConversation
+    # False for a web chat visitor linked to the customer by an unproven claim (identify
+    # without the shop's identity_hash): they see no order, as if the customer had none.
+    sees_orders: bool = True
+    acts: list[tuple[BotText, str]] = field(default_factory=list)
+    handed_off: bool = False
+
+    async def orders(self) -> list[BotOrder]:
+        if not self.sees_orders:
+            return []
+        return await load_bot_orders(self.session, self.customer.id)
+
+    async def order(self, number: str) -> BotOrder | None:
+        if not self.sees_orders:
+            return None
+        found = await load_bot_orders(self.session, self.customer.id, number.strip())
+        return found[0] if found else None
+
+    async def reply(self, text: BotText, note: str) -> None:
+        self.acts.append((text, note))
+
+    async def handoff(self, text: BotText, note: str) -> None:
+        self.acts.append((text, note))
+        self.handed_off = True
