@@ -16,13 +16,25 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
 from adapters.text_split import split_text
-from hub.domain.messages import ContactClaim, DeliveryReceipt, InboundMessage, OutboundMessage
+from hub.domain.messages import (
+    ContactClaim,
+    DeliveryReceipt,
+    InboundAttachment,
+    InboundMessage,
+    OutboundAttachment,
+    OutboundMessage,
+)
 from hub.domain.ports import WebhookRequest
 from hub.domain.types import Channel
 from hub.errors import InvalidInput, ProviderError
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TEXT_LIMIT = 4096  # counted by Telegram in UTF-16 code units
+CAPTION_LIMIT = 1024
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _display_name(user: dict[str, Any]) -> str | None:
@@ -51,6 +63,9 @@ def parse_update(update: object, received_at: float = 0.0) -> list[InboundMessag
         caption = message.get("caption")
         text = caption if isinstance(caption, str) else ""
     contact = _contact_claim(message.get("contact"), user_id)
+    if not text:
+        text = _contact_text(message.get("contact"))
+    attachments = telegram_attachments(message)
     language = user.get("language_code")
     return [
         InboundMessage(
@@ -63,20 +78,75 @@ def parse_update(update: object, received_at: float = 0.0) -> list[InboundMessag
             locale=language.split("-")[0] if isinstance(language, str) and language else None,
             contact=contact,
             received_at=received_at,
+            attachments=attachments,
         )
     ]
 
 
+# Message fields that carry one file, and the type Telegram gives when it names none.
+_FILE_FIELDS = {
+    "document": None,
+    "audio": "audio/mpeg",
+    "voice": "audio/ogg",
+    "video": "video/mp4",
+    "video_note": "video/mp4",
+    "animation": "video/mp4",
+    "sticker": "image/webp",
+}
+
+
+def telegram_attachments(message: dict[str, Any]) -> tuple[InboundAttachment, ...]:
+    """The files of a message: the largest size of a photo, or its one document/voice/..."""
+    found: list[InboundAttachment] = []
+    photo = message.get("photo")
+    if isinstance(photo, list):
+        sizes = [p for p in photo if isinstance(p, dict) and isinstance(p.get("file_id"), str)]
+        if sizes:
+            best = max(sizes, key=lambda p: p.get("width", 0) * p.get("height", 0))
+            size = best.get("file_size")
+            found.append(
+                InboundAttachment(
+                    kind="image", ref=best["file_id"], size=size if isinstance(size, int) else None
+                )
+            )
+    for name, default_type in _FILE_FIELDS.items():
+        item = message.get(name)
+        if not isinstance(item, dict) or not isinstance(item.get("file_id"), str):
+            continue
+        if name == "sticker" and (item.get("is_animated") or item.get("is_video")):
+            continue  # Lottie and video stickers: nothing an operator could open
+        mime, size, name_ = item.get("mime_type"), item.get("file_size"), item.get("file_name")
+        found.append(
+            InboundAttachment(
+                kind=name,
+                ref=item["file_id"],
+                content_type=mime if isinstance(mime, str) else default_type,
+                filename=name_ if isinstance(name_, str) else None,
+                size=size if isinstance(size, int) else None,
+            )
+        )
+    return tuple(found)
+
+
 def _contact_claim(contact: object, sender_id: int) -> ContactClaim | None:
+    """Only the sender's own card (the "share my phone" button) says who they are.
+
+    Anyone can send someone else's card ("call my wife"): linking it would merge two people
+    and let the sender read the other's orders, so it is shown as text and claims nothing.
+    """
     if not isinstance(contact, dict) or not isinstance(contact.get("phone_number"), str):
         return None
-    # Telegram vouches for the number only when it is the sender's own contact card.
-    own = contact.get("user_id") == sender_id
-    return ContactClaim(
-        phone=contact["phone_number"],
-        name=_display_name(contact) if own else None,
-        verified=own,
-    )
+    if contact.get("user_id") != sender_id:
+        return None
+    return ContactClaim(phone=contact["phone_number"], name=_display_name(contact), verified=True)
+
+
+def _contact_text(contact: object) -> str:
+    """A card has no text of its own: what the operators see of it."""
+    if not isinstance(contact, dict) or not isinstance(contact.get("phone_number"), str):
+        return ""
+    name = _display_name(contact)
+    return f"\U0001f4c7 {name}, {contact['phone_number']}" if name else contact["phone_number"]
 
 
 class TelegramWebhook:
@@ -123,12 +193,21 @@ class TelegramSender:
 
     async def send(self, message: OutboundMessage) -> DeliveryReceipt:
         first_id: str | None = None
-        for part in split_text(message.text, self.max_text_length, measure="utf16"):
-            sent_id = await self._send_part(message.address, part)
+        files = list(message.attachments)
+        # A short text rides as the first file's caption; a longer one goes first, alone.
+        caption = message.text if files and _utf16_len(message.text) <= CAPTION_LIMIT else None
+        if caption is None:
+            for part in split_text(message.text, self.max_text_length, measure="utf16"):
+                sent_id = await self._send_part(message.address, part)
+                first_id = first_id or sent_id
+        for n, file in enumerate(files):
+            sent_id = await self._send_part(message.address, caption if n == 0 else None, file)
             first_id = first_id or sent_id
         return DeliveryReceipt(external_id=first_id)
 
-    async def _send_part(self, chat_id: str, text: str) -> str:
+    async def _send_part(
+        self, chat_id: str, text: str | None, file: OutboundAttachment | None = None
+    ) -> str:
         from aiogram.exceptions import (
             TelegramAPIError,
             TelegramForbiddenError,
@@ -139,7 +218,18 @@ class TelegramSender:
 
         try:
             bot = await self.bot()
-            sent = await bot.send_message(chat_id=int(chat_id), text=text)
+            if file is None:
+                sent = await bot.send_message(chat_id=int(chat_id), text=text or "")
+            else:
+                from aiogram.types import BufferedInputFile
+
+                upload = BufferedInputFile(file.data, filename=file.filename)
+                if file.is_image:
+                    sent = await bot.send_photo(chat_id=int(chat_id), photo=upload, caption=text)
+                else:
+                    sent = await bot.send_document(
+                        chat_id=int(chat_id), document=upload, caption=text
+                    )
         except TelegramRetryAfter as exc:
             raise ProviderError(str(exc), retryable=True, retry_after=exc.retry_after) from None
         except (TelegramServerError, TelegramNetworkError) as exc:

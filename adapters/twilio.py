@@ -9,12 +9,12 @@ Parsing is pure: no I/O, no database.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
-from hub.domain.messages import InboundMessage
+from hub.domain.messages import InboundAttachment, InboundMessage
 from hub.domain.ports import WebhookRequest
 from hub.domain.types import Channel, MessageStatus
 from hub.errors import InvalidInput
@@ -24,6 +24,8 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 # Twilio answers a webhook with TwiML; an empty <Response> sends nothing back by itself.
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 WHATSAPP_PREFIX = "whatsapp:"
+# The hub's message id, carried in the StatusCallback URL (signed with the rest of it).
+STATUS_MESSAGE_PARAM = "hub_message"
 
 # Twilio's default opt-out / opt-in keywords on long codes (case-insensitive, whole body).
 # Twilio itself blocks sends to an opted-out number (error 21610); the hub keeps the same
@@ -108,11 +110,32 @@ class TwilioWebhook:
                 display_name=(form.get("ProfileName") or "").strip() or None,
                 received_at=received_at,
                 extra=extra,
+                attachments=twilio_media(form),
             )
         ]
 
     def parse_status(self, request: WebhookRequest) -> StatusUpdate | None:
         return parse_status(request)
+
+
+MAX_MEDIA = 10  # Twilio's own cap on media per message
+
+
+def twilio_media(form: MultiDict[str]) -> tuple[InboundAttachment, ...]:
+    """`MediaUrlN` / `MediaContentTypeN` for N below `NumMedia`: fetched later, with the
+    account's credentials."""
+    raw = form.get("NumMedia", "0").strip()
+    count = min(int(raw), MAX_MEDIA) if raw.isdigit() else 0
+    found = []
+    for n in range(count):
+        url = form.get(f"MediaUrl{n}", "").strip()
+        if not url.startswith(("https://", "http://")):
+            continue
+        content_type = form.get(f"MediaContentType{n}", "").strip() or None
+        major = (content_type or "").split("/", 1)[0]
+        kind = major if major in ("image", "audio", "video") else "document"
+        found.append(InboundAttachment(kind=kind, ref=url, content_type=content_type))
+    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +145,7 @@ class StatusUpdate:
     external_id: str
     status: MessageStatus
     error: str | None
+    message_id: int | None = None
 
 
 def parse_status(request: WebhookRequest) -> StatusUpdate | None:
@@ -140,4 +164,12 @@ def parse_status(request: WebhookRequest) -> StatusUpdate | None:
         )
         if code == "63016":
             error += " (outside the WhatsApp 24 h window: use a template or another channel)"
-    return StatusUpdate(external_id=sid, status=status, error=error)
+    return StatusUpdate(
+        external_id=sid, status=status, error=error, message_id=_message_id(request)
+    )
+
+
+def _message_id(request: WebhookRequest) -> int | None:
+    query = urlsplit(request.url).query
+    raw = dict(parse_qsl(query)).get(STATUS_MESSAGE_PARAM, "") if query else ""
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None

@@ -20,6 +20,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from adapters.text_split import split_text
+from adapters.twilio import STATUS_MESSAGE_PARAM
 from hub.domain.messages import DeliveryReceipt, OutboundMessage
 from hub.domain.types import Channel
 from hub.errors import ProviderError
@@ -136,23 +137,28 @@ class TwilioSender:
         if isinstance(content_sid, str) and content_sid:
             # A Content template: no Body; the reply text is the template's variable 1.
             sid = await self._create(
-                message.address,
+                message,
                 content_sid=content_sid,
                 content_variables=json.dumps({"1": message.text}),
             )
             return DeliveryReceipt(external_id=sid)
         first: str | None = None
+        # Twilio fetches media itself, from the hub's signed links, with the first part.
+        media = [a.url for a in message.attachments]
         for part in split_text(message.text, self.max_text_length):
-            sid = await self._create(message.address, body=part)
+            extra: dict[str, Any] = {"media_url": media} if media and first is None else {}
+            sid = await self._create(message, body=part, **extra)
             first = first or sid
         return DeliveryReceipt(external_id=first)
 
-    async def _create(self, address: str, **fields: Any) -> str:
+    async def _create(self, message: OutboundMessage, **fields: Any) -> str:
+        # The callback names the hub's message: Twilio may call it before the hub has
+        # stored the MessageSid this request returns.
         try:
             created = await self._twilio().messages.create_async(
-                to=self._to(address),
+                to=self._to(message.address),
                 from_=self._from,
-                status_callback=self._status_callback,
+                status_callback=f"{self._status_callback}?{STATUS_MESSAGE_PARAM}={message.message_id}",
                 **fields,
             )
         except TwilioRestException as exc:

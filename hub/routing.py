@@ -7,12 +7,13 @@ statements: the ORM unit of work cost more than the database itself on this path
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.actions.attachments import do_add_inbound_attachments
 from hub.actions.channel_state import do_store_channel_state, mail_threads
 from hub.actions.customers import do_link_identity, get_customer
 from hub.actions.unit import record
@@ -47,9 +48,6 @@ class Routed:
     message_id: int
     conversation_id: int
     customer_id: int
-
-
-AfterRoute = Callable[[AsyncSession, list[Routed]], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -332,9 +330,7 @@ async def plan_batch(session: AsyncSession, batch: list[InboundMessage]) -> Plan
     return Plan(fresh, customers, conversations, threads)
 
 
-async def store_batch(
-    session: AsyncSession, plan: Plan, after: AfterRoute | None = None
-) -> list[Routed]:
+async def store_batch(session: AsyncSession, plan: Plan) -> list[Routed]:
     """Writes: customers, conversations and messages of a planned batch; the caller commits."""
     fresh, customers, conversations = plan.fresh, plan.customers, plan.conversations
     await _create_customers(session, fresh, customers)
@@ -390,6 +386,10 @@ async def store_batch(
     latest = {item[2].id: item for item in placed}
     await _touch(session, latest.values(), now)
     await do_store_channel_state(session, list(zip(fresh, message_ids, strict=True)))
+    await do_add_inbound_attachments(
+        session,
+        [(m, mid, p[2].id) for m, mid, p in zip(fresh, message_ids, placed, strict=True)],
+    )
     routed = [
         Routed(inbound, message_id, conversation.id, customer.id)
         for message_id, (inbound, customer, conversation) in zip(message_ids, placed, strict=True)
@@ -406,14 +406,10 @@ async def store_batch(
         )
         if item.inbound.contact is not None:
             await _apply_contact(session, item)
-    if after is not None:
-        await after(session, routed)
     return routed
 
 
-async def route_batch(
-    session: AsyncSession, batch: list[InboundMessage], after: AfterRoute | None = None
-) -> list[Routed]:
+async def route_batch(session: AsyncSession, batch: list[InboundMessage]) -> list[Routed]:
     """Plan and store in one go, for callers that need no write turn; the caller commits."""
     plan = await plan_batch(session, batch)
-    return [] if plan is None else await store_batch(session, plan, after)
+    return [] if plan is None else await store_batch(session, plan)

@@ -65,11 +65,12 @@ async def do_set_status(
     message = await session.get(Message, message_id)
     if message is None:
         return None
+    if external_id is not None and message.external_id is None:
+        message.external_id = external_id  # also when a callback already moved it further
+        session.add(message)
     if STATUS_RANK[MessageStatus(message.status)] >= STATUS_RANK[status]:
         return message  # callbacks arrive out of order; never move backwards
     message.status = status
-    if external_id is not None:
-        message.external_id = external_id
     if error is not None:
         message.error = error[:2000]
     _updated(session, message)
@@ -82,10 +83,24 @@ async def do_record_status(
     external_id: str,
     status: MessageStatus,
     error: str | None = None,
+    *,
+    message_id: int | None = None,
 ) -> Message | None:
-    """A provider's status callback for the outbound message it knows by `external_id`."""
-    message = await find_message(session, channels, external_id)
-    if message is None or message.direction != Direction.OUTBOUND or message.id is None:
+    """A provider's status callback for the outbound message it knows by `external_id`, or
+    by the hub's own id when the callback URL carried it (the callback can arrive before
+    the send's answer, with its id, is stored)."""
+    if message_id is not None:
+        message = await session.get(Message, message_id)
+        if message is not None and message.external_id not in (None, external_id):
+            message = None  # another part of a split text: its first part speaks for it
+    else:
+        message = await find_message(session, channels, external_id, Direction.OUTBOUND)
+    if (
+        message is None
+        or message.direction != Direction.OUTBOUND
+        or message.channel not in channels
+        or message.id is None
+    ):
         return None
     return await do_set_status(session, message.id, status, error=error)
 

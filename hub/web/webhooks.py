@@ -99,6 +99,7 @@ async def twilio_status(request: web.Request) -> web.Response:
                 update.external_id,
                 update.status,
                 update.error,
+                message_id=update.message_id,
             )
     return _twiml(adapter)
 

@@ -52,7 +52,8 @@ async def test_a_reply_leaves_by_sms_with_a_status_callback_and_moves_forward_on
     message_id = await operator_reply(twilio_hub, inbound.conversation_id, "Hello from us")
     [call] = await _sent_to(fake_twilio, "+14155550201", "Hello from us")
     assert call.fields["From"] == SMS_FROM
-    assert call.fields["StatusCallback"] == f"{PUBLIC_URL}/webhooks/twilio/status"
+    callback = f"{PUBLIC_URL}/webhooks/twilio/status?hub_message={message_id}"
+    assert call.fields["StatusCallback"] == callback
     sent = await eventually(lambda: status_is(twilio_hub, message_id, "sent"))
     assert sent.external_id == call.sid
     assert await status_callback(twilio_hub, call.sid or "", "delivered") == 200
@@ -61,6 +62,39 @@ async def test_a_reply_leaves_by_sms_with_a_status_callback_and_moves_forward_on
     assert (await message(twilio_hub, message_id)).status == "delivered"
     assert await status_callback(twilio_hub, call.sid or "", "queued") == 200
     assert await status_callback(twilio_hub, "SM" + "f" * 32, "delivered") == 200  # unknown sid
+
+
+async def test_a_status_callback_before_the_send_is_answered_still_counts(
+    twilio_hub: RunningHub, fake_twilio: FakeTwilioAPI
+) -> None:
+    """Twilio may call back before the hub has stored the MessageSid its create returned:
+    the callback URL names the hub's message, so the status is not lost."""
+    answers: list[int] = []
+
+    async def call_back_first(call: TwilioCall) -> None:
+        url = call.fields["StatusCallback"]
+        fields = {"MessageSid": call.sid or "", "MessageStatus": "delivered"}
+        path = url.removeprefix(PUBLIC_URL)
+        answers.append((await post_form(twilio_hub, path, fields, signed_url=url))[0])
+
+    fake_twilio.before_answer = call_back_first
+    inbound = await _writes(twilio_hub, sms("+14155550209", "quick?"), "sms")
+    message_id = await operator_reply(twilio_hub, inbound.conversation_id, "Very quick")
+    [call] = await _sent_to(fake_twilio, "+14155550209", "Very quick")
+
+    async def delivered_with_its_sid() -> Message | None:
+        found = await status_is(twilio_hub, message_id, "delivered")
+        return found if found is not None and found.external_id is not None else None
+
+    delivered = await eventually(delivered_with_its_sid)
+    assert answers == [200]
+    assert delivered.external_id == call.sid  # stored although the status was already further
+    forged = f"{PUBLIC_URL}/webhooks/twilio/status?hub_message={inbound.id}"
+    fields = {"MessageSid": "SM" + "e" * 32, "MessageStatus": "failed"}
+    assert (
+        await post_form(twilio_hub, forged.removeprefix(PUBLIC_URL), fields, signed_url=forged)
+    )[0] == 200
+    assert (await message(twilio_hub, inbound.id or 0)).status == "received"  # inbound untouched
 
 
 async def test_a_status_callback_with_a_bad_signature_changes_nothing(

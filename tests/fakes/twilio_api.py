@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -69,18 +70,32 @@ class FakeTwilioAPI:
         self.unsubscribed: set[str] = set()
         self._faults: list[_Fault] = []
         self._sids = itertools.count(1)
+        # Called with each accepted message before the create is answered: Twilio's own
+        # status callbacks can reach the hub before the create's answer does.
+        self.before_answer: Callable[[TwilioCall], Awaitable[None]] | None = None
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        # Inbound media: path -> (bytes, content type) or an HTTP status to fail with.
+        self.media: dict[str, tuple[bytes, str] | int] = {}
+        self.media_requests: list[tuple[str, bool]] = []  # (path, had the right credentials)
+        self.storage_url = ""
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
+        app.router.add_get("/2010-04-01/Accounts/{sid}/Messages/{mm}/Media/{me}", self._media)
+        app.router.add_get("/storage/{me}", self._storage)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.base_url = f"http://127.0.0.1:{port}"
+        # Media files are served from another origin, as Twilio redirects to its storage.
+        storage = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await storage.start()
+        storage_port = storage._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.storage_url = f"http://127.0.0.1:{storage_port}"
         return self.base_url
 
     async def stop(self) -> None:
@@ -100,6 +115,34 @@ class FakeTwilioAPI:
         """The next create answers this error (429, 5xx, or a 4xx like 63016)."""
         self._faults.append(_Fault(status, code, message))
 
+    def add_media(self, content: bytes | int, content_type: str = "image/jpeg") -> str:
+        """A MediaUrl as an inbound webhook carries it; an int makes the fetch fail with it."""
+        n = len(self.media) + 1
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/MM{n:032x}/Media/ME{n:032x}"
+        self.media[path] = content if isinstance(content, int) else (content, content_type)
+        return self.base_url + path
+
+    async def _media(self, request: web.Request) -> web.StreamResponse:
+        """Like Twilio: credentials required, then a redirect to the file's storage host."""
+        authorised = self._authorised(request)
+        self.media_requests.append((request.path, authorised))
+        if not authorised:
+            return _error(401, 20003, "Authenticate")
+        found = self.media.get(request.path)
+        if found is None:
+            return _error(404, 20404, "The requested resource was not found")
+        if isinstance(found, int):
+            return _error(found, 20500, "injected")
+        raise web.HTTPFound(f"{self.storage_url}/storage/{request.match_info['me']}")
+
+    async def _storage(self, request: web.Request) -> web.StreamResponse:
+        if "Authorization" in request.headers:  # the storage host must never see them
+            return web.Response(status=400, text="credentials leaked to storage")
+        for path, found in self.media.items():
+            if path.endswith("/" + request.match_info["me"]) and not isinstance(found, int):
+                return web.Response(body=found[0], content_type=found[1])
+        return web.Response(status=404)
+
     @property
     def sent(self) -> list[TwilioCall]:
         return [c for c in self.calls if c.sid is not None]
@@ -118,6 +161,8 @@ class FakeTwilioAPI:
             call.status = answer.status
             return answer
         call.sid = f"SM{next(self._sids):032x}"
+        if self.before_answer is not None:
+            await self.before_answer(call)
         return web.json_response(self._resource(call.sid, fields), status=201)
 
     def _answer(self, request: web.Request, fields: dict[str, str]) -> web.Response | None:

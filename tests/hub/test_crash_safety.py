@@ -104,8 +104,8 @@ async def test_sigkill_mid_stream_then_provider_retries_every_message_stored_onc
         "HUB_TELEGRAM_WEBHOOK_SECRET": SECRET,
         "HUB_TELEGRAM_API_URL": "http://127.0.0.1:9",
         "HUB_LOG_LEVEL": "WARNING",
-        # Durability of acknowledged webhooks is the subject; bot replies are tested in
-        # tests/bots (with them on, each reply to the unreachable API holds the write turn).
+        # Durability of acknowledged webhooks is the subject; a worker killed between
+        # routing and the bots' answers is tested in tests/bots/test_bot_turn_once.py.
         "HUB_BOTS": "0",
     }
     if backend_urls["redis_url"]:

@@ -141,6 +141,26 @@ async def test_a_shared_contact_links_the_phone_to_the_customer(hub: RunningHub)
     assert by_telegram is not None and by_phone.id == by_telegram.id
 
 
+async def test_someone_elses_contact_card_links_and_merges_nothing(hub: RunningHub) -> None:
+    """A card forwarded from another person is not a claim about the sender: shown as text,
+    it must never merge the sender into that person's customer (and their orders)."""
+    await hub.post_telegram(telegram_update(787, "hello"))
+    await eventually(lambda: messages_of(hub.hub, channel="telegram"))
+    other = {"phone_number": "+79160000787", "first_name": "Olga", "user_id": 9999}
+    await hub.post_telegram(telegram_update(788, "my number"))
+    await hub.post_telegram(telegram_update(788, None, contact={**other, "user_id": 788}))
+    owner = await eventually(lambda: customer_of(hub.hub, "sms", "+79160000787"))
+    await hub.post_telegram(telegram_update(787, None, contact=other))
+    card = await eventually(
+        lambda: messages_of(
+            hub.hub, channel="telegram", address="787", text="\U0001f4c7 Olga, +79160000787"
+        )
+    )
+    sender = await customer_of(hub.hub, "telegram", "787")
+    assert sender is not None and sender.id != owner.id
+    assert card[0].customer_id == sender.id
+
+
 async def test_polling_mode_routes_updates_and_keeps_its_offset(
     hub: RunningHub, fake_telegram: FakeTelegramAPI
 ) -> None:
