@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.browser.test_inbox import sign_in
 from tests.channels.test_attachments import files_of, operator
@@ -20,7 +20,7 @@ from tests.conftest import make_settings
 from tests.factories import messages_of, telegram_update
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually, start_hub, stop_hub
-from tests.web.conftest import Api, customer_writes, make_api
+from tests.web.conftest import Api, customer_writes
 
 LIMIT = 256 * 1024
 
@@ -49,22 +49,6 @@ BLUE = png(24, 24, (20, 40, 220))
 @pytest.fixture
 def settings_overrides(tmp_path: Path) -> dict[str, Any]:
     return {"media_dir": tmp_path / "media", "max_attachment_bytes": LIMIT}
-
-
-@pytest.fixture
-async def anna(hub: RunningHub) -> Api:
-    return await make_api(hub, "anna@shop.test", "Anna")
-
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context()
-    tab = await context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    yield tab
-    await context.close()
-    assert errors == [], errors
 
 
 async def drawn(image: Locator) -> None:

@@ -9,25 +9,16 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from tests.browser.conftest import watched_page
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub
-from tests.web.conftest import PASSWORD, Api, customer_writes, make_api
-
-
-@pytest.fixture
-async def anna(hub: RunningHub) -> Api:
-    return await make_api(hub, "anna@shop.test", "Anna")
+from tests.web.conftest import PASSWORD, Api, customer_writes
 
 
 @pytest.fixture
 async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(locale="en-US")
-    tab = await context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    yield tab
-    await context.close()
-    assert errors == [], errors
+    async with watched_page(browser, locale="en-US") as tab:
+        yield tab
 
 
 async def sign_in(page: Page, hub: RunningHub, email: str, live: str) -> None:

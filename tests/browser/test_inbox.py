@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from hub.actions.canned import do_create_canned
 from hub.models import Conversation
 from tests.factories import messages_of
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually
-from tests.web.conftest import PASSWORD, Api, customer_writes, make_api
+from tests.web.conftest import PASSWORD, Api, customer_writes
 from tests.web.test_webchat import open_chat, receive
-
-
-@pytest.fixture
-async def anna(hub: RunningHub) -> Api:
-    return await make_api(hub, "anna@shop.test", "Anna")
-
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context()
-    tab = await context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
-    yield tab
-    await context.close()
-    assert errors == [], errors
 
 
 async def sign_in(page: Page, hub: RunningHub, email: str) -> None:

@@ -12,6 +12,7 @@ from playwright.async_api import Browser, Page, expect
 
 from hub.actions.orders import do_upsert_order
 from hub.demo_data import DEMO_ORDERS
+from tests.browser.conftest import watched_page
 from tests.browser.test_inbox import sign_in
 from tests.support import RunningHub, operator_reply, stop_hub
 from tests.web.conftest import make_api
@@ -31,21 +32,8 @@ async def sandbox(backend_urls: dict[str, Any]) -> AsyncIterator[RunningHub]:
 
 @pytest.fixture
 async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context()
-    tab = await context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.on(
-        "console",
-        lambda m: (
-            errors.append(f"{m.text} {m.location}")
-            if m.type == "error" and "favicon" not in str(m.location)
-            else None
-        ),
-    )
-    yield tab
-    await context.close()
-    assert errors == [], errors
+    async with watched_page(browser, console_errors=True) as tab:
+        yield tab
 
 
 async def test_an_operator_writes_as_a_telegram_customer_and_sees_the_answers_live(

@@ -8,9 +8,10 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from hub.models import Conversation
+from tests.browser.conftest import watched_page
 from tests.browser.test_inbox import sign_in
 from tests.support import RunningHub, eventually
-from tests.web.conftest import Api, customer_writes, make_api
+from tests.web.conftest import Api, customer_writes
 
 # Any element wider than the viewport, or a pane that scrolls sideways, is an overflow.
 OVERFLOWS = """() => {
@@ -31,24 +32,8 @@ OVERFLOWS = """() => {
 
 
 @pytest.fixture
-async def anna(hub: RunningHub) -> Api:
-    return await make_api(hub, "anna@shop.test", "Anna")
-
-
-async def page_of(browser: Browser, width: int, height: int) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": width, "height": height})
-    tab = await context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
-    yield tab
-    await context.close()
-    assert errors == [], errors
-
-
-@pytest.fixture
 async def page(browser: Browser) -> AsyncIterator[Page]:
-    async for tab in page_of(browser, 1280, 800):
+    async with watched_page(browser, viewport={"width": 1280, "height": 800}) as tab:
         yield tab
 
 
@@ -170,7 +155,8 @@ async def test_nothing_overflows_at_laptop_and_tablet_sizes(
         {"text": "Called the customer back", "note_kind": "phone_call"},
         status=201,
     )
-    async for tab in page_of(browser, *size):
+    width, height = size
+    async with watched_page(browser, viewport={"width": width, "height": height}) as tab:
         await sign_in(tab, hub, anna.email)
         for path in (
             "/inbox",

@@ -53,19 +53,26 @@ async def smtp_relay() -> AsyncIterator[SmtpRelay]:
         yield relay
 
 
-@pytest.fixture
-async def mail_hub(
-    backend_urls: dict[str, Any], smtp_relay: SmtpRelay
-) -> AsyncIterator[RunningHub]:
+def mail_settings(backend_urls: dict[str, Any], relay: SmtpRelay, **extra: Any) -> Settings:
+    """A hub with only the email channel: its own SMTP listener in, `relay` out."""
     settings = make_settings(
         **backend_urls,
         port=0,
         secret_key="test-secret-key",
         email_address=MAILBOX,
-        smtp_url=smtp_relay.url,
+        smtp_url=relay.url,
         smtp_listen="127.0.0.1:0",
+        **extra,
     )
     settings.check()
+    return settings
+
+
+@pytest.fixture
+async def mail_hub(
+    backend_urls: dict[str, Any], smtp_relay: SmtpRelay
+) -> AsyncIterator[RunningHub]:
+    settings = mail_settings(backend_urls, smtp_relay)
     running = await start_hub(settings)
     yield running
     await stop_hub(running)

@@ -18,10 +18,9 @@ from hub.domain.types import SenderType
 from hub.media import media_store
 from hub.models import Attachment, Conversation, Message
 from hub.queue.port import OUTBOUND
-from tests.channels.conftest import MAILBOX, twilio_settings
+from tests.channels.conftest import mail_settings, twilio_settings
 from tests.channels.test_email_channel import deliver, mail
 from tests.channels.twilio_support import post_form, whatsapp
-from tests.conftest import make_settings
 from tests.factories import messages_of, telegram_update
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -232,15 +231,7 @@ async def test_a_media_url_twilio_refuses_marks_the_file_unavailable(
 async def mail_hub(
     backend_urls: dict[str, Any], smtp_relay: SmtpRelay, tmp_path: Path
 ) -> AsyncIterator[RunningHub]:
-    settings = make_settings(
-        **backend_urls,
-        port=0,
-        secret_key="test-secret-key",
-        email_address=MAILBOX,
-        smtp_url=smtp_relay.url,
-        smtp_listen="127.0.0.1:0",
-        media_dir=tmp_path / "media",
-    )
+    settings = mail_settings(backend_urls, smtp_relay, media_dir=tmp_path / "media")
     running = await start_hub(settings)
     yield running
     await stop_hub(running)
@@ -293,6 +284,25 @@ async def send_file(
     [sent] = [m for m in await messages_of(running.hub, sender_type="operator")][-1:]
     assert sent.id is not None
     return sent.id
+
+
+async def test_a_reply_with_a_file_but_a_wrong_csrf_token_stores_nothing(hub: RunningHub) -> None:
+    assert await hub.post_telegram(telegram_update(4251, "hello")) == 200
+    asked = await eventually(lambda: inbound(hub, "telegram"), what="message routed")
+    agent = await operator(hub, "forged@shop.test")
+    try:
+        form = aiohttp.FormData()
+        form.add_field("csrf", "forged")
+        form.add_field("text", "from another site")
+        form.add_field("file", PNG, filename="x.png", content_type="image/png")
+        path = f"/inbox/conversations/{asked.conversation_id}/reply"
+        async with agent.http.post(f"{hub.url}{path}", data=form) as answer:
+            assert answer.status == 403
+    finally:
+        await agent.http.close()
+    assert await messages_of(hub.hub, sender_type="operator") == []
+    media = hub.hub.settings.media_dir
+    assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
 
 
 async def test_an_operator_sends_a_photo_back_on_telegram(

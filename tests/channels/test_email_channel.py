@@ -20,7 +20,7 @@ from hub.actions.operators import do_create_operator
 from hub.errors import ConfigurationError
 from hub.models import Message, MessageSource
 from hub.resources import migrations_dir
-from tests.channels.conftest import MAILBOX
+from tests.channels.conftest import MAILBOX, mail_settings
 from tests.conftest import make_settings
 from tests.factories import count, customer_of, messages_of
 from tests.fakes.smtp_relay import RelayedMail, SmtpRelay
@@ -332,17 +332,9 @@ def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 async def tls_mail_hub(
     backend_urls: dict[str, Any], smtp_relay: SmtpRelay, tls_cert: tuple[Path, Path]
 ) -> AsyncIterator[RunningHub]:
-    settings = make_settings(
-        **backend_urls,
-        port=0,
-        secret_key="test-secret-key",
-        email_address=MAILBOX,
-        smtp_url=smtp_relay.url,
-        smtp_listen="127.0.0.1:0",
-        smtp_tls_cert=tls_cert[0],
-        smtp_tls_key=tls_cert[1],
+    settings = mail_settings(
+        backend_urls, smtp_relay, smtp_tls_cert=tls_cert[0], smtp_tls_key=tls_cert[1]
     )
-    settings.check()
     running = await start_hub(settings)
     yield running
     await stop_hub(running)

@@ -106,13 +106,17 @@ async def _read_part(part: BodyPartReader, limit: int, what: str) -> bytes:
 
 
 async def read_upload_form(
-    request: web.Request, hub: Hub, file_field: str = "file"
+    request: web.Request,
+    hub: Hub,
+    accept: Callable[[MultiDict[str]], None],
+    file_field: str = "file",
 ) -> tuple[MultiDict[str], Upload | None]:
     """A multipart form read as a stream (never whole into memory past the limits): its
-    text fields, and its file stored once it passed the size and type checks."""
+    text fields, and its file, stored only once the size and type checks passed and
+    `accept` (the CSRF check) let the whole form through."""
     settings = hub.settings
     fields: MultiDict[str] = MultiDict()
-    upload = None
+    pending: tuple[bytes, str, str] | None = None
     reader = await request.multipart()
     for _ in range(MAX_PARTS):
         part = await reader.next()
@@ -133,9 +137,13 @@ async def read_upload_form(
         )
         if content_type is None:
             raise InvalidInput(f"this file cannot be sent: {reason}")
-        key = await media_store(settings).put(data)
-        upload = Upload(key, content_type, part.filename or "file", len(data))
-    return fields, upload
+        pending = (data, content_type, part.filename or "file")
+    accept(fields)
+    if pending is None:
+        return fields, None
+    data, content_type, filename = pending
+    key = await media_store(settings).put(data)
+    return fields, Upload(key, content_type, filename, len(data))
 
 
 UploadView = Callable[[web.Request, SignedIn, MultiDictProxy[str], "Upload | None"], Awaitable[str]]
@@ -148,11 +156,14 @@ def upload_action(view: UploadView) -> View:
         me = await sessions.current(request)
         if me is None:
             raise Unauthorized("sign in first")
+
+        def csrf_checked(fields: MultiDict[str]) -> None:
+            sessions.check_csrf(request, me, fields.get("csrf"))
+
         try:
-            fields, upload = await read_upload_form(request, hub_of(request))
+            fields, upload = await read_upload_form(request, hub_of(request), csrf_checked)
         except InvalidInput as exc:
             return await failure(request, me, exc)
-        sessions.check_csrf(request, me, fields.get("csrf"))
         try:
             target = await view(request, me, MultiDictProxy(fields), upload)
         except HubError as exc:
