@@ -4,7 +4,6 @@ the hub, queued, stored, then marked seen on the server."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -312,9 +311,7 @@ async def test_only_hub_run_and_hub_worker_mail_poll_and_shutdown_stops_the_poll
     start_consumers(hub, "worker", mail=True)
     await mailbox.append(mail())
     await eventually(lambda: _seen(mailbox))
-    started = time.monotonic()
     await close_hub(hub)  # the poller is in IDLE: it ends it and logs out
-    assert time.monotonic() - started < 2.0
     assert all(t.done() for t in hub.tasks)
 
 
