@@ -36,10 +36,33 @@ _QUOTE_HEADER = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _BLOCK_END = re.compile(r"(?i)<\s*(br\s*/?|/p|/div|/li|/tr|/h[1-6])\s*>")
+# RFC 3834 §2: mail from these is never answered (bounces, list servers).
+_ROBOT_SENDER = re.compile(
+    r"^(mailer-daemon|postmaster|listserv|majordomo|owner-[^@]*|[^@]*-request)@", re.IGNORECASE
+)
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(auto(matic)?[ -]?(reply|response|answer)|auto:|out of (the )?office|"
+    r"abwesenheitsnotiz|r[ée]ponse automatique|автоответ|автоматический ответ|"
+    r"undeliverable|undelivered|delivery status notification|returned mail)",
+    re.IGNORECASE,
+)
 
 
-def is_automated(mail: EmailMessage, envelope_from: str | None) -> bool:
-    """RFC 3834 and common practice: never answer auto-replies, bounces, bulk or lists."""
+def is_automated(
+    mail: EmailMessage,
+    envelope_from: str | None,
+    sender: str | None = None,
+    hub_address: str | None = None,
+) -> bool:
+    """RFC 3834 and common practice: never answer auto-replies, bounces, bulk or lists, nor
+    the hub's own mail coming back (`sender` is the From address, `hub_address` the
+    support mailbox), so no two robots ever answer each other in a loop."""
+    if sender is not None and hub_address is not None and sender == hub_address.lower():
+        return True
+    if sender is not None and _ROBOT_SENDER.match(sender):
+        return True
+    if hub_address is not None and _answers_an_auto_reply_to_us(mail, hub_address):
+        return True
     auto = str(mail.get("Auto-Submitted", "")).strip().lower()
     if auto and auto != "no":
         return True
@@ -55,6 +78,19 @@ def is_automated(mail: EmailMessage, envelope_from: str | None) -> bool:
     if return_path is not None and str(return_path).strip() in ("", "<>"):
         return True
     return envelope_from is not None and envelope_from.strip() in ("", "<>")
+
+
+def _answers_an_auto_reply_to_us(mail: EmailMessage, hub_address: str) -> bool:
+    """Out-of-office replies often carry no Auto-Submitted (Exchange, many webmails): an
+    answer to one of the hub's own mails (its Message-ID domain in In-Reply-To/References)
+    that looks like one by its subject or Exchange's header is not answered."""
+    domain = "@" + hub_address.rpartition("@")[2].lower() + ">"
+    ids = _ids(mail.get("In-Reply-To")) + _ids(mail.get("References"))
+    if not any(i.lower().endswith(domain) for i in ids):
+        return False
+    if mail.get("X-Auto-Response-Suppress") is not None:
+        return True
+    return bool(_AUTO_SUBJECT.match(str(mail.get("Subject", "") or "")))
 
 
 def html_to_text(markup: str) -> str:
@@ -109,9 +145,15 @@ def _files(mail: EmailMessage) -> tuple[InboundAttachment, ...]:
 
 
 def parse_mail(
-    raw: bytes, envelope_from: str | None = None, received_at: float = 0.0
+    raw: bytes,
+    envelope_from: str | None = None,
+    received_at: float = 0.0,
+    *,
+    hub_address: str | None = None,
 ) -> InboundMessage:
-    """The mail as a customer message; InvalidInput when it has no usable From address."""
+    """The mail as a customer message; InvalidInput when it has no usable From address.
+
+    `hub_address` is the support mailbox: its own mail coming back is never answered."""
     try:
         mail = BytesParser(policy=policy.default).parsebytes(raw)
         assert isinstance(mail, EmailMessage)
@@ -145,7 +187,7 @@ def parse_mail(
             # The exact bytes (any charset, 8-bit parts); base64 is ASCII, so the JSON
             # stays compact where escaped non-ASCII text would grow up to sixfold.
             "raw_base64": base64.b64encode(raw).decode("ascii"),
-            "automated": is_automated(mail, envelope_from),
+            "automated": is_automated(mail, envelope_from, address, hub_address),
         },
         attachments=files,
     )

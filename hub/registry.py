@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from adapters.email_parse import parse_mail
 from adapters.email_send import EmailSender
@@ -62,7 +63,8 @@ def build_channels(
         )
     _add_twilio(settings, channels)
     if settings.email_address is not None and settings.smtp_url is not None:
-        channels.parse_mail = parse_mail
+        # The mailbox's own mail coming back must never be answered (a mail loop).
+        channels.parse_mail = partial(parse_mail, hub_address=settings.email_address)
         channels.senders[Channel.EMAIL] = EmailSender(
             settings.smtp_url.get_secret_value(), settings.email_address
         )

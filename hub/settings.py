@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     smtp_tls_key: Path | None = None
     # IMAP without IDLE: how often the mailbox is checked.
     imap_poll_seconds: float = Field(default=60.0, ge=1.0, le=3600.0)
+    # How often a worker opens snoozed conversations whose time has come (a snooze ends
+    # at most this late).
+    snooze_check_seconds: float = Field(default=20.0, gt=0.0, le=3600.0)
 
     webchat_hmac_secret: SecretStr | None = None
     webchat_origins: str = "*"

@@ -14,6 +14,7 @@ from hub.media import media_store
 from hub.queue.consumers import InboundConsumer, OutboundConsumer
 from hub.registry import build_bots
 from hub.services import Hub, consumer_name
+from hub.snooze_wakeup import SnoozeAlarm
 
 IMAP_TASK = "imap-poller"
 
@@ -42,6 +43,8 @@ def start_consumers(hub: Hub, role: str = "worker", *, mail: bool | None = None)
         allowed_types=hub.settings.allowed_attachment_types,
     )
     hub.tasks.append(asyncio.create_task(fetcher.run(hub.stopping)))
+    alarm = SnoozeAlarm(hub.db, hub.broker, interval=hub.settings.snooze_check_seconds)
+    hub.tasks.append(asyncio.create_task(alarm.run(hub.stopping)))
     runs_mail = role != "worker" if mail is None else mail
     if runs_mail:
         if hub.settings.smtp_listen:

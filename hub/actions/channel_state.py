@@ -6,7 +6,9 @@ Called by the router inside its write transaction, set-based (one statement per 
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, insert, select, update
@@ -144,9 +146,9 @@ async def sms_opted_out(session: AsyncSession, address: str) -> bool:
     return bool(flag)
 
 
-async def whatsapp_window_open(session: AsyncSession, customer_id: int) -> bool:
-    """True within 24 h of the customer's last WhatsApp message."""
-    last = await session.scalar(
+async def whatsapp_last_inbound(session: AsyncSession, customer_id: int) -> datetime | None:
+    """When the customer last wrote on WhatsApp (the 24 h window runs from then)."""
+    last: datetime | None = await session.scalar(
         select(col(Message.created_at))
         .where(
             col(Message.customer_id) == customer_id,
@@ -156,7 +158,53 @@ async def whatsapp_window_open(session: AsyncSession, customer_id: int) -> bool:
         .order_by(col(Message.id).desc())
         .limit(1)
     )
+    return last
+
+
+def window_open(last: datetime | None) -> bool:
     return last is not None and utcnow() - last < WHATSAPP_WINDOW
+
+
+async def whatsapp_window_open(session: AsyncSession, customer_id: int) -> bool:
+    """True within 24 h of the customer's last WhatsApp message."""
+    return window_open(await whatsapp_last_inbound(session, customer_id))
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyChannel:
+    """A channel the reply box offers, and why a free-form reply cannot leave on it now
+    (the same rules do_reply and delivery enforce): `blocked` is None when it can."""
+
+    channel: str
+    blocked: str | None = None  # WINDOW_CLOSED or OPTED_OUT
+    last_inbound_at: datetime | None = None  # WhatsApp: when the window opened last
+
+    @property
+    def since_last(self) -> timedelta | None:
+        return None if self.last_inbound_at is None else utcnow() - self.last_inbound_at
+
+
+WINDOW_CLOSED = "window_closed"
+OPTED_OUT = "opted_out"
+
+
+async def reply_channels(
+    session: AsyncSession, customer_id: int, channels: Iterable[str], sms_address: str | None
+) -> list[ReplyChannel]:
+    """Each of `channels` with its block, if any; `sms_address` is where an SMS reply
+    would go (a number that texted STOP refuses it)."""
+    found = []
+    for channel in channels:
+        if channel == Channel.WHATSAPP.value:
+            last = await whatsapp_last_inbound(session, customer_id)
+            blocked = None if window_open(last) else WINDOW_CLOSED
+            found.append(ReplyChannel(channel, blocked, last))
+        elif channel == Channel.SMS.value and sms_address is not None:
+            opted_out = await sms_opted_out(session, sms_address)
+            found.append(ReplyChannel(channel, OPTED_OUT if opted_out else None))
+        else:
+            found.append(ReplyChannel(channel))
+    return found
 
 
 async def mail_thread(session: AsyncSession, customer_id: int) -> dict[str, str]:

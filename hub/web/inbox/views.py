@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.actions import inbox, queries
 from hub.actions.attachments import attachments_of, readable_size
+from hub.actions.channel_state import reply_channels
 from hub.actions.contact_log import note_kinds
 from hub.actions.conversations import get_conversation
 from hub.actions.customers import get_customer
+from hub.actions.replies import reply_address
 from hub.actions.unit import unit_of_work
 from hub.domain.types import Channel, ConversationStatus
 from hub.errors import InvalidInput, NotFound
@@ -128,7 +130,10 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
     messages = await queries.list_messages(
         session, conversation_id, after_id=None, limit=THREAD_LIMIT
     )
-    reachable = sorted({i.channel for i in card.identities}, key=CHANNELS.index)
+    channels = sorted({i.channel for i in card.identities}, key=CHANNELS.index)
+    sms = Channel.SMS.value
+    sms_to = await reply_address(session, customer.id or 0, sms) if sms in channels else None
+    reachable = await reply_channels(session, customer.id or 0, channels, sms_to)
     return {
         "attachments": await attachments_of(session, [m.id for m in messages if m.id]),
         "conversation": conversation,

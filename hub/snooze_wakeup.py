@@ -1,0 +1,82 @@
+"""The worker's snooze alarm: snoozed conversations whose time has come are open again.
+
+Only a new customer message reopened a snoozed conversation (hub/routing.py); an operator
+who snoozed "until Monday 9:00" expects it back in the Open tab then, message or not.
+One set-based UPDATE ... WHERE status='snoozed' AND snooze_until <= now per tick: with two
+workers, each row is changed by whichever statement reaches it first and the other one no
+longer matches it, so a conversation wakes once and its events are published once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+from sqlalchemy import Table, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.db import Database
+from hub.domain import events
+from hub.domain.events import Event
+from hub.domain.types import ConversationStatus
+from hub.models import Conversation
+from hub.models.base import utcnow
+from hub.realtime import Broker
+
+log = logging.getLogger(__name__)
+
+CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
+
+
+async def do_wake_due(session: AsyncSession, now: datetime) -> list[Event]:
+    """Open every conversation snoozed until `now` or earlier; the events to publish after
+    the commit (one `conversation.updated` each, so open inbox lists move it live)."""
+    woken = await session.execute(
+        update(CONVERSATIONS)
+        .where(
+            CONVERSATIONS.c.status == ConversationStatus.SNOOZED.value,
+            CONVERSATIONS.c.snooze_until <= now,
+        )
+        .values(status=ConversationStatus.OPEN.value, snooze_until=None)
+        .returning(CONVERSATIONS.c.id, CONVERSATIONS.c.customer_id)
+    )
+    return [
+        Event(
+            events.CONVERSATION_UPDATED,
+            conversation_id=conversation_id,
+            customer_id=customer_id,
+            data={"woken": True},
+        )
+        for conversation_id, customer_id in woken.all()
+    ]
+
+
+class SnoozeAlarm:
+    """Wakes due conversations every `interval` seconds until the process stops."""
+
+    def __init__(self, db: Database, broker: Broker, *, interval: float) -> None:
+        self.db, self.broker, self.interval = db, broker, interval
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be away a moment: try again next tick
+                log.exception("snooze alarm: waking conversations failed, will retry")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self.interval)
+
+    async def run_once(self) -> int:
+        """Wake what is due now; how many conversations were opened."""
+        async with self.db.session() as session:
+            async with self.db.writing():
+                woken = await do_wake_due(session, utcnow())
+                await session.commit()
+        if woken:
+            log.info("snooze alarm: %d conversation(s) open again", len(woken))
+            await self.broker.publish(woken)
+        return len(woken)
