@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -41,6 +42,23 @@ def _display_name(user: dict[str, Any]) -> str | None:
     parts = [user.get("first_name"), user.get("last_name")]
     name = " ".join(str(p) for p in parts if isinstance(p, str) and p.strip())
     return name or None
+
+
+# NUL and lone surrogates (JSON may escape both): no database text column can hold them.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: object) -> object:
+    """Every string of a decoded update with what cannot be stored made U+FFFD (as email
+    does with NUL): an update the database refuses would be retried forever after Telegram
+    got its 200."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value
 
 
 def parse_update(update: object, received_at: float = 0.0) -> list[InboundMessage]:
@@ -164,7 +182,7 @@ class TelegramWebhook:
             update = json.loads(request.body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidInput(f"the body is not JSON: {exc}") from None
-        return parse_update(update, received_at)
+        return parse_update(storable(update), received_at)
 
 
 def _load_aiogram() -> None:

@@ -59,6 +59,13 @@ def read_form(request: WebhookRequest) -> MultiDict[str]:
     return MultiDict(pairs)
 
 
+def without_nul(form: MultiDict[str]) -> MultiDict[str]:
+    """NUL made U+FFFD, as email does: PostgreSQL text cannot hold it, and an event that can
+    never be stored would be retried forever after Twilio got its 200. Parsing only: the
+    signature is checked over the values as sent."""
+    return MultiDict((key, value.replace("\x00", "\ufffd")) for key, value in form.items())
+
+
 def opt_change(body: str) -> bool | None:
     """True for an opt-out keyword, False for an opt-in one, None for any other text."""
     word = body.strip().upper()
@@ -88,7 +95,7 @@ class TwilioWebhook:
         return bool(self._validator.validate(request.url, form, signature))
 
     def parse(self, request: WebhookRequest, received_at: float = 0.0) -> list[InboundMessage]:
-        form = read_form(request)
+        form = without_nul(read_form(request))
         sender, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
         if not sender or not sid:
             return []  # nothing the hub can thread: acknowledged and dropped
@@ -150,7 +157,7 @@ class StatusUpdate:
 
 def parse_status(request: WebhookRequest) -> StatusUpdate | None:
     """None for a callback that changes nothing the hub shows (queued, sending, unknown)."""
-    form = read_form(request)
+    form = without_nul(read_form(request))
     sid = form.get("MessageSid", "").strip()
     status = _STATUS.get(form.get("MessageStatus", "").strip().lower())
     if not sid or status is None:

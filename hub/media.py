@@ -103,4 +103,5 @@ def link_valid(
     if expires < time.time():
         return False
     expected = link_signature(secret, attachment_id, expires, audience)
-    return hmac.compare_digest(expected, signature)
+    # As bytes: compare_digest refuses non-ASCII str, and a link is anyone's to edit.
+    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import time
 from typing import Any
@@ -28,6 +29,7 @@ from hub.secrets import sign
 from hub.services import WEBCHAT_OUTBOUND, Hub
 from hub.web.keys import HUB
 from hub.web.webchat_files import frame_files, uploads_of
+from hub.web.webchat_limits import MessageLimiter
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +46,9 @@ def issue_token(key: bytes, visitor_id: str) -> str:
 
 def visitor_of(key: bytes, token: str) -> str | None:
     visitor_id, _, signature = token.rpartition(".")
+    # Compared as bytes: compare_digest raises on non-ASCII str (a forged token is no crash).
     if not visitor_id or not hmac.compare_digest(
-        signature, sign(key, "webchat-visitor", visitor_id)
+        signature.encode(errors="surrogatepass"), sign(key, "webchat-visitor", visitor_id).encode()
     ):
         return None
     return visitor_id
@@ -55,7 +58,7 @@ def identity_hash_valid(secret: str | None, claimed: str | None, given: str | No
     if not secret or not claimed or not given:
         return False
     expected = hmac.new(secret.encode(), claimed.encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, given.lower())
+    return hmac.compare_digest(expected.encode(), given.lower().encode(errors="surrogatepass"))
 
 
 def message_frame(
@@ -71,6 +74,15 @@ def message_frame(
     }
 
 
+# NUL and lone surrogates (JSON may escape both): no database text column can hold them,
+# and a message the database refuses would be retried forever after its frame was taken.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value: str) -> bool:
+    return UNSTORABLE.search(value) is not None
+
+
 def _error(code: str, message: str) -> dict[str, str]:
     return {"type": "error", "code": code, "message": message}
 
@@ -84,8 +96,10 @@ class VisitorSocket:
         ws: web.WebSocketResponse,
         visitor_id: str,
         base_url: str | None = None,
+        limiter: MessageLimiter | None = None,
     ) -> None:
         self.hub = hub
+        self.limiter = limiter or MessageLimiter()
         self.ws = ws
         self.visitor_id = visitor_id
         # Where the visitor reached the hub: file links in frames point there.
@@ -119,6 +133,11 @@ class VisitorSocket:
             await self.ws.send_json(_error("unknown_type", f"unknown frame type {kind!r}"))
 
     async def on_message(self, frame: dict[str, Any]) -> None:
+        wait = self.limiter.retry_after(self.visitor_id)
+        if wait is not None:  # refused before any work: nothing stored, the socket stays
+            limited = _error("rate_limited", f"too many messages: wait {wait} s and send again")
+            await self.ws.send_json({**limited, "retry_after": wait})
+            return
         text, client_id = frame.get("text"), frame.get("client_id")
         try:  # files uploaded to /webchat/upload by this very visitor
             files = uploads_of(self.hub.secret_key, self.visitor_id, frame.get("attachments"))
@@ -133,9 +152,14 @@ class VisitorSocket:
         if len(text) > MAX_TEXT_CHARS:
             await self.ws.send_json(_error("too_long", f"at most {MAX_TEXT_CHARS} characters"))
             return
-        if not isinstance(client_id, str) or not 0 < len(client_id) <= 100:
+        if (
+            not isinstance(client_id, str)
+            or not 0 < len(client_id) <= 100
+            or _unstorable(client_id)
+        ):
             await self.ws.send_json(_error("invalid_message", "client_id must be a short string"))
             return
+        text = UNSTORABLE.sub("\ufffd", text)  # as email does with NUL
         dedupe_key = f"{self.visitor_id}:{client_id}"
         async with self.hub.db.session() as session:
             stored = await find_by_dedupe(session, dedupe_key)
@@ -175,7 +199,9 @@ class VisitorSocket:
 
     async def on_identify(self, frame: dict[str, Any]) -> None:
         fields = {k: frame.get(k) for k in ("name", "email", "phone", "identity_hash")}
-        if any(v is not None and not isinstance(v, str) for v in fields.values()):
+        if any(
+            v is not None and (not isinstance(v, str) or _unstorable(v)) for v in fields.values()
+        ):
             await self.ws.send_json(_error("invalid_identify", "identify fields are strings"))
             return
         secret = self.hub.settings.webchat_hmac_secret
@@ -253,7 +279,7 @@ async def _hello(hub: Hub, ws: web.WebSocketResponse) -> str | None:
     return visitor_id
 
 
-async def socket(request: web.Request) -> web.WebSocketResponse:
+async def socket(request: web.Request, limiter: MessageLimiter) -> web.WebSocketResponse:
     hub = request.app[HUB]
     if not _origin_allowed(request, hub.settings.allowed_origins):
         raise web.HTTPForbidden(text="origin not allowed")
@@ -263,7 +289,7 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
     if visitor_id is None:
         return ws
     visitor = VisitorSocket(
-        hub, ws, visitor_id, hub.settings.public_url or str(request.url.origin())
+        hub, ws, visitor_id, hub.settings.public_url or str(request.url.origin()), limiter
     )
     async with hub.broker.subscribe() as subscription:
         forward = asyncio.create_task(_forward(visitor, subscription))
@@ -280,7 +306,13 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
                 if not isinstance(frame, dict):
                     await ws.send_json(_error("invalid_json", "frames are JSON objects"))
                     continue
-                await visitor.on_frame(frame)
+                try:
+                    await visitor.on_frame(frame)
+                except ConnectionError:
+                    break
+                except Exception:  # one bad frame must not end the socket (nor garble it)
+                    log.exception("a web chat frame failed")
+                    await ws.send_json(_error("internal", "the frame could not be handled"))
         finally:
             visitor.close()
             forward.cancel()
@@ -305,5 +337,11 @@ async def widget(request: web.Request) -> web.FileResponse:
     return response
 
 
-def routes() -> list[web.RouteDef]:
-    return [web.get("/webchat/widget.js", widget), web.get("/webchat/ws", socket)]
+def routes(limiter: MessageLimiter | None = None) -> list[web.RouteDef]:
+    """Called once per application: each gets its own message limiter."""
+    budget = limiter or MessageLimiter()
+
+    async def handle(request: web.Request) -> web.WebSocketResponse:
+        return await socket(request, budget)
+
+    return [web.get("/webchat/widget.js", widget), web.get("/webchat/ws", handle)]

@@ -56,7 +56,9 @@ def upload_of(key: bytes, visitor_id: str, upload_id: Any) -> InboundAttachment:
     if not isinstance(upload_id, str) or len(upload_id) > 2000:
         raise InvalidInput("attachments are upload ids from /webchat/upload")
     encoded, _, signature = upload_id.rpartition(".")
-    if not encoded or not hmac.compare_digest(signature, sign(key, _PURPOSE, encoded)):
+    if not encoded or not hmac.compare_digest(  # bytes: non-ASCII str would raise
+        signature.encode(errors="surrogatepass"), sign(key, _PURPOSE, encoded).encode()
+    ):
         raise InvalidInput("that upload id is not valid")
     payload = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
     owner, storage_key, content_type, filename, size, expires = payload

@@ -59,10 +59,10 @@ class Api:
         return await self.ok("GET", path)
 
 
-async def make_api(running: RunningHub, email: str, name: str) -> Api:
+async def make_api(running: RunningHub, email: str, name: str, role: str = "agent") -> Api:
     async with running.hub.db.session() as session:
         operator = await do_create_operator(
-            session, email=email, name=name, role="agent", password=PASSWORD
+            session, email=email, name=name, role=role, password=PASSWORD
         )
         token = await do_create_token(session, operator)
         await session.commit()

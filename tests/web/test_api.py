@@ -280,10 +280,13 @@ async def test_bad_bodies_and_queries_are_400_or_422_never_500(hub: RunningHub, 
         (f"{path}/labels", {"labels": "vip"}),
         (f"{path}/labels", {"labels": ["x" * 65]}),
         (f"/customers/{inbound.customer_id}/merge", {"other_id": inbound.customer_id}),
-        ("/canned-responses", {"shortcut": "two words", "text": "x"}),
     ]
-    for url, body in bad:
-        status, data, _ = await api.call("POST", url, body)
+    admin = await make_api(hub, "boss@shop.test", "Boss", role="admin")
+    for caller, url, body in [
+        *((api, url, body) for url, body in bad),
+        (admin, "/canned-responses", {"shortcut": "two words", "text": "x"}),
+    ]:
+        status, data, _ = await caller.call("POST", url, body)
         assert status == 422, (url, body, status, data)
         assert set(data["error"]) == {"code", "message"}
     for query in (
@@ -504,12 +507,13 @@ async def test_customer_card_search_and_pages(hub: RunningHub, api: Api) -> None
 
 
 async def test_canned_responses_are_listed_and_shortcuts_unique(hub: RunningHub, api: Api) -> None:
-    created = await api.ok(
+    admin = await make_api(hub, "boss@shop.test", "Boss", role="admin")
+    created = await admin.ok(
         "POST", "/canned-responses", {"shortcut": "/thanks", "text": "Thank you!"}, 201
     )
     assert created["shortcut"] == "thanks" and created["text"] == "Thank you!"
-    await api.ok("POST", "/canned-responses", {"shortcut": "доставка", "text": "2-3 дня"}, 201)
-    status, data, _ = await api.call(
+    await admin.ok("POST", "/canned-responses", {"shortcut": "доставка", "text": "2-3 дня"}, 201)
+    status, data, _ = await admin.call(
         "POST", "/canned-responses", {"shortcut": "thanks", "text": "again"}
     )
     assert status == 409 and data["error"]["code"] == "conflict"

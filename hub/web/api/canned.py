@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hub.actions.canned import do_create_canned, list_canned
+from hub.actions.inbox import access_admin
 from hub.actions.unit import unit_of_work
 from hub.web.api import pages, serialize
 from hub.web.api.calls import Call, Reply
@@ -25,6 +26,7 @@ async def list_canned_responses(call: Call) -> CannedPage:
 
 async def create_canned_response(call: Call) -> Reply:
     body = call.body_as(CannedBody)
+    access_admin(call.me)  # as in the inbox: admins manage canned responses, agents use them
     async with unit_of_work(call.hub.db, call.hub.broker) as session:
         canned = await do_create_canned(session, body.shortcut, body.text)
     return Reply(serialize.canned(canned), 201)
@@ -45,11 +47,11 @@ ROUTES = [
         "POST",
         "/canned-responses",
         create_canned_response,
-        "Create a canned response; a shortcut already taken is 409",
+        "Create a canned response (admins only: 403 for agents); a shortcut already taken is 409",
         CannedOut,
         status=201,
         body=CannedBody,
-        errors=(409,),
+        errors=(403, 409),
         tags=_TAGS,
     ),
 ]

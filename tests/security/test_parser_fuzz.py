@@ -1,0 +1,227 @@
+"""Every webhook parser, fed arbitrary bytes and near-valid payloads: a valid result or
+`InvalidInput`, never any other exception (which the web layer would turn into a 500)."""
+
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlencode
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.email_parse import parse_mail
+from adapters.telegram import TelegramWebhook
+from adapters.twilio import FORM_TYPE, TwilioWebhook, parse_status
+from hub.domain.messages import InboundMessage
+from hub.domain.ports import WebhookRequest
+from hub.errors import InvalidInput
+from tests.security.fuzz import fuzz
+
+# Any code point, lone surrogates and NUL included: JSON can escape them all.
+ANY_TEXT = st.text(st.characters(codec=None, categories=None), max_size=30)
+JSON_SCALARS = (
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30) | ANY_TEXT
+)
+JSON = st.recursive(
+    JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
+    ),
+    max_leaves=20,
+)
+TELEGRAM_KEYS = st.sampled_from(
+    ["update_id", "message", "edited_message", "channel_post", "callback_query", "my_chat_member"]
+)
+MESSAGE_KEYS = st.sampled_from(
+    [
+        "message_id",
+        "from",
+        "chat",
+        "date",
+        "text",
+        "caption",
+        "contact",
+        "photo",
+        "document",
+        "voice",
+        "sticker",
+        "video",
+        "location",
+        "entities",
+    ]
+)
+FORM_KEYS = st.sampled_from(
+    [
+        "From",
+        "To",
+        "Body",
+        "MessageSid",
+        "MessageStatus",
+        "ErrorCode",
+        "ErrorMessage",
+        "NumMedia",
+        "MediaUrl0",
+        "MediaContentType0",
+        "MediaUrl11",
+        "ProfileName",
+        "WaId",
+        "SmsSid",
+    ]
+)
+
+
+def request(body: bytes, content_type: str = "application/json", url: str = "") -> WebhookRequest:
+    return WebhookRequest(
+        headers={}, body=body, content_type=content_type, full_url=lambda: url or "https://h.test/"
+    )
+
+
+def parsed_or_refused(parse: Any, *args: Any) -> Any:
+    """The parser's result, or None when it refused with InvalidInput (the only allowed error)."""
+    try:
+        return parse(*args)
+    except InvalidInput as exc:
+        assert exc.message
+        return None
+
+
+def assert_messages(result: list[InboundMessage] | None) -> None:
+    for message in result or []:
+        assert isinstance(message.address, str) and message.address
+        assert isinstance(message.text, str) and isinstance(message.dedupe_key, str)
+
+
+@st.composite
+def telegram_like(draw: st.DrawFn) -> dict[str, Any]:
+    """Updates shaped like Telegram's, with wrong types and odd values in every field."""
+    message = draw(st.dictionaries(MESSAGE_KEYS, JSON, max_size=6))
+    if draw(st.booleans()):
+        user = {
+            "id": draw(st.integers() | JSON),
+            "is_bot": draw(st.booleans() | JSON),
+            "first_name": draw(JSON),
+            "last_name": draw(JSON),
+            "language_code": draw(JSON),
+        }
+        message.update(
+            message_id=draw(st.integers() | JSON),
+            chat={"id": draw(JSON), "type": "private"},
+            **{"from": user},
+        )
+    update = draw(st.dictionaries(TELEGRAM_KEYS, JSON, max_size=3))
+    update.setdefault("update_id", draw(st.integers() | JSON))
+    update["message"] = message
+    return update
+
+
+@fuzz(300)
+@given(st.binary(max_size=300))
+def test_telegram_parse_takes_any_bytes(body: bytes) -> None:
+    assert_messages(parsed_or_refused(TelegramWebhook("s").parse, request(body)))
+
+
+@fuzz(400)
+@given(telegram_like() | JSON)
+def test_telegram_parse_takes_any_json(update: Any) -> None:
+    body = json.dumps(update).encode()
+    assert_messages(parsed_or_refused(TelegramWebhook("s").parse, request(body)))
+
+
+@fuzz(300)
+@given(st.binary(max_size=300), st.sampled_from([FORM_TYPE, "application/json", "", "text/xml"]))
+def test_twilio_parsers_take_any_bytes(body: bytes, content_type: str) -> None:
+    incoming = request(body, content_type)
+    assert_messages(parsed_or_refused(TwilioWebhook("t").parse, incoming))
+    parsed_or_refused(parse_status, incoming)
+
+
+@fuzz(400)
+@given(
+    st.lists(st.tuples(FORM_KEYS | st.text(max_size=8), st.text(max_size=40)), max_size=10),
+    st.text(max_size=40),
+)
+def test_twilio_parsers_take_any_form(pairs: list[tuple[str, str]], query: str) -> None:
+    incoming = request(
+        urlencode(pairs).encode(), FORM_TYPE, "https://h.test/webhooks/twilio/status?" + query
+    )
+    assert_messages(parsed_or_refused(TwilioWebhook("t").parse, incoming))
+    parsed_or_refused(parse_status, incoming)
+
+
+@fuzz(300)
+@given(st.binary(max_size=600))
+def test_parse_mail_takes_any_bytes(raw: bytes) -> None:
+    result = parsed_or_refused(parse_mail, raw)
+    if result is not None:
+        assert_messages([result])
+
+
+HEADER_NAMES = st.sampled_from(
+    [
+        "From",
+        "To",
+        "Subject",
+        "Message-ID",
+        "In-Reply-To",
+        "References",
+        "Auto-Submitted",
+        "Precedence",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "Return-Path",
+        "Reply-To",
+    ]
+)
+HEADER_VALUES = st.text(
+    st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60
+) | st.sampled_from(
+    [
+        '"Ann" <ann@shop.test>',
+        "<a@b>",
+        "=?utf-8?b?0J/RgNC40LLQtdGC?=",
+        "=?bogus?q?x?=",
+        'multipart/mixed; boundary="b"',
+        "text/plain; charset=unknown-8bit",
+        "base64",
+        "quoted-printable",
+        "<<>>",
+        "a@",
+        "@b",
+        ",,,",
+        "undisclosed-recipients:;",
+    ]
+)
+
+
+@st.composite
+def structured_mail(draw: st.DrawFn) -> bytes:
+    """Header lines in any order and form (repeats, encoded words, broken MIME) and a body."""
+    lines = [
+        f"{draw(HEADER_NAMES)}: {draw(HEADER_VALUES)}".replace("\r", " ").replace("\n", " ")
+        for _ in range(draw(st.integers(0, 8)))
+    ]
+    body = draw(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape") + body
+
+
+@fuzz(400)
+@given(structured_mail())
+def test_parse_mail_takes_any_headers_and_body(raw: bytes) -> None:
+    result = parsed_or_refused(parse_mail, raw)
+    if result is not None:
+        assert_messages([result])
+        json.dumps(result.extra)  # what the queue stores must serialise
+
+
+@fuzz(150)
+@given(st.text(max_size=200), st.text(max_size=200), st.sampled_from(["plain", "html"]))
+def test_parse_mail_takes_any_multipart_text(plain: str, html: str, first: str) -> None:
+    mail = EmailMessage()
+    mail["From"] = "Ann <ann@shop.test>"
+    mail["Subject"] = "Question"
+    mail.set_content(plain if first == "plain" else html, subtype=first)
+    mail.add_alternative(html if first == "plain" else plain, subtype="html")
+    result = parse_mail(mail.as_bytes())
+    assert result.address == "ann@shop.test"
