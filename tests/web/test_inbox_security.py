@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from hub.models import Message
+from hub.web.inbox.common import safe_next
 from tests.factories import messages_of
 from tests.support import RunningHub
 from tests.web.conftest import PASSWORD, Api, customer_writes
@@ -217,3 +218,23 @@ async def test_customer_strings_render_inert_everywhere(
         assert "javascript:alert" not in html, path
     _, thread, _ = await browser.get(pages[2])
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in thread
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/inbox/conversations/7?tab=mine", "/inbox/conversations/7?tab=mine"),
+        ("/sandbox?channel=sms", "/sandbox?channel=sms"),
+        ("/sandbox", "/sandbox"),
+        ("//evil.example/inbox", "/inbox"),
+        ("https://evil.example/inbox", "/inbox"),
+        ("/inbox/..\\evil", "/inbox"),
+        ("/inboxes-elsewhere", "/inbox"),
+        ("/sandboxed", "/inbox"),
+        (None, "/inbox"),
+    ],
+)
+def test_after_login_only_the_hubs_own_signed_in_pages_are_followed(
+    target: str | None, expected: str
+) -> None:
+    assert safe_next(target) == expected

@@ -38,9 +38,20 @@ async def render(
     return response
 
 
+SIGNED_IN_AREAS = ("/inbox", "/sandbox")
+
+
 def safe_next(target: str | None) -> str:
-    """Only a path inside the inbox: never an open redirect to another site."""
-    if not target or not target.startswith("/inbox") or "//" in target or "\\" in target:
+    """Only a path of the hub's own signed-in pages: never an open redirect to another site."""
+    if (
+        not target
+        or not any(
+            target == area or target.startswith((f"{area}/", f"{area}?"))
+            for area in SIGNED_IN_AREAS
+        )
+        or "//" in target
+        or "\\" in target
+    ):
         return "/inbox"
     return target
 
