@@ -60,9 +60,12 @@ class RunningHub:
             return response.status
 
 
-async def operator_reply(running: RunningHub, conversation_id: int, text: str) -> int:
-    """An operator's reply as the API makes it: stored, then queued once committed."""
-    hub = running.hub
+async def operator_reply(running: RunningHub | Hub, conversation_id: int, text: str) -> int:
+    """An operator's reply as the API makes it: stored, then queued once committed.
+
+    Takes a bare `Hub` too (hub.services.open_hub), for tests whose hub runs in other processes.
+    """
+    hub = running.hub if isinstance(running, RunningHub) else running
     async with hub.db.session() as session:
         conversation = await session.get(Conversation, conversation_id)
         assert conversation is not None

@@ -12,6 +12,8 @@ from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Mapping
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hub import metrics
@@ -48,8 +50,27 @@ def is_outage(exc: BaseException) -> bool:
     if isinstance(exc, IntegrityError):
         return False
     if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or "OperationalError" in type(exc.orig).__name__
-    return isinstance(exc, (OSError, ConnectionError, TimeoutError))
+        return (
+            exc.connection_invalidated
+            or "OperationalError" in type(exc.orig).__name__
+            or _server_gone(exc.orig)
+        )
+    return isinstance(
+        exc, (OSError, ConnectionError, TimeoutError, RedisConnectionError, RedisTimeoutError)
+    )
+
+
+# PostgreSQL's SQLSTATE classes for a lost connection (08) and a server shutting down or
+# starting up (57P01-57P03): a restart, not a bad job.
+_OUTAGE_SQLSTATES = ("08", "57P")
+
+
+def _server_gone(error: BaseException | None) -> bool:
+    """asyncpg's errors of a PostgreSQL restart, which SQLAlchemy does not flag as one."""
+    code = str(getattr(error, "sqlstate", None) or "")
+    cause = getattr(error, "__cause__", None)
+    lost = type(cause).__name__ == "ConnectionDoesNotExistError"  # closed mid-operation
+    return code.startswith(_OUTAGE_SQLSTATES) or lost
 
 
 class Consumer(ABC):
@@ -203,7 +224,15 @@ class OutboundConsumer(Consumer):
         by_partition: dict[int, list[Job]] = defaultdict(list)
         for job in jobs:
             by_partition[job.partition].append(job)
-        await asyncio.gather(*(self._send_in_order(group) for group in by_partition.values()))
+        # Every group settles before a failure reaches the run loop: it claims un-acked jobs
+        # again, and a group still sending would then send its reply a second time.
+        outcomes = await asyncio.gather(
+            *(self._send_in_order(group) for group in by_partition.values()),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _send_in_order(self, jobs: list[Job]) -> None:
         for job in jobs:
@@ -234,9 +263,24 @@ class OutboundConsumer(Consumer):
             )
             return
         status = MessageStatus.DELIVERED if receipt.delivered else MessageStatus.SENT
-        await self._set_status(message_id, status, external_id=receipt.external_id)
+        await self._record_sent(message_id, status, receipt.external_id)
         metrics.outbound_sent.labels(outbound.channel.value).inc()
         await self.backend.ack(self.queue, [job])
+
+    async def _record_sent(
+        self, message_id: int, status: MessageStatus, external_id: str | None
+    ) -> None:
+        """The provider has the reply: wait out a database outage to record it, because
+        giving up here would hand the job back and send the reply a second time."""
+        while True:
+            try:
+                await self._set_status(message_id, status, external_id=external_id)
+                return
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                log.warning("recording the send of message %s waits for the database", message_id)
+                await asyncio.sleep(0.5)
 
     async def _failed(
         self, job: Job, message_id: int, channel: Channel, exc: ProviderError

@@ -13,6 +13,7 @@ from functools import cached_property
 
 from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.base import Executable
 from sqlmodel import col
@@ -91,16 +92,23 @@ class DatabaseQueue:
             await self._write(rows)
 
     async def _write(self, rows: list[dict[str, object]]) -> None:
-        """On the flusher's own connection: a pool checkout per flush costs more than it."""
-        if self._connection is None or self._connection.invalidated:
+        """On the flusher's own connection: a pool checkout per flush costs more than it.
+
+        That connection skips the pool's pre-ping, so after a database restart it is found
+        dead only by the next write: that write is tried once more on a fresh connection
+        (safe: the insert ignores a dedupe key already stored)."""
+        fresh = self._connection is None or self._connection.invalidated
+        if self._connection is None or fresh:
             self._connection = await self.db.engine.connect()
         try:
             async with self._connection.begin():
                 await self._connection.execute(self._insert, rows)
-        except Exception:
+        except Exception as exc:
             connection, self._connection = self._connection, None
             await connection.close()
-            raise
+            if fresh or not (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+                raise
+            await self._write(rows)
 
     async def wait_for_work(self, queue: str, timeout: float) -> None:
         await self._wakeups.wait(queue, timeout)
@@ -148,7 +156,10 @@ class DatabaseQueue:
             await session.commit()
 
     async def rebalance(self, queue: str, consumer: str) -> set[int]:
-        async with self.db.session() as session:
+        # A write transaction of several round trips: on SQLite it takes its turn like every
+        # other writer here, or the webhook's enqueue and the router wait for it in SQLite's
+        # busy handler, which sleeps in growing steps (the push latency outliers).
+        async with self.db.writing(), self.db.session() as session:
             held = await self._rebalance(session, queue, consumer)
             await session.commit()
         self._held[(queue, consumer)] = held

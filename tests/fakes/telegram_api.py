@@ -24,6 +24,8 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from tests.fakes.connection_faults import cut_off, drop
+
 DEFAULT_TOKEN = "123456789:TEST-fake-token_ABCdef"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -76,6 +78,7 @@ class ApiCall:
     method: str
     fields: dict[str, Any]
     status: int
+    at: float = field(default_factory=time.monotonic)  # when it arrived (retry pacing)
 
 
 @dataclass
@@ -83,6 +86,8 @@ class _Fault:
     status: int  # 0 = drop the connection without answering
     retry_after: int | None
     remaining: int
+    hold: float = 0.0  # answer only after this long: the client times out first
+    accept: bool = False  # the call takes effect first; then the answer is lost
 
 
 @dataclass
@@ -202,12 +207,28 @@ class FakeTelegramAPI:
             retry_after = 1
         self._faults.setdefault(method.lower(), []).append(_Fault(status, retry_after, count))
 
-    def drop_connections(self, count: int = 1, method: str | None = None) -> None:
-        """Close the connection without answering for the next `count` calls (of `method`)."""
-        if method is None:
+    def drop_connections(
+        self, count: int = 1, method: str | None = None, *, after_accept: bool = False
+    ) -> None:
+        """Close the connection without answering for the next `count` calls (of `method`).
+
+        `after_accept`: the call takes effect (a send is recorded), then the answer is cut
+        off halfway through its body, as when a connection dies mid-response.
+        """
+        if method is None and not after_accept:
             self._drops_any += count
+        elif method is None:
+            raise ValueError("after_accept needs a method")
         else:
-            self._faults.setdefault(method.lower(), []).append(_Fault(0, None, count))
+            fault = _Fault(0, None, count, accept=after_accept)
+            self._faults.setdefault(method.lower(), []).append(fault)
+
+    def hold_next(self, method: str, seconds: float, count: int = 1, *, accept: bool) -> None:
+        """Answer the next `count` calls of `method` only after `seconds` (set it longer than
+        the client's timeout). `accept`: the call takes effect at once and the answer is the
+        real one, late (the provider did accept it); otherwise a late 504 and no effect."""
+        fault = _Fault(504, None, count, hold=seconds, accept=accept)
+        self._faults.setdefault(method.lower(), []).append(fault)
 
     def block_chat(self, chat_id: int | str) -> None:
         """Make sends to this chat fail like a user who blocked the bot (403)."""
@@ -298,10 +319,7 @@ class FakeTelegramAPI:
 
     @staticmethod
     def _drop(request: web.Request) -> web.Response:
-        """Abort the socket; aiohttp then fails to write the answer and ignores it quietly."""
-        if request.transport is not None:
-            request.transport.abort()
-        return web.Response(status=204)
+        return drop(request)
 
     def _fault_response(self, fault: _Fault) -> web.Response:
         if fault.status == 429:
@@ -315,6 +333,7 @@ class FakeTelegramAPI:
             409: "Conflict",
             500: "Internal Server Error",
             502: "Bad Gateway",
+            504: "Gateway Timeout",
         }
         return _error(fault.status, descriptions.get(fault.status, "Error"))
 
@@ -331,9 +350,11 @@ class FakeTelegramAPI:
         if fault is None and self._drops_any > 0:
             self._drops_any -= 1
             return self._drop(request)
-        if fault is not None and fault.status == 0:
-            return self._drop(request)
-        if fault is not None:
+        if fault is not None and not fault.accept:
+            if fault.hold:
+                await asyncio.sleep(fault.hold)
+            if fault.status == 0:
+                return self._drop(request)
             call.status = fault.status
             return self._fault_response(fault)
         if handler is not None:
@@ -343,6 +364,11 @@ class FakeTelegramAPI:
         else:
             response = _error(404, "Not Found: method not found")
         call.status = response.status
+        if fault is not None:  # accepted, but the client never hears the answer in time
+            if fault.hold:
+                await asyncio.sleep(fault.hold)
+                return response
+            return await cut_off(request, response)
         return response
 
     async def _handle_download(self, request: web.Request) -> web.StreamResponse:

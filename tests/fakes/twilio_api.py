@@ -11,6 +11,7 @@ outside the window, and injected 429/5xx answers.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,8 @@ from typing import Any, Self
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
+
+from tests.fakes.connection_faults import cut_off, drop
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "fake-twilio-auth-token"
@@ -45,9 +48,11 @@ class TwilioCall:
 
 @dataclass
 class _Fault:
-    status: int
+    status: int  # 0 = drop the connection without answering
     code: int
     message: str
+    hold: float = 0.0  # answer only after this long: the client times out first
+    accept: bool = False  # the message is created first; then the answer is lost
 
 
 def _error(status: int, code: int, message: str) -> web.Response:
@@ -115,6 +120,17 @@ class FakeTwilioAPI:
         """The next create answers this error (429, 5xx, or a 4xx like 63016)."""
         self._faults.append(_Fault(status, code, message))
 
+    def drop_next(self, *, after_accept: bool = False) -> None:
+        """The next create loses its connection: before anything happens, or (`after_accept`)
+        after the message was created, halfway through the answer."""
+        self._faults.append(_Fault(0, 0, "dropped", accept=after_accept))
+
+    def hold_next(self, seconds: float, *, accept: bool) -> None:
+        """The next create is answered only after `seconds` (longer than the client's
+        timeout): `accept` creates the message at once (the provider did accept it);
+        otherwise a late 504 and nothing created."""
+        self._faults.append(_Fault(504, 20504, "Gateway Timeout", hold=seconds, accept=accept))
+
     def add_media(self, content: bytes | int, content_type: str = "image/jpeg") -> str:
         """A MediaUrl as an inbound webhook carries it; an int makes the fetch fail with it."""
         n = len(self.media) + 1
@@ -156,6 +172,14 @@ class FakeTwilioAPI:
         fields = {k: str(v) for k, v in (await request.post()).items()}
         call = TwilioCall(fields, 201)
         self.calls.append(call)
+        fault = self._faults.pop(0) if self._faults and self._authorised(request) else None
+        if fault is not None and not fault.accept:
+            if fault.hold:
+                await asyncio.sleep(fault.hold)
+            call.status = fault.status
+            if fault.status == 0:
+                return drop(request)
+            return _error(fault.status, fault.code, fault.message)
         answer = self._answer(request, fields)
         if answer is not None:
             call.status = answer.status
@@ -163,14 +187,17 @@ class FakeTwilioAPI:
         call.sid = f"SM{next(self._sids):032x}"
         if self.before_answer is not None:
             await self.before_answer(call)
-        return web.json_response(self._resource(call.sid, fields), status=201)
+        response = web.json_response(self._resource(call.sid, fields), status=201)
+        if fault is not None:  # created, but the client never hears the answer in time
+            if fault.hold:
+                await asyncio.sleep(fault.hold)
+                return response
+            return await cut_off(request, response)
+        return response
 
     def _answer(self, request: web.Request, fields: dict[str, str]) -> web.Response | None:
         if not self._authorised(request):
             return _error(401, 20003, "Authenticate")
-        if self._faults:
-            fault = self._faults.pop(0)
-            return _error(fault.status, fault.code, fault.message)
         if not fields.get("To") or not fields.get("From"):
             return _error(400, 21604, "A 'To' and 'From' phone number is required.")
         if "Body" not in fields and "ContentSid" not in fields:
