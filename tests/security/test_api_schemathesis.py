@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import given
 from schemathesis import Case, GenerationMode
@@ -28,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.security.fuzz import fuzz
 from tests.support import RunningHub
-from tests.web.conftest import Api, customer_writes
+from tests.web.conftest import Api, customer_writes, make_api
 
 CONFORMANCE = [
     not_a_server_error,
@@ -64,6 +65,13 @@ def run(operation: Any, mode: GenerationMode, examples: int, check: Callable[[Ca
 
     each()
     return ran
+
+
+@pytest.fixture
+async def api(hub: RunningHub) -> Api:
+    """An admin: every route is open to it, so every generated request can reach its handler
+    (what an agent may not do is tested in test_operators.py)."""
+    return await make_api(hub, "root@shop.test", "Root", role="admin")
 
 
 async def seed(hub: RunningHub, api: Api) -> None:
