@@ -17,6 +17,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,20 @@ def _port_open(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def _wait_started(
+    proc: subprocess.Popen[bytes], ready: Callable[[], bool], name: str, log: Path
+) -> None:
+    """Poll `ready` until it holds; a server that exits or stays deaf fails with its log."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServerError(f"{name} exited at start:\n{_tail(log)}")
+        if ready():
+            return
+        time.sleep(0.02)
+    raise ServerError(f"{name} not ready after {START_TIMEOUT}s:\n{_tail(log)}")
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -285,16 +300,11 @@ class RedisServer:
 
     def _wait_ready(self) -> None:
         assert self._proc is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                self._proc = None
-                raise ServerError(f"redis-server exited at start:\n{_tail(self.log_file)}")
-            if self.ping():
-                return
-            time.sleep(0.02)
-        self.down()
-        raise ServerError(f"redis not ready after {START_TIMEOUT}s:\n{_tail(self.log_file)}")
+        try:
+            _wait_started(self._proc, self.ping, "redis-server", self.log_file)
+        except ServerError:
+            self.down()
+            raise
 
     def ping(self) -> bool:
         """True when the server answers PING (raw RESP, no client library needed)."""
@@ -448,16 +458,11 @@ class DovecotServer:
             cwd=self.root,
             start_new_session=True,
         )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                self._proc = None
-                raise ServerError(f"dovecot exited at start:\n{_tail(self.log_file)}")
-            if self._greets():
-                return
-            time.sleep(0.02)
-        self.down()
-        raise ServerError(f"dovecot not ready after {START_TIMEOUT}s:\n{_tail(self.log_file)}")
+        try:
+            _wait_started(self._proc, self._greets, "dovecot", self.log_file)
+        except ServerError:
+            self.down()
+            raise
 
     def _greets(self) -> bool:
         try:
