@@ -24,6 +24,11 @@ from hub.web.keys import HUB
 T = TypeVar("T")
 
 
+def tampered(signed: str) -> str:
+    """`signed` with its last character changed: always different (a fixed suffix may match)."""
+    return signed[:-1] + ("1" if signed[-1] == "0" else "0")
+
+
 async def eventually(
     probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, what: str = "condition"
 ) -> T:

@@ -11,7 +11,14 @@ import pytest
 
 from tests.conftest import make_settings
 from tests.factories import customer_of, messages_of, telegram_update
-from tests.support import RunningHub, eventually, operator_reply, start_hub, stop_hub
+from tests.support import (
+    RunningHub,
+    eventually,
+    operator_reply,
+    start_hub,
+    stop_hub,
+    tampered,
+)
 
 
 async def receive(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
@@ -65,7 +72,7 @@ async def test_resuming_with_the_token_shows_the_history_and_resends_are_stored_
 
 async def test_a_forged_token_is_refused_with_4401(hub: RunningHub) -> None:
     ws, welcome = await open_chat(hub)
-    forged = welcome["visitor_token"][:-2] + "00"
+    forged = tampered(welcome["visitor_token"])
     await ws.close()
     ws = await hub.http.ws_connect(f"{hub.url}/webchat/ws")
     await ws.send_json({"type": "hello", "visitor_token": forged})

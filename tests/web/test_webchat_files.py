@@ -14,7 +14,7 @@ from hub.web.webchat_upload import UploadLimiter
 from tests.channels.test_attachments import JPEG, PDF, PNG, files_of, send_file
 from tests.conftest import make_settings
 from tests.factories import messages_of
-from tests.support import RunningHub, eventually, start_hub, stop_hub
+from tests.support import RunningHub, eventually, start_hub, stop_hub, tampered
 from tests.web.test_webchat import open_chat, receive
 
 LIMIT = 64 * 1024
@@ -130,7 +130,7 @@ async def test_a_visitor_never_reaches_another_visitors_file(hub: RunningHub) ->
     )
     refused = await receive(mallory, "error")
     assert refused["code"] == "invalid_attachment"
-    for forged in ("not-an-id", answer["upload_id"][:-3] + "abc", 7):
+    for forged in ("not-an-id", tampered(answer["upload_id"]), 7):
         await mallory.send_json(
             {"type": "message", "text": "x", "client_id": "m2", "attachments": [forged]}
         )
@@ -167,7 +167,7 @@ async def test_uploads_need_a_valid_token_a_small_file_and_an_accepted_type(
 ) -> None:
     ws, welcome = await open_chat(hub)
     token = welcome["visitor_token"]
-    for bad in (None, token[:-2] + "00", "v_nobody"):
+    for bad in (None, tampered(token), "v_nobody"):
         status, answer, _ = await upload(hub, bad, PNG, "a.png")
         assert status in (400, 401), answer
     status, answer, _ = await upload(hub, token, b"\xff\xd8\xff" + bytes(LIMIT), "big.jpg")
