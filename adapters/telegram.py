@@ -46,6 +46,9 @@ def _display_name(user: dict[str, Any]) -> str | None:
 
 # NUL and lone surrogates (JSON may escape both): no database text column can hold them.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# How such a character can arrive in a body json.loads accepts: a \u escape, UTF-8 bytes of
+# a surrogate (decoded with surrogatepass), or UTF-16/32 (NUL bytes everywhere).
+_UNSTORABLE_SOURCE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|\xed[\xa0-\xbf]|\x00")
 
 
 def storable(value: object) -> object:
@@ -182,7 +185,9 @@ class TelegramWebhook:
             update = json.loads(request.body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidInput(f"the body is not JSON: {exc}") from None
-        return parse_update(storable(update), received_at)
+        if _UNSTORABLE_SOURCE.search(request.body):  # else nothing to replace: skip the walk
+            update = storable(update)
+        return parse_update(update, received_at)
 
 
 def _load_aiogram() -> None:

@@ -37,6 +37,9 @@ class GroupCommit:
             futures.append(future)
         if futures and (self._flusher is None or self._flusher.done()):
             self._flusher = asyncio.create_task(self._flush())
+        if len(futures) == 1:  # a webhook's usual case: no gather task per request
+            await futures[0]
+            return
         # Wait for all, then raise: no failed future is left with its exception unretrieved.
         for outcome in await asyncio.gather(*futures, return_exceptions=True):
             if isinstance(outcome, BaseException):
@@ -58,7 +61,8 @@ class GroupCommit:
                     if not future.done():
                         future.set_exception(error)
                 continue
-            for queue, _, future in batch:
+            for _, _, future in batch:
                 if not future.done():
                     future.set_result(None)
+            for queue in {queue for queue, _, _ in batch}:
                 self._wakeups.notify(queue)

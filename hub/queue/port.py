@@ -52,7 +52,10 @@ class Wakeups:
         self._events: dict[str, asyncio.Event] = {}
 
     def notify(self, queue: str) -> None:
-        self._events.setdefault(queue, asyncio.Event()).set()
+        event = self._events.get(queue)
+        if event is None:
+            event = self._events[queue] = asyncio.Event()
+        event.set()
 
     async def wait(self, queue: str, timeout: float) -> None:
         event = self._events.setdefault(queue, asyncio.Event())

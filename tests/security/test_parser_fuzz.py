@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.email_parse import parse_mail
-from adapters.telegram import TelegramWebhook
+from adapters.telegram import _UNSTORABLE_SOURCE, TelegramWebhook, storable
 from adapters.twilio import FORM_TYPE, TwilioWebhook, parse_status
 from hub.domain.messages import InboundMessage
 from hub.domain.ports import WebhookRequest
@@ -127,6 +127,25 @@ def test_telegram_parse_takes_any_bytes(body: bytes) -> None:
 def test_telegram_parse_takes_any_json(update: Any) -> None:
     body = json.dumps(update).encode()
     assert_messages(parsed_or_refused(TelegramWebhook("s").parse, request(body)))
+
+
+TRICKY_TEXT = st.text(st.sampled_from(["\x00", "\ud800", "\udfff", "a", "я", "\\", "u", "0"]))
+
+
+@fuzz(400)
+@given(
+    JSON | st.dictionaries(TRICKY_TEXT, TRICKY_TEXT, max_size=3),
+    st.sampled_from(["ascii", "utf-8", "utf-16", "utf-32"]),
+)
+def test_telegram_skips_the_storable_walk_only_when_nothing_needs_replacing(
+    value: Any, encoding: str
+) -> None:
+    """The webhook's fast path: a body the byte scan passes decodes to storable text only."""
+    text = json.dumps(value, ensure_ascii=encoding == "ascii")
+    body = text.encode("utf-8" if encoding == "ascii" else encoding, "surrogatepass")
+    if not _UNSTORABLE_SOURCE.search(body):
+        decoded = json.loads(body)
+        assert storable(decoded) == decoded  # NaN compares equal here: the same object
 
 
 @fuzz(300)
