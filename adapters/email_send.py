@@ -35,7 +35,8 @@ class EmailSender:
     channel = Channel.EMAIL
     max_text_length = 100_000
 
-    def __init__(self, smtp_url: str, address: str) -> None:
+    def __init__(self, smtp_url: str, address: str, *, timeout: float = TIMEOUT) -> None:
+        self._timeout = timeout
         url = urlsplit(smtp_url)
         query = parse_qs(url.query)
         self._host = url.hostname or "localhost"
@@ -82,7 +83,7 @@ class EmailSender:
                 password=self._password,
                 use_tls=self._tls,
                 start_tls=self._starttls,
-                timeout=TIMEOUT,
+                timeout=self._timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise ProviderError(

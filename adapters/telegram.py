@@ -11,12 +11,13 @@ import asyncio
 import hmac
 import json
 import re
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aiogram import Bot
 
-from adapters.text_split import split_text
+from adapters.text_split import SendPart, send_parts, split_text
 from hub.domain.messages import (
     ContactClaim,
     DeliveryReceipt,
@@ -32,6 +33,7 @@ from hub.errors import InvalidInput, ProviderError
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TEXT_LIMIT = 4096  # counted by Telegram in UTF-16 code units
 CAPTION_LIMIT = 1024
+REQUEST_TIMEOUT = 30.0  # seconds; HUB_PROVIDER_TIMEOUT_SECONDS
 
 
 def _utf16_len(text: str) -> int:
@@ -198,9 +200,10 @@ class TelegramSender:
     channel = Channel.TELEGRAM
     max_text_length = TEXT_LIMIT
 
-    def __init__(self, token: str, api_url: str) -> None:
+    def __init__(self, token: str, api_url: str, *, timeout: float = REQUEST_TIMEOUT) -> None:
         self._token = token
         self._api_url = api_url
+        self._timeout = timeout
         self._bot: Bot | None = None
 
     async def bot(self) -> Bot:
@@ -210,23 +213,25 @@ class TelegramSender:
             from aiogram.client.session.aiohttp import AiohttpSession
             from aiogram.client.telegram import TelegramAPIServer
 
-            session = AiohttpSession(api=TelegramAPIServer.from_base(self._api_url), timeout=30)
+            session = AiohttpSession(
+                api=TelegramAPIServer.from_base(self._api_url), timeout=self._timeout
+            )
             self._bot = Bot(token=self._token, session=session)
         return self._bot
 
     async def send(self, message: OutboundMessage) -> DeliveryReceipt:
-        first_id: str | None = None
+        """Each text part, then each file; a retry resumes after those already accepted."""
         files = list(message.attachments)
+        chat = message.address
         # A short text rides as the first file's caption; a longer one goes first, alone.
         caption = message.text if files and _utf16_len(message.text) <= CAPTION_LIMIT else None
+        parts: list[SendPart] = []
         if caption is None:
-            for part in split_text(message.text, self.max_text_length, measure="utf16"):
-                sent_id = await self._send_part(message.address, part)
-                first_id = first_id or sent_id
+            for text in split_text(message.text, self.max_text_length, measure="utf16"):
+                parts.append(partial(self._send_part, chat, text))
         for n, file in enumerate(files):
-            sent_id = await self._send_part(message.address, caption if n == 0 else None, file)
-            first_id = first_id or sent_id
-        return DeliveryReceipt(external_id=first_id)
+            parts.append(partial(self._send_part, chat, caption if n == 0 else None, file))
+        return DeliveryReceipt(external_id=await send_parts(parts, message.progress))
 
     async def _send_part(
         self, chat_id: str, text: str | None, file: OutboundAttachment | None = None

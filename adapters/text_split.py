@@ -1,8 +1,14 @@
-"""Splitting long replies into provider-sized parts, in order, at natural breaks."""
+"""Splitting long replies into provider-sized parts, in order, at natural breaks, and
+sending them so that a retry resumes after the parts the provider already accepted."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Awaitable, Callable, Sequence
+
+from hub.errors import ProviderError
+
+SendPart = Callable[[], Awaitable[str]]
 
 
 def utf16_len(text: str) -> int:
@@ -44,3 +50,43 @@ def _fit(text: str, limit: int, size: Callable[[str], int]) -> int:
             hi = mid - 1
     # Never split a surrogate pair's worth of character: Python strs are code points already.
     return lo
+
+
+async def send_parts(parts: Sequence[SendPart], progress: str | None) -> str | None:
+    """Send `parts` in order, skipping those an earlier attempt got accepted; the first
+    part's provider id.
+
+    `progress` is what this function put in the ProviderError of that attempt (the hub
+    carries it back untouched): `{"sent": N, "first_id": ...}`. The parts of one reply are
+    the same on every attempt (split_text and the attachment order are deterministic), so
+    "the first N" names the same parts each time.
+    """
+    sent, first_id = _resume(progress)
+    for n, part in enumerate(parts):
+        if n < sent:
+            continue
+        try:
+            part_id = await part()
+        except ProviderError as exc:
+            if sent == 0:
+                raise
+            raise ProviderError(
+                exc.message,
+                retryable=exc.retryable,
+                retry_after=exc.retry_after,
+                progress=json.dumps({"sent": sent, "first_id": first_id}),
+            ) from None
+        sent += 1
+        first_id = first_id or part_id
+    return first_id
+
+
+def _resume(progress: str | None) -> tuple[int, str | None]:
+    if not progress:
+        return 0, None
+    try:
+        data = json.loads(progress)
+        sent, first_id = int(data["sent"]), data.get("first_id")
+    except (ValueError, TypeError, KeyError):
+        return 0, None  # not ours: sending again beats losing a part
+    return max(sent, 0), first_id if isinstance(first_id, str) else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,7 +20,7 @@ from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from adapters.text_split import split_text
+from adapters.text_split import SendPart, send_parts, split_text
 from adapters.twilio import STATUS_MESSAGE_PARAM
 from hub.domain.messages import DeliveryReceipt, OutboundMessage
 from hub.domain.types import Channel
@@ -108,8 +109,10 @@ class TwilioSender:
         sender: str,
         api_url: str,
         status_callback: str,
+        timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         self.channel = channel
+        self._timeout = timeout
         self._sid, self._token = account_sid, auth_token
         self._from = sender
         self._api_url = api_url
@@ -120,7 +123,7 @@ class TwilioSender:
     def _twilio(self) -> Client:
         # Built on first send, inside the running loop that owns its aiohttp session.
         if self._client is None:
-            self._http = HubTwilioHttpClient(self._api_url)
+            self._http = HubTwilioHttpClient(self._api_url, self._timeout)
             self._client = Client(self._sid, self._token, http_client=self._http)
         return self._client
 
@@ -142,14 +145,14 @@ class TwilioSender:
                 content_variables=json.dumps({"1": message.text}),
             )
             return DeliveryReceipt(external_id=sid)
-        first: str | None = None
         # Twilio fetches media itself, from the hub's signed links, with the first part.
+        # A retry resumes after the parts Twilio already accepted (send_parts).
         media = [a.url for a in message.attachments]
-        for part in split_text(message.text, self.max_text_length):
-            extra: dict[str, Any] = {"media_url": media} if media and first is None else {}
-            sid = await self._create(message, body=part, **extra)
-            first = first or sid
-        return DeliveryReceipt(external_id=first)
+        parts: list[SendPart] = []
+        for n, text in enumerate(split_text(message.text, self.max_text_length)):
+            extra: dict[str, Any] = {"media_url": media} if media and n == 0 else {}
+            parts.append(partial(self._create, message, body=text, **extra))
+        return DeliveryReceipt(external_id=await send_parts(parts, message.progress))
 
     async def _create(self, message: OutboundMessage, **fields: Any) -> str:
         # The callback names the hub's message: Twilio may call it before the hub has

@@ -85,12 +85,25 @@ class ConfigurationError(HubError):
 
 
 class ProviderError(HubError):
-    """A send the provider refused; `retryable` errors go back on the queue with backoff."""
+    """A send the provider refused; `retryable` errors go back on the queue with backoff.
+
+    `progress` is the adapter's own note of what the provider already accepted (the first
+    parts of a split reply): opaque to the core, handed back as OutboundMessage.progress on
+    the retry so those parts are not sent twice.
+    """
 
     status = 502
     code = "provider_error"
 
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        progress: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.progress = progress

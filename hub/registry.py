@@ -55,7 +55,9 @@ def build_channels(
             settings.telegram_webhook_secret.get_secret_value()
         )
         channels.telegram = TelegramSender(
-            settings.telegram_bot_token.get_secret_value(), settings.telegram_api_url
+            settings.telegram_bot_token.get_secret_value(),
+            settings.telegram_api_url,
+            timeout=settings.provider_timeout_seconds,
         )
         channels.senders[Channel.TELEGRAM] = channels.telegram
         channels.media[Channel.TELEGRAM] = TelegramMedia(
@@ -66,7 +68,9 @@ def build_channels(
         # The mailbox's own mail coming back must never be answered (a mail loop).
         channels.parse_mail = partial(parse_mail, hub_address=settings.email_address)
         channels.senders[Channel.EMAIL] = EmailSender(
-            settings.smtp_url.get_secret_value(), settings.email_address
+            settings.smtp_url.get_secret_value(),
+            settings.email_address,
+            timeout=settings.provider_timeout_seconds,
         )
     return channels
 
@@ -90,6 +94,7 @@ def _add_twilio(settings: Settings, channels: Channels) -> None:
                 sender=sender,
                 api_url=settings.twilio_api_url,
                 status_callback=f"{settings.base_url}/webhooks/twilio/status",
+                timeout=settings.provider_timeout_seconds,
             )
 
 

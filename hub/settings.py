@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # How often a worker opens snoozed conversations whose time has come (a snooze ends
     # at most this late).
     snooze_check_seconds: float = Field(default=20.0, gt=0.0, le=3600.0)
+    # How long one request to Telegram, Twilio or the SMTP relay may take before the send
+    # counts as failed (and is retried).
+    provider_timeout_seconds: float = Field(default=30.0, gt=0.0, le=600.0)
 
     webchat_hmac_secret: SecretStr | None = None
     webchat_origins: str = "*"

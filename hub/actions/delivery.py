@@ -18,8 +18,11 @@ from hub.models import Message
 from hub.models.base import utcnow
 
 
-async def load_outbound(session: AsyncSession, message_id: int) -> OutboundMessage | None:
-    """The send to make for a queued reply, or None when there is nothing left to send."""
+async def load_outbound(
+    session: AsyncSession, message_id: int, progress: str | None = None
+) -> OutboundMessage | None:
+    """The send to make for a queued reply, or None when there is nothing left to send;
+    `progress` is an earlier attempt's (ProviderError.progress), passed on untouched."""
     message = await session.get(Message, message_id)
     if message is None or message.status != MessageStatus.QUEUED or message.address is None:
         return None
@@ -38,6 +41,7 @@ async def load_outbound(session: AsyncSession, message_id: int) -> OutboundMessa
         address=message.address,
         text=message.text,
         extra=extra,
+        progress=progress if isinstance(progress, str) else None,
     )
 
 

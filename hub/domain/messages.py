@@ -115,7 +115,11 @@ class InboundMessage:
 
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
-    """One reply for an adapter to send to `address` on its channel."""
+    """One reply for an adapter to send to `address` on its channel.
+
+    `progress`: what an earlier attempt got accepted, as the adapter wrote it in
+    ProviderError.progress (None on the first attempt); the core only carries it.
+    """
 
     message_id: int
     conversation_id: int
@@ -124,6 +128,7 @@ class OutboundMessage:
     text: str
     extra: dict[str, Any] = field(default_factory=dict)
     attachments: tuple[OutboundAttachment, ...] = ()
+    progress: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -239,9 +239,10 @@ class OutboundConsumer(Consumer):
             await self._send(job)
 
     async def _send(self, job: Job) -> None:
-        message_id = int(json.loads(job.payload)["message_id"])
+        payload = json.loads(job.payload)
+        message_id = int(payload["message_id"])
         async with self.db.session() as session:
-            outbound = await load_outbound(session, message_id)
+            outbound = await load_outbound(session, message_id, payload.get("progress"))
             if outbound is not None and self.files is not None:
                 outbound = await self.files.attach(session, outbound)
         if outbound is None:
@@ -288,7 +289,11 @@ class OutboundConsumer(Consumer):
         if exc.retryable and job.attempts + 1 < MAX_SEND_ATTEMPTS:
             delay = backoff(job.attempts, exc.retry_after)
             log.warning("send of message %s failed (%s), retry in %.1fs", message_id, exc, delay)
-            await self.backend.retry(job, delay, exc.message)
+            # What the provider already accepted rides with the job: the retry resumes there.
+            payload = None
+            if exc.progress is not None:
+                payload = json.dumps({"message_id": message_id, "progress": exc.progress})
+            await self.backend.retry(job, delay, exc.message, payload)
             return
         log.error("send of message %s failed for good: %s", message_id, exc.message)
         await self._set_status(message_id, MessageStatus.FAILED, error=exc.message)

@@ -136,7 +136,7 @@ class DatabaseQueue:
         await session.execute(_ACK, {"ids": [int(j.id) for j in jobs]})
         return True
 
-    async def retry(self, job: Job, delay: float, error: str) -> None:
+    async def retry(self, job: Job, delay: float, error: str, payload: str | None = None) -> None:
         async with self.db.session() as session:
             await session.execute(
                 update(QueueJob)
@@ -145,6 +145,7 @@ class DatabaseQueue:
                     attempts=job.attempts + 1,
                     available_at=utcnow() + timedelta(seconds=delay),
                     last_error=error[:2000],
+                    payload=job.payload if payload is None else payload,
                 )
             )
             await session.commit()

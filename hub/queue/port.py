@@ -85,7 +85,9 @@ class QueueBackend(Protocol):
         """Ack inside the caller's transaction when the queue lives in the same database
         (the work and its ack commit together); False: call `ack` after the commit."""
 
-    async def retry(self, job: Job, delay: float, error: str) -> None: ...
+    async def retry(self, job: Job, delay: float, error: str, payload: str | None = None) -> None:
+        """Due again after `delay`; `payload`, when given, replaces the job's (a send's
+        progress rides with it, so it survives a worker restart)."""
 
     async def dead_letter(self, job: Job, error: str) -> None: ...
 

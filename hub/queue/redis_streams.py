@@ -307,12 +307,12 @@ class RedisStreamsQueue:
     async def ack_within(self, session: AsyncSession, queue: str, jobs: list[Job]) -> bool:
         return False  # Redis is not part of the database transaction
 
-    async def retry(self, job: Job, delay: float, error: str) -> None:
+    async def retry(self, job: Job, delay: float, error: str, payload: str | None = None) -> None:
         stream, entry_id = self._entry(job)
         member = json.dumps(
             {
                 "partition": str(job.partition),
-                "payload": job.payload,
+                "payload": job.payload if payload is None else payload,
                 "enqueued_at": repr(job.enqueued_at),
                 "attempts": str(job.attempts + 1),
                 "error": error[:2000],

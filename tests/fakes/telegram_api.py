@@ -88,6 +88,7 @@ class _Fault:
     remaining: int
     hold: float = 0.0  # answer only after this long: the client times out first
     accept: bool = False  # the call takes effect first; then the answer is lost
+    after: int = 0  # calls let through untouched before this fault starts
 
 
 @dataclass
@@ -196,16 +197,24 @@ class FakeTelegramAPI:
     # ------------------------------------------------------------------ test controls
 
     def fail_next(
-        self, method: str, status: int = 429, retry_after: int | None = None, count: int = 1
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: int | None = None,
+        count: int = 1,
+        *,
+        after: int = 0,
     ) -> None:
-        """Answer the next `count` calls of `method` with a Telegram error.
+        """Answer the next `count` calls of `method` with a Telegram error, once `after`
+        calls went through (`after=1`: the second part of a split reply fails).
 
         429 always carries `parameters.retry_after` (default 1) as Telegram does. Use
         method "download" for the file download route.
         """
         if status == 429 and retry_after is None:
             retry_after = 1
-        self._faults.setdefault(method.lower(), []).append(_Fault(status, retry_after, count))
+        fault = _Fault(status, retry_after, count, after=after)
+        self._faults.setdefault(method.lower(), []).append(fault)
 
     def drop_connections(
         self, count: int = 1, method: str | None = None, *, after_accept: bool = False
@@ -313,6 +322,9 @@ class FakeTelegramAPI:
             if fault.remaining <= 0:
                 queue.pop(0)
                 continue
+            if fault.after > 0:
+                fault.after -= 1
+                return None
             fault.remaining -= 1
             return fault
         return None
