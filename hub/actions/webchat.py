@@ -62,6 +62,9 @@ async def do_identify(
 
     Only a verified claim widens what the widget shows; that is recorded on the visitor's
     identity, so an unverified claim never reveals the customer's other channels.
+    `verified`: the identity_hash proves the address it was made over, the email when one
+    is given, else the phone (SPEC §6); that identity is marked verified for the operators,
+    also when it existed already. The other one, if any, stays a claim.
     """
     clean_email = normalise_email(email) if email else None
     clean_phone = normalise_phone(phone) if phone else None
@@ -86,14 +89,27 @@ async def do_identify(
         customer = await get_customer(session, identity.customer_id)
     if name and not customer.name:
         customer.name = name.strip()[:200]
+    proven = Channel.EMAIL if clean_email else Channel.SMS
     for channel, address in ((Channel.EMAIL, clean_email), (Channel.SMS, clean_phone)):
         if address:
+            is_proven = verified and channel is proven
             customer = await do_link_identity(
-                session, customer, channel.value, address, verified=verified
+                session, customer, channel.value, address, verified=is_proven
             )
+            if is_proven:
+                await _mark_verified(session, channel.value, address)
     if verified:
         identity.sees_whole_thread = True
     session.add_all([customer, identity])
     await session.flush()
     record(session, Event(events.CUSTOMER_UPDATED, customer_id=customer.id))
     return customer
+
+
+async def _mark_verified(session: AsyncSession, channel: str, address: str) -> None:
+    """An identity linked earlier as a claim (or by another channel) is now proven."""
+    pair = (channel, address)
+    identity = (await find_identities(session, [pair])).get(pair)
+    if identity is not None and not identity.verified:
+        identity.verified = True
+        session.add(identity)
