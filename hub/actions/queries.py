@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
+from sqlalchemy.sql.elements import SQLCoreOperations
+from sqlalchemy.sql.expression import TableClause
 from sqlmodel import col
 
 from hub.actions.conversations import labels_of
@@ -85,8 +87,9 @@ def like_pattern(text: str) -> str:
 
 
 def _conversation_filters(
-    query: Select[Conversation], where: ConversationFilter, dialect: str
+    query: Select[Conversation], where: ConversationFilter, dialect: str, *, walk: bool = False
 ) -> Select[Conversation]:
+    """`walk`: SQLite only, for a search with many hits (see `_many_hits`)."""
     if where.status is not None:
         query = query.where(col(Conversation.status) == where.status)
     if where.channel is not None:
@@ -102,23 +105,51 @@ def _conversation_filters(
         query = query.where(col(Conversation.id).in_(labelled))
     if where.q:
         # Message texts by full-text search (word prefixes), customers by name or address.
-        pattern = like_pattern(where.q)
         in_text = select(col(Message.conversation_id)).where(text_matches(where.q, dialect))
-        by_name = select(col(Customer.id)).where(col(Customer.name).ilike(pattern, escape="\\"))
-        by_address = select(col(Identity.customer_id)).where(
-            col(Identity.address).ilike(pattern, escape="\\")
-        )
+        by_name = select(col(Customer.id)).where(name_matches(where.q, dialect))
+        by_address = select(col(Identity.customer_id)).where(address_matches(where.q, dialect))
+        conversation_id: SQLCoreOperations[int | None] = col(Conversation.id)
+        customer_id: SQLCoreOperations[int] = col(Conversation.customer_id)
+        if walk:
+            # `+ 0` hides the columns' indexes from SQLite's planner: instead of looking up
+            # every hit and sorting them all, it walks conversations newest first, tests
+            # each against the hit lists and stops at the page's end.
+            conversation_id = conversation_id + literal_column("0")
+            customer_id = customer_id + literal_column("0")
         query = query.where(
             or_(
-                col(Conversation.id).in_(in_text),
-                col(Conversation.customer_id).in_(by_name),
-                col(Conversation.customer_id).in_(by_address),
+                conversation_id.in_(in_text),
+                customer_id.in_(by_name),
+                customer_id.in_(by_address),
             )
         )
     return query
 
 
 _FTS = table("messages_fts", column("rowid"), column("messages_fts"))
+_NAMES = table("customers_trgm", column("rowid"), column("customers_trgm"))
+_ADDRESSES = table("identities_trgm", column("rowid"), column("identities_trgm"))
+TRIGRAM = 3  # the trigram tables find texts of at least this many characters
+# From this many hits of a search (SQLite), walking conversations newest first beats
+# looking up and sorting every hit; below it, a walk could read every conversation.
+WALK_FROM_HITS = 2000
+
+
+def _search_words(q: str) -> list[str]:
+    return [w.lower() for w in re.findall(r"\w+", q)][:MAX_SEARCH_WORDS]
+
+
+def _fts_hits(q: str) -> Select[tuple[int]] | None:
+    words = _search_words(q)
+    if not words:
+        return None
+    match = " ".join(f'"{w}"*' for w in words)
+    return select(_FTS.c.rowid).where(_FTS.c.messages_fts.op("MATCH")(match))
+
+
+def _trigram_hits(fts: TableClause, q: str) -> Select[tuple[int]]:
+    phrase = '"' + q.replace('"', '""') + '"'
+    return select(fts.c.rowid).where(fts.c[fts.name].op("MATCH")(phrase))
 
 
 def text_matches(q: str, dialect: str) -> ColumnElement[bool]:
@@ -128,16 +159,51 @@ def text_matches(q: str, dialect: str) -> ColumnElement[bool]:
     expression must stay `to_tsvector('simple', text)` for the index to be used).
     Words are `\\w+` runs, so no query syntax of either engine reaches it from a user.
     """
-    words = [w.lower() for w in re.findall(r"\w+", q)][:MAX_SEARCH_WORDS]
+    words = _search_words(q)
     if not words:
         return false()
     if dialect == "sqlite":
-        match = " ".join(f'"{w}"*' for w in words)
-        hits = select(_FTS.c.rowid).where(_FTS.c.messages_fts.op("MATCH")(match))
+        hits = _fts_hits(q)
+        assert hits is not None
         return col(Message.id).in_(hits)
     tsquery = " & ".join(f"{w}:*" for w in words)
     simple: ColumnElement[str] = literal_column("'simple'")
     return func.to_tsvector(simple, col(Message.text)).op("@@")(func.to_tsquery(simple, tsquery))
+
+
+def name_matches(q: str, dialect: str) -> ColumnElement[bool]:
+    """Customers whose name has `q` in it, case-insensitively.
+
+    On SQLite the trigram table of migration 0005 narrows it down first (the LIKE then
+    only rechecks its candidates); PostgreSQL's trigram index serves the ILIKE itself."""
+    like = col(Customer.name).ilike(like_pattern(q), escape="\\")
+    if dialect == "sqlite" and len(q) >= TRIGRAM:
+        return and_(col(Customer.id).in_(_trigram_hits(_NAMES, q)), like)
+    return like
+
+
+def address_matches(q: str, dialect: str) -> ColumnElement[bool]:
+    """Identities whose address has `q` in it, case-insensitively (as `name_matches`)."""
+    like = col(Identity.address).ilike(like_pattern(q), escape="\\")
+    if dialect == "sqlite" and len(q) >= TRIGRAM:
+        return and_(col(Identity.id).in_(_trigram_hits(_ADDRESSES, q)), like)
+    return like
+
+
+async def _many_hits(session: AsyncSession, q: str) -> bool:
+    """Whether a search on SQLite has at least WALK_FROM_HITS candidate rows (messages,
+    names, addresses), each counted only that far: a few index reads, not the search."""
+    candidates = [_fts_hits(q)]
+    if len(q) >= TRIGRAM:
+        candidates += [_trigram_hits(_NAMES, q), _trigram_hits(_ADDRESSES, q)]
+    total = 0
+    for hits in candidates:
+        if hits is not None:
+            capped = hits.limit(WALK_FROM_HITS - total).subquery()
+            total += await session.scalar(select(func.count()).select_from(capped)) or 0
+            if total >= WALK_FROM_HITS:
+                return True
+    return False
 
 
 T = TypeVar("T")
@@ -166,7 +232,8 @@ async def list_conversations(
 ) -> list[Conversation]:
     """Newest activity first (`last_message_at desc, id desc`), after the given key."""
     dialect = session.get_bind().dialect.name
-    query = _conversation_filters(select(Conversation), where, dialect)
+    walk = dialect == "sqlite" and bool(where.q) and await _many_hits(session, where.q or "")
+    query = _conversation_filters(select(Conversation), where, dialect, walk=walk)
     query = newest_first(
         query, col(Conversation.last_message_at), col(Conversation.id), after, limit
     )
@@ -203,16 +270,9 @@ async def list_customers(
     """Customers not merged away, newest activity first; `q` matches a name or an address."""
     query = select(Customer).where(col(Customer.merged_into_id).is_(None))
     if q:
-        pattern = like_pattern(q)
-        by_address = select(col(Identity.customer_id)).where(
-            col(Identity.address).ilike(pattern, escape="\\")
-        )
-        query = query.where(
-            or_(
-                col(Customer.name).ilike(pattern, escape="\\"),
-                col(Customer.id).in_(by_address),
-            )
-        )
+        dialect = session.get_bind().dialect.name
+        by_address = select(col(Identity.customer_id)).where(address_matches(q, dialect))
+        query = query.where(or_(name_matches(q, dialect), col(Customer.id).in_(by_address)))
     query = newest_first(query, col(Customer.last_activity_at), col(Customer.id), after, limit)
     return list((await session.scalars(query)).all())
 
