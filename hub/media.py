@@ -8,6 +8,7 @@ sent twice is stored once, and a customer's file name never reaches the file sys
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import os
@@ -32,6 +33,13 @@ class MediaStore(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def keys_put_before(self, cutoff: float) -> list[str]:
+        """Keys last put before `cutoff` (UNIX time): what the orphan sweep may consider."""
+
+    async def delete_if_put_before(self, key: str, cutoff: float) -> bool:
+        """Delete `key` unless it was put again since `cutoff` (a new upload of the same
+        bytes may be about to use it); whether it was deleted."""
+
 
 class LocalMediaStore:
     """Files in a folder, two levels of fan-out (`ab/cd/abcd…`), written atomically."""
@@ -52,7 +60,10 @@ class LocalMediaStore:
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         if path.exists():
-            return
+            # Stored before: the time it was last put is what keeps it from the orphan sweep.
+            with contextlib.suppress(FileNotFoundError):
+                os.utime(path)
+                return
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
         try:
@@ -74,6 +85,40 @@ class LocalMediaStore:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, True)
+
+    async def keys_put_before(self, cutoff: float) -> list[str]:
+        return await asyncio.to_thread(self._old_keys, cutoff)
+
+    def _old_keys(self, cutoff: float) -> list[str]:
+        """Also removes temporary files a crash left mid-write (`.part-*`) that old."""
+        found: list[str] = []
+        if not self.root.is_dir():
+            return found
+        for path in self.root.glob("??/??/*"):
+            try:
+                old = path.stat().st_mtime < cutoff
+            except FileNotFoundError:
+                continue
+            if not old:
+                continue
+            if _KEY.match(path.name):
+                found.append(path.name)
+            elif path.name.startswith(".part-"):
+                path.unlink(missing_ok=True)
+        return found
+
+    async def delete_if_put_before(self, key: str, cutoff: float) -> bool:
+        return await asyncio.to_thread(self._delete_if_old, self._path(key), cutoff)
+
+    @staticmethod
+    def _delete_if_old(path: Path, cutoff: float) -> bool:
+        try:
+            if path.stat().st_mtime >= cutoff:
+                return False
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
 
 def media_store(settings: Settings) -> MediaStore:

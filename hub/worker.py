@@ -11,6 +11,7 @@ from hub.imap_account import parse_imap_url
 from hub.imap_polling import MailboxPoller
 from hub.mail_listener import server_tls, start_listener
 from hub.media import media_store
+from hub.media_cleanup import MediaSweeper
 from hub.queue.consumers import InboundConsumer, OutboundConsumer
 from hub.registry import build_bots
 from hub.services import Hub, consumer_name
@@ -45,6 +46,8 @@ def start_consumers(hub: Hub, role: str = "worker", *, mail: bool | None = None)
     hub.tasks.append(asyncio.create_task(fetcher.run(hub.stopping)))
     alarm = SnoozeAlarm(hub.db, hub.broker, interval=hub.settings.snooze_check_seconds)
     hub.tasks.append(asyncio.create_task(alarm.run(hub.stopping)))
+    sweeper = MediaSweeper(hub.db, media_store(hub.settings))
+    hub.tasks.append(asyncio.create_task(sweeper.run(hub.stopping)))
     runs_mail = role != "worker" if mail is None else mail
     if runs_mail:
         if hub.settings.smtp_listen:

@@ -15,6 +15,8 @@ class Attachment(SQLModel, table=True):
     __table_args__ = (
         # The fetcher's query: what is pending and due, oldest first.
         Index("ix_attachments_pending", "status", "next_attempt_at"),
+        # The orphan-file sweep: which stored files an attachment still names.
+        Index("ix_attachments_storage_key", "storage_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,0 +1,81 @@
+"""The worker's orphan-file sweep: media-store files no attachment names are removed.
+
+A web chat upload (hub/web/webchat_upload.py) and an operator's file (hub/web/inbox/
+attachments.py) are stored before the message that carries them; a visitor who never sends
+theirs, or a reply that fails validation, leaves a file nothing refers to. Files put more
+than GRACE_SECONDS ago that no attachment row names are deleted, every SWEEP_SECONDS, by
+each worker (a delete is idempotent). The grace outlasts an upload id (24 h,
+hub.web.webchat_files.UPLOAD_SECONDS) with a day to spare for a queue backlog: a file is
+named by its attachment row only once the inbound message carrying it was routed.
+The media store alone knows where files are (hub.media).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from hub.db import Database
+from hub.media import MediaStore
+from hub.models import Attachment
+
+log = logging.getLogger(__name__)
+
+GRACE_SECONDS = 48 * 3600.0
+SWEEP_SECONDS = 3600.0
+BATCH = 500  # keys per IN (...) query
+
+
+async def named_keys(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Those of `keys` an attachment row names."""
+    rows = await session.scalars(
+        select(col(Attachment.storage_key)).where(col(Attachment.storage_key).in_(keys)).distinct()
+    )
+    return {key for key in rows if key is not None}
+
+
+class MediaSweeper:
+    """Removes orphan files every `interval` seconds until the process stops."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: MediaStore,
+        *,
+        grace: float = GRACE_SECONDS,
+        interval: float = SWEEP_SECONDS,
+    ) -> None:
+        self.db, self.store, self.grace, self.interval = db, store, grace, interval
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be away a moment: try again next time
+                log.exception("media sweep failed, will retry")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self.interval)
+
+    async def run_once(self, now: float | None = None) -> int:
+        """Delete the orphans put before `now` - grace; how many were deleted."""
+        cutoff = (time.time() if now is None else now) - self.grace
+        old = await self.store.keys_put_before(cutoff)
+        removed = 0
+        for start in range(0, len(old), BATCH):
+            batch = old[start : start + BATCH]
+            async with self.db.session() as session:
+                named = await named_keys(session, batch)
+            for key in batch:
+                if key not in named and await self.store.delete_if_put_before(key, cutoff):
+                    removed += 1
+        if removed:
+            log.info("media sweep: %d file(s) no message refers to removed", removed)
+        return removed
