@@ -4,11 +4,15 @@ One run measures, on loopback only:
 
 1. a bare aiohttp endpoint (a subprocess running this file with ``--bare-server PORT``) that
    checks the secret header, JSON-parses a Telegram update and answers 200;
-2. per backend, ``hub run`` as a subprocess under the same load (32 connections, unique
-   updates from 500 customers): accepted req/s, then the wait until every accepted update is
-   routed (end-to-end msgs/s from ``hub_messages_routed_total``), route latency p50/p99
-   estimated from the ``hub_route_latency_seconds`` histogram buckets, RSS idle and at peak,
-   time from process start to a healthy ``/healthz``;
+2. per topology (``embedded``: ``hub run`` on SQLite; ``pg_redis_1w`` / ``pg_redis_2w``:
+   ``hub web`` + 1 or 2 ``hub worker --metrics-port`` on PostgreSQL + Redis; ``hub run``
+   on ``postgres_redis`` / ``postgres`` when asked), under the same load (32 connections,
+   unique updates from 500 customers): accepted req/s, then the wait until every accepted
+   update is routed (end-to-end msgs/s from ``hub_messages_routed_total`` summed over every
+   process's /metrics), route latency p50/p99 estimated from the summed
+   ``hub_route_latency_seconds`` histogram buckets, CPU and RSS summed over the hub's
+   processes (PostgreSQL + Redis CPU apart), time from spawn until the web process and
+   every worker answer ``/healthz``;
 3. a paced phase at a fixed offered rate (500 msgs/s for 5 s) whose histogram delta gives the
    latency figure the goal is stated for.
 
@@ -18,6 +22,8 @@ this process instead. Everything this script starts is stopped on exit, also on 
 
     .venv/bin/python bench/ingest.py
     .venv/bin/python bench/ingest.py --requests 40000 --backends embedded --json out.json
+
+The end of the output is one table with every topology side by side.
 """
 
 from __future__ import annotations
@@ -66,10 +72,15 @@ GOAL_PEAK_RSS = 300.0  # MB
 GOAL_HEALTHY = 2.0  # seconds
 
 BACKENDS = {
-    "embedded": "embedded default: SQLite file, queue in the same database",
-    "postgres_redis": "PostgreSQL + Redis Streams (HUB_REDIS_URL)",
-    "postgres": "PostgreSQL, queue in the database (no Redis)",
+    "embedded": "embedded default: `hub run`, SQLite file, queue in the same database",
+    "pg_redis_1w": "scale-out: PostgreSQL + Redis Streams, `hub web` + 1 x `hub worker`",
+    "pg_redis_2w": "scale-out: PostgreSQL + Redis Streams, `hub web` + 2 x `hub worker`",
+    "postgres_redis": "`hub run` on PostgreSQL + Redis Streams (HUB_REDIS_URL)",
+    "postgres": "`hub run` on PostgreSQL, queue in the database (no Redis)",
 }
+DEFAULT_BACKENDS = ["embedded", "pg_redis_1w", "pg_redis_2w"]
+# Separate `hub worker` processes per backend; absent: one `hub run` process.
+WORKERS = {"pg_redis_1w": 1, "pg_redis_2w": 2}
 
 
 # --------------------------------------------------------------------------- the bare baseline
@@ -278,7 +289,7 @@ async def run_load(spec: LoadSpec, inline: bool) -> dict[str, Any]:
     proc.start()
     child.close()
     try:
-        result: dict[str, Any] = await asyncio.to_thread(parent.recv)
+        result = await asyncio.to_thread(parent.recv)
     except EOFError:
         raise RuntimeError(f"the load generator died (exit code {proc.exitcode})") from None
     finally:
@@ -368,6 +379,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
+def servers_cpu_seconds(roots: list[int]) -> float:
+    """CPU seconds of database servers: each root (postmaster, redis-server), its live
+    descendants, and the children it has reaped (cutime + cstime), so a PostgreSQL backend
+    that exits mid-phase is still counted."""
+    if not roots:
+        return 0.0
+    parents: dict[int, int] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry.name)], stats[int(entry.name)] = int(fields[1]), fields
+    wanted, frontier = set(roots), list(roots)
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in wanted]
+        wanted.update(children)
+        frontier += children
+    ticks = sum(int(stats[p][11]) + int(stats[p][12]) for p in wanted if p in stats)
+    ticks += sum(int(stats[p][13]) + int(stats[p][14]) for p in roots if p in stats)
+    return ticks / _TICK
+
+
 def machine_busy_seconds() -> float:
     """CPU seconds all cores spent busy (not idle or iowait) since boot, from /proc/stat."""
     with open("/proc/stat") as fh:
@@ -376,12 +411,15 @@ def machine_busy_seconds() -> float:
 
 
 class CpuWatch:
-    """Busy CPU of the whole machine over a phase, and how much of it was someone else's."""
+    """Busy CPU of the whole machine over a phase, and how much of it was someone else's;
+    `servers` (postmaster, redis-server) are counted apart from the rest of the machine."""
 
-    def __init__(self, *pids: int) -> None:
+    def __init__(self, *pids: int, servers: list[int] | None = None) -> None:
         self.pids = pids
+        self.servers = servers or []
         self.machine = machine_busy_seconds()
         self.ours = sum(cpu_seconds(p) for p in pids) + time.process_time()
+        self.servers_cpu = servers_cpu_seconds(self.servers)
         self.started = time.monotonic()
 
     def done(self, extra_ours: float = 0.0) -> dict[str, float]:
@@ -390,36 +428,46 @@ class CpuWatch:
         machine = machine_busy_seconds() - self.machine
         ours = sum(cpu_seconds(p) for p in self.pids) + time.process_time() - self.ours
         ours += extra_ours
-        return {"machine_cores": machine / wall, "foreign_cores": max(0.0, machine - ours) / wall}
+        servers = servers_cpu_seconds(self.servers) - self.servers_cpu
+        return {
+            "machine_cores": machine / wall,
+            "foreign_cores": max(0.0, machine - ours) / wall,  # servers included
+            "servers_cores": servers / wall,
+            "others_cores": max(0.0, machine - ours - servers) / wall,
+        }
 
 
 async def wait_quiet(
-    pid: int, window: float = 0.5, threshold: float = 0.05, limit: float = 20.0
+    pids: list[int], window: float = 0.5, threshold: float = 0.05, limit: float = 20.0
 ) -> float:
-    """Wait until a process uses under `threshold` of a core for `window` s; seconds waited."""
+    """Wait until these processes together use under `threshold` of a core for `window` s;
+    seconds waited."""
     started = time.monotonic()
     while time.monotonic() - started < limit:
-        before = cpu_seconds(pid)
+        before = sum(cpu_seconds(p) for p in pids)
         await asyncio.sleep(window)
-        if (cpu_seconds(pid) - before) / window < threshold:
+        if (sum(cpu_seconds(p) for p in pids) - before) / window < threshold:
             break
     return time.monotonic() - started
 
 
-class RssSampler:
-    """Peak VmRSS of one process, sampled every 100 ms while running."""
+def total_mb(pids: list[int], read: Any = rss_mb) -> float:
+    """Sum of a per-process memory figure (rss_mb or hwm_mb) over the hub's processes."""
+    return sum(read(p) or 0.0 for p in pids)
 
-    def __init__(self, pid: int, interval: float = 0.1) -> None:
-        self.pid = pid
+
+class RssSampler:
+    """Peak of the summed VmRSS of the hub's processes, sampled every 100 ms while running."""
+
+    def __init__(self, pids: list[int], interval: float = 0.1) -> None:
+        self.pids = pids
         self.interval = interval
         self.peak = 0.0
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         while True:
-            value = rss_mb(self.pid)
-            if value is not None:
-                self.peak = max(self.peak, value)
+            self.peak = max(self.peak, total_mb(self.pids))
             await asyncio.sleep(self.interval)
 
     def start(self) -> None:
@@ -439,12 +487,17 @@ def _tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def hub_command() -> list[str]:
+def hub_exe() -> list[str]:
+    """The `hub` command of this venv (or PATH, or `python -m hub`)."""
     script = Path(sys.executable).parent / "hub"
     if script.is_file():
-        return [str(script), "run"]
+        return [str(script)]
     found = shutil.which("hub")
-    return [found, "run"] if found else [sys.executable, "-m", "hub", "run"]
+    return [found] if found else [sys.executable, "-m", "hub"]
+
+
+def hub_command() -> list[str]:
+    return [*hub_exe(), "run"]
 
 
 # --------------------------------------------------------------------------- /metrics
@@ -468,6 +521,18 @@ class Snapshot:
             [(le, count - old.get(le, 0.0)) for le, count in self.buckets],
             self.latency_count - before.latency_count,
             self.latency_sum - before.latency_sum,
+        )
+
+    def plus(self, other: Snapshot) -> Snapshot:
+        """Two processes' counters added, as Prometheus `sum()` does across instances."""
+        counts = dict(self.buckets)
+        for le, count in other.buckets:
+            counts[le] = counts.get(le, 0.0) + count
+        return Snapshot(
+            self.routed + other.routed,
+            sorted(counts.items()),
+            self.latency_count + other.latency_count,
+            self.latency_sum + other.latency_sum,
         )
 
 
@@ -513,14 +578,23 @@ def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> tuple[float
     return lower, True
 
 
-async def scrape(session: aiohttp.ClientSession, base: str) -> Snapshot:
-    async with session.get(base + "/metrics") as resp:
-        resp.raise_for_status()
-        return parse_metrics(await resp.text())
+async def scrape(session: aiohttp.ClientSession, base: str | list[str]) -> Snapshot:
+    """/metrics of one process, or the sum over several (a `hub web` serves no routing
+    counters; each `hub worker --metrics-port` serves its own)."""
+    bases = [base] if isinstance(base, str) else base
+    total = Snapshot()
+    for one in bases:
+        async with session.get(one + "/metrics") as resp:
+            resp.raise_for_status()
+            total = total.plus(parse_metrics(await resp.text()))
+    return total
 
 
 async def wait_routed(
-    session: aiohttp.ClientSession, base: str, target: float, stall_limit: float = 30.0
+    session: aiohttp.ClientSession,
+    base: str | list[str],
+    target: float,
+    stall_limit: float = 30.0,
 ) -> tuple[Snapshot, float, bool]:
     """Poll /metrics until routed >= target; give up when nothing moves for stall_limit s."""
     last_value, last_move = -1.0, time.monotonic()
@@ -617,7 +691,8 @@ async def wait_healthy(
     deadline = started + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"hub run exited with {proc.returncode} at start")
+            what = " ".join(str(a) for a in proc.args[-3:]) if isinstance(proc.args, list) else ""
+            raise RuntimeError(f"hub ({what}) exited with {proc.returncode} at start")
         try:
             async with session.get(base + "/healthz", timeout=aiohttp.ClientTimeout(1)) as resp:
                 if resp.status == 200:
@@ -625,34 +700,139 @@ async def wait_healthy(
         except (aiohttp.ClientError, TimeoutError):
             pass
         await asyncio.sleep(0.02)
-    raise RuntimeError("hub run not healthy within 60 s")
+    raise RuntimeError("hub not healthy within 60 s")
 
 
-def start_servers(backend: str, stack: contextlib.ExitStack, tmp: Path) -> tuple[str, str | None]:
-    """The database URL (and Redis URL) for a backend; servers are stopped by `stack`."""
+def start_servers(
+    backend: str, stack: contextlib.ExitStack, tmp: Path
+) -> tuple[str, str | None, list[int]]:
+    """The database URL, the Redis URL and the servers' pids (postmaster, redis-server) for
+    a backend; servers are stopped by `stack`."""
     if backend == "embedded":
-        return f"sqlite:///{tmp / 'hub.db'}", None
+        return f"sqlite:///{tmp / 'hub.db'}", None, []
     from tests.servers import start_postgres, start_redis
 
     pg = start_postgres(tmp / "servers")
     stack.callback(pg.stop)
+    pids = [int((pg.data_dir / "postmaster.pid").read_text().split()[0])]
     redis_url = None
-    if backend == "postgres_redis":
+    if uses_redis(backend):
         redis = start_redis(tmp / "servers")
         stack.callback(redis.stop)
         redis_url = redis.url
-    return pg.url, redis_url
+        pids += _pids_of("redis-server", f"127.0.0.1:{redis.port}")
+    return pg.url, redis_url, pids
+
+
+def _pids_of(program: str, needle: str) -> list[int]:
+    """Processes whose command line names `program` and contains `needle`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                title = (entry / "comm").read_text()
+                if program in cmdline + title and needle in cmdline:
+                    found.append(int(entry.name))
+    return found
+
+
+def uses_redis(backend: str) -> bool:
+    return backend == "postgres_redis" or backend in WORKERS
 
 
 def backend_missing(backend: str) -> str | None:
-    if backend == "postgres_redis" and not (REPO / "hub/queue/redis_streams.py").is_file():
+    if uses_redis(backend) and not (REPO / "hub/queue/redis_streams.py").is_file():
         return "hub/queue/redis_streams.py does not exist yet (the Redis Streams queue)"
     if backend != "embedded":
         if not Path("/usr/lib/postgresql").is_dir():
             return "PostgreSQL server binaries are not installed"
-        if backend == "postgres_redis" and not shutil.which("redis-server"):
+        if uses_redis(backend) and not shutil.which("redis-server"):
             return "redis-server is not installed"
     return None
+
+
+@dataclass
+class HubStack:
+    """The hub's processes for one topology: `hub run`, or `hub web` + N `hub worker`."""
+
+    backend: str
+    base: str  # the web process: webhooks, REST API, /healthz
+    procs: list[subprocess.Popen[bytes]]  # procs[0] serves `base`; the rest are workers
+    metrics: list[str]  # every /metrics to sum (the web's and each worker's --metrics-port)
+    logs: list[Path]
+    env: dict[str, str] = field(default_factory=dict)  # for `hub` CLI calls against it
+    server_pids: list[int] = field(default_factory=list)  # postmaster, redis-server
+    healthy_s: float = 0.0  # spawn to web healthy and every worker's /healthz answering
+    migrate_s: float | None = None  # `hub migrate` before the spawn (scale-out only)
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def log_tails(self, lines: int = 40) -> str:
+        return "\n".join(f"--- {path.name} ---\n{_tail(path, lines)}" for path in self.logs)
+
+
+async def start_hub_stack(
+    backend: str,
+    stack: contextlib.ExitStack,
+    tmp: Path,
+    session: aiohttp.ClientSession,
+    extra_env: dict[str, str] | None = None,
+) -> HubStack:
+    """Start the database servers and the hub processes of `backend`; all stopped by
+    `stack`. Returns once the web process and every worker answer /healthz."""
+    database_url, redis_url, server_pids = start_servers(backend, stack, tmp)
+    port = free_port()
+    env = {**_hub_env(port, database_url, redis_url), **(extra_env or {})}
+    base = f"http://{HOST}:{port}"
+    workers = WORKERS.get(backend, 0)
+    hub = HubStack(backend, base, [], [base], [], env, server_pids)
+    if workers:
+        # `hub web` does not migrate: as in scripts/scale-out.sh, `hub migrate` goes first.
+        began = time.monotonic()
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [*hub_exe(), "migrate"],
+            cwd=tmp,
+            env=env,
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"hub migrate failed:\n{done.stderr.decode()[-2000:]}")
+        hub.migrate_s = time.monotonic() - began
+    commands: list[tuple[str, list[str]]] = [
+        ("web" if workers else "run", [*hub_exe(), "web" if workers else "run"])
+    ]
+    worker_bases = []
+    for n in range(workers):
+        metrics_port = free_port()
+        worker_bases.append(f"http://{HOST}:{metrics_port}")
+        commands.append(
+            (f"worker{n + 1}", [*hub_exe(), "worker", "--metrics-port", str(metrics_port)])
+        )
+    hub.metrics += worker_bases
+    started = time.monotonic()
+    for name, cmd in commands:
+        log_path = tmp / f"hub-{name}.log"
+        # cwd: no stray .env is read, relative paths land in the temp dir
+        proc = spawn(cmd, log_path, cwd=tmp, env=env)
+        stack.callback(stop_process, proc)
+        hub.procs.append(proc)
+        hub.logs.append(log_path)
+    try:
+        waits = [wait_healthy(session, base, hub.procs[0], started)]
+        waits += [
+            wait_healthy(session, wb, proc, started)
+            for wb, proc in zip(worker_bases, hub.procs[1:], strict=True)
+        ]
+        hub.healthy_s = max(await asyncio.gather(*waits))
+    except Exception:
+        print(hub.log_tails(), file=sys.stderr)
+        raise
+    return hub
 
 
 async def measure_hub(backend: str, run: Run) -> dict[str, Any]:
@@ -661,40 +841,41 @@ async def measure_hub(backend: str, run: Run) -> dict[str, Any]:
     tmp.mkdir()
     out: dict[str, Any] = {"backend": backend, "description": BACKENDS[backend]}
     with contextlib.ExitStack() as stack:
-        database_url, redis_url = start_servers(backend, stack, tmp)
-        port = free_port()
-        base = f"http://{HOST}:{port}"
-        url = base + WEBHOOK_PATH
-        log_path = tmp / "hub.log"
-        env = _hub_env(port, database_url, redis_url)
-        started = time.monotonic()
-        # cwd: no stray .env is read, relative paths land in the temp dir
-        proc = spawn(hub_command(), log_path, cwd=tmp, env=env)
-        stack.callback(stop_process, proc)
-        out["hub_pid"] = proc.pid
         connector = aiohttp.TCPConnector(limit=4)
         session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(30))
-        sampler = RssSampler(proc.pid)
+        hub: HubStack | None = None
+        sampler: RssSampler | None = None
         try:
-            out["healthy_s"] = await wait_healthy(session, base, proc, started)
-            out["healthy_rss_mb"] = rss_mb(proc.pid)
-            out["quiet_after_s"] = await wait_quiet(proc.pid, limit=args.idle_limit)
-            out["idle_rss_mb"] = rss_mb(proc.pid)
+            hub = await start_hub_stack(backend, stack, tmp, session)
+            pids, metrics = hub.pids, hub.metrics
+            url = hub.base + WEBHOOK_PATH
+            out["hub_pids"] = pids
+            out["processes"] = len(pids)
+            out["healthy_s"] = hub.healthy_s
+            out["migrate_s"] = hub.migrate_s
+            out["healthy_rss_mb"] = total_mb(pids)
+            out["quiet_after_s"] = await wait_quiet(pids, limit=args.idle_limit)
+            out["idle_rss_mb"] = total_mb(pids)
+            sampler = RssSampler(pids)
             sampler.start()
 
             # ---- warm-up, then the full-load phase
             warm = await warm_up(url, run)
-            before, _, _ = await wait_routed(session, base, warm)
-            cpu_before = cpu_seconds(proc.pid)
+            before, _, _ = await wait_routed(session, metrics, warm)
+            each_before = [cpu_seconds(p) for p in pids]
+            cpu_before = sum(each_before)
+            servers_before = servers_cpu_seconds(hub.server_pids)
             spec = run.spec(url, args.requests)
-            watch = CpuWatch(proc.pid)
+            watch = CpuWatch(*pids, servers=hub.server_pids)
             load = await run_load(spec, args.inline_loader)
             load.update(watch.done(load["loader_process_cpu"]))
-            cpu_posting = cpu_seconds(proc.pid) - cpu_before
+            cpu_posting = sum(cpu_seconds(p) for p in pids) - cpu_before
             target = before.routed + load["accepted"]
-            after, routed_at, complete = await wait_routed(session, base, target)
+            after, routed_at, complete = await wait_routed(session, metrics, target)
             delta = after.minus(before)
-            cpu_total = cpu_seconds(proc.pid) - cpu_before
+            each = [cpu_seconds(p) - b for p, b in zip(pids, each_before, strict=True)]
+            cpu_total = sum(each)
+            servers_cpu = servers_cpu_seconds(hub.server_pids) - servers_before
             e2e_time = routed_at - load["first_post"]
             out["full"] = {
                 **load,
@@ -709,6 +890,16 @@ async def measure_hub(backend: str, run: Run) -> dict[str, Any]:
                 else None,
                 "hub_cpu_posting": cpu_posting / load["elapsed"],
                 "hub_cpu_total": cpu_total / e2e_time if e2e_time > 0 else None,
+                "hub_cpu_ms_per_msg": cpu_total * 1000 / delta.routed if delta.routed else None,
+                # [web or run, worker...]: the webhook's share and the routing's share
+                "process_cpu_ms_per_msg": [c * 1000 / delta.routed for c in each]
+                if delta.routed
+                else [],
+                # PostgreSQL + Redis, first post to last routed (inside foreign_cores too)
+                "servers_cpu_cores": servers_cpu / e2e_time if e2e_time > 0 else None,
+                "servers_cpu_ms_per_msg": servers_cpu * 1000 / delta.routed
+                if delta.routed and hub.server_pids
+                else None,
             }
 
             # ---- the paced phase: fixed offered rate, latency from the histogram delta
@@ -716,7 +907,9 @@ async def measure_hub(backend: str, run: Run) -> dict[str, Any]:
             spec = run.spec(url, count, rate=args.paced_rate)
             before = after
             load = await run_load(spec, args.inline_loader)
-            after, _, complete = await wait_routed(session, base, before.routed + load["accepted"])
+            after, _, complete = await wait_routed(
+                session, metrics, before.routed + load["accepted"]
+            )
             delta = after.minus(before)
             out["paced"] = {
                 **load,
@@ -726,20 +919,26 @@ async def measure_hub(backend: str, run: Run) -> dict[str, Any]:
                 "route_p99": bucket_quantile(0.99, delta.buckets),
             }
             await sampler.stop()
-            await wait_quiet(proc.pid, limit=args.idle_limit)
-            out["rss_after_mb"] = rss_mb(proc.pid)
+            await wait_quiet(pids, limit=args.idle_limit)
+            out["rss_after_mb"] = total_mb(pids)
             out["peak_rss_sampled_mb"] = sampler.peak
-            out["peak_rss_hwm_mb"] = hwm_mb(proc.pid)
-            out["peak_rss_mb"] = max(sampler.peak, out["peak_rss_hwm_mb"] or 0.0)
+            # Summed high-water marks: an upper bound when the processes peak at different times.
+            out["peak_rss_hwm_mb"] = total_mb(pids, hwm_mb)
+            out["peak_rss_mb"] = max(sampler.peak, out["peak_rss_hwm_mb"])
         except Exception:
-            print(f"--- hub run log ({log_path}) ---\n{_tail(log_path)}", file=sys.stderr)
+            if hub is not None:
+                print(hub.log_tails(), file=sys.stderr)
             raise
         finally:
-            await sampler.stop()
+            if sampler is not None:
+                await sampler.stop()
             await session.close()
-            stop_process(proc)
-        out["exit_code"] = proc.returncode
-        out["log_tail"] = _tail(log_path, 10) if log_path.stat().st_size else ""
+            if hub is not None:
+                for proc in reversed(hub.procs):
+                    stop_process(proc)
+        if hub is not None:
+            out["exit_codes"] = [p.returncode for p in hub.procs]
+            out["log_tail"] = "\n".join(_tail(path, 10) for path in hub.logs if path.stat().st_size)
     return out
 
 
@@ -794,6 +993,9 @@ def rows_for(result: dict[str, Any], bare: dict[str, Any]) -> list[tuple[str, st
     p99 = paced["route_p99"]
     p99_ok = None if p99 is None else (not p99[1] and p99[0] <= GOAL_P99)
     idle, peak = result["idle_rss_mb"] or 0.0, result["peak_rss_mb"]
+    procs = result.get("processes", 1)
+    summed = f" (sum of {procs} processes)" if procs > 1 else ""
+    rss_goal = procs == 1  # the memory goals are for the one-process hub
     rows = [
         ("bare aiohttp accepted req/s", f"{bare['accepted_per_s']:,.0f}", "", ""),
         ("hub accepted req/s", f"{full['accepted_per_s']:,.0f}", "", ""),
@@ -817,25 +1019,98 @@ def rows_for(result: dict[str, Any], bare: dict[str, Any]) -> list[tuple[str, st
             _verdict(p99_ok and paced["all_routed"]),
         ),
         (
-            "idle RSS",
+            "idle RSS" + summed,
             f"{idle:,.0f} MB",
-            f"<= {GOAL_IDLE_RSS:.0f} MB",
-            _verdict(idle <= GOAL_IDLE_RSS),
+            f"<= {GOAL_IDLE_RSS:.0f} MB" if rss_goal else "(one-process goal)",
+            _verdict(idle <= GOAL_IDLE_RSS) if rss_goal else "",
         ),
         (
-            "peak RSS (VmHWM)",
+            "peak RSS (VmHWM)" + summed,
             f"{peak:,.0f} MB",
-            f"<= {GOAL_PEAK_RSS:.0f} MB",
-            _verdict(peak <= GOAL_PEAK_RSS),
+            f"<= {GOAL_PEAK_RSS:.0f} MB" if rss_goal else "(one-process goal)",
+            _verdict(peak <= GOAL_PEAK_RSS) if rss_goal else "",
         ),
         (
-            "time to healthy",
+            "time to healthy" + (" (web + workers)" if procs > 1 else ""),
             f"{result['healthy_s']:.2f} s",
             f"<= {GOAL_HEALTHY:.0f} s",
             _verdict(result["healthy_s"] <= GOAL_HEALTHY),
         ),
     ]
     return rows
+
+
+def summary_rows(results: dict[str, Any]) -> list[list[str]]:
+    """One column per topology, side by side: the table docs/PERFORMANCE.md shows."""
+    bare = results["bare"]
+    done = {k: v for k, v in results["backends"].items() if "skipped" not in v}
+    paced_rate = results["config"]["paced_rate"]
+
+    def ratio(r: dict[str, Any]) -> str:
+        return f"{r['full']['accepted_per_s'] / max(1e-9, bare['accepted_per_s']):.2f}"
+
+    def e2e(r: dict[str, Any]) -> str:
+        full = r["full"]
+        return f"{full['e2e_per_s']:,.0f}" + ("" if full["all_routed"] else " (NOT all)")
+
+    def cpu(r: dict[str, Any]) -> str:
+        full = r["full"]
+        return f"{full['hub_cpu_total']:.2f}"
+
+    def cpu_ms(r: dict[str, Any]) -> str:
+        full = r["full"]
+        per_msg, parts = full.get("hub_cpu_ms_per_msg"), full.get("process_cpu_ms_per_msg", [])
+        if per_msg is None:
+            return "n/a"
+        split = " + ".join(f"{c:.2f}" for c in parts)
+        return f"{per_msg:.2f}" + (f" ({split})" if len(parts) > 1 else "")
+
+    def others(r: dict[str, Any]) -> str:
+        return f"{r['full']['others_cores']:.2f}"
+
+    def servers(r: dict[str, Any]) -> str:
+        full = r["full"]
+        per_msg = full.get("servers_cpu_ms_per_msg")
+        if per_msg is None:
+            return ""
+        return f"{full['servers_cpu_cores']:.2f} cores, {per_msg:.2f} ms/msg"
+
+    def healthy(r: dict[str, Any]) -> str:
+        migrate = r.get("migrate_s")
+        return f"{r['healthy_s']:.2f} s" + (f" (+{migrate:.2f} s migrate)" if migrate else "")
+
+    spec: list[tuple[str, str, Any]] = [
+        ("hub processes", "1", lambda r: str(r.get("processes", 1))),
+        ("accepted req/s", f"{bare['accepted_per_s']:,.0f}",
+         lambda r: f"{r['full']['accepted_per_s']:,.0f}"),
+        ("ratio to bare", "1.00", ratio),
+        ("end-to-end routed msgs/s", "", e2e),
+        ("route p50 / p99, full load", "",
+         lambda r: f"{_ms(r['full']['route_p50'])} / {_ms(r['full']['route_p99'])}"),
+        (f"route p50 / p99 at {paced_rate:.0f}/s", "",
+         lambda r: f"{_ms(r['paced']['route_p50'])} / {_ms(r['paced']['route_p99'])}"),
+        ("hub CPU, cores (first post to last routed)", f"{bare['server_cpu']:.2f}", cpu),
+        ("hub CPU ms per message (web + workers)", "", cpu_ms),
+        ("PostgreSQL + Redis CPU", "", servers),
+        ("other processes while posting, cores", f"{bare['others_cores']:.2f}", others),
+        ("idle RSS (sum)", "", lambda r: f"{r['idle_rss_mb']:,.0f} MB"),
+        ("peak RSS (sum of VmHWM)", "", lambda r: f"{r['peak_rss_mb']:,.0f} MB"),
+        ("time to healthy", "", healthy),
+    ]  # fmt: skip
+    rows = [["figure", "bare aiohttp", *done]]
+    rows += [
+        [label, bare_cell, *(cell(r) for r in done.values())] for label, bare_cell, cell in spec
+    ]
+    return rows
+
+
+def print_summary(results: dict[str, Any]) -> None:
+    rows = summary_rows(results)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print()
+    print("== all topologies, side by side ==")
+    for r in rows:
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
 
 
 def print_report(results: dict[str, Any]) -> None:
@@ -884,6 +1159,16 @@ def print_report(results: dict[str, Any]) -> None:
             f"loader CPU {full['loader_cpu']:.0%}; other processes on the machine "
             f"{full['foreign_cores']:.0%} of a core"
             + (" (PostgreSQL/Redis included)" if name != "embedded" else "")
+            + (
+                f"; PostgreSQL + Redis {full['servers_cpu_cores']:.0%} of a core"
+                if full.get("servers_cpu_ms_per_msg") is not None
+                else ""
+            )
+            + (
+                f"; hub CPU {full['hub_cpu_ms_per_msg']:.2f} ms per message routed"
+                if full.get("hub_cpu_ms_per_msg")
+                else ""
+            )
             + "; HTTP p50/p99 "
             f"{full['http_p50'] * 1000:.1f}/{full['http_p99'] * 1000:.1f} ms"
         )
@@ -898,7 +1183,10 @@ def print_report(results: dict[str, Any]) -> None:
             f"peak sampled every 100 ms "
             f"{result['peak_rss_sampled_mb']:.0f} MB, VmHWM {result['peak_rss_hwm_mb']:.0f} MB, "
             f"idle after the load {result['rss_after_mb']:.0f} MB"
+            + (f" (summed over {result['processes']} processes)" if result["processes"] > 1 else "")
         )
+    if results["backends"]:
+        print_summary(results)
 
 
 def _errors(phase: dict[str, Any]) -> str:
@@ -962,8 +1250,11 @@ def parser() -> argparse.ArgumentParser:
         "RSS and start time, with the goals of the issue marked PASS/MISS.",
         epilog="Backends: "
         + "; ".join(f"{k} = {v}" for k, v in BACKENDS.items())
-        + ". postgres_redis is skipped with a note until hub/queue/redis_streams.py exists. "
-        "Only loopback addresses are used; every process started is stopped on exit.",
+        + ". Scale-out topologies run `hub migrate`, then `hub web` and the workers (each "
+        "with --metrics-port); routed counts and latency histograms are summed over every "
+        "process's /metrics, CPU and RSS over the hub's processes. PostgreSQL and Redis are "
+        "started from tests/servers.py. Only loopback addresses are used; every process "
+        "started is stopped on exit.",
     )
     p.add_argument(
         "--requests",
@@ -976,10 +1267,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--backends",
         type=_backends,
-        default=["embedded", "postgres_redis"],
+        default=DEFAULT_BACKENDS,
         metavar="LIST",
-        help="comma-separated: embedded, postgres_redis, postgres (default: embedded,"
-        "postgres_redis)",
+        help="comma-separated, from: "
+        + ", ".join(BACKENDS)
+        + " (default: "
+        + ",".join(DEFAULT_BACKENDS)
+        + ")",
     )
     p.add_argument("--json", type=Path, metavar="FILE", help="also write all figures here")
     p.add_argument("--connections", type=int, default=32, help="(default: %(default)s)")

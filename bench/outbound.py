@@ -1,0 +1,678 @@
+"""Outbound benchmark: operator replies through the REST API to a fake Telegram Bot API.
+
+Per backend (the topologies of bench/ingest.py), on loopback only:
+
+1. the fake Bot API of the tests (``tests/fakes/telegram_api.py``) listens in this process and
+   the hub starts with ``HUB_TELEGRAM_API_URL`` pointing at it (bots off);
+2. ``--conversations`` Telegram customers write in through ``/webhooks/telegram`` (one
+   conversation each), an admin and an API token are made with ``hub operator create`` and
+   ``hub token create``;
+3. warm-up replies (not measured: the first Telegram send imports aiogram), then
+   ``--replies`` operator replies are posted to ``POST /api/v1/conversations/{id}/messages``
+   as fast as the API takes them, over ``--connections`` connections from a separate
+   process, and the script waits until the fake provider has received every one;
+4. figures: replies accepted by the API per second, sends reaching the provider per second
+   (first POST to last receipt), POST-to-provider-receipt p50/p99, hub CPU per reply, and the
+   final status of every reply read back through the API (each must end ``sent``);
+5. with ``--throttle F`` (default 0.1): the same again while the provider answers a fraction F
+   of sendMessage calls with 429 and ``retry_after`` (``--retry-after``), to show throughput
+   and latency under throttling and that nothing is lost.
+
+    .venv/bin/python bench/outbound.py
+    .venv/bin/python bench/outbound.py --backends embedded,pg_redis_2w --replies 5000 --json o.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+for extra in (REPO, REPO / "bench"):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+from ingest import (  # noqa: E402
+    _SAMPLE,
+    BACKENDS,
+    DEFAULT_BACKENDS,
+    WEBHOOK_PATH,
+    CpuWatch,
+    HubStack,
+    LoadSpec,
+    backend_missing,
+    cpu_seconds,
+    hub_exe,
+    hwm_mb,
+    machine,
+    run_load,
+    servers_cpu_seconds,
+    start_hub_stack,
+    stop_process,
+    total_mb,
+    wait_quiet,
+    wait_routed,
+)
+
+from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
+
+BOT_TOKEN = "123:bench"  # HUB_TELEGRAM_BOT_TOKEN as bench/ingest.py sets it
+EMAIL = "bench@outbound.test"
+FIRST_SEQ = 1_000
+
+
+class ThrottlingTelegramAPI(FakeTelegramAPI):
+    """The tests' fake Bot API, answering a random `fraction` of sendMessage calls with
+    429 + retry_after (Telegram's flood control) through its own fault injection."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.fraction = 0.0
+        self.retry_after = 1
+        # Not seeded: the number of calls per batch is fixed, so a seeded sequence would hand
+        # the same draws (a streak of 429s, say) to whichever reply is last in flight each run.
+        self._rng = random.Random()
+
+    def _take_fault(self, method: str) -> Any:
+        if method == "sendMessage" and self.fraction and self._rng.random() < self.fraction:
+            self.fail_next("sendMessage", 429, retry_after=self.retry_after)
+        return super()._take_fault(method)
+
+
+# --------------------------------------------------------------------------- the API poster
+
+
+@dataclass
+class PostSpec:
+    base: str
+    token: str
+    conversation_ids: list[int]
+    count: int
+    connections: int
+    tag: str  # reply i has the text f"{tag} {i}": how the provider's receipt is matched
+
+
+async def post_replies(spec: PostSpec) -> dict[str, Any]:
+    """POST `count` replies round-robin over the conversations, as fast as answered."""
+    headers = {"Authorization": f"Bearer {spec.token}"}
+    posted_at = [0.0] * spec.count
+    statuses: Counter[str] = Counter()
+    latencies: list[float] = []
+    next_index, last_answer = 0, 0.0
+    connector = aiohttp.TCPConnector(limit=spec.connections, limit_per_host=0)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(60), headers=headers
+    ) as session:
+        start, cpu_start = time.monotonic(), time.process_time()
+
+        async def worker() -> None:
+            nonlocal next_index, last_answer
+            while next_index < spec.count:
+                index = next_index
+                next_index += 1
+                conversation = spec.conversation_ids[index % len(spec.conversation_ids)]
+                url = f"{spec.base}/api/v1/conversations/{conversation}/messages"
+                sent = posted_at[index] = time.monotonic()
+                try:
+                    async with session.post(url, json={"text": f"{spec.tag} {index}"}) as resp:
+                        await resp.read()
+                        status = str(resp.status)
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    status = type(exc).__name__
+                done = time.monotonic()
+                last_answer = max(last_answer, done)
+                statuses[status] += 1
+                latencies.append(done - sent)
+
+        await asyncio.gather(*(worker() for _ in range(spec.connections)))
+        wall = time.monotonic() - start
+        cpu = time.process_time() - cpu_start
+    latencies.sort()
+    accepted = statuses.get("201", 0)
+    elapsed = max(1e-9, last_answer - posted_at[0]) if spec.count else 0.0
+    return {
+        "replies": spec.count,
+        "accepted": accepted,
+        "errors": spec.count - accepted,
+        "statuses": dict(statuses),
+        "posted_at": posted_at,  # time.monotonic(): system-wide on Linux, comparable here
+        "first_post": posted_at[0] if spec.count else 0.0,
+        "last_answer": last_answer,
+        "elapsed": elapsed,
+        "accepted_per_s": accepted / elapsed if elapsed else 0.0,
+        "api_p50": _percentile(latencies, 0.50),
+        "api_p99": _percentile(latencies, 0.99),
+        "poster_cpu": cpu / wall if wall else 0.0,
+    }
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def _poster_entry(conn: Any, spec: PostSpec) -> None:
+    """Body of the poster process: post, send the result back."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
+    try:
+        result = asyncio.run(post_replies(spec))
+        result["poster_process_cpu"] = time.process_time()
+        conn.send(result)
+    except BaseException:
+        conn.send({"failure": traceback.format_exc()})
+    finally:
+        conn.close()
+
+
+async def run_poster(spec: PostSpec) -> dict[str, Any]:
+    """The poster in its own process (spawn): the fake provider keeps this event loop."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_poster_entry, args=(child, spec), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        result: dict[str, Any] = await asyncio.to_thread(parent.recv)
+    except EOFError:
+        raise RuntimeError(f"the poster died (exit code {proc.exitcode})") from None
+    finally:
+        proc.join(5)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(5)
+        parent.close()
+    if "failure" in result:
+        raise RuntimeError("the poster failed:\n" + result["failure"])
+    return result
+
+
+# --------------------------------------------------------------------------- the hub side
+
+
+async def outbound_counts(session: aiohttp.ClientSession, bases: list[str]) -> dict[str, float]:
+    """hub_outbound_sent_total / hub_outbound_failed_total summed over every process."""
+    totals = {"sent": 0.0, "failed": 0.0}
+    for base in bases:
+        async with session.get(base + "/metrics") as resp:
+            resp.raise_for_status()
+            text = await resp.text()
+        for line in text.splitlines():
+            match = _SAMPLE.match(line)
+            if match and match.group(1) == "hub_outbound_sent_total":
+                totals["sent"] += float(match.group(3))
+            elif match and match.group(1) == "hub_outbound_failed_total":
+                totals["failed"] += float(match.group(3))
+    return totals
+
+
+def hub_cli(hub: HubStack, cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        [*hub_exe(), *args], env=hub.env, cwd=cwd, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"hub {' '.join(args[:2])} failed: {done.stderr[-2000:]}")
+    return done.stdout
+
+
+async def api_get(session: aiohttp.ClientSession, url: str, token: str) -> Any:
+    async with session.get(url, headers={"Authorization": f"Bearer {token}"}) as resp:
+        resp.raise_for_status()
+        return await resp.json()
+
+
+async def conversation_ids(session: aiohttp.ClientSession, base: str, token: str) -> list[int]:
+    ids: list[int] = []
+    cursor: str | None = ""
+    while cursor is not None:
+        url = f"{base}/api/v1/conversations?limit=200" + (f"&cursor={cursor}" if cursor else "")
+        page = await api_get(session, url, token)
+        ids += [int(c["id"]) for c in page["items"]]
+        cursor = page["next_cursor"]
+    return sorted(ids)
+
+
+async def reply_statuses(
+    session: aiohttp.ClientSession, base: str, token: str, ids: list[int], tag: str
+) -> Counter[str]:
+    """Final status of every reply whose text starts with `tag`, read back through the API."""
+    statuses: Counter[str] = Counter()
+    pending = list(ids)
+
+    async def reader() -> None:
+        while pending:
+            conversation = pending.pop()
+            cursor: str | None = ""
+            while cursor is not None:
+                url = f"{base}/api/v1/conversations/{conversation}/messages?limit=200"
+                page = await api_get(session, url + (f"&cursor={cursor}" if cursor else ""), token)
+                for message in page["items"]:
+                    if (message.get("text") or "").startswith(tag + " "):
+                        statuses[message["status"]] += 1
+                cursor = page["next_cursor"]
+
+    await asyncio.gather(*(reader() for _ in range(8)))
+    return statuses
+
+
+class Receipts:
+    """Reads the fake provider's call log: first successful sendMessage per reply index."""
+
+    def __init__(self, fake: FakeTelegramAPI, tag: str) -> None:
+        self.fake, self.prefix = fake, tag + " "
+        self.offset = len(fake.calls)
+        self.first_ok: dict[int, float] = {}
+        self.throttled = 0  # 429 answers
+        self.throttled_by_index: Counter[int] = Counter()
+        self.other_failures = 0
+        self.duplicates = 0  # a reply the provider accepted twice
+
+    def scan(self) -> int:
+        calls = self.fake.calls
+        for call in calls[self.offset :]:
+            text = call.fields.get("text")
+            if call.method != "sendMessage" or not isinstance(text, str):
+                continue
+            if not text.startswith(self.prefix):
+                continue
+            if call.status == 429:
+                self.throttled += 1
+                self.throttled_by_index[int(text.rsplit(" ", 1)[1])] += 1
+            elif call.status != 200:
+                self.other_failures += 1
+            else:
+                index = int(text.rsplit(" ", 1)[1])
+                if index in self.first_ok:
+                    self.duplicates += 1
+                else:
+                    self.first_ok[index] = call.at
+        self.offset = len(calls)
+        return len(self.first_ok)
+
+
+async def wait_received(
+    receipts: Receipts,
+    session: aiohttp.ClientSession,
+    hub: HubStack,
+    target: int,
+    failed_before: float,
+    stall_limit: float,
+) -> tuple[bool, float]:
+    """Until the provider has every reply (or the hub counted the rest failed), or nothing
+    moves for stall_limit s. Returns (complete, failed during the phase)."""
+    last, last_move = -1.0, time.monotonic()
+    while True:
+        received = receipts.scan()
+        failed = (await outbound_counts(session, hub.metrics))["failed"] - failed_before
+        if received + failed >= target:
+            return True, failed
+        now = time.monotonic()
+        if received + failed != last:
+            last, last_move = received + failed, now
+        elif now - last_move > stall_limit:
+            return False, failed
+        await asyncio.sleep(0.05)
+
+
+async def measure_batch(
+    hub: HubStack,
+    fake: ThrottlingTelegramAPI,
+    session: aiohttp.ClientSession,
+    token: str,
+    ids: list[int],
+    tag: str,
+    args: argparse.Namespace,
+    verify: bool = True,
+) -> dict[str, Any]:
+    """One batch of replies: post, wait for the provider, read every status back."""
+    receipts = Receipts(fake, tag)
+    failed_before = (await outbound_counts(session, hub.metrics))["failed"]
+    spec = PostSpec(hub.base, token, ids, args.replies, args.connections, tag)
+    watch = CpuWatch(*hub.pids, servers=hub.server_pids)
+    per_proc = [cpu_seconds(p) for p in hub.pids]
+    servers_before = servers_cpu_seconds(hub.server_pids)
+    posted = await run_poster(spec)
+    complete, failed = await wait_received(
+        receipts, session, hub, posted["accepted"], failed_before, args.stall_limit
+    )
+    per_proc = [cpu_seconds(p) - before for p, before in zip(hub.pids, per_proc, strict=True)]
+    cpu = sum(per_proc)
+    servers_cpu = servers_cpu_seconds(hub.server_pids) - servers_before
+    cores = watch.done(posted["poster_process_cpu"])
+    posted_at = posted.pop("posted_at")
+    waits = sorted(at - posted_at[i] for i, at in receipts.first_ok.items())
+    slowest = sorted(
+        (
+            (at - posted_at[i], receipts.throttled_by_index[i])
+            for i, at in receipts.first_ok.items()
+        ),
+        reverse=True,
+    )[:5]
+    last_receipt = max(receipts.first_ok.values(), default=posted["first_post"])
+    span = max(1e-9, last_receipt - posted["first_post"])
+    first_receipt = min(receipts.first_ok.values(), default=last_receipt)
+    statuses = await reply_statuses(session, hub.base, token, ids, tag) if verify else Counter()
+    received = len(receipts.first_ok)
+    return {
+        **posted,
+        **cores,
+        "throttle_fraction": fake.fraction,
+        "received": received,
+        "all_received": complete and received == posted["accepted"],
+        "failed_metric": failed,
+        "throttled_429": receipts.throttled,
+        "other_provider_failures": receipts.other_failures,
+        "duplicates": receipts.duplicates,
+        "sends_per_s": received / span,
+        "provider_window_per_s": received / max(1e-9, last_receipt - first_receipt),
+        "e2e_seconds": span,
+        "post_to_provider_p50": _percentile(waits, 0.50),
+        "post_to_provider_p99": _percentile(waits, 0.99),
+        "post_to_provider_max": waits[-1] if waits else None,
+        "slowest": [{"seconds": w, "answered_429": n} for w, n in slowest],
+        "hub_cpu_cores": cpu / span,
+        "hub_cpu_ms_per_reply": cpu * 1000 / received if received else None,
+        # [web or run, worker...]: where a reply's CPU goes when the halves are separate
+        "process_cpu_ms_per_reply": [c * 1000 / received for c in per_proc] if received else [],
+        "servers_cpu_cores": servers_cpu / span,
+        "servers_cpu_ms_per_reply": servers_cpu * 1000 / received
+        if received and hub.server_pids
+        else None,
+        "final_statuses": dict(statuses),
+        "not_sent": sum(v for k, v in statuses.items() if k not in ("sent", "delivered")),
+    }
+
+
+async def measure(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    tmp = tmp / backend
+    tmp.mkdir()
+    out: dict[str, Any] = {"backend": backend, "description": BACKENDS[backend]}
+    fake = ThrottlingTelegramAPI(BOT_TOKEN)
+    fake.retry_after = args.retry_after
+    await fake.start()
+    with contextlib.ExitStack() as stack:
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(60))
+        hub: HubStack | None = None
+        try:
+            hub = await start_hub_stack(
+                backend, stack, tmp, session, {"HUB_TELEGRAM_API_URL": fake.base_url}
+            )
+            out["processes"] = len(hub.pids)
+            out["healthy_s"] = hub.healthy_s
+            n = args.conversations
+            print(f"{backend}: seeding {n:,} conversations ...", file=sys.stderr, flush=True)
+            seed = LoadSpec(hub.base + WEBHOOK_PATH, FIRST_SEQ, n, 16, n)
+            seeded = await run_load(seed, inline=False)
+            if seeded["accepted"] != n:
+                raise RuntimeError(f"seeding: {seeded['statuses']}")
+            _, _, complete = await wait_routed(session, hub.metrics, n)
+            if not complete:
+                raise RuntimeError("seeding: not every update was routed")
+            await asyncio.to_thread(
+                hub_cli, hub, tmp, "operator", "create", "--email", EMAIL, "--name", "Bench",
+                "--role", "admin",
+            )  # fmt: skip
+            stdout = await asyncio.to_thread(hub_cli, hub, tmp, "token", "create", "--email", EMAIL)
+            token = stdout.strip().splitlines()[-1]
+            ids = await conversation_ids(session, hub.base, token)
+            if len(ids) != n:
+                raise RuntimeError(f"expected {n} conversations, the API lists {len(ids)}")
+
+            warm = argparse.Namespace(**{**vars(args), "replies": args.warmup})
+            await measure_batch(hub, fake, session, token, ids, "warm-up", warm, verify=False)
+            await wait_quiet(hub.pids, limit=args.idle_limit)
+            out["idle_rss_mb"] = total_mb(hub.pids)
+
+            print(f"{backend}: {args.replies:,} replies ...", file=sys.stderr, flush=True)
+            out["plain"] = await measure_batch(hub, fake, session, token, ids, "reply", args)
+            if args.throttle > 0:
+                print(
+                    f"{backend}: {args.replies:,} replies, {args.throttle:.0%} answered 429 ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                fake.fraction = args.throttle
+                await wait_quiet(hub.pids, limit=args.idle_limit)
+                out["throttled"] = await measure_batch(
+                    hub, fake, session, token, ids, "throttled", args
+                )
+                fake.fraction = 0.0
+            out["peak_rss_mb"] = total_mb(hub.pids, hwm_mb)
+        except Exception:
+            if hub is not None:
+                print(hub.log_tails(), file=sys.stderr)
+            raise
+        finally:
+            await session.close()
+            if hub is not None:
+                for proc in reversed(hub.procs):
+                    stop_process(proc)
+            await fake.stop()
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
+    return f"{seconds * 1000:,.1f} ms" if seconds < 1 else f"{seconds:,.2f} s"
+
+
+def _counts(statuses: dict[str, int]) -> str:
+    return ", ".join(f"{v:,} {k}" for k, v in statuses.items()) or "none"
+
+
+def _cpu_cell(batch: dict[str, Any]) -> str:
+    total, parts = batch["hub_cpu_ms_per_reply"], batch["process_cpu_ms_per_reply"]
+    if total is None:
+        return "n/a"
+    split = " + ".join(f"{c:.2f}" for c in parts)
+    return f"{total:.2f}" + (f" ({split})" if len(parts) > 1 else "")
+
+
+def _others_cell(batch: dict[str, Any]) -> str:
+    """Cores busy with neither the hub, PostgreSQL/Redis, the poster nor this process."""
+    return f"{batch['others_cores']:.2f}"
+
+
+def _servers_cell(batch: dict[str, Any]) -> str:
+    value = batch["servers_cpu_ms_per_reply"]
+    return "" if value is None else f"{value:.2f}"
+
+
+def summary_rows(results: dict[str, Any]) -> list[list[str]]:
+    done = {k: v for k, v in results["backends"].items() if "skipped" not in v}
+    batches = [("plain", "")] + (
+        [("throttled", f", {results['config']['throttle']:.0%} 429")]
+        if results["config"]["throttle"] > 0
+        else []
+    )
+    rows = [["figure", *done]]
+    rows.append(["hub processes", *(str(r["processes"]) for r in done.values())])
+    for key, label in batches:
+        spec: list[tuple[str, Any]] = [
+            ("API accepted replies/s", lambda b: f"{b['accepted_per_s']:,.0f}"),
+            ("sends/s reaching the provider", lambda b: f"{b['sends_per_s']:,.0f}"),
+            ("POST to provider p50 / p99",
+             lambda b: f"{_ms(b['post_to_provider_p50'])} / {_ms(b['post_to_provider_p99'])}"),
+            ("API answer p50 / p99", lambda b: f"{_ms(b['api_p50'])} / {_ms(b['api_p99'])}"),
+            ("hub CPU ms per reply (web + workers)", _cpu_cell),
+            ("PostgreSQL + Redis CPU ms per reply", _servers_cell),
+            ("other processes on the machine, cores", _others_cell),
+            ("final status", lambda b: _counts(b["final_statuses"])),
+            ("API errors / failed / 429 answered",
+             lambda b: f"{b['errors']} / {b['failed_metric']:.0f} / {b['throttled_429']}"),
+        ]  # fmt: skip
+        rows += [[name + label, *(cell(r[key]) for r in done.values())] for name, cell in spec]
+    rows.append(["idle RSS (sum)", *(f"{r['idle_rss_mb']:,.0f} MB" for r in done.values())])
+    rows.append(
+        ["peak RSS (sum of VmHWM)", *(f"{r['peak_rss_mb']:,.0f} MB" for r in done.values())]
+    )
+    return rows
+
+
+def print_report(results: dict[str, Any]) -> None:
+    m, cfg = results["machine"], results["config"]
+    print()
+    print(
+        f"machine: {m['nproc']} CPUs ({m['usable_cpus']} usable), {m['cpu_model']}, "
+        f"{m['ram_gb']} GB RAM, Python {m['python']}, aiohttp {m['aiohttp']}, "
+        f"load average at start {m['loadavg_at_start']}"
+    )
+    print(
+        f"load: {cfg['replies']:,} replies per batch over {cfg['conversations']:,} Telegram "
+        f"conversations, {cfg['connections']} connections, poster in its own process; fake Bot "
+        f"API (tests/fakes/telegram_api.py) in the orchestrator; throttled batch: "
+        f"{cfg['throttle']:.0%} of sendMessage answered 429 retry_after={cfg['retry_after']}"
+    )
+    for name, result in results["backends"].items():
+        if "skipped" in result:
+            print(f"{name}: skipped, {result['skipped']}")
+    rows = summary_rows(results)
+    if len(rows[0]) < 2:
+        return
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print()
+    for r in rows:
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    for name, result in results["backends"].items():
+        for key in ("plain", "throttled"):
+            batch = result.get(key)
+            if batch and (not batch["all_received"] or batch["not_sent"] or batch["duplicates"]):
+                print(
+                    f"  {name} {key}: received {batch['received']:,} of {batch['accepted']:,}, "
+                    f"{batch['not_sent']} not sent, {batch['duplicates']} duplicates"
+                )
+
+
+# --------------------------------------------------------------------------- main
+
+
+async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "config": {
+            k: vars(args)[k]
+            for k in ("replies", "conversations", "connections", "throttle", "retry_after")
+        }
+        | {"warmup": args.warmup, "backends": args.backends},
+        "backends": {},
+    }
+    for backend in args.backends:
+        missing = backend_missing(backend)
+        if missing:
+            print(f"{backend}: skipped, {missing}", file=sys.stderr, flush=True)
+            results["backends"][backend] = {"backend": backend, "skipped": missing}
+            continue
+        results["backends"][backend] = await measure(backend, args, tmp)
+    return results
+
+
+def _backends(value: str) -> list[str]:
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in BACKENDS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown backend(s) {', '.join(unknown) or '(none)'}; choose from "
+            + ", ".join(BACKENDS)
+        )
+    return names
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bench/outbound.py",
+        description="Outbound throughput: operator replies posted through the REST API, sent "
+        "by the hub to a fake Telegram Bot API on loopback; API replies/s, provider sends/s, "
+        "POST-to-provider latency, and every reply's final status.",
+        epilog="Backends: "
+        + "; ".join(f"{k} = {v}" for k, v in BACKENDS.items())
+        + ". Only loopback addresses are used; every process started is stopped on exit.",
+    )
+    p.add_argument("--replies", type=int, default=2000, help="replies per batch (%(default)s)")
+    p.add_argument(
+        "--conversations",
+        type=int,
+        default=2000,
+        help="Telegram conversations seeded through the webhook; replies go round-robin "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--backends",
+        type=_backends,
+        default=["embedded"],
+        metavar="LIST",
+        help="comma-separated, from: " + ", ".join(BACKENDS) + " (default: embedded; "
+        "ingest's default set: " + ",".join(DEFAULT_BACKENDS) + ")",
+    )
+    p.add_argument("--connections", type=int, default=16, help="API connections (%(default)s)")
+    p.add_argument(
+        "--throttle",
+        type=float,
+        default=0.1,
+        metavar="F",
+        help="a second batch with this fraction of sendMessage answered 429; 0: no such batch "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--retry-after", type=int, default=1, help="retry_after of those 429s (%(default)s s)"
+    )
+    p.add_argument("--warmup", type=int, default=100, help="unmeasured replies first")
+    p.add_argument(
+        "--stall-limit",
+        type=float,
+        default=60.0,
+        help="give up waiting for the provider after this long without progress (%(default)s s)",
+    )
+    p.add_argument("--idle-limit", type=float, default=20.0, help=argparse.SUPPRESS)
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write all figures here")
+    return p
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if min(args.replies, args.conversations, args.connections, args.warmup) < 1:
+        parser().error("--replies, --conversations, --connections, --warmup must be positive")
+    if not 0 <= args.throttle < 1:
+        parser().error("--throttle is a fraction in [0, 1)")
+    signal.signal(signal.SIGTERM, _interrupted)
+    tmp = Path(tempfile.mkdtemp(prefix="hub-bench-outbound-"))
+    try:
+        results = asyncio.run(bench(args, tmp))
+    except KeyboardInterrupt:
+        print("interrupted; everything started was stopped", file=sys.stderr)
+        return 130
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print_report(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        print(f"\nfigures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
