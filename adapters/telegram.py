@@ -192,8 +192,18 @@ class TelegramWebhook:
         return parse_update(update, received_at)
 
 
+# aiogram parses every answer as `Response[<the method's result type>]`; pydantic keeps such
+# parametrised classes only weakly, so once collected each is rebuilt (~10 ms of schema
+# building) on a later call. Held here, they are built once per process.
+_PINNED_RESPONSE_TYPES: list[type] = []
+
+
 def _load_aiogram() -> None:
     import aiogram.client.session.aiohttp  # noqa: F401
+    from aiogram.methods.base import Response
+    from aiogram.types import Message, Update
+
+    _PINNED_RESPONSE_TYPES.extend([Response[Message], Response[list[Update]], Response[bool]])
 
 
 class TelegramSender:
@@ -205,19 +215,23 @@ class TelegramSender:
         self._api_url = api_url
         self._timeout = timeout
         self._bot: Bot | None = None
+        self._making_bot = asyncio.Lock()
 
     async def bot(self) -> Bot:
-        if self._bot is None:
-            await asyncio.to_thread(_load_aiogram)  # keeps the event loop serving meanwhile
-            from aiogram import Bot
-            from aiogram.client.session.aiohttp import AiohttpSession
-            from aiogram.client.telegram import TelegramAPIServer
+        if self._bot is not None:
+            return self._bot
+        async with self._making_bot:  # concurrent first sends share one Bot (one session)
+            if self._bot is None:
+                await asyncio.to_thread(_load_aiogram)  # keeps the event loop serving meanwhile
+                from aiogram import Bot
+                from aiogram.client.session.aiohttp import AiohttpSession
+                from aiogram.client.telegram import TelegramAPIServer
 
-            session = AiohttpSession(
-                api=TelegramAPIServer.from_base(self._api_url), timeout=self._timeout
-            )
-            self._bot = Bot(token=self._token, session=session)
-        return self._bot
+                session = AiohttpSession(
+                    api=TelegramAPIServer.from_base(self._api_url), timeout=self._timeout
+                )
+                self._bot = Bot(token=self._token, session=session)
+            return self._bot
 
     async def send(self, message: OutboundMessage) -> DeliveryReceipt:
         """Each text part, then each file; a retry resumes after those already accepted."""
@@ -236,6 +250,7 @@ class TelegramSender:
     async def _send_part(
         self, chat_id: str, text: str | None, file: OutboundAttachment | None = None
     ) -> str:
+        bot = await self.bot()  # first: it loads aiogram off the event loop, imports below don't
         from aiogram.exceptions import (
             TelegramAPIError,
             TelegramForbiddenError,
@@ -245,7 +260,6 @@ class TelegramSender:
         )
 
         try:
-            bot = await self.bot()
             if file is None:
                 sent = await bot.send_message(chat_id=int(chat_id), text=text or "")
             else:
@@ -272,9 +286,9 @@ class TelegramSender:
         self, offset: int | None, timeout: int, received_at: float
     ) -> tuple[list[InboundMessage], int | None]:
         """Long-poll getUpdates: the customer messages and the offset to ask for next."""
+        bot = await self.bot()
         from aiogram.exceptions import TelegramAPIError
 
-        bot = await self.bot()
         try:
             updates = await bot.get_updates(
                 offset=offset, timeout=timeout, request_timeout=timeout + 10

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
+import weakref
 
 from sqlalchemy import select
 
+from adapters.telegram import TelegramSender
 from hub.models import HubSetting, Message
 from hub.telegram_polling import OFFSET_KEY, poll
 from tests.factories import count, customer_of, messages_of, telegram_update
@@ -180,3 +183,22 @@ async def test_polling_mode_routes_updates_and_keeps_its_offset(
         return value == str(first + 2)
 
     await eventually(offset_saved, what="offset stored")
+
+
+async def test_concurrent_first_sends_share_one_bot_and_its_answer_type_stays_built(
+    fake_telegram: FakeTelegramAPI,
+) -> None:
+    """aiogram's `Response[Message]` is held only weakly by pydantic: without the sender
+    pinning it, a garbage collection makes the next send build it again (~10 ms)."""
+    sender = TelegramSender("123:ABC", fake_telegram.base_url)
+    try:
+        bots = await asyncio.gather(*(sender.bot() for _ in range(5)))
+        assert all(b is bots[0] for b in bots)
+        from aiogram.methods.base import Response
+        from aiogram.types import Message as TelegramMessage
+
+        built = weakref.ref(Response[TelegramMessage])
+        gc.collect()
+        assert built() is not None and built() is Response[TelegramMessage]
+    finally:
+        await sender.close()
