@@ -118,18 +118,25 @@ async def test_sigkill_of_hub_run_with_replies_in_flight(
     await hub.start(http)
     started = time.monotonic()
     try:
+        # One reply out first: the process loads its Telegram client (seconds, in a thread)
+        # before the stream starts, so replies go out while updates still stream in.
+        warm_up = stream_of_updates(1, 1, 7600)
+        await Provider(http, [hub.url]).deliver(warm_up)
+        [first] = await eventually(lambda: conversation_ids(control), what="warm-up routed")
+        await reply_to_each(control, [first], "warm-up")
+        await eventually(lambda: at_least(fake_telegram.sent, 1), what="warm-up reply sent")
         provider = Provider(http, [hub.url], pace=0.02)
         updates = stream_of_updates(CUSTOMERS, PER_CUSTOMER, 7700)
         sending = asyncio.create_task(provider.deliver(updates))
         await eventually(lambda: at_least(provider.acknowledged, 40), what="40 acknowledged")
         conversations = await eventually(lambda: conversation_ids(control), what="routed")
         replies = await reply_to_each(control, conversations, "first")
-        await kill_when(lambda: at_least(fake_telegram.sent, 3), hub, "replies going out")
+        await kill_when(lambda: at_least(fake_telegram.sent, 4), hub, "replies going out")
         assert not sending.done(), "the kill should land mid-stream"
         await hub.start(http)
         replies += await reply_to_each(control, conversations, "second")
         await sending
-        await all_stored_once(settings.database_url, len(updates), timeout=90)
+        await all_stored_once(settings.database_url, len(warm_up) + len(updates), timeout=90)
         found = await all_replies_final(control, replies, timeout=90)
         repeats = check_sends(fake_telegram, found)
         took = time.monotonic() - started
