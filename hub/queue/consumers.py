@@ -264,18 +264,17 @@ class OutboundConsumer(Consumer):
             )
             return
         status = MessageStatus.DELIVERED if receipt.delivered else MessageStatus.SENT
-        await self._record_sent(message_id, status, receipt.external_id)
+        await self._record_sent(job, message_id, status, receipt.external_id)
         metrics.outbound_sent.labels(outbound.channel.value).inc()
-        await self.backend.ack(self.queue, [job])
 
     async def _record_sent(
-        self, message_id: int, status: MessageStatus, external_id: str | None
+        self, job: Job, message_id: int, status: MessageStatus, external_id: str | None
     ) -> None:
         """The provider has the reply: wait out a database outage to record it, because
         giving up here would hand the job back and send the reply a second time."""
         while True:
             try:
-                await self._set_status(message_id, status, external_id=external_id)
+                await self._set_status(message_id, status, done=job, external_id=external_id)
                 return
             except Exception as exc:
                 if not is_outage(exc):
@@ -296,18 +295,23 @@ class OutboundConsumer(Consumer):
             await self.backend.retry(job, delay, exc.message, payload)
             return
         log.error("send of message %s failed for good: %s", message_id, exc.message)
-        await self._set_status(message_id, MessageStatus.FAILED, error=exc.message)
+        await self._set_status(message_id, MessageStatus.FAILED, done=job, error=exc.message)
         metrics.outbound_failed.labels(channel.value).inc()
-        await self.backend.ack(self.queue, [job])
 
     async def _set_status(
-        self, message_id: int, status: MessageStatus, **fields: str | None
+        self, message_id: int, status: MessageStatus, *, done: Job, **fields: str | None
     ) -> None:
+        """Record the outcome and ack `done`: in one transaction where the queue lives in
+        the database (one write turn instead of two), else right after the commit."""
         async with self.db.session() as session:
-            await do_set_status(session, message_id, status, **fields)
-            await session.commit()
+            async with self.db.writing():
+                await do_set_status(session, message_id, status, **fields)
+                acked = await self.backend.ack_within(session, self.queue, [done])
+                await session.commit()
             events = take_events(session)
         await self.broker.publish(events)
+        if not acked:
+            await self.backend.ack(self.queue, [done])
 
     async def housekeeping(self) -> None:
         """Re-queue replies whose job was lost (a crash between commit and enqueue)."""
