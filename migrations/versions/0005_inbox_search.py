@@ -47,8 +47,10 @@ def _statements(fts: str, table: str, column: str) -> list[str]:
         "content_rowid='id', tokenize='trigram')",
         f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN {insert_new} END",
         f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN {delete_old} END",
+        # `UPDATE OF` fires whenever the column is SET, also to its own value, as the
+        # router does for every message: only a real change touches the index.
         f"CREATE TRIGGER {fts}_update AFTER UPDATE OF {column} ON {table} "
-        f"BEGIN {delete_old} {insert_new} END",
+        f"WHEN old.{column} IS NOT new.{column} BEGIN {delete_old} {insert_new} END",
         f"INSERT INTO {fts}({fts}) VALUES ('rebuild')",
     ]
 
