@@ -11,7 +11,7 @@ async def shop(request: web.Request) -> web.Response:
     template = request.app[TEMPLATES].get_template("demo/shop.html")
     # The demo shop is served by the hub itself, so the widget comes from this very origin.
     base = str(request.url.origin())
-    html = await template.render_async(
+    html = template.render(
         widget_url=f"{base}/webchat/widget.js", open_chat=request.query.get("chat") == "1"
     )
     return web.Response(text=html, content_type="text/html")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
@@ -25,25 +23,10 @@ def hub_of(request: web.Request) -> Hub:
     return request.app[HUB]
 
 
-_SYNC: weakref.WeakKeyDictionary[jinja2.Environment, jinja2.Environment] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _sync_templates(env: jinja2.Environment) -> jinja2.Environment:
-    """The app's templates compiled for plain rendering. Inbox pages call nothing async
-    and render in one go anyway; Jinja's async mode awaits every expression and chunk,
-    which made a 50-row list render in 5 ms of CPU instead of 3 (bench/inbox.py data)."""
-    sync = _SYNC.get(env)
-    if sync is None:
-        sync = _SYNC[env] = env.overlay(enable_async=False)
-    return sync
-
-
 async def render(
     request: web.Request, template: str, status: int = 200, **context: Any
 ) -> web.Response:
-    page = _sync_templates(request.app[TEMPLATES]).get_template(template)
+    page = request.app[TEMPLATES].get_template(template)
     html = page.render(request=request, **context)
     response = web.Response(text=html, status=status, content_type="text/html")
     response.headers["Cache-Control"] = "no-store"
