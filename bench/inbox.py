@@ -176,7 +176,9 @@ def plan(volume: Volume, now: datetime) -> tuple[Rows, list[int]]:
     ]
     counts = message_counts(volume)
     span = (now - start - timedelta(hours=2)) / volume.conversations
-    conversations, labels, resolutions = [], [], []
+    conversations: list[tuple[Any, ...]] = []
+    labels: list[tuple[int, str]] = []
+    resolutions: list[tuple[int, int, int | None, datetime]] = []
     last_of_customer: dict[int, int] = {}
     for i in range(1, volume.conversations + 1):
         last_of_customer[(i - 1) % volume.customers + 1] = i

@@ -46,6 +46,7 @@ import tempfile
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1231,7 +1232,7 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     return results
 
 
-def _backends(value: str) -> list[str]:
+def backends_arg(value: str) -> list[str]:
     names = [n.strip() for n in value.split(",") if n.strip()]
     unknown = [n for n in names if n not in BACKENDS]
     if unknown or not names:
@@ -1266,7 +1267,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--backends",
-        type=_backends,
+        type=backends_arg,
         default=DEFAULT_BACKENDS,
         metavar="LIST",
         help="comma-separated, from: "
@@ -1319,6 +1320,30 @@ def _interrupted(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def run_and_report(
+    bench: Callable[[argparse.Namespace, Path], Coroutine[Any, Any, dict[str, Any]]],
+    args: argparse.Namespace,
+    report: Callable[[dict[str, Any]], None],
+    prefix: str,
+) -> int:
+    """Run a benchmark in a throw-away folder, print its report, write --json: the shared
+    `main` of the bench scripts. SIGTERM stops it like Ctrl+C, cleaning up children."""
+    signal.signal(signal.SIGTERM, _interrupted)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        results = asyncio.run(bench(args, tmp))
+    except KeyboardInterrupt:
+        print("interrupted; everything started was stopped", file=sys.stderr)
+        return 130
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    report(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        print(f"\nfigures written to {args.json}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.bare_server is not None:
@@ -1327,20 +1352,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.requests < 1 or args.connections < 1 or args.customers < 1:
         parser().error("--requests, --connections and --customers must be positive")
     BOTS["on"] = args.with_bots
-    signal.signal(signal.SIGTERM, _interrupted)  # stop like on Ctrl+C: clean up children
-    tmp = Path(tempfile.mkdtemp(prefix="hub-bench-"))
-    try:
-        results = asyncio.run(bench(args, tmp))
-    except KeyboardInterrupt:
-        print("interrupted; everything started was stopped", file=sys.stderr)
-        return 130
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print_report(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
-        print(f"\nfigures written to {args.json}")
-    return 0
+    return run_and_report(bench, args, print_report, "hub-bench-")
 
 
 if __name__ == "__main__":

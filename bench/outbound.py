@@ -27,14 +27,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import multiprocessing
 import random
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from collections import Counter
@@ -58,10 +55,12 @@ from ingest import (  # noqa: E402
     HubStack,
     LoadSpec,
     backend_missing,
+    backends_arg,
     cpu_seconds,
     hub_exe,
     hwm_mb,
     machine,
+    run_and_report,
     run_load,
     servers_cpu_seconds,
     start_hub_stack,
@@ -587,17 +586,6 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     return results
 
 
-def _backends(value: str) -> list[str]:
-    names = [n.strip() for n in value.split(",") if n.strip()]
-    unknown = [n for n in names if n not in BACKENDS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown backend(s) {', '.join(unknown) or '(none)'}; choose from "
-            + ", ".join(BACKENDS)
-        )
-    return names
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bench/outbound.py",
@@ -618,7 +606,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--backends",
-        type=_backends,
+        type=backends_arg,
         default=["embedded"],
         metavar="LIST",
         help="comma-separated, from: " + ", ".join(BACKENDS) + " (default: embedded; "
@@ -648,30 +636,13 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _interrupted(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if min(args.replies, args.conversations, args.connections, args.warmup) < 1:
         parser().error("--replies, --conversations, --connections, --warmup must be positive")
     if not 0 <= args.throttle < 1:
         parser().error("--throttle is a fraction in [0, 1)")
-    signal.signal(signal.SIGTERM, _interrupted)
-    tmp = Path(tempfile.mkdtemp(prefix="hub-bench-outbound-"))
-    try:
-        results = asyncio.run(bench(args, tmp))
-    except KeyboardInterrupt:
-        print("interrupted; everything started was stopped", file=sys.stderr)
-        return 130
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print_report(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
-        print(f"\nfigures written to {args.json}")
-    return 0
+    return run_and_report(bench, args, print_report, "hub-bench-outbound-")
 
 
 if __name__ == "__main__":
