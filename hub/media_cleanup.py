@@ -13,7 +13,6 @@ The media store alone knows where files are (hub.media).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
@@ -24,6 +23,7 @@ from sqlmodel import col
 from hub.db import Database
 from hub.media import MediaStore
 from hub.models import Attachment
+from hub.periodic import every
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +54,7 @@ class MediaSweeper:
         self.db, self.store, self.grace, self.interval = db, store, grace, interval
 
     async def run(self, stopping: asyncio.Event) -> None:
-        while not stopping.is_set():
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database may be away a moment: try again next time
-                log.exception("media sweep failed, will retry")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), self.interval)
+        await every(self.interval, self.run_once, stopping, "media sweep")
 
     async def run_once(self, now: float | None = None) -> int:
         """Delete the orphans put before `now` - grace; how many were deleted."""

@@ -10,7 +10,6 @@ longer matches it, so a conversation wakes once and its events are published onc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
 
@@ -23,6 +22,7 @@ from hub.domain.events import Event
 from hub.domain.types import ConversationStatus
 from hub.models import Conversation
 from hub.models.base import utcnow
+from hub.periodic import every
 from hub.realtime import Broker
 
 log = logging.getLogger(__name__)
@@ -60,15 +60,7 @@ class SnoozeAlarm:
         self.db, self.broker, self.interval = db, broker, interval
 
     async def run(self, stopping: asyncio.Event) -> None:
-        while not stopping.is_set():
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database may be away a moment: try again next tick
-                log.exception("snooze alarm: waking conversations failed, will retry")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), self.interval)
+        await every(self.interval, self.run_once, stopping, "snooze alarm: waking conversations")
 
     async def run_once(self) -> int:
         """Wake what is due now; how many conversations were opened."""
