@@ -12,8 +12,7 @@ from tests.bots.people import settled
 from tests.bots.test_order_status_bot import put_order, sent_to
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub
-from tests.web.conftest import Api, customer_writes
-from tests.web.test_inbox_security import Browser
+from tests.web.conftest import Api, Browser, customer_writes
 
 
 async def inbox_thread(running: RunningHub, api: Api, conversation_id: int) -> str:

@@ -26,8 +26,7 @@ from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.support import RunningHub, eventually, start_hub, stop_hub
-from tests.web.conftest import Api, make_api
-from tests.web.test_inbox_security import Browser
+from tests.web.conftest import Api, Browser, make_api
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)

@@ -26,8 +26,7 @@ from tests.factories import count, customer_of, messages_of
 from tests.fakes.smtp_relay import RelayedMail, SmtpRelay
 from tests.servers import make_self_signed_cert
 from tests.support import RunningHub, eventually, operator_reply, start_hub, stop_hub
-from tests.web.conftest import PASSWORD
-from tests.web.test_inbox_security import Browser
+from tests.web.conftest import PASSWORD, Browser
 
 
 def mail(

@@ -17,8 +17,7 @@ from hub.web.api import api_routes
 from hub.web.api.auth import LoginLimiter
 from tests.factories import count
 from tests.support import RunningHub
-from tests.web.conftest import PASSWORD, Api, customer_writes
-from tests.web.test_inbox_security import Browser
+from tests.web.conftest import PASSWORD, Api, Browser, customer_writes
 
 ADMIN_EMAIL = "root@shop.test"
 

@@ -1,10 +1,14 @@
-"""REST API fixtures: an operator with a password and an API token, and a small client."""
+"""Web fixtures: an operator with a password and an API token, a small API client, and a
+cookie-keeping inbox client (`browser`, signed in as `agent`)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import pytest
 
 from hub.actions.operators import do_create_operator, do_create_token
@@ -84,3 +88,65 @@ async def customer_writes(running: RunningHub, user_id: int, text: str, **fields
         return found[-1] if found else None
 
     return await eventually(routed, what=f"{text!r} routed")
+
+
+@dataclass
+class Browser:
+    """A cookie-keeping HTTP client signed in to the inbox (or not yet)."""
+
+    running: RunningHub
+    http: aiohttp.ClientSession
+
+    @property
+    def url(self) -> str:
+        return self.running.url
+
+    def cookie(self, name: str) -> str | None:
+        for morsel in self.http.cookie_jar:
+            if morsel.key == name:
+                return morsel.value
+        return None
+
+    async def get(self, path: str, **kwargs: object) -> tuple[int, str, aiohttp.ClientResponse]:
+        async with self.http.get(self.url + path, allow_redirects=False, **kwargs) as r:  # type: ignore[arg-type]
+            return r.status, await r.text(), r
+
+    async def post(
+        self, path: str, data: dict[str, str], **kwargs: object
+    ) -> tuple[int, str, aiohttp.ClientResponse]:
+        async with self.http.post(
+            self.url + path,
+            data=data,
+            allow_redirects=False,
+            **kwargs,  # type: ignore[arg-type]
+        ) as r:
+            return r.status, await r.text(), r
+
+    async def sign_in(self, email: str, password: str = PASSWORD) -> int:
+        await self.get("/inbox/login")
+        token = self.cookie("hub_login_csrf") or ""
+        status, _, _ = await self.post(
+            "/inbox/login", {"email": email, "password": password, "csrf": token}
+        )
+        return status
+
+    async def csrf(self) -> str:
+        _, html, _ = await self.get("/inbox")
+        found = re.search(r'data-csrf="([^"]+)"', html)
+        assert found, html[:300]
+        return found.group(1)
+
+
+@pytest.fixture
+async def browser(hub: RunningHub) -> AsyncIterator[Browser]:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        yield Browser(hub, http)
+
+
+@pytest.fixture
+async def agent(hub: RunningHub, api: Api) -> AsyncIterator[Browser]:
+    """The `api` operator signed in to the inbox."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        browser = Browser(hub, http)
+        assert await browser.sign_in(api.email) == 303
+        yield browser

@@ -4,25 +4,12 @@ shown in the thread and the API, and never sent to any channel."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-
-import aiohttp
-import pytest
 
 from hub.models import MessageNoteKind
 from tests.factories import count, messages_of
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub
-from tests.web.conftest import Api, customer_writes
-from tests.web.test_inbox_security import Browser
-
-
-@pytest.fixture
-async def agent(hub: RunningHub, api: Api) -> AsyncIterator[Browser]:
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        browser = Browser(hub, http)
-        assert await browser.sign_in(api.email) == 303
-        yield browser
+from tests.web.conftest import Api, Browser, customer_writes
 
 
 async def test_a_phone_call_logged_in_the_inbox_is_a_marked_note_never_sent(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import aiohttp
 import pytest
@@ -23,8 +23,8 @@ from hub.resources import templates_dir
 from hub.web import i18n
 from hub.web.app import templates
 from tests.support import RunningHub
-from tests.web.conftest import PASSWORD, Api, customer_writes
-from tests.web.test_inbox_security import XSS, Browser
+from tests.web.conftest import PASSWORD, Api, Browser, customer_writes
+from tests.web.test_inbox_security import XSS
 
 GETTEXT = {"_", "gettext"}
 PGETTEXT = {"pgettext"}
@@ -198,14 +198,6 @@ def test_dates_are_written_the_way_each_language_writes_them() -> None:
 
 
 # ---- the running inbox -----------------------------------------------------------------
-
-
-@pytest.fixture
-async def agent(hub: RunningHub, api: Api) -> AsyncIterator[Browser]:
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        browser = Browser(hub, http)
-        assert await browser.sign_in(api.email) == 303
-        yield browser
 
 
 async def locale_of(hub: RunningHub, operator_id: int) -> str:

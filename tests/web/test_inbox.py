@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
-import pytest
 
 from hub.actions.canned import do_create_canned
 from hub.actions.operators import do_create_operator
@@ -15,16 +13,7 @@ from hub.models import Conversation
 from tests.factories import messages_of
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually
-from tests.web.conftest import PASSWORD, Api, customer_writes
-from tests.web.test_inbox_security import Browser
-
-
-@pytest.fixture
-async def agent(hub: RunningHub, api: Api) -> AsyncIterator[Browser]:
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        browser = Browser(hub, http)
-        assert await browser.sign_in(api.email) == 303
-        yield browser
+from tests.web.conftest import PASSWORD, Api, Browser, customer_writes
 
 
 def row_ids(html: str) -> list[int]:

@@ -12,12 +12,9 @@ from hub.actions import inbox, queries
 from hub.actions.customers import get_customer
 from hub.migrate import alembic_config
 from tests.support import RunningHub
-from tests.web.conftest import Api, customer_writes
+from tests.web.conftest import Api, Browser, customer_writes
 from tests.web.test_api import _walk
-from tests.web.test_inbox import agent, row_ids
-from tests.web.test_inbox_security import Browser
-
-__all__ = ["agent"]  # the fixture, imported for these tests
+from tests.web.test_inbox import row_ids
 
 
 async def test_a_search_pages_the_same_whether_it_walks_or_sorts(

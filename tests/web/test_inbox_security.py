@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-
 import aiohttp
 import pytest
 
@@ -13,62 +9,9 @@ from hub.models import Message
 from hub.web.inbox.common import safe_next
 from tests.factories import messages_of
 from tests.support import RunningHub
-from tests.web.conftest import PASSWORD, Api, customer_writes
+from tests.web.conftest import PASSWORD, Api, Browser, customer_writes
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>"\'&'
-
-
-@dataclass
-class Browser:
-    """A cookie-keeping HTTP client signed in to the inbox (or not yet)."""
-
-    running: RunningHub
-    http: aiohttp.ClientSession
-
-    @property
-    def url(self) -> str:
-        return self.running.url
-
-    def cookie(self, name: str) -> str | None:
-        for morsel in self.http.cookie_jar:
-            if morsel.key == name:
-                return morsel.value
-        return None
-
-    async def get(self, path: str, **kwargs: object) -> tuple[int, str, aiohttp.ClientResponse]:
-        async with self.http.get(self.url + path, allow_redirects=False, **kwargs) as r:  # type: ignore[arg-type]
-            return r.status, await r.text(), r
-
-    async def post(
-        self, path: str, data: dict[str, str], **kwargs: object
-    ) -> tuple[int, str, aiohttp.ClientResponse]:
-        async with self.http.post(
-            self.url + path,
-            data=data,
-            allow_redirects=False,
-            **kwargs,  # type: ignore[arg-type]
-        ) as r:
-            return r.status, await r.text(), r
-
-    async def sign_in(self, email: str, password: str = PASSWORD) -> int:
-        await self.get("/inbox/login")
-        token = self.cookie("hub_login_csrf") or ""
-        status, _, _ = await self.post(
-            "/inbox/login", {"email": email, "password": password, "csrf": token}
-        )
-        return status
-
-    async def csrf(self) -> str:
-        _, html, _ = await self.get("/inbox")
-        found = re.search(r'data-csrf="([^"]+)"', html)
-        assert found, html[:300]
-        return found.group(1)
-
-
-@pytest.fixture
-async def browser(hub: RunningHub) -> AsyncIterator[Browser]:
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        yield Browser(hub, http)
 
 
 async def test_no_inbox_page_is_readable_without_a_session(

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 import pytest
 from sqlalchemy import select, update
 from sqlmodel import col
@@ -19,8 +17,7 @@ from tests.channels.twilio_support import post_form, sms, whatsapp
 from tests.factories import messages_of
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioAPI
 from tests.support import RunningHub, eventually
-from tests.web.conftest import Api
-from tests.web.test_inbox_security import Browser
+from tests.web.conftest import Api, Browser
 
 PHONE = "+15557770001"
 # Plain http: the inbox's session cookie is Secure behind an https public URL.
@@ -37,14 +34,6 @@ def settings_overrides(fake_twilio: FakeTwilioAPI) -> dict[str, Any]:
         "twilio_whatsapp_from": WHATSAPP_FROM,
         "twilio_api_url": fake_twilio.base_url,
     }
-
-
-@pytest.fixture
-async def agent(hub: RunningHub, api: Api) -> AsyncIterator[Browser]:
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        browser = Browser(hub, http)
-        assert await browser.sign_in(api.email) == 303
-        yield browser
 
 
 async def customer_texts(running: RunningHub, fields: dict[str, str]) -> Message:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -16,8 +15,7 @@ from hub.models import Conversation, ConversationResolution, Customer, Message, 
 from hub.services import Hub
 from hub.web.inbox.reports import ReportCache
 from tests.support import RunningHub
-from tests.web.conftest import Api
-from tests.web.test_inbox_security import Browser
+from tests.web.conftest import Api, Browser
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -249,14 +247,6 @@ async def test_an_empty_period_reports_nothing_without_failing(hub: RunningHub) 
         None,
         None,
     )
-
-
-@pytest.fixture
-async def agent(hub: RunningHub, api: Api) -> AsyncIterator[Browser]:
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        browser = Browser(hub, http)
-        assert await browser.sign_in(api.email) == 303
-        yield browser
 
 
 async def test_the_reports_page_needs_a_session(hub: RunningHub) -> None:

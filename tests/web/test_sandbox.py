@@ -28,8 +28,7 @@ from tests.conftest import TELEGRAM_SECRET, make_settings
 from tests.factories import customer_of, messages_of
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
 from tests.support import RunningHub, eventually, operator_reply, stop_hub
-from tests.web.conftest import Api, make_api
-from tests.web.test_inbox_security import Browser
+from tests.web.conftest import Api, Browser, make_api
 
 ANNA = "anna-petrova"
 

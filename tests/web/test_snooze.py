@@ -5,32 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiohttp
 import pytest
 
 from hub.domain.events import Event
 from hub.models import Conversation
 from hub.snooze_wakeup import SnoozeAlarm
 from tests.support import RunningHub, eventually
-from tests.web.conftest import Api, customer_writes
-from tests.web.test_inbox_security import Browser
+from tests.web.conftest import Api, Browser, customer_writes
 
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     return {"snooze_check_seconds": 0.05}  # the alarm ticks fast; tests poll, never sleep
-
-
-@pytest.fixture
-async def agent(hub: RunningHub, api: Api) -> AsyncIterator[Browser]:
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        browser = Browser(hub, http)
-        assert await browser.sign_in(api.email) == 303
-        yield browser
 
 
 def row_ids(html: str) -> list[int]:

@@ -6,27 +6,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import AsyncIterator
-
-import aiohttp
-import pytest
 
 from hub.models import Identity
 from tests.factories import customer_of, messages_of, telegram_update
 from tests.support import RunningHub, eventually
-from tests.web.conftest import Api
-from tests.web.test_inbox_security import Browser
+from tests.web.conftest import Browser
 from tests.web.test_webchat import open_chat, receive
 
 SECRET = b"shop-hmac-secret"  # the `settings` fixture's HUB_WEBCHAT_HMAC_SECRET
-
-
-@pytest.fixture
-async def agent(hub: RunningHub, api: Api) -> AsyncIterator[Browser]:
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        browser = Browser(hub, http)
-        assert await browser.sign_in(api.email) == 303
-        yield browser
 
 
 def proof(claimed: str) -> str:
