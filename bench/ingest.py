@@ -266,12 +266,14 @@ def _percentile(values: list[float], q: float) -> float | None:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def _loader_entry(conn: Any, spec: LoadSpec) -> None:
-    """Body of the load-generator process: run the load, send the result back."""
+def _child_entry(
+    conn: Any, work: Callable[[Any], Coroutine[Any, Any, dict[str, Any]]], spec: Any, cpu_key: str
+) -> None:
+    """Body of a child process: run `work(spec)`, send its result (or the traceback) back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us; no traceback spam
     try:
-        result = asyncio.run(generate_load(spec))
-        result["loader_process_cpu"] = time.process_time()  # imports and set-up included
+        result = asyncio.run(work(spec))
+        result[cpu_key] = time.process_time()  # imports and set-up included
         conn.send(result)
     except BaseException:
         conn.send({"failure": traceback.format_exc()})
@@ -279,30 +281,37 @@ def _loader_entry(conn: Any, spec: LoadSpec) -> None:
         conn.close()
 
 
-async def run_load(spec: LoadSpec, inline: bool) -> dict[str, Any]:
-    if inline:
-        result = await generate_load(spec)
-        result["loader_process_cpu"] = 0.0  # already in this process's CPU time
-        return result
+async def in_own_process(
+    work: Callable[[Any], Coroutine[Any, Any, dict[str, Any]]], spec: Any, cpu_key: str, what: str
+) -> dict[str, Any]:
+    """`work(spec)` in a spawned process, so it has a core of its own and shares no event
+    loop with what it measures; its result, with its process CPU under `cpu_key`."""
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_loader_entry, args=(child, spec), daemon=True)
+    proc = ctx.Process(target=_child_entry, args=(child, work, spec, cpu_key), daemon=True)
     proc.start()
     child.close()
     try:
-        result = await asyncio.to_thread(parent.recv)
+        result: dict[str, Any] = await asyncio.to_thread(parent.recv)
     except EOFError:
-        raise RuntimeError(f"the load generator died (exit code {proc.exitcode})") from None
+        raise RuntimeError(f"the {what} died (exit code {proc.exitcode})") from None
     finally:
-        if proc.is_alive():
-            proc.join(5)
+        proc.join(5)
         if proc.is_alive():
             proc.terminate()
             proc.join(5)
         parent.close()
     if "failure" in result:
-        raise RuntimeError("the load generator failed:\n" + result["failure"])
+        raise RuntimeError(f"the {what} failed:\n" + result["failure"])
     return result
+
+
+async def run_load(spec: LoadSpec, inline: bool) -> dict[str, Any]:
+    if inline:
+        result = await generate_load(spec)
+        result["loader_process_cpu"] = 0.0  # already in this process's CPU time
+        return result
+    return await in_own_process(generate_load, spec, "loader_process_cpu", "load generator")
 
 
 # --------------------------------------------------------------------------- processes

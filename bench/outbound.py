@@ -27,13 +27,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import multiprocessing
 import random
-import signal
 import subprocess
 import sys
 import time
-import traceback
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +56,7 @@ from ingest import (  # noqa: E402
     cpu_seconds,
     hub_exe,
     hwm_mb,
+    in_own_process,
     machine,
     run_and_report,
     run_load,
@@ -168,39 +166,9 @@ def _percentile(values: list[float], q: float) -> float | None:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def _poster_entry(conn: Any, spec: PostSpec) -> None:
-    """Body of the poster process: post, send the result back."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
-    try:
-        result = asyncio.run(post_replies(spec))
-        result["poster_process_cpu"] = time.process_time()
-        conn.send(result)
-    except BaseException:
-        conn.send({"failure": traceback.format_exc()})
-    finally:
-        conn.close()
-
-
 async def run_poster(spec: PostSpec) -> dict[str, Any]:
     """The poster in its own process (spawn): the fake provider keeps this event loop."""
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_poster_entry, args=(child, spec), daemon=True)
-    proc.start()
-    child.close()
-    try:
-        result: dict[str, Any] = await asyncio.to_thread(parent.recv)
-    except EOFError:
-        raise RuntimeError(f"the poster died (exit code {proc.exitcode})") from None
-    finally:
-        proc.join(5)
-        if proc.is_alive():
-            proc.terminate()
-            proc.join(5)
-        parent.close()
-    if "failure" in result:
-        raise RuntimeError("the poster failed:\n" + result["failure"])
-    return result
+    return await in_own_process(post_replies, spec, "poster_process_cpu", "poster")
 
 
 # --------------------------------------------------------------------------- the hub side
