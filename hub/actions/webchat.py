@@ -81,7 +81,7 @@ async def do_identify(
             customer_id=customer.id,  # type: ignore[arg-type]
             channel=Channel.WEBCHAT.value,
             address=visitor_id,
-            verified=False,
+            verified=True,  # the hub's own signed visitor id, as when the visitor writes first
         )
         session.add(identity)
         await session.flush()
