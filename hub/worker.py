@@ -30,7 +30,8 @@ def start_consumers(hub: Hub, role: str = "worker", *, mail: bool | None = None)
     name = consumer_name(role, hub.settings)
     bots = BotRunner(build_bots(hub.settings)) if hub.settings.bots else None
     inbound = InboundConsumer(hub.queue, name, hub.db, hub.broker, bots=bots)
-    files = FileAttacher(media_store(hub.settings), hub.secret_key, hub.settings.base_url)
+    store = media_store(hub.settings)
+    files = FileAttacher(store, hub.secret_key, hub.settings.base_url)
     outbound = OutboundConsumer(hub.queue, name, hub.db, hub.broker, hub.channels.senders, files)
     for consumer in (inbound, outbound):
         hub.tasks.append(asyncio.create_task(consumer.run(hub.stopping)))
@@ -38,7 +39,7 @@ def start_consumers(hub: Hub, role: str = "worker", *, mail: bool | None = None)
         hub.db,
         hub.broker,
         hub.queue,
-        media_store(hub.settings),
+        store,
         hub.channels.media,
         limit_bytes=hub.settings.max_attachment_bytes,
         allowed_types=hub.settings.allowed_attachment_types,
@@ -46,7 +47,7 @@ def start_consumers(hub: Hub, role: str = "worker", *, mail: bool | None = None)
     hub.tasks.append(asyncio.create_task(fetcher.run(hub.stopping)))
     alarm = SnoozeAlarm(hub.db, hub.broker, interval=hub.settings.snooze_check_seconds)
     hub.tasks.append(asyncio.create_task(alarm.run(hub.stopping)))
-    sweeper = MediaSweeper(hub.db, media_store(hub.settings))
+    sweeper = MediaSweeper(hub.db, store)
     hub.tasks.append(asyncio.create_task(sweeper.run(hub.stopping)))
     runs_mail = role != "worker" if mail is None else mail
     if runs_mail:

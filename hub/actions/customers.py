@@ -51,8 +51,12 @@ async def do_link_identity(
     """Give `customer` this address; if someone already has it, the two are one person.
 
     The older customer survives a merge, so order history and ids stay where they were.
+    A `verified` link also proves an identity that was only a claim until now.
     """
     existing = (await find_identities(session, [(channel, address)])).get((channel, address))
+    if existing is not None and verified and not existing.verified:
+        existing.verified = True
+        session.add(existing)
     if existing is None:
         session.add(
             Identity(

@@ -139,10 +139,8 @@ def _search_words(q: str) -> list[str]:
     return [w.lower() for w in re.findall(r"\w+", q)][:MAX_SEARCH_WORDS]
 
 
-def _fts_hits(q: str) -> Select[tuple[int]] | None:
-    words = _search_words(q)
-    if not words:
-        return None
+def _fts_hits(words: list[str]) -> Select[tuple[int]]:
+    """Ids of the messages with every word as a word prefix (SQLite's FTS5 table)."""
     match = " ".join(f'"{w}"*' for w in words)
     return select(_FTS.c.rowid).where(_FTS.c.messages_fts.op("MATCH")(match))
 
@@ -163,9 +161,7 @@ def text_matches(q: str, dialect: str) -> ColumnElement[bool]:
     if not words:
         return false()
     if dialect == "sqlite":
-        hits = _fts_hits(q)
-        assert hits is not None
-        return col(Message.id).in_(hits)
+        return col(Message.id).in_(_fts_hits(words))
     tsquery = " & ".join(f"{w}:*" for w in words)
     simple: ColumnElement[str] = literal_column("'simple'")
     return func.to_tsvector(simple, col(Message.text)).op("@@")(func.to_tsquery(simple, tsquery))
@@ -193,16 +189,16 @@ def address_matches(q: str, dialect: str) -> ColumnElement[bool]:
 async def _many_hits(session: AsyncSession, q: str) -> bool:
     """Whether a search on SQLite has at least WALK_FROM_HITS candidate rows (messages,
     names, addresses), each counted only that far: a few index reads, not the search."""
-    candidates = [_fts_hits(q)]
+    words = _search_words(q)
+    candidates = [_fts_hits(words)] if words else []
     if len(q) >= TRIGRAM:
         candidates += [_trigram_hits(_NAMES, q), _trigram_hits(_ADDRESSES, q)]
     total = 0
     for hits in candidates:
-        if hits is not None:
-            capped = hits.limit(WALK_FROM_HITS - total).subquery()
-            total += await session.scalar(select(func.count()).select_from(capped)) or 0
-            if total >= WALK_FROM_HITS:
-                return True
+        capped = hits.limit(WALK_FROM_HITS - total).subquery()
+        total += await session.scalar(select(func.count()).select_from(capped)) or 0
+        if total >= WALK_FROM_HITS:
+            return True
     return False
 
 

@@ -96,20 +96,9 @@ async def do_identify(
             customer = await do_link_identity(
                 session, customer, channel.value, address, verified=is_proven
             )
-            if is_proven:
-                await _mark_verified(session, channel.value, address)
     if verified:
         identity.sees_whole_thread = True
     session.add_all([customer, identity])
     await session.flush()
     record(session, Event(events.CUSTOMER_UPDATED, customer_id=customer.id))
     return customer
-
-
-async def _mark_verified(session: AsyncSession, channel: str, address: str) -> None:
-    """An identity linked earlier as a claim (or by another channel) is now proven."""
-    pair = (channel, address)
-    identity = (await find_identities(session, [pair])).get(pair)
-    if identity is not None and not identity.verified:
-        identity.verified = True
-        session.add(identity)

@@ -51,14 +51,17 @@ class Wakeups:
     def __init__(self) -> None:
         self._events: dict[str, asyncio.Event] = {}
 
-    def notify(self, queue: str) -> None:
+    def _event(self, queue: str) -> asyncio.Event:
         event = self._events.get(queue)
         if event is None:
             event = self._events[queue] = asyncio.Event()
-        event.set()
+        return event
+
+    def notify(self, queue: str) -> None:
+        self._event(queue).set()
 
     async def wait(self, queue: str, timeout: float) -> None:
-        event = self._events.setdefault(queue, asyncio.Event())
+        event = self._event(queue)
         try:
             await asyncio.wait_for(event.wait(), min(timeout, POLL_SECONDS))
         except TimeoutError:
