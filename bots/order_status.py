@@ -41,6 +41,8 @@ class OrderStatusBot:
                     f"order status: matched '{matched}', order {order.number}",
                 )
                 return BotOutcome.ANSWERED
+        if not await ctx.orders():
+            return await self._sign_in(ctx, matched, f"order {numbers[0]}")
         # Someone else's order and no order at all get the very same answer.
         await ctx.reply(
             BotText("order_not_found", {"number": numbers[0]}),
@@ -48,13 +50,21 @@ class OrderStatusBot:
         )
         return BotOutcome.UNANSWERED
 
+    async def _sign_in(self, ctx: BotContext, matched: str, asked: str) -> BotOutcome:
+        """No order is known to be this customer's (an anonymous or claimed visitor, or an
+        address no order names): how to be recognised, never "not among your orders", which
+        would be wrong about a real order and would tell a stranger which numbers exist."""
+        await ctx.reply(
+            BotText("order_sign_in"),
+            f"order status: matched '{matched}', {asked}: no order is known to be this "
+            "customer's; asked them to sign in or write from the order's phone or email",
+        )
+        return BotOutcome.UNANSWERED
+
     async def _latest(self, ctx: BotContext, matched: str) -> BotOutcome:
         orders = await ctx.orders()
         if not orders:
-            await ctx.reply(
-                BotText("no_orders"), f"order status: matched '{matched}', customer has no orders"
-            )
-            return BotOutcome.UNANSWERED
+            return await self._sign_in(ctx, matched, "latest order")
         open_orders = [o for o in orders if o.is_open]
         if len(open_orders) > 1:
             shown = open_orders[:MAX_LISTED]

@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, insert, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.actions.attachments import do_add_inbound_attachments
 from hub.actions.channel_state import do_store_channel_state, mail_threads
-from hub.actions.customers import do_link_identity, get_customer
+from hub.actions.claims import do_claim_identity
+from hub.actions.customers import do_link_identity, get_customer, take_over_claim
+from hub.actions.locks import surviving_ids
 from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.addresses import normalise_email, normalise_phone
@@ -24,12 +28,14 @@ from hub.domain.messages import InboundMessage
 from hub.domain.types import Channel, ConversationStatus, Direction, MessageStatus, SenderType
 from hub.models import Conversation, Customer, Identity, Message
 from hub.models.base import utcnow
+from hub.models.conversations import UNRESOLVED_SQL
 
 PREVIEW_CHARS = 300
 MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
 CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
 IDENTITIES: Table = Identity.__table__  # type: ignore[attr-defined]
 CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
+_UNRESOLVED = text(UNRESOLVED_SQL)
 _REOPENED = (ConversationStatus.SNOOZED.value, ConversationStatus.PENDING.value)
 # SMS and WhatsApp from one phone are one person: each phone identity has a twin.
 _PHONE_TWIN = {Channel.SMS.value: Channel.WHATSAPP.value, Channel.WHATSAPP.value: Channel.SMS.value}
@@ -89,13 +95,15 @@ def _fresh(batch: list[InboundMessage], stored: set[tuple[str, str]]) -> list[In
 
 async def _known_customers(
     session: AsyncSession, batch: list[InboundMessage]
-) -> dict[tuple[str, str], _Customer]:
-    """The customer behind each (channel, address) that the hub has seen before."""
+) -> tuple[dict[tuple[str, str], _Customer], dict[tuple[str, str], int]]:
+    """The customer behind each (channel, address) the hub holds as proven, and the
+    claimant of each one only claimed (a claim is never a key to a customer: SPEC §6)."""
     pairs = {twin for m in batch for twin in _with_twin((m.channel.value, m.address))}
     rows = await session.execute(
         select(
             IDENTITIES.c.channel,
             IDENTITIES.c.address,
+            IDENTITIES.c.verified,
             CUSTOMERS.c.id,
             CUSTOMERS.c.name,
             CUSTOMERS.c.locale,
@@ -103,21 +111,31 @@ async def _known_customers(
         .join(CUSTOMERS, CUSTOMERS.c.id == IDENTITIES.c.customer_id)
         .where(IDENTITIES.c.address.in_({address for _, address in pairs}))
     )
-    found = {
-        (channel, address): _Customer(cid, name, locale)
-        for channel, address, cid, name, locale in rows
-        if (channel, address) in pairs
-    }
+    found: dict[tuple[str, str], _Customer] = {}
+    claims: dict[tuple[str, str], int] = {}
+    for channel, address, verified, cid, name, locale in rows:
+        if (channel, address) not in pairs:
+            continue
+        if verified:
+            found[(channel, address)] = _Customer(cid, name, locale)
+        else:
+            claims[(channel, address)] = cid
     for pair in list(found):  # a phone known on one channel is the same person on its twin
         for twin in _with_twin(pair)[1:]:
             found.setdefault(twin, found[pair])
-    return found
+    return found, claims
 
 
 async def _create_customers(
-    session: AsyncSession, batch: list[InboundMessage], found: dict[tuple[str, str], _Customer]
+    session: AsyncSession,
+    batch: list[InboundMessage],
+    found: dict[tuple[str, str], _Customer],
+    claims: dict[tuple[str, str], int],
 ) -> None:
-    """New people get a customer and their identity (both phone twins for SMS/WhatsApp)."""
+    """New people get a customer and their identity (both phone twins for SMS/WhatsApp).
+
+    An address someone else only claimed becomes the sender's, proven: the provider
+    delivered from it. The claimant keeps a suggested merge (hub.actions.suggestions)."""
     first_of: dict[tuple[str, str], InboundMessage] = {}
     for message in batch:
         pair = (message.channel.value, message.address)
@@ -140,22 +158,27 @@ async def _create_customers(
             for _, m in new
         ],
     )
-    await session.execute(
-        insert(IDENTITIES),
-        [
-            {
-                "customer_id": cid,
-                "channel": twin[0],
-                "address": twin[1],
-                "display_name": m.display_name,
-                "verified": True,
-                "sees_whole_thread": False,
-                "created_at": now,
-            }
-            for cid, (pair, m) in zip(ids, new, strict=True)
-            for twin in _with_twin(pair)
-        ],
-    )
+    rows, taken = [], []
+    for cid, (pair, m) in zip(ids, new, strict=True):
+        for twin in _with_twin(pair):
+            if twin in claims:
+                taken.append((cid, twin, claims[twin]))
+                continue
+            rows.append(
+                {
+                    "customer_id": cid,
+                    "channel": twin[0],
+                    "address": twin[1],
+                    "display_name": m.display_name,
+                    "verified": True,
+                    "sees_whole_thread": False,
+                    "created_at": now,
+                }
+            )
+    if rows:
+        await session.execute(insert(IDENTITIES), rows)
+    for cid, (channel, address), _claimant in taken:
+        await take_over_claim(session, cid, channel, address, rule=f"{channel} delivered from it")
     for cid, (pair, m) in zip(ids, new, strict=True):
         for twin in _with_twin(pair):
             found[twin] = _Customer(cid, m.display_name, m.locale)
@@ -188,14 +211,23 @@ async def _current_conversations(
 async def _open_conversations(
     session: AsyncSession, channel_of: dict[int, str], current: dict[int, _Conversation]
 ) -> None:
-    """A new conversation, with the bot, for each customer who has none open."""
+    """A new conversation, with the bot, for each customer who has none unresolved.
+
+    The partial unique index holds one unresolved conversation per customer; a router on
+    another worker that opened one first wins, and this one joins it (read again below).
+    """
     missing = [cid for cid in channel_of if cid not in current]
     if not missing:
         return
     now = utcnow()
-    ids = await _insert_returning_ids(
-        session,
-        CONVERSATIONS,
+    dialect_insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = (
+        dialect_insert(CONVERSATIONS)
+        .on_conflict_do_nothing(index_elements=["customer_id"], index_where=_UNRESOLVED)
+        .returning(CONVERSATIONS.c.id, CONVERSATIONS.c.customer_id)
+    )
+    created = await session.execute(
+        statement,
         [
             {
                 "customer_id": cid,
@@ -208,9 +240,11 @@ async def _open_conversations(
             for cid in missing
         ],
     )
-    for cid, vid in zip(missing, ids, strict=True):
+    for vid, cid in created:
         current[cid] = _Conversation(vid, ConversationStatus.OPEN.value)
         record(session, Event(events.CONVERSATION_CREATED, conversation_id=vid, customer_id=cid))
+    if any(cid not in current for cid in missing):
+        current.update(await _current_conversations(session, missing))
 
 
 _UPDATE_CONVERSATION = (
@@ -269,24 +303,28 @@ async def _touch(
 
 
 async def _apply_contact(session: AsyncSession, routed: Routed) -> None:
-    """A shared phone or email links this customer to whoever already has it."""
-    claim = routed.inbound.contact
-    if claim is None:
+    """A phone or email the sender shared about themselves: proof (a Telegram user's own
+    contact card) links, joining whoever holds it; anything else is only a claim."""
+    shared = routed.inbound.contact
+    if shared is None:
         return
     customer = await get_customer(session, routed.customer_id)
-    phone = normalise_phone(claim.phone) if claim.phone else None
-    email = normalise_email(claim.email) if claim.email else None
-    if claim.name and not customer.name:
-        customer.name = claim.name[:200]
+    phone = normalise_phone(shared.phone) if shared.phone else None
+    email = normalise_email(shared.email) if shared.email else None
+    if shared.name and not customer.name:
+        customer.name = shared.name[:200]
     for channel, address in (
         (Channel.SMS, phone),
         (Channel.WHATSAPP, phone),
         (Channel.EMAIL, email),
     ):
-        if address:
-            customer = await do_link_identity(
-                session, customer, channel.value, address, verified=claim.verified
-            )
+        if not address:
+            continue
+        if shared.verified:
+            rule = f"{routed.inbound.channel.value}: shared their own contact"
+            customer = await do_link_identity(session, customer, channel.value, address, rule=rule)
+        elif channel is not Channel.WHATSAPP:  # a phone claim covers both of its channels
+            await do_claim_identity(session, customer, channel.value, address, via="shared contact")
     await session.flush()
 
 
@@ -307,7 +345,8 @@ class Plan:
 
     fresh: list[InboundMessage]
     customers: dict[tuple[str, str], _Customer]
-    conversations: dict[int, _Conversation]
+    # Addresses only claimed so far (pair → claimant): the sender's proof takes them over.
+    claims: dict[tuple[str, str], int]
     # Mail that names its conversation by In-Reply-To/References: dedupe_key → its thread.
     threads: dict[str, tuple[_Customer, _Conversation]]
 
@@ -317,7 +356,7 @@ async def plan_batch(session: AsyncSession, batch: list[InboundMessage]) -> Plan
     fresh = _fresh(batch, await _already_stored(session, batch))
     if not fresh:
         return None
-    customers = await _known_customers(session, fresh)
+    customers, claims = await _known_customers(session, fresh)
     threads = await _referenced_threads(session, fresh)
     for message in fresh:
         if message.dedupe_key in threads and message.channel is Channel.EMAIL:
@@ -325,28 +364,40 @@ async def plan_batch(session: AsyncSession, batch: list[InboundMessage]) -> Plan
             customers.setdefault(
                 (message.channel.value, message.address), threads[message.dedupe_key][0]
             )
-    known_ids = {c.id for c in customers.values()}
-    conversations = await _current_conversations(session, known_ids)
-    return Plan(fresh, customers, conversations, threads)
+    return Plan(fresh, customers, claims, threads)
+
+
+async def _follow_merges(session: AsyncSession, plan: Plan) -> None:
+    """Lock the batch's customers (hub.actions.locks) and follow any merge made since the
+    plan was read: from here until the commit no merge can move them."""
+    known = [c for c in plan.customers.values()] + [c for c, _ in plan.threads.values()]
+    now_is = await surviving_ids(session, {c.id for c in known})
+    for customer in known:
+        customer.id = now_is.get(customer.id, customer.id)
 
 
 async def store_batch(session: AsyncSession, plan: Plan) -> list[Routed]:
     """Writes: customers, conversations and messages of a planned batch; the caller commits."""
-    fresh, customers, conversations = plan.fresh, plan.customers, plan.conversations
-    await _create_customers(session, fresh, customers)
+    fresh, customers = plan.fresh, plan.customers
+    await _follow_merges(session, plan)
+    await _create_customers(session, fresh, customers, plan.claims)
     threaded = plan.threads
     channel_of = {
         customers[(m.channel.value, m.address)].id: m.channel.value
         for m in fresh
         if m.dedupe_key not in threaded or m.channel is not Channel.EMAIL
     }
+    # Read under the locks: the one unresolved conversation each customer has right now.
+    conversations = await _current_conversations(
+        session, {c.id for c in customers.values()} | {c.id for c, _ in threaded.values()}
+    )
     await _open_conversations(session, channel_of, conversations)
     now = utcnow()
     placed = []
     for inbound in fresh:
         thread = threaded.get(inbound.dedupe_key) if inbound.channel is Channel.EMAIL else None
-        if thread is not None:
-            placed.append((inbound, thread[0], thread[1]))
+        if thread is not None and thread[0].id in conversations:
+            placed.append((inbound, thread[0], conversations[thread[0].id]))
             continue
         customer = customers[(inbound.channel.value, inbound.address)]
         placed.append((inbound, customer, conversations[customer.id]))
@@ -407,9 +458,3 @@ async def store_batch(session: AsyncSession, plan: Plan) -> list[Routed]:
         if item.inbound.contact is not None:
             await _apply_contact(session, item)
     return routed
-
-
-async def route_batch(session: AsyncSession, batch: list[InboundMessage]) -> list[Routed]:
-    """Plan and store in one go, for callers that need no write turn; the caller commits."""
-    plan = await plan_batch(session, batch)
-    return [] if plan is None else await store_batch(session, plan)

@@ -178,6 +178,13 @@ class BotRunner:
         sees_orders: bool,
     ) -> PlannedTurn | None:
         text = question.inbound.text
+        if _shared_own_contact(question.inbound):
+            # The answer to "share your phone": the question it was asked for, now that
+            # the phone's orders are linked (SPEC §6), not the contact card as a question.
+            pending = await _question_before(session, question)
+            if pending is None:
+                return None
+            text = pending
         locale = pick_locale(customer.locale, text)
         turn = Turn(
             session,
@@ -193,7 +200,14 @@ class BotRunner:
                 piece
                 for template, note in turn.acts
                 for piece in (
-                    PlannedText(render(locale, template.template, template.variables)),
+                    PlannedText(
+                        render(
+                            locale,
+                            template.template,
+                            # The hub, not the bot, knows where the answer goes.
+                            {"channel": question.inbound.channel.value, **template.variables},
+                        )
+                    ),
                     PlannedText(f"🤖 {note}"[:NOTE_CHARS], private=True),
                 )
                 if piece.text.strip()
@@ -283,6 +297,25 @@ async def _proven_visitors(session: AsyncSession, questions: list[Question]) -> 
         )
     )
     return set(rows)
+
+
+def _shared_own_contact(message: InboundMessage) -> bool:
+    return message.contact is not None and message.contact.verified
+
+
+async def _question_before(session: AsyncSession, question: Question) -> str | None:
+    """The customer's previous message in this conversation, if it had any text."""
+    text = await session.scalar(
+        select(MESSAGES.c.text)
+        .where(
+            MESSAGES.c.conversation_id == question.conversation_id,
+            MESSAGES.c.direction == Direction.INBOUND.value,
+            MESSAGES.c.id < question.message_id,
+        )
+        .order_by(MESSAGES.c.id.desc())
+        .limit(1)
+    )
+    return text if isinstance(text, str) and text.strip() else None
 
 
 def _conflicting(questions: list[Question], stored: StoredAnswers) -> list[InboundMessage]:

@@ -6,7 +6,7 @@ Called by the router inside its write transaction, set-based (one statement per 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -178,6 +178,8 @@ class ReplyChannel:
     channel: str
     blocked: str | None = None  # WINDOW_CLOSED or OPTED_OUT
     last_inbound_at: datetime | None = None  # WhatsApp: when the window opened last
+    # Only a claimed address on this channel: offered, marked, never the default (SPEC §6).
+    claimed: bool = False
 
     @property
     def since_last(self) -> timedelta | None:
@@ -189,12 +191,20 @@ OPTED_OUT = "opted_out"
 
 
 async def reply_channels(
-    session: AsyncSession, customer_id: int, channels: Iterable[str], sms_address: str | None
+    session: AsyncSession,
+    customer_id: int,
+    channels: Iterable[str],
+    sms_address: str | None,
+    claimed: Collection[str] = (),
 ) -> list[ReplyChannel]:
     """Each of `channels` with its block, if any; `sms_address` is where an SMS reply
-    would go (a number that texted STOP refuses it)."""
+    would go (a number that texted STOP refuses it); `claimed`: channels the customer only
+    has claimed addresses on."""
     found = []
     for channel in channels:
+        if channel in claimed:
+            found.append(ReplyChannel(channel, claimed=True))
+            continue
         if channel == Channel.WHATSAPP.value:
             last = await whatsapp_last_inbound(session, customer_id)
             blocked = None if window_open(last) else WINDOW_CLOSED

@@ -13,26 +13,23 @@ from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.types import ConversationStatus
-from hub.errors import InvalidInput, NotFound
+from hub.errors import Conflict, InvalidInput, NotFound
 from hub.models import Conversation, ConversationLabel, ConversationResolution, Operator
 
 
-async def current_conversations(
-    session: AsyncSession, customer_ids: Iterable[int]
-) -> dict[int, Conversation]:
-    """Each customer's latest conversation that is not resolved (the one a message joins)."""
-    ids = set(customer_ids)
-    if not ids:
-        return {}
+async def unresolved_conversation(session: AsyncSession, customer_id: int) -> Conversation | None:
+    """The customer's one conversation that is not resolved, if any (SPEC §6)."""
     rows = await session.scalars(
         select(Conversation)
         .where(
-            col(Conversation.customer_id).in_(ids),
-            col(Conversation.status) != ConversationStatus.RESOLVED,
+            col(Conversation.customer_id) == customer_id,
+            col(Conversation.status) != ConversationStatus.RESOLVED.value,
         )
         .order_by(col(Conversation.id))
+        .limit(1)
+        .execution_options(populate_existing=True)
     )
-    return {c.customer_id: c for c in rows}
+    return rows.first()
 
 
 async def get_conversation(session: AsyncSession, conversation_id: int) -> Conversation:
@@ -75,6 +72,8 @@ async def do_set_status(
     """`by` is the operator making the change: a resolution is recorded with it (reports)."""
     if status is ConversationStatus.SNOOZED and snooze_until is None:
         raise InvalidInput("snooze_until is required to snooze a conversation")
+    if conversation.status == ConversationStatus.RESOLVED and status != conversation.status:
+        await check_can_reopen(session, conversation)
     if status is ConversationStatus.RESOLVED and conversation.status != status:
         session.add(ConversationResolution(conversation_id=conversation.id, operator_id=by))  # type: ignore[arg-type]
     conversation.status = status
@@ -83,6 +82,22 @@ async def do_set_status(
         conversation.bot_active = True  # a resolved conversation goes back to the bot
     changed(session, conversation)
     return conversation
+
+
+async def check_can_reopen(session: AsyncSession, conversation: Conversation) -> None:
+    """One thread per customer: a resolved conversation reopens only when the customer has
+    no other unresolved one (a folded one never does: its thread lives on elsewhere)."""
+    if conversation.merged_into_id is not None:
+        raise Conflict(
+            f"this conversation was merged into #{conversation.merged_into_id}",
+            code="merged",
+        )
+    current = await unresolved_conversation(session, conversation.customer_id)
+    if current is not None and current.id != conversation.id:
+        raise Conflict(
+            f"the customer's conversation #{current.id} is still open: continue there",
+            code="another_unresolved",
+        )
 
 
 async def do_set_labels(

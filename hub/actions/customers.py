@@ -1,4 +1,9 @@
-"""Customers and their identities: find, create, link and merge, nothing lost."""
+"""Customers and their proven identities: find, create, link and merge, nothing lost.
+
+Only proof links (SPEC §6): every caller of `do_link_identity` holds an address a provider
+delivered from, the shop's authenticated API sent, a valid identity_hash covered, or an
+operator confirmed. What someone merely says about themselves goes to `hub.actions.claims`.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,15 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from hub.actions.folding import fold_conversations
+from hub.actions.locks import surviving_ids
+from hub.actions.suggestions import do_settle_between, move_suggestions, suggest_merge
+from hub.actions.timeline import TimelineKind, move_timeline, note
 from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.events import Event
 from hub.errors import InvalidInput, NotFound
 from hub.models import Conversation, Customer, Identity, Message, Order
-from hub.models.base import utcnow
 
 
 async def find_identities(
@@ -45,47 +53,143 @@ async def do_link_identity(
     channel: str,
     address: str,
     *,
-    verified: bool,
+    rule: str | None = None,
+    operator_id: int | None = None,
     display_name: str | None = None,
 ) -> Customer:
-    """Give `customer` this address; if someone already has it, the two are one person.
+    """Give `customer` this proven address; if another customer proved it, they are one
+    person and merge (the older survives, so order history and ids stay where they were).
 
-    The older customer survives a merge, so order history and ids stay where they were.
-    A `verified` link also proves an identity that was only a claim until now.
+    Proof beats a claim: an address another customer only claimed moves to `customer`,
+    proven, and the claimant keeps a suggested merge instead.
     """
     existing = (await find_identities(session, [(channel, address)])).get((channel, address))
-    if existing is not None and verified and not existing.verified:
-        existing.verified = True
-        session.add(existing)
+    assert customer.id is not None
     if existing is None:
         session.add(
             Identity(
-                customer_id=customer.id,  # type: ignore[arg-type]
+                customer_id=customer.id,
                 channel=channel,
                 address=address,
-                verified=verified,
+                verified=True,
                 display_name=display_name,
             )
+        )
+        note(
+            session,
+            customer.id,
+            TimelineKind.LINK,
+            channel=channel,
+            address=address,
+            operator_id=operator_id,
+            rule=rule,
         )
         await session.flush()
         return customer
     if existing.customer_id == customer.id:
+        if not existing.verified:
+            existing.verified = True
+            session.add(existing)
+            note(
+                session,
+                customer.id,
+                TimelineKind.PROVE,
+                channel=channel,
+                address=address,
+                operator_id=operator_id,
+                rule=rule,
+            )
+            await session.flush()
+        return customer
+    if not existing.verified:
+        await _take_over(session, existing, customer.id, rule=rule, operator_id=operator_id)
         return customer
     owner = await get_customer(session, existing.customer_id)
-    survivor, other = (owner, customer) if owner.id < customer.id else (customer, owner)  # type: ignore[operator]
-    return await do_merge_customers(session, survivor, other)
+    survivor, other = (owner, customer) if (owner.id or 0) < customer.id else (customer, owner)
+    return await do_merge_customers(
+        session, survivor, other, rule=rule or f"same {channel} {address}", operator_id=operator_id
+    )
+
+
+async def _take_over(
+    session: AsyncSession,
+    claimed: Identity,
+    customer_id: int,
+    *,
+    rule: str | None,
+    operator_id: int | None = None,
+) -> None:
+    """Proof beats a claim: the address moves to the customer who proved it, and the
+    claimant keeps a suggested merge instead."""
+    claimant = claimed.customer_id
+    claimed.customer_id = customer_id
+    claimed.verified = True
+    session.add(claimed)
+    channel, address = claimed.channel, claimed.address
+    note(
+        session,
+        customer_id,
+        TimelineKind.LINK,
+        channel=channel,
+        address=address,
+        operator_id=operator_id,
+        rule=rule,
+    )
+    note(
+        session,
+        claimant,
+        TimelineKind.CLAIM_MOVED,
+        channel=channel,
+        address=address,
+        other_customer_id=customer_id,
+        rule=rule,
+    )
+    await suggest_merge(session, claimant, customer_id, channel, address)
+    await session.flush()
+
+
+async def take_over_claim(
+    session: AsyncSession, customer_id: int, channel: str, address: str, *, rule: str
+) -> None:
+    """The router's way in: a provider delivered from an address someone only claimed."""
+    claimed = (await find_identities(session, [(channel, address)])).get((channel, address))
+    if claimed is not None and not claimed.verified and claimed.customer_id != customer_id:
+        await _take_over(session, claimed, customer_id, rule=rule)
 
 
 async def do_merge_customers(
-    session: AsyncSession, survivor: Customer, other: Customer
+    session: AsyncSession,
+    survivor: Customer,
+    other: Customer,
+    *,
+    operator_id: int | None = None,
+    rule: str | None = None,
 ) -> Customer:
-    """Move identities, conversations (ids kept), messages and orders to `survivor`."""
+    """Move identities, conversations (ids kept), messages and orders to `survivor`, with
+    the two unresolved conversations folded into one (hub.actions.folding).
+
+    Both customers are locked first, so a merge racing an inbound message or a second
+    submission of the same merge sees the other's outcome: merging what is already merged
+    is a no-op that answers the survivor.
+    """
     if survivor.id == other.id:
         raise InvalidInput("a customer cannot be merged with itself")
+    assert survivor.id is not None and other.id is not None
+    now_is = await surviving_ids(session, [survivor.id, other.id])
+    if now_is[survivor.id] == now_is[other.id]:
+        return await get_customer(session, now_is[survivor.id])
+    if now_is[survivor.id] != survivor.id or now_is[other.id] != other.id:
+        raise NotFound("one of these customers was just merged into another; reload")
+    await session.refresh(survivor)
+    await session.refresh(other)
+    await fold_conversations(session, survivor.id, other.id)
     for table in (Identity, Conversation, Message, Order):
         await session.execute(
             update(table).where(col(table.customer_id) == other.id).values(customer_id=survivor.id)
         )
+    await do_settle_between(session, survivor.id, other.id, "accepted", operator_id)
+    await move_suggestions(session, other.id, survivor.id)
+    await move_timeline(session, other.id, survivor.id)
     survivor.name = survivor.name or other.name
     survivor.locale = survivor.locale or other.locale
     survivor.preferred_channel = survivor.preferred_channel or other.preferred_channel
@@ -94,6 +198,14 @@ async def do_merge_customers(
         survivor.last_inbound_channel = other.last_inbound_channel or survivor.last_inbound_channel
     other.merged_into_id = survivor.id
     session.add_all([survivor, other])
+    note(
+        session,
+        survivor.id,
+        TimelineKind.MERGE,
+        other_customer_id=other.id,
+        operator_id=operator_id,
+        rule=None if operator_id else rule,
+    )
     await session.flush()
     record(
         session,
@@ -104,8 +216,3 @@ async def do_merge_customers(
         ),
     )
     return survivor
-
-
-async def touch_customer(customer: Customer, channel: str) -> None:
-    customer.last_activity_at = utcnow()
-    customer.last_inbound_channel = channel

@@ -171,8 +171,12 @@ async def do_notify_order_status(
     if told is not None:
         return None
     customer = await get_customer(session, order.customer_id)
-    identities = list(
-        await session.scalars(select(Identity).where(col(Identity.customer_id) == customer.id))
+    identities = list(  # proven only: a notification never goes to a claimed address
+        await session.scalars(
+            select(Identity).where(
+                col(Identity.customer_id) == customer.id, col(Identity.verified).is_(True)
+            )
+        )
     )
     reach = await customer_reach(session, order.customer_id, identities)
     preferred = preferred_channel(customer, [i.channel for i in identities])

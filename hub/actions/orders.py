@@ -75,12 +75,15 @@ def _identities(customer: OrderCustomer) -> list[tuple[str, str]]:
 
 
 async def resolve_order_customer(session: AsyncSession, fields: OrderCustomer) -> Customer:
-    """The customer these fields name; several matches are one person and get merged."""
+    """The customer these fields name; several matches are one person and get merged.
+
+    The shop's authenticated API is proof (SPEC §6); an address someone only claimed is
+    not an owner here: proof takes it over and the claimant keeps a suggested merge."""
     pairs = _identities(fields)
     if not pairs:
         raise InvalidInput("customer needs at least one of phone, email, telegram_id")
     known = await find_identities(session, pairs)
-    owners = sorted({i.customer_id for i in known.values()})
+    owners = sorted({i.customer_id for i in known.values() if i.verified})
     if owners:
         customer = await get_customer(session, owners[0])
     else:
@@ -88,7 +91,7 @@ async def resolve_order_customer(session: AsyncSession, fields: OrderCustomer) -
         session.add(customer)
         await session.flush()
     for channel, address in pairs:
-        customer = await do_link_identity(session, customer, channel, address, verified=False)
+        customer = await do_link_identity(session, customer, channel, address, rule="orders API")
     if fields.name and not customer.name:
         customer.name = fields.name.strip()[:200]
     return customer

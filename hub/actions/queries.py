@@ -32,12 +32,16 @@ from sqlmodel import col
 
 from hub.actions.conversations import labels_of
 from hub.actions.orders import order_history
+from hub.actions.suggestions import open_suggestions
+from hub.actions.timeline import timeline
 from hub.domain.types import REACHABILITY_ORDER
 from hub.models import (
     Conversation,
     ConversationLabel,
     Customer,
+    CustomerEvent,
     Identity,
+    MergeSuggestion,
     Message,
     Order,
     OrderStatusChange,
@@ -78,6 +82,10 @@ class CustomerCard:
     conversations: list[Conversation]
     details: ConversationDetails
     preferred_channel: str | None
+    # Suggested merges naming this customer on either side (open ones only).
+    suggestions: list[MergeSuggestion] = field(default_factory=list)
+    # Filled for a single card (the thread's side, GET /customers/{id}), newest first.
+    timeline: list[CustomerEvent] = field(default_factory=list)
 
 
 def like_pattern(text: str) -> str:
@@ -275,7 +283,8 @@ async def list_customers(
 
 def preferred_channel(customer: Customer, channels: Iterable[str]) -> str | None:
     """Set by an operator or the API, else the latest inbound channel, else the first
-    reachable of WhatsApp, Telegram, SMS, email among the customer's identities (SPEC §5)."""
+    reachable of WhatsApp, Telegram, SMS, email among `channels`: the channels of the
+    customer's proven identities (a claim is never picked, SPEC §6)."""
     if customer.preferred_channel:
         return customer.preferred_channel
     if customer.last_inbound_channel:
@@ -326,8 +335,19 @@ async def customer_cards(
         cards[order.customer_id].orders.append(order)
     for conversation in conversations:
         cards[conversation.customer_id].conversations.append(conversation)
+    for suggestion in await open_suggestions(session, ids):
+        for side in (suggestion.customer_id, suggestion.owner_id):
+            if side in cards:
+                cards[side].suggestions.append(suggestion)
     for card in cards.values():
         card.preferred_channel = preferred_channel(
-            card.customer, (i.channel for i in card.identities)
+            card.customer, (i.channel for i in card.identities if i.verified)
         )
     return [cards[i] for i in ids]
+
+
+async def full_card(session: AsyncSession, customer: Customer) -> CustomerCard:
+    """One customer's card with its timeline."""
+    [card] = await customer_cards(session, [customer])
+    card.timeline = await timeline(session, customer.id or 0)
+    return card

@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from hub.actions.channel_state import whatsapp_window_open
-from hub.actions.conversations import changed
+from hub.actions.conversations import changed, unresolved_conversation
 from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.events import Event
-from hub.domain.types import Channel, Direction, MessageStatus, SenderType
+from hub.domain.types import Channel, ConversationStatus, Direction, MessageStatus, SenderType
 from hub.errors import InvalidInput, WindowClosed
 from hub.models import Conversation, Identity, Message
 from hub.models.base import utcnow
@@ -31,8 +31,12 @@ def outbound_job(message: Message) -> NewJob:
     )
 
 
-async def reply_address(session: AsyncSession, customer_id: int, channel: str) -> str | None:
-    """The address to reach this customer on `channel`: the one they last wrote from."""
+async def reply_address(
+    session: AsyncSession, customer_id: int, channel: str, *, claimed_ok: bool = False
+) -> str | None:
+    """The address to reach this customer on `channel`: the one they last wrote from, else
+    one of their proven identities; a claimed one only when an operator picked the channel
+    by hand (`claimed_ok`): the hub itself never picks a claim (SPEC §6)."""
     last = await session.scalar(
         select(col(Message.address))
         .where(
@@ -58,6 +62,7 @@ async def reply_address(session: AsyncSession, customer_id: int, channel: str) -
             col(Identity.customer_id) == customer_id,
             col(Identity.channel) == channel,
             col(Identity.address).not_in(automatic_only),
+            *([] if claimed_ok else [col(Identity.verified).is_(True)]),
         )
         .order_by(col(Identity.id).desc())
         .limit(1)
@@ -86,9 +91,14 @@ async def do_reply(
     """Store the reply; return the outbound job to enqueue once it is committed.
 
     WhatsApp outside 24 h of the customer's last WhatsApp message takes a Content template
-    (`content_sid`, configured per message kind) or raises WindowClosed (409).
+    (`content_sid`, configured per message kind) or raises WindowClosed (409). A reply in
+    a resolved conversation while the customer has an unresolved one goes to that one.
     """
     check_reply_text(text)
+    if not private and conversation.status == ConversationStatus.RESOLVED:
+        conversation = await unresolved_conversation(session, conversation.customer_id) or (
+            conversation
+        )
     target = channel or conversation.channel
     try:
         Channel(target)
@@ -96,7 +106,8 @@ async def do_reply(
         raise InvalidInput(f"unknown channel {target!r}") from None
     address = None
     if not private:
-        address = await reply_address(session, conversation.customer_id, target)
+        by_hand = sender_type is SenderType.OPERATOR and channel is not None
+        address = await reply_address(session, conversation.customer_id, target, claimed_ok=by_hand)
         if address is None:
             raise InvalidInput(f"the customer has no {target} address to reply to")
         if (

@@ -6,7 +6,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from hub.actions.claims import do_claim_identity
 from hub.actions.customers import do_link_identity, find_identities, get_customer, new_customer
+from hub.actions.suggestions import claimed_elsewhere
 from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.addresses import normalise_email, normalise_phone
@@ -58,13 +60,12 @@ async def do_identify(
     phone: str | None,
     verified: bool,
 ) -> Customer:
-    """Link the visitor to the customer with that email or phone (for the operators).
+    """Who the visitor says they are (SPEC §6).
 
-    Only a verified claim widens what the widget shows; that is recorded on the visitor's
-    identity, so an unverified claim never reveals the customer's other channels.
-    `verified`: the identity_hash proves the address it was made over, the email when one
-    is given, else the phone (SPEC §6); that identity is marked verified for the operators,
-    also when it existed already. The other one, if any, stays a claim.
+    `verified`: a valid identity_hash proves the address it was made over (the email when
+    one is given, else the phone): that address links, joining whoever holds it, and the
+    widget may then show that customer's whole thread. Everything else is a claim: it never
+    links, merges or reveals, and a claimed name never overwrites a name.
     """
     clean_email = normalise_email(email) if email else None
     clean_phone = normalise_phone(phone) if phone else None
@@ -91,10 +92,15 @@ async def do_identify(
         customer.name = name.strip()[:200]
     proven = Channel.EMAIL if clean_email else Channel.SMS
     for channel, address in ((Channel.EMAIL, clean_email), (Channel.SMS, clean_phone)):
-        if address:
-            is_proven = verified and channel is proven
+        if not address:
+            continue
+        if verified and channel is proven:
             customer = await do_link_identity(
-                session, customer, channel.value, address, verified=is_proven
+                session, customer, channel.value, address, rule="web chat identity_hash"
+            )
+        else:
+            await do_claim_identity(
+                session, customer, channel.value, address, via="web chat identify"
             )
     if verified:
         identity.sees_whole_thread = True
@@ -102,3 +108,27 @@ async def do_identify(
     await session.flush()
     record(session, Event(events.CUSTOMER_UPDATED, customer_id=customer.id))
     return customer
+
+
+async def visitor_details(session: AsyncSession, visitor_id: str) -> dict[str, str]:
+    """What the visitor told us about themselves, so the widget remembers it on reload:
+    their name and the email and phone they gave (held, claimed or only suggested)."""
+    identity = await visitor_identity(session, visitor_id)
+    if identity is None:
+        return {}
+    customer = await session.get(Customer, identity.customer_id)
+    details = {"name": customer.name} if customer is not None and customer.name else {}
+    own = await session.scalars(
+        select(Identity)
+        .where(
+            col(Identity.customer_id) == identity.customer_id,
+            col(Identity.channel).in_([Channel.EMAIL.value, Channel.SMS.value]),
+        )
+        .order_by(col(Identity.id))
+    )
+    said = [(i.channel, i.address) for i in own]
+    said += [(s.channel, s.address) for s in await claimed_elsewhere(session, identity.customer_id)]
+    for channel, address in said:
+        key = "email" if channel == Channel.EMAIL.value else "phone"
+        details.setdefault(key, address)
+    return details

@@ -3,7 +3,7 @@
 from hub.models.attachments import Attachment
 from hub.models.contacts import ConversationResolution, MessageNoteKind
 from hub.models.conversations import Conversation, ConversationLabel
-from hub.models.customers import Customer, Identity
+from hub.models.customers import Customer, CustomerEvent, Identity, MergeSuggestion
 from hub.models.messages import Message
 from hub.models.operators import ApiToken, CannedResponse, HubSetting, Operator
 from hub.models.orders import Order, OrderNotification, OrderStatusChange
@@ -20,9 +20,11 @@ __all__ = [
     "ConversationRead",
     "ConversationResolution",
     "Customer",
+    "CustomerEvent",
     "DeadLetter",
     "HubSetting",
     "Identity",
+    "MergeSuggestion",
     "Message",
     "MessageNoteKind",
     "MessageSource",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from hub.models.base import UTCDateTime, utcnow
+
+UNRESOLVED_SQL = "status <> 'resolved'"
 
 
 class Conversation(SQLModel, table=True):
@@ -16,6 +18,15 @@ class Conversation(SQLModel, table=True):
         Index("ix_conversations_status_last", "status", "last_message_at", "id"),
         Index("ix_conversations_last", "last_message_at", "id"),
         Index("ix_conversations_assignee", "assignee_id", "status"),
+        # One thread per customer (SPEC §6): at most one conversation not resolved, held by
+        # the database itself so that concurrent workers cannot open a second one.
+        Index(
+            "uq_conversations_one_unresolved",
+            "customer_id",
+            unique=True,
+            sqlite_where=text(UNRESOLVED_SQL),
+            postgresql_where=text(UNRESOLVED_SQL),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -36,6 +47,8 @@ class Conversation(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+    # Folded into this conversation by a customer merge; the folded one is kept, resolved.
+    merged_into_id: int | None = Field(default=None)
 
 
 class ConversationLabel(SQLModel, table=True):

@@ -16,7 +16,13 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from hub.actions.unit import take_events
-from hub.actions.webchat import do_identify, find_by_dedupe, visitor_history, visitor_identity
+from hub.actions.webchat import (
+    do_identify,
+    find_by_dedupe,
+    visitor_details,
+    visitor_history,
+    visitor_identity,
+)
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.messages import InboundMessage
@@ -111,11 +117,14 @@ class VisitorSocket:
         async with self.hub.db.session() as session:
             history = await visitor_history(session, self.visitor_id)
             files = await frame_files(session, history, self.hub.secret_key, self.base_url)
+            details = await visitor_details(session, self.visitor_id)
         await self.ws.send_json(
             {
                 "type": "welcome",
                 "visitor_token": issue_token(self.hub.secret_key, self.visitor_id),
                 "history": [message_frame(m, files.get(m.id or 0)) for m in history],
+                # What this visitor saved about themselves, for the widget to remember.
+                "details": details,
             }
         )
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from hub.actions import queries
+from hub.actions.claims import do_confirm_identity
 from hub.actions.customers import do_merge_customers, get_customer
+from hub.actions.suggestions import do_dismiss_suggestion, get_suggestion
 from hub.actions.unit import unit_of_work
+from hub.errors import NotFound
+from hub.models import Customer, Identity
 from hub.web.api import pages, serialize
 from hub.web.api.calls import Call
 from hub.web.api.schemas import CustomerOut, CustomerPage, CustomerQuery, MergeBody
@@ -29,19 +33,46 @@ async def list_customers(call: Call) -> CustomerPage:
 async def show_customer(call: Call) -> CustomerOut:
     async with call.hub.db.session() as session:
         customer = await get_customer(session, call.id())
-        [card] = await queries.customer_cards(session, [customer])
+        card = await queries.full_card(session, customer)
     return serialize.customer(card)
 
 
 async def merge_customer(call: Call) -> CustomerOut:
     """The path's customer survives; the other's conversations (ids kept), identities and
-    orders move over."""
+    orders move over, and the two unresolved conversations fold into one. Submitting the
+    same merge twice answers the survivor both times."""
     body = call.body_as(MergeBody)
     async with unit_of_work(call.hub.db, call.hub.broker) as session:
         survivor = await get_customer(session, call.id())
-        other = await get_customer(session, body.other_id)
-        survivor = await do_merge_customers(session, survivor, other)
-        [card] = await queries.customer_cards(session, [survivor])
+        other = await session.get(Customer, body.other_id)
+        if other is None:
+            raise NotFound(f"customer {body.other_id} not found")
+        survivor = await do_merge_customers(session, survivor, other, operator_id=call.operator_id)
+        card = await queries.full_card(session, survivor)
+    return serialize.customer(card)
+
+
+async def confirm_identity(call: Call) -> CustomerOut:
+    """An operator vouches for a claimed address: it becomes proof (who and when kept)."""
+    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+        customer = await get_customer(session, call.id())
+        identity = await session.get(Identity, call.id("identity_id"))
+        if identity is None or identity.customer_id != customer.id:
+            raise NotFound("this customer has no such identity")
+        await do_confirm_identity(session, identity, call.operator_id)
+        card = await queries.full_card(session, customer)
+    return serialize.customer(card)
+
+
+async def dismiss_suggestion(call: Call) -> CustomerOut:
+    """Not the same person: the suggested merge leaves both cards."""
+    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+        customer = await get_customer(session, call.id())
+        suggestion = await get_suggestion(session, call.id("suggestion_id"))
+        if customer.id not in (suggestion.customer_id, suggestion.owner_id):
+            raise NotFound("this customer has no such suggestion")
+        await do_dismiss_suggestion(session, suggestion, call.operator_id)
+        card = await queries.full_card(session, customer)
     return serialize.customer(card)
 
 
@@ -71,6 +102,22 @@ ROUTES = [
         "Merge another customer into this one; nothing of the other is lost",
         CustomerOut,
         body=MergeBody,
+        tags=_TAGS,
+    ),
+    ApiRoute(
+        "POST",
+        "/customers/{id}/identities/{identity_id}/confirm",
+        confirm_identity,
+        "Confirm a claimed identity: it becomes proven, with who and when kept",
+        CustomerOut,
+        tags=_TAGS,
+    ),
+    ApiRoute(
+        "POST",
+        "/customers/{id}/suggestions/{suggestion_id}/dismiss",
+        dismiss_suggestion,
+        "Dismiss a suggested merge (accept one with POST /customers/{id}/merge)",
+        CustomerOut,
         tags=_TAGS,
     ),
 ]

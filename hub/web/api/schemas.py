@@ -176,6 +176,9 @@ class ConversationOut(Out):
     assignee_id: int | None
     labels: list[str]
     bot_active: bool
+    merged_into: int | None = Field(
+        None, description="folded into this conversation by a customer merge (SPEC §6)"
+    )
     last_message_at: datetime
     created_at: datetime
 
@@ -213,8 +216,15 @@ class MessageOut(Out):
 
 
 class IdentityOut(Out):
+    id: int
     channel: ChannelName
     address: str
+    verified: bool = Field(
+        description="proven (a provider delivered from it, the shop's API sent it, an "
+        "identity_hash covered it, an operator confirmed it) or only claimed"
+    )
+    confirmed_by_id: int | None = Field(None, description="the operator who confirmed a claim")
+    confirmed_at: datetime | None = None
     opted_out: bool = Field(
         default=False, description="SMS: the number texted STOP; nothing is sent to it"
     )
@@ -238,6 +248,27 @@ class OrderOut(Out):
     updated_at: datetime
 
 
+class SuggestionOut(Out):
+    id: int
+    customer_id: int = Field(description="the customer who claimed the address")
+    owner_id: int = Field(description="the customer who holds it")
+    channel: ChannelName
+    address: str
+    created_at: datetime
+
+
+class TimelineOut(Out):
+    kind: str = Field(
+        description="link, prove, merge, claim, suggest, claim_moved, confirm, dismiss, fold"
+    )
+    channel: str | None
+    address: str | None
+    other_customer_id: int | None
+    operator_id: int | None = Field(description="who did it; null when a rule did")
+    rule: str | None = Field(description="the rule that did it, when no operator did")
+    at: datetime
+
+
 class CustomerOut(Out):
     id: int
     name: str | None
@@ -246,6 +277,12 @@ class CustomerOut(Out):
     identities: list[IdentityOut]
     orders: list[OrderOut]
     conversations: list[ConversationOut]
+    suggestions: list[SuggestionOut] = Field(
+        default_factory=list, description="suggested merges an operator may accept or dismiss"
+    )
+    timeline: list[TimelineOut] = Field(
+        default_factory=list, description="links, merges, claims, confirmations; newest first"
+    )
 
 
 class CannedOut(Out):

@@ -23,6 +23,8 @@ from hub.web.api.schemas import (
     MessageOut,
     OrderOut,
     StatusChangeOut,
+    SuggestionOut,
+    TimelineOut,
 )
 
 
@@ -44,6 +46,7 @@ def conversation(row: Conversation, details: ConversationDetails) -> Conversatio
             "assignee_id": row.assignee_id,
             "labels": details.labels.get(_id(row.id), []),
             "bot_active": row.bot_active,
+            "merged_into": row.merged_into_id,
             "last_message_at": row.last_message_at,
             "created_at": row.created_at,
         }
@@ -117,12 +120,47 @@ def customer(card: CustomerCard) -> CustomerOut:
             "preferred_channel": card.preferred_channel,
             "identities": [
                 IdentityOut.model_validate(
-                    {"channel": i.channel, "address": i.address, "opted_out": i.opted_out}
+                    {
+                        "id": _id(i.id),
+                        "channel": i.channel,
+                        "address": i.address,
+                        "verified": i.verified,
+                        "confirmed_by_id": i.confirmed_by_id,
+                        "confirmed_at": i.confirmed_at,
+                        "opted_out": i.opted_out,
+                    }
                 )
                 for i in card.identities
             ],
             "orders": [order(o, card.history.get(_id(o.id), [])) for o in card.orders],
             "conversations": conversations(card.conversations, card.details),
+            "suggestions": [
+                SuggestionOut.model_validate(
+                    {
+                        "id": _id(s.id),
+                        "customer_id": s.customer_id,
+                        "owner_id": s.owner_id,
+                        "channel": s.channel,
+                        "address": s.address,
+                        "created_at": s.created_at,
+                    }
+                )
+                for s in card.suggestions
+            ],
+            "timeline": [
+                TimelineOut.model_validate(
+                    {
+                        "kind": e.kind,
+                        "channel": e.channel,
+                        "address": e.address,
+                        "other_customer_id": e.other_customer_id,
+                        "operator_id": e.operator_id,
+                        "rule": e.rule,
+                        "at": e.created_at,
+                    }
+                )
+                for e in card.timeline
+            ],
         }
     )
 

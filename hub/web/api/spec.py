@@ -31,6 +31,8 @@ BINARY = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 # Path parameters the API uses, with their schemas; ids are the database's int4 keys.
 PATH_PARAMS: dict[str, dict[str, Any]] = {
     "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    "identity_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    "suggestion_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "number": {"type": "string", "minLength": 1, "maxLength": 64},
 }
 _PARAM = re.compile(r"{(\w+)}")

@@ -43,7 +43,14 @@ def routes(limiter: LoginLimiter) -> list[web.RouteDef]:
         web.get(originals.PATH, originals.original_mail),
         web.post("/inbox/customers/{id}/name", forms.rename),
         web.get("/inbox/customers/{id}/merge", customers.merge_page),
-        web.post("/inbox/customers/{id}/merge", forms.merge),
+        web.post("/inbox/customers/{id}/merge", customers.merge),
+        web.post(
+            "/inbox/customers/{id}/identities/{identity_id}/confirm", customers.confirm_identity
+        ),
+        web.post(
+            "/inbox/customers/{id}/suggestions/{suggestion_id}/dismiss",
+            customers.dismiss_suggestion,
+        ),
         web.get("/inbox/reports", reports.reports_page),
         web.get(admin.ADMIN, admin.admin_page),
         web.post(admin.ADMIN + "/operators", admin.add_operator),

@@ -1,14 +1,23 @@
-"""Merging customers from the card: search for the other one, confirm, then merge."""
+"""Who a customer is, from the card: merge (search, confirm), confirm a claimed address,
+dismiss a suggested merge."""
 
 from __future__ import annotations
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from hub.actions import queries
-from hub.actions.customers import get_customer
+from hub.actions.claims import do_confirm_identity
+from hub.actions.customers import do_merge_customers, get_customer
+from hub.actions.suggestions import do_dismiss_suggestion, get_suggestion
+from hub.actions.unit import unit_of_work
+from hub.errors import NotFound
+from hub.models import Customer, Identity
 from hub.web.api.calls import path_id
-from hub.web.inbox.common import hub_of, page, render, safe_next
+from hub.web.inbox.common import action, hub_of, page, render, safe_next
 from hub.web.sessions import SignedIn
+
+Form = MultiDictProxy[str]
 
 CANDIDATES = 20
 
@@ -40,3 +49,44 @@ async def merge_page(request: web.Request, me: SignedIn) -> web.StreamResponse:
         cards=cards,
         back=safe_next(request.query.get("back")),
     )
+
+
+@action
+async def merge(request: web.Request, me: SignedIn, form: Form) -> str:
+    """The path's customer survives; the other's conversations, identities, orders move
+    over and the two unresolved conversations fold into one (a second submit is a no-op)."""
+    customer_id = path_id(request.match_info["id"])
+    other_id = path_id(form.get("other_id", ""))
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        survivor = await get_customer(session, customer_id)
+        other = await session.get(Customer, other_id)
+        if other is None:
+            raise NotFound(f"customer {other_id} not found")
+        await do_merge_customers(session, survivor, other, operator_id=me.operator.id)
+    return safe_next(form.get("back"))
+
+
+@action
+async def confirm_identity(request: web.Request, me: SignedIn, form: Form) -> str:
+    """The operator vouches for a claimed address (who and when are kept)."""
+    customer_id = path_id(request.match_info["id"])
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        identity = await session.get(Identity, path_id(request.match_info["identity_id"]))
+        if identity is None or identity.customer_id != customer_id:
+            raise NotFound("this customer has no such identity")
+        await do_confirm_identity(session, identity, me.operator.id or 0)
+    return safe_next(form.get("back"))
+
+
+@action
+async def dismiss_suggestion(request: web.Request, me: SignedIn, form: Form) -> str:
+    customer_id = path_id(request.match_info["id"])
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        suggestion = await get_suggestion(session, path_id(request.match_info["suggestion_id"]))
+        if customer_id not in (suggestion.customer_id, suggestion.owner_id):
+            raise NotFound("this customer has no such suggestion")
+        await do_dismiss_suggestion(session, suggestion, me.operator.id or 0)
+    return safe_next(form.get("back"))

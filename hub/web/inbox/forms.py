@@ -10,7 +10,7 @@ from multidict import MultiDictProxy
 from hub.actions import inbox
 from hub.actions.attachments import do_add_outbound_attachment
 from hub.actions.conversations import do_assign, do_set_labels, do_set_status, get_conversation
-from hub.actions.customers import do_merge_customers, get_customer
+from hub.actions.customers import get_customer
 from hub.actions.replies import do_reply
 from hub.actions.unit import unit_of_work
 from hub.domain.types import ConversationStatus, SenderType
@@ -146,18 +146,6 @@ async def rename(request: web.Request, me: SignedIn, form: Form) -> str:
         inbox.do_rename_customer(
             session, await get_customer(session, customer_id), form.get("name", "")
         )
-    return safe_back(form)
-
-
-@action
-async def merge(request: web.Request, me: SignedIn, form: Form) -> str:
-    """The path's customer survives; the other's conversations, identities, orders move over."""
-    customer_id = path_id(request.match_info["id"])
-    other_id = path_id(form.get("other_id", ""))
-    hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
-        survivor = await get_customer(session, customer_id)
-        await do_merge_customers(session, survivor, await get_customer(session, other_id))
     return safe_back(form)
 
 

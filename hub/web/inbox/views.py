@@ -126,15 +126,20 @@ async def rows_fragment(request: web.Request, me: SignedIn) -> web.StreamRespons
 
 async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> dict[str, Any]:
     conversation = await get_conversation(session, conversation_id)
+    if conversation.merged_into_id is not None:
+        # Folded by a merge: the thread lives on in the survivor (SPEC §6).
+        raise web.HTTPFound(f"/inbox/conversations/{conversation.merged_into_id}")
     customer = await get_customer(session, conversation.customer_id)
-    [card] = await queries.customer_cards(session, [customer])
+    card = await queries.full_card(session, customer)
     messages = await queries.list_messages(
         session, conversation_id, after_id=None, limit=THREAD_LIMIT
     )
     channels = sorted({i.channel for i in card.identities}, key=CHANNELS.index)
     sms = Channel.SMS.value
     sms_to = await reply_address(session, customer.id or 0, sms) if sms in channels else None
-    reachable = await reply_channels(session, customer.id or 0, channels, sms_to)
+    proven = {i.channel for i in card.identities if i.verified}
+    claimed = {i.channel for i in card.identities} - proven - {conversation.channel}
+    reachable = await reply_channels(session, customer.id or 0, channels, sms_to, claimed)
     return {
         "attachments": await attachments_of(session, [m.id for m in messages if m.id]),
         "conversation": conversation,

@@ -309,6 +309,7 @@
       (f.history || []).forEach(addMessage);
       pending.forEach(function (p) { list.appendChild(p.el); });
       if (identity) sendFrame(Object.assign({ type: 'identify' }, identity));
+      else remembered(f.details);
       // Same client_id as before: the server dedupes a message it already stored.
       pending.forEach(function (p, cid) { sendPending(cid); });
       list.scrollTop = list.scrollHeight;
@@ -414,6 +415,15 @@
     if (ready) sendFrame(Object.assign({ type: 'identify' }, f));
     form.hidden = true;
     thanks.textContent = f.email ? 'Thanks! We will reply to ' + f.email + ' if you leave.' : 'Thanks!';
+    thanks.hidden = false;
+  }
+
+  // A visitor who saved their details earlier (the hub remembers them): no form again.
+  function remembered(details) {
+    const d = pick(details);
+    if (!d) return;
+    form.hidden = true;
+    thanks.textContent = d.email ? 'We will reply to ' + d.email + ' if you leave.' : 'Thanks, ' + (d.name || '') + '!';
     thanks.hidden = false;
   }
 
