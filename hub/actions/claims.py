@@ -17,7 +17,7 @@ from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.types import Channel
-from hub.errors import InvalidInput
+from hub.errors import Conflict
 from hub.models import Customer, Identity
 from hub.models.base import utcnow
 
@@ -52,7 +52,7 @@ async def do_confirm_identity(
 ) -> Identity:
     """An operator vouches for a claim: from now on it is proof, with who and when kept."""
     if identity.verified:
-        raise InvalidInput("this identity is already proven")
+        raise Conflict("this identity is already proven", code="already_proven")
     identity.verified = True
     identity.confirmed_by_id = operator_id
     identity.confirmed_at = utcnow()

@@ -28,11 +28,13 @@ _LIVELINESS = {
 
 
 async def _move_labels(session: AsyncSession, survivor_id: int, folded_id: int) -> None:
-    rows = await session.execute(
-        select(col(ConversationLabel.conversation_id), col(ConversationLabel.label)).where(
-            col(ConversationLabel.conversation_id).in_([survivor_id, folded_id])
+    rows = (
+        await session.execute(
+            select(col(ConversationLabel.conversation_id), col(ConversationLabel.label)).where(
+                col(ConversationLabel.conversation_id).in_([survivor_id, folded_id])
+            )
         )
-    )
+    ).all()
     have = {label for cid, label in rows if cid == survivor_id}
     moving = {label for cid, label in rows if cid == folded_id} - have
     session.add_all(ConversationLabel(conversation_id=survivor_id, label=lbl) for lbl in moving)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import typing
 from typing import Any
 
@@ -18,7 +19,7 @@ ROUTES = api_routes(LoginLimiter())
 
 
 def _concrete(path: str) -> str:
-    return path.replace("{id}", "1").replace("{number}", "A-1")
+    return re.sub(r"{\w*id}", "1", path).replace("{number}", "A-1")
 
 
 async def _walk(api: Api, path: str, limit: int) -> list[list[dict[str, Any]]]:
@@ -102,6 +103,8 @@ async def test_openapi_lists_every_route_with_schemas(hub: RunningHub, api: Api)
         ("GET", "/api/v1/customers"),
         ("GET", "/api/v1/customers/{id}"),
         ("POST", "/api/v1/customers/{id}/merge"),
+        ("POST", "/api/v1/customers/{id}/identities/{identity_id}/confirm"),
+        ("POST", "/api/v1/customers/{id}/suggestions/{suggestion_id}/dismiss"),
         ("PUT", "/api/v1/orders/{number}"),
         ("GET", "/api/v1/orders/{number}"),
         ("GET", "/api/v1/canned-responses"),
@@ -148,6 +151,7 @@ async def test_openapi_lists_every_route_with_schemas(hub: RunningHub, api: Api)
         "assignee_id",
         "labels",
         "bot_active",
+        "merged_into",
         "last_message_at",
         "created_at",
     }
@@ -493,7 +497,13 @@ async def test_customer_card_search_and_pages(hub: RunningHub, api: Api) -> None
     card = await api.get(f"/customers/{olga.customer_id}")
     assert card["name"] == "Olga Orlova" and card["locale"] == "ru"
     assert card["preferred_channel"] == "telegram"
-    assert card["identities"] == [{"channel": "telegram", "address": "5501", "opted_out": False}]
+    [identity] = card["identities"]
+    assert {k: identity[k] for k in ("channel", "address", "verified", "opted_out")} == {
+        "channel": "telegram",
+        "address": "5501",
+        "verified": True,  # a provider delivered from it: proven
+        "opted_out": False,
+    }
     assert [c["id"] for c in card["conversations"]] == [olga.conversation_id]
     assert card["orders"] == []
     listed = await api.get("/customers")

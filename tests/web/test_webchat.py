@@ -109,7 +109,7 @@ async def test_a_foreign_origin_is_refused(backend_urls: dict[str, Any]) -> None
         await stop_hub(running)
 
 
-async def test_an_unverified_identify_links_for_operators_but_never_widens_history(
+async def test_an_unverified_identify_joins_nothing_and_never_widens_history(
     hub: RunningHub,
 ) -> None:
     contact = {"phone_number": "+79161112233", "user_id": 901, "first_name": "Oleg"}
@@ -126,7 +126,8 @@ async def test_an_unverified_identify_links_for_operators_but_never_widens_histo
     assert [m["text"] for m in welcome["history"]] == ["hi from the site"]
     telegram_customer = await customer_of(hub.hub, "telegram", "901")
     [webchat] = await messages_of(hub.hub, channel="webchat")
-    assert telegram_customer is not None and webchat.customer_id == telegram_customer.id
+    # A claim: the visitor stays their own customer (SPEC §6); operators see a suggestion.
+    assert telegram_customer is not None and webchat.customer_id != telegram_customer.id
     await ws.close()
 
 

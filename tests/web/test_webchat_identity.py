@@ -1,5 +1,5 @@
 """What the operators see of a web chat visitor's identify: the address a valid
-identity_hash proves is verified on the customer card; a bare claim stays "unverified"."""
+identity_hash proves is proven on the customer card; a bare claim stays "claimed"."""
 
 from __future__ import annotations
 
@@ -35,11 +35,11 @@ async def card_identities(agent: Browser, conversation_id: int) -> dict[str, boo
     """Address -> shown verified, from the inbox's customer card."""
     status, html, _ = await agent.get(f"/inbox/conversations/{conversation_id}/parts/card")
     assert status == 200, html[:300]
-    items = re.findall(r"<li data-identity>(.*?)</li>", html, re.DOTALL)
+    items = re.findall(r'<li data-identity data-proof="(\w+)">(.*?)</li>', html, re.DOTALL)
     found: dict[str, bool] = {}
-    for item in items:
+    for proof, item in items:
         address = re.sub(r"<[^>]+>", " ", item).split()[1]
-        found[address] = "unverified" not in item
+        found[address] = proof == "proven"
     return found
 
 

@@ -11,7 +11,13 @@ from hub.errors import NotFound
 from hub.models import Customer, Identity
 from hub.web.api import pages, serialize
 from hub.web.api.calls import Call
-from hub.web.api.schemas import CustomerOut, CustomerPage, CustomerQuery, MergeBody
+from hub.web.api.schemas import (
+    CustomerOut,
+    CustomerPage,
+    CustomerQuery,
+    DecisionBody,
+    MergeBody,
+)
 from hub.web.api.spec import ApiRoute
 
 
@@ -110,6 +116,8 @@ ROUTES = [
         confirm_identity,
         "Confirm a claimed identity: it becomes proven, with who and when kept",
         CustomerOut,
+        body=DecisionBody,
+        errors=(409,),
         tags=_TAGS,
     ),
     ApiRoute(
@@ -118,6 +126,7 @@ ROUTES = [
         dismiss_suggestion,
         "Dismiss a suggested merge (accept one with POST /customers/{id}/merge)",
         CustomerOut,
+        body=DecisionBody,
         tags=_TAGS,
     ),
 ]

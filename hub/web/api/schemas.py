@@ -108,6 +108,12 @@ class LabelsBody(BaseModel):
     labels: list[str] = Field(max_length=50, description="replaces the labels")
 
 
+class DecisionBody(BaseModel):
+    """An operator's decision about who a customer is; it needs no fields (`{}`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class MergeBody(BaseModel):
     other_id: DbId = Field(description="the customer merged into this one")
 
