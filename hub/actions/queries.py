@@ -82,8 +82,10 @@ class CustomerCard:
     conversations: list[Conversation]
     details: ConversationDetails
     preferred_channel: str | None
-    # Suggested merges naming this customer on either side (open ones only).
+    # Suggested merges naming this customer on either side (open ones only), and the
+    # customers on their other sides.
     suggestions: list[MergeSuggestion] = field(default_factory=list)
+    suggested: dict[int, Customer] = field(default_factory=dict)
     # Filled for a single card (the thread's side, GET /customers/{id}), newest first.
     timeline: list[CustomerEvent] = field(default_factory=list)
 
@@ -335,10 +337,21 @@ async def customer_cards(
         cards[order.customer_id].orders.append(order)
     for conversation in conversations:
         cards[conversation.customer_id].conversations.append(conversation)
-    for suggestion in await open_suggestions(session, ids):
-        for side in (suggestion.customer_id, suggestion.owner_id):
-            if side in cards:
+    suggestions = await open_suggestions(session, ids)
+    sides = {side for s in suggestions for side in (s.customer_id, s.owner_id)}
+    others = {
+        c.id: c
+        for c in await session.scalars(select(Customer).where(col(Customer.id).in_(sides)))
+        if c.id is not None
+    }
+    for suggestion in suggestions:
+        for side, other in (
+            (suggestion.customer_id, suggestion.owner_id),
+            (suggestion.owner_id, suggestion.customer_id),
+        ):
+            if side in cards and other in others:
                 cards[side].suggestions.append(suggestion)
+                cards[side].suggested[other] = others[other]
     for card in cards.values():
         card.preferred_channel = preferred_channel(
             card.customer, (i.channel for i in card.identities if i.verified)
