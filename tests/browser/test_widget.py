@@ -43,3 +43,26 @@ async def test_a_shopper_chats_from_the_demo_shop_and_sees_the_reply_live(
     await page.locator('[data-hubchat="launcher"]').click()
     await expect(page.locator('[data-hubchat="message"]')).to_have_count(2)
     await page.close()
+
+
+async def test_a_shopper_who_saved_their_details_is_remembered_after_a_reload(
+    shop: RunningHub, browser: Browser
+) -> None:
+    page = await browser.new_page()
+    page.on("pageerror", lambda error: pytest.fail(f"page error: {error}"))
+    await page.goto(f"{shop.url}/demo/shop")
+    await page.locator('[data-hubchat="launcher"]').click()
+    await expect(page.locator('[data-hubchat="status"]')).to_have_text("connected")
+    await page.locator('[data-hubchat="identify-name"]').fill("Lena")
+    await page.locator('[data-hubchat="identify-email"]').fill("lena@customer.test")
+    await page.locator('[data-hubchat="identify-submit"]').click()
+    await page.locator('[data-hubchat="input"]').fill("hello")
+    await page.locator('[data-hubchat="send"]').click()
+    await eventually(lambda: messages_of(shop.hub, channel="webchat"))
+
+    await page.reload()
+    await page.locator('[data-hubchat="launcher"]').click()
+    await expect(page.locator('[data-hubchat="status"]')).to_have_text("connected")
+    await expect(page.locator('[data-hubchat="identify"]')).to_be_hidden()
+    await expect(page.locator('[data-hubchat="identified"]')).to_contain_text("lena@customer.test")
+    await page.close()
