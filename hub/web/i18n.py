@@ -192,6 +192,24 @@ ERRORS_BY_MESSAGE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "Give a date and time to snooze until.",
         ),
         (r"unknown status", "Unknown status."),
+        (
+            r"the customer's conversation #(?P<id>\d+) is still open: continue there",
+            "The customer's conversation #%(id)s is still open: continue there.",
+        ),
+        (
+            r"this conversation was merged into #(?P<id>\d+)",
+            "This conversation was merged into #%(id)s.",
+        ),
+        (r"this identity is already proven", "This address is already proven."),
+        (
+            r"this customer has no such (identity|suggestion)",
+            "This page names nothing that exists.",
+        ),
+        (r"suggestion \d+ not found", "This suggestion no longer exists."),
+        (
+            r"one of these customers was just merged into another; reload",
+            "One of these customers was just merged into another: reload the page.",
+        ),
         (r"the inbox language is one of .+", "Pick English or Russian."),
     )
 )
