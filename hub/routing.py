@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Table, bindparam, insert, select, text, tuple_, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -264,8 +264,10 @@ _UPDATE_CUSTOMER = (
     .values(
         last_activity_at=bindparam("b_at"),
         last_inbound_channel=bindparam("b_channel"),
-        name=bindparam("b_name"),
-        locale=bindparam("b_locale"),
+        # Only a missing name or locale is filled: one an operator set meanwhile, or a
+        # survivor's after a merge this batch followed, is never overwritten.
+        name=func.coalesce(CUSTOMERS.c.name, bindparam("b_name")),
+        locale=func.coalesce(CUSTOMERS.c.locale, bindparam("b_locale")),
     )
 )
 

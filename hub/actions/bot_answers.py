@@ -93,6 +93,8 @@ async def answered_keys(session: AsyncSession, questions: Iterable[Question]) ->
 class _Current:
     state: BotState
     status: str
+    # Folded into another conversation by a merge since the bots read it: plan again.
+    merged_into: int | None = None
 
 
 async def _lock_and_read(session: AsyncSession, ids: set[int]) -> dict[int, _Current]:
@@ -110,11 +112,12 @@ async def _lock_and_read(session: AsyncSession, ids: set[int]) -> dict[int, _Cur
             CONVERSATIONS.c.bot_active,
             CONVERSATIONS.c.bot_unanswered,
             CONVERSATIONS.c.status,
+            CONVERSATIONS.c.merged_into_id,
         ).where(CONVERSATIONS.c.id.in_(ids))
     )
     return {
-        int(vid): _Current(BotState(bool(active), int(unanswered)), status)
-        for vid, active, unanswered, status in rows
+        int(vid): _Current(BotState(bool(active), int(unanswered)), status, merged)
+        for vid, active, unanswered, status, merged in rows
     }
 
 
@@ -143,7 +146,7 @@ async def store_answers(session: AsyncSession, turns: Sequence[PlannedTurn]) -> 
     current = await _lock_and_read(session, {t.question.conversation_id for t in turns})
     for turn in turns:
         found = current.get(turn.question.conversation_id)
-        if found is None or found.state != turn.before:
+        if found is None or found.state != turn.before or found.merged_into is not None:
             stored.conflicts.add(turn.question.conversation_id)
     answered = await answered_keys(session, [t.question for t in turns])
     kept = [
@@ -220,12 +223,16 @@ async def _update_conversations(
         vid = turn.question.conversation_id
         customers[vid] = turn.question.customer_id
         handed_off = turn.before.active and not turn.after.active
+        status = current[vid].status
         states[vid] = {
             "b_id": vid,
             "b_active": turn.after.active,
             "b_unanswered": turn.after.unanswered,
-            # A handed-off conversation waits, open, for a person.
-            "b_status": ConversationStatus.OPEN.value if handed_off else current[vid].status,
+            # A handed-off conversation waits, open, for a person; one an operator resolved
+            # meanwhile stays resolved (reopening it could make a second unresolved thread).
+            "b_status": ConversationStatus.OPEN.value
+            if handed_off and status != ConversationStatus.RESOLVED.value
+            else status,
         }
         for piece in turn.texts:
             if not piece.private:
