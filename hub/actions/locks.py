@@ -2,7 +2,7 @@
 
 A merge that races an inbound message could otherwise fold a conversation while the router
 stores a message into it. Both take the customers' row locks first and read what they
-decide on only after: PostgreSQL with `SELECT ... FOR UPDATE` (in id order, so two lockers
+decide on only after: PostgreSQL with `SELECT ... FOR NO KEY UPDATE` (in id order, so two lockers
 never deadlock); SQLite with a first write, which takes its single write lock and starts
 the transaction on the latest snapshot (pysqlite begins a transaction only at a write, so
 reads made before it may be stale).
@@ -30,7 +30,10 @@ async def lock_customers(
         await session.execute(_TAKE_SQLITE_WRITE_LOCK)
         query = select(CUSTOMERS.c.id, CUSTOMERS.c.merged_into_id)
     else:
-        query = select(CUSTOMERS.c.id, CUSTOMERS.c.merged_into_id).with_for_update()
+        # NO KEY UPDATE: it excludes other lockers (routers, merges) but not the foreign
+        # key checks of rows that merely point at a customer (a reply's message insert),
+        # which a plain FOR UPDATE would block, deadlocking with the reply's own locks.
+        query = select(CUSTOMERS.c.id, CUSTOMERS.c.merged_into_id).with_for_update(key_share=True)
     if not ids:
         return {}
     rows = await session.execute(query.where(CUSTOMERS.c.id.in_(ids)).order_by(CUSTOMERS.c.id))
