@@ -14,8 +14,9 @@ from hub.web import demo, i18n, inbox, ops, webchat, webhooks
 from hub.web.api import routes as api_routes
 from hub.web.api.auth import LoginLimiter
 from hub.web.inbox import attachments
-from hub.web.keys import HUB, TEMPLATES
+from hub.web.keys import HUB, TEMPLATES, WEBCHAT_LIMITS
 from hub.web.middlewares import errors
+from hub.web.webchat_limits import WebchatLimits
 from hub.worker import start_consumers
 
 
@@ -37,6 +38,7 @@ def create_app(
     """`with_worker` runs the consumers in this process too (`hub run`)."""
     app = web.Application(middlewares=[errors], client_max_size=settings.max_body_bytes)
     app[TEMPLATES] = templates()
+    app[WEBCHAT_LIMITS] = WebchatLimits()  # one set of web chat budgets per application
 
     async def hub_context(app: web.Application) -> AsyncIterator[None]:
         hub: Hub = await open_hub(settings, run_migrations=migrate)
