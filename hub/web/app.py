@@ -10,7 +10,7 @@ from aiohttp import web
 from hub.resources import static_dir, templates_dir
 from hub.services import Hub, close_hub, open_hub
 from hub.settings import Settings
-from hub.web import demo, i18n, inbox, ops, webchat, webhooks
+from hub.web import demo, i18n, inbox, ops, security_headers, webchat, webhooks
 from hub.web.api import routes as api_routes
 from hub.web.api.auth import LoginLimiter
 from hub.web.inbox import attachments
@@ -39,6 +39,7 @@ def create_app(
     app = web.Application(middlewares=[errors], client_max_size=settings.max_body_bytes)
     app[TEMPLATES] = templates()
     app[WEBCHAT_LIMITS] = WebchatLimits()  # one set of web chat budgets per application
+    security_headers.install(app)
 
     async def hub_context(app: web.Application) -> AsyncIterator[None]:
         hub: Hub = await open_hub(settings, run_migrations=migrate)
