@@ -129,7 +129,10 @@ class TwilioMedia(_Http):
         )
         token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode("ascii")
         self._auth = f"Basic {token}"
-        self._media_path = f"/2010-04-01/Accounts/{account_sid}/"
+        # Under the API URL's own path (the sandbox serves its fake Twilio below a prefix).
+        self._media_path = (
+            f"{urlsplit(api_url).path.rstrip('/')}/2010-04-01/Accounts/{account_sid}/"
+        )
 
     async def fetch(self, ref: str, limit: int) -> FetchedFile:
         if Origin.of(ref) != self.origins.api or not urlsplit(ref).path.startswith(
