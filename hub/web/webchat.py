@@ -302,18 +302,23 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
     if not _origin_allowed(request, hub.settings.allowed_origins):
         raise web.HTTPForbidden(text="origin not allowed")
     address = client_address(request)
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
-    await ws.prepare(request)
-    visitor_id = await _hello(hub, ws, limits, address)
-    if visitor_id is None:
-        return ws
-    if not limits.sockets.open(visitor_id, address):
-        await _refuse(ws, 1, "too many open chats")
-        return ws
+    if not limits.sockets.admit(address):  # refused before the upgrade: costs nothing
+        raise web.HTTPTooManyRequests(text="too many open chats", headers={"Retry-After": "5"})
     try:
-        return await _converse(request, ws, visitor_id, address, limits)
+        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
+        await ws.prepare(request)
+        visitor_id = await _hello(hub, ws, limits, address)
+        if visitor_id is None:
+            return ws
+        if not limits.sockets.admit_visitor(visitor_id):
+            await _refuse(ws, 1, "too many open chats")
+            return ws
+        try:
+            return await _converse(request, ws, visitor_id, address, limits)
+        finally:
+            limits.sockets.leave_visitor(visitor_id)
     finally:
-        limits.sockets.close(visitor_id, address)
+        limits.sockets.leave(address)
 
 
 async def _converse(

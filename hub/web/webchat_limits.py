@@ -109,31 +109,43 @@ class NewVisitors:
 
 @dataclass
 class OpenSockets:
-    """Sockets open at once: 5 per visitor, 40 per address, 5000 in all. Each holds a
-    broker subscription and a task, so a script opening thousands would exhaust both."""
+    """Sockets open at once: 40 per address and 5000 in all, counted from the upgrade (a
+    socket that never says hello still holds a connection for HELLO_TIMEOUT), and 5 per
+    visitor once the hello names one. Each holds a broker subscription and a task, so a
+    script opening thousands would exhaust both."""
 
     per_visitor: int = 5
     per_address: int = 40
     in_total: int = 5000
     counts: dict[str, int] = field(default_factory=dict)
 
-    def open(self, visitor_id: str, address: str) -> bool:
-        """Count one more socket unless a limit is reached; whether it was counted."""
-        keys = (f"v:{visitor_id}", f"a:{address}", TOTAL)
-        limits = (self.per_visitor, self.per_address, self.in_total)
+    def _take(self, keys: tuple[str, ...], limits: tuple[int, ...]) -> bool:
         if any(self.counts.get(k, 0) >= limit for k, limit in zip(keys, limits, strict=True)):
             return False
         for key in keys:
             self.counts[key] = self.counts.get(key, 0) + 1
         return True
 
-    def close(self, visitor_id: str, address: str) -> None:
-        for key in (f"v:{visitor_id}", f"a:{address}", TOTAL):
+    def _give_back(self, keys: tuple[str, ...]) -> None:
+        for key in keys:
             left = self.counts.get(key, 0) - 1
             if left > 0:
                 self.counts[key] = left
             else:
                 self.counts.pop(key, None)
+
+    def admit(self, address: str) -> bool:
+        """Count one more socket from `address` unless a limit is reached."""
+        return self._take((f"a:{address}", TOTAL), (self.per_address, self.in_total))
+
+    def leave(self, address: str) -> None:
+        self._give_back((f"a:{address}", TOTAL))
+
+    def admit_visitor(self, visitor_id: str) -> bool:
+        return self._take((f"v:{visitor_id}",), (self.per_visitor,))
+
+    def leave_visitor(self, visitor_id: str) -> None:
+        self._give_back((f"v:{visitor_id}",))
 
 
 @dataclass

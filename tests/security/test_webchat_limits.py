@@ -18,7 +18,7 @@ from hub.models import Message
 from hub.web.client_address import forwarded_client
 from hub.web.keys import WEBCHAT_LIMITS
 from hub.web.webchat import CLOSE_RATE_LIMITED
-from hub.web.webchat_limits import SlidingWindow, WebchatLimits
+from hub.web.webchat_limits import SlidingWindow, UploadQuota, WebchatLimits
 from tests.channels.test_attachments import PNG
 from tests.conftest import make_settings
 from tests.factories import count
@@ -177,6 +177,27 @@ async def test_open_sockets_per_visitor_are_limited(hub: RunningHub) -> None:
         await ws.close()
 
 
+async def test_open_sockets_per_address_are_limited_before_any_hello(hub: RunningHub) -> None:
+    limits_of(hub).sockets.per_address = 3
+    headers = {"X-Forwarded-For": "198.51.100.20"}
+    silent = [await hub.http.ws_connect(f"{hub.url}/webchat/ws", headers=headers) for _ in range(3)]
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused_upgrade:
+        await hub.http.ws_connect(f"{hub.url}/webchat/ws", headers=headers)
+    assert refused_upgrade.value.status == 429
+    other = await chat_from(hub, "198.51.100.21")  # another client is not affected
+    await receive(other, "welcome")
+    await silent[0].close()
+
+    async def place_freed() -> bool:
+        return limits_of(hub).sockets.counts.get("a:198.51.100.20") == 2
+
+    await eventually(place_freed, what="the closed socket's place free again")
+    again = await chat_from(hub, "198.51.100.20")
+    await receive(again, "welcome")
+    for ws in (*silent[1:], other, again):
+        await ws.close()
+
+
 async def test_uploads_from_one_address_stay_within_its_storage_quota(hub: RunningHub) -> None:
     """Before: 10 visitors put 200 MB of uploads on disk in 3.3 s."""
     quota_files = 4  # hub.web.webchat_limits.upload_quota: four files of the largest size
@@ -270,3 +291,34 @@ async def test_a_chunked_upload_over_the_limit_leaves_nothing_on_disk(hub: Runni
     ) as answer:
         assert answer.status == 413
     assert stored_files(hub) == []
+
+
+async def test_new_chats_in_total_are_limited_across_addresses(hub: RunningHub) -> None:
+    limits_of(hub).new_visitors.in_total = SlidingWindow(2, 600.0)
+    for n in range(2):
+        ws = await chat_from(hub, f"192.0.2.{10 + n}")
+        await receive(ws, "welcome")
+        await ws.close()
+    await refused(await chat_from(hub, "192.0.2.12"))
+
+
+async def test_the_total_upload_quota_holds_across_addresses_and_frees_up(
+    hub: RunningHub,
+) -> None:
+    clock = Clock()
+    limits_of(hub).quota = UploadQuota(10 * LIMIT, 2 * LIMIT, 1200.0, clock)
+    tokens = []
+    for n in range(3):
+        ws = await chat_from(hub, f"203.0.113.{20 + n}")
+        tokens.append((f"203.0.113.{20 + n}", (await receive(ws, "welcome"))["visitor_token"]))
+        await ws.close()
+
+    async def send(n: int) -> int:
+        address, token = tokens[n]
+        body = PNG + bytes([n]) * (LIMIT * 9 // 10)
+        headers = {"X-Forwarded-For": address}
+        return (await upload(hub, token, body, "a.png", headers=headers))[0]
+
+    assert [await send(0), await send(1), await send(2)] == [201, 201, 429]
+    clock.now += 1200.0  # the counted uploads' ids have expired
+    assert await send(2) == 201
