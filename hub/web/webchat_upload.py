@@ -79,6 +79,8 @@ async def upload(request: web.Request) -> web.StreamResponse:
         return await _receive(request, part, visitor_id, address, limits)
     except ValueError:  # aiohttp: a body that is not the multipart it claims to be
         return _error(request, 400, "invalid_form", "the form could not be read")
+    except ConnectionError:  # the visitor left mid-upload: nothing kept, nobody to answer
+        return _error(request, 400, "invalid_form", "the upload was cut off")
 
 
 def _limited(request: web.Request, wait: int, code: str, message: str) -> web.Response:

@@ -322,3 +322,38 @@ async def test_the_total_upload_quota_holds_across_addresses_and_frees_up(
     assert [await send(0), await send(1), await send(2)] == [201, 201, 429]
     clock.now += 1200.0  # the counted uploads' ids have expired
     assert await send(2) == 201
+
+
+async def test_an_upload_cut_off_midway_leaves_nothing_and_frees_its_quota(
+    hub: RunningHub,
+) -> None:
+    _, welcome = await open_chat(hub)
+    head = (
+        '--b\r\nContent-Disposition: form-data; name="visitor_token"\r\n\r\n'
+        f"{welcome['visitor_token']}\r\n--b\r\n"
+        'Content-Disposition: form-data; name="file"; filename="cut.png"\r\n\r\n'
+    ).encode() + PNG
+    host, port = hub.url.removeprefix("http://").split(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        f"POST /webchat/upload HTTP/1.1\r\nHost: {host}\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\n"
+        f"Content-Length: {len(head) + 200_000}\r\n\r\n".encode()
+        + head
+        + b"x" * 150_000
+    )
+    await writer.drain()
+    incoming = hub.settings.media_dir / ".incoming"
+
+    async def receiving() -> bool:
+        return incoming.exists() and any(incoming.iterdir())
+
+    await eventually(receiving, what="the upload being received")
+    writer.close()
+    await writer.wait_closed()
+
+    async def cleaned_up() -> bool:
+        quota = limits_of(hub).quota
+        return stored_files(hub) == [] and quota is not None and not quota.entries
+
+    await eventually(cleaned_up, what="the partial file removed and its quota released")
