@@ -7,7 +7,7 @@ sending webhooks to a hub that could store none. The probe makes a real, tiny wr
   to the database file's header, committed through its journal);
 - PostgreSQL: a transaction that takes a transaction id and commits (a WAL commit record).
 No table is needed and nothing changes. The result is kept for a few seconds, so health
-checks in a burst cost one write, and do not queue behind the SQLite write lock.
+checks in a burst cost one write, and none of them queues behind the SQLite write lock.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sqlalchemy import text
 from hub.db import Database
 
 KEEP_SECONDS = 5.0
+WRITE_TIMEOUT = 10.0
 PROBE_BYTES = 4096
 
 
@@ -52,24 +53,33 @@ async def _write_once(db: Database, sqlite_file: Path | None) -> None:
 
 
 class WriteProbe:
-    """The last probe's outcome, renewed at most every KEEP_SECONDS."""
+    """The last probe's outcome, renewed in the background at most every KEEP_SECONDS.
+
+    Only the first check waits for a write; later ones answer at once from the last
+    outcome while a new probe runs, so /healthz never queues behind a busy write lock
+    (a probe slower than WRITE_TIMEOUT counts as a failed write).
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._at: float | None = None
         self._error: Exception | None = None
-        self._lock = asyncio.Lock()
+        self._running: asyncio.Task[None] | None = None
+
+    async def _probe(self, db: Database, sqlite_file: Path | None) -> None:
+        try:
+            await asyncio.wait_for(_write_once(db, sqlite_file), WRITE_TIMEOUT)
+            self._error = None
+        except Exception as exc:
+            self._error = exc
+        self._at = self.clock()
 
     async def check(self, db: Database, sqlite_file: Path | None) -> None:
         """Raises the last write's error when the database could not be written."""
-        async with self._lock:
-            now = self.clock()
-            if self._at is None or now - self._at >= KEEP_SECONDS:
-                try:
-                    await asyncio.wait_for(_write_once(db, sqlite_file), 3)
-                    self._error = None
-                except Exception as exc:
-                    self._error = exc
-                self._at = now
+        due = self._at is None or self.clock() - self._at >= KEEP_SECONDS
+        if due and (self._running is None or self._running.done()):
+            self._running = asyncio.create_task(self._probe(db, sqlite_file))
+        if self._at is None and self._running is not None:
+            await asyncio.shield(self._running)  # nothing known yet: wait for the first
         if self._error is not None:
             raise self._error
