@@ -21,8 +21,9 @@ from adapters.media_origins import (
 )
 from hub.models import Attachment
 from tests.channels.conftest import twilio_settings
-from tests.channels.test_attachments import PNG, inbound, settled
+from tests.channels.test_attachments import PNG, inbound, photo_update, settled
 from tests.channels.twilio_support import post_form, whatsapp
+from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import ACCOUNT_SID, FakeTwilioAPI
 from tests.support import RunningHub, eventually, start_hub, stop_hub
 
@@ -136,3 +137,18 @@ async def test_a_guarded_session_does_not_connect_to_a_loopback_name(hub: Runnin
     async with guarded_session(MediaOrigins.for_api(f"http://localhost:{port}"), timeout) as ok:
         async with ok.get(f"http://localhost:{port}/healthz") as answer:
             assert answer.status in (200, 503)
+
+
+async def test_a_telegram_file_download_is_not_redirected_elsewhere(
+    hub: RunningHub, fake_telegram: FakeTelegramAPI, fake_twilio: FakeTwilioAPI
+) -> None:
+    """The Bot API file URL is the only place a Telegram file comes from: a redirect from
+    it (here to another local server) is not followed."""
+    elsewhere = fake_twilio.add_media(PNG, "image/png")
+    fake_telegram.download_redirect = elsewhere
+    assert await hub.post_telegram(photo_update(fake_telegram, "look")) == 200
+    [photo] = await eventually(lambda: settled(hub), what="the fetch settled")
+    assert photo.status == "unavailable" and photo.storage_key is None, photo
+    assert fake_twilio.media_requests == []
+    message = await inbound(hub, "telegram")
+    assert message is not None and message.text == "look"
