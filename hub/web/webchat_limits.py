@@ -7,8 +7,8 @@ is refused when any of the three is spent. New visitors themselves, open sockets
 bytes of uploads are budgeted the same way.
 
 In memory, per process (like the login limiter): with N web processes the budgets are N
-times larger, still far below a flood. Every rule takes `now` so tests move a clock
-instead of sleeping.
+times larger, still far below a flood. Every rule reads an injectable clock (or takes
+`now`), so tests move time instead of sleeping.
 """
 
 from __future__ import annotations
@@ -52,6 +52,17 @@ class SlidingWindow:
 TOTAL = "*"  # the key of the budget everyone shares
 
 
+def _take_all(rules: tuple[tuple[SlidingWindow, str], ...], now: float) -> int | None:
+    """None (and the event counted on every rule) when all have room; else whole seconds
+    until the fullest has."""
+    waits = [wait for rule, key in rules if (wait := rule.wait(key, now)) is not None]
+    if waits:
+        return max(1, math.ceil(max(waits)))
+    for rule, key in rules:
+        rule.count(key, now)
+    return None
+
+
 @dataclass
 class ThreeWayBudget:
     """One rule counted per visitor, per address and in total: all must have room."""
@@ -64,13 +75,12 @@ class ThreeWayBudget:
     def retry_after(self, visitor_id: str, address: str, now: float | None = None) -> int | None:
         """None (and the event counted on all three) when allowed; else whole seconds."""
         now = self.clock() if now is None else now
-        checks = ((self.per_visitor, visitor_id), (self.per_address, address))
-        waits = [w for rule, key in (*checks, (self.in_total, TOTAL)) if (w := rule.wait(key, now))]
-        if waits:
-            return max(1, math.ceil(max(waits)))
-        for rule, key in (*checks, (self.in_total, TOTAL)):
-            rule.count(key, now)
-        return None
+        rules = (
+            (self.per_visitor, visitor_id),
+            (self.per_address, address),
+            (self.in_total, TOTAL),
+        )
+        return _take_all(rules, now)
 
 
 def message_budget(clock: Clock = time.monotonic) -> ThreeWayBudget:
@@ -98,13 +108,7 @@ class NewVisitors:
 
     def retry_after(self, address: str, now: float | None = None) -> int | None:
         now = self.clock() if now is None else now
-        rules = ((self.per_address, address), (self.in_total, TOTAL))
-        waits = [w for rule, key in rules if (w := rule.wait(key, now))]
-        if waits:
-            return max(1, math.ceil(max(waits)))
-        for rule, key in rules:
-            rule.count(key, now)
-        return None
+        return _take_all(((self.per_address, address), (self.in_total, TOTAL)), now)
 
 
 @dataclass
