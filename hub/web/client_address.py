@@ -50,3 +50,16 @@ def client_address(request: web.Request) -> str:
     peer = request.remote or UNKNOWN
     proxies = request.app[HUB].settings.trusted_proxy_networks
     return forwarded_client(peer, request.headers.getall("X-Forwarded-For", []), proxies)
+
+
+def budget_key(address: str) -> str:
+    """What per-address budgets count on: an IPv4 address, or an IPv6 client's /64 (one
+    subscriber usually holds a whole /64, so counting single IPv6 addresses would give
+    one client 2^64 fresh budgets)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None and not ip.is_loopback:
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip.ipv4_mapped or ip) if isinstance(ip, ipaddress.IPv6Address) else str(ip)

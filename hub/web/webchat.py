@@ -27,7 +27,7 @@ from hub.queue.inbound import accept_inbound
 from hub.resources import static_dir
 from hub.secrets import sign
 from hub.services import WEBCHAT_OUTBOUND, Hub
-from hub.web.client_address import client_address
+from hub.web.client_address import budget_key, client_address
 from hub.web.keys import HUB, WEBCHAT_LIMITS
 from hub.web.webchat_files import frame_files, uploads_of
 from hub.web.webchat_limits import ThreeWayBudget, WebchatLimits, message_budget
@@ -301,7 +301,7 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
     limits = request.app[WEBCHAT_LIMITS]
     if not _origin_allowed(request, hub.settings.allowed_origins):
         raise web.HTTPForbidden(text="origin not allowed")
-    address = client_address(request)
+    address = budget_key(client_address(request))
     if not limits.sockets.admit(address):  # refused before the upgrade: costs nothing
         raise web.HTTPTooManyRequests(text="too many open chats", headers={"Retry-After": "5"})
     try:

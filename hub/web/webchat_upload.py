@@ -21,7 +21,7 @@ from hub.domain.media import FileTooLarge, decide_type
 from hub.media import media_store
 from hub.media_incoming import receive_file
 from hub.services import Hub
-from hub.web.client_address import client_address
+from hub.web.client_address import budget_key, client_address
 from hub.web.keys import HUB, WEBCHAT_LIMITS
 from hub.web.webchat import _origin_allowed, visitor_of
 from hub.web.webchat_files import UPLOAD_SECONDS, issue_upload_id
@@ -60,7 +60,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
     if request.content_type != "multipart/form-data":
         return _error(request, 415, "invalid_form", "send multipart/form-data")
     limits = request.app[WEBCHAT_LIMITS]
-    address = client_address(request)
+    address = budget_key(client_address(request))
     try:
         reader = await request.multipart()
         first = await reader.next()

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from hub.models import Message
-from hub.web.client_address import forwarded_client
+from hub.web.client_address import budget_key, forwarded_client
 from hub.web.keys import WEBCHAT_LIMITS
 from hub.web.webchat import CLOSE_RATE_LIMITED
 from hub.web.webchat_limits import SlidingWindow, UploadQuota, WebchatLimits
@@ -157,6 +157,20 @@ def test_the_client_is_read_from_the_right_of_the_forwarded_chain() -> None:
     assert forwarded_client("192.0.2.1", ["203.0.113.5"], proxies) == "192.0.2.1"
     assert forwarded_client("127.0.0.1", [], proxies) == "127.0.0.1"
     assert forwarded_client("127.0.0.1", ["not-an-ip"], proxies) == "127.0.0.1"
+
+
+async def test_ipv6_clients_of_one_64_share_a_budget(hub: RunningHub) -> None:
+    limits_of(hub).new_visitors.per_address = SlidingWindow(2, 600.0)
+    for suffix in ("1", "2"):
+        ws = await chat_from(hub, f"2001:db8:1:2::{suffix}")
+        await receive(ws, "welcome")
+        await ws.close()
+    await refused(await chat_from(hub, "2001:db8:1:2:ffff::3"))  # same /64: no fresh budget
+    ws = await chat_from(hub, "2001:db8:1:3::1")  # another /64
+    await receive(ws, "welcome")
+    await ws.close()
+    assert budget_key("::ffff:192.0.2.1") == "192.0.2.1"
+    assert budget_key("::1") == "::1" and budget_key("192.0.2.1") == "192.0.2.1"
 
 
 async def test_open_sockets_per_visitor_are_limited(hub: RunningHub) -> None:
