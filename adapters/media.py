@@ -1,7 +1,9 @@
 """Fetching customers' files from the providers (hub.domain.media.MediaSource).
 
 Plain aiohttp, streamed and capped at the size limit: a file over it is never read whole.
-Errors never carry a URL: Telegram's file URLs contain the bot token.
+Only the provider's own media origins are fetched from, on public addresses, and no
+redirect leaves them (adapters.media_origins). Errors never carry a URL: Telegram's file
+URLs contain the bot token.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
+from adapters.media_origins import MediaOrigins, Origin, guarded_session, refused
 from hub.domain.media import FetchedFile, FileTooLarge
 from hub.errors import ProviderError
 
@@ -19,20 +22,37 @@ CHUNK = 64 * 1024
 MAX_REDIRECTS = 5
 
 
+# Where Twilio keeps the bytes a MediaUrl redirects to: its CDN, or (older accounts) a
+# signed S3 URL under the media.twiliocdn.com bucket.
+TWILIO_MEDIA_SUFFIXES = (".twiliocdn.com",)
+TWILIO_MEDIA_HOSTS = frozenset({"s3-external-1.amazonaws.com", "s3.amazonaws.com"})
+
+
 class _Http:
-    def __init__(self) -> None:
+    def __init__(self, origins: MediaOrigins) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self.origins = origins
 
     def session(self) -> aiohttp.ClientSession:
         # Made on first use, inside the running loop that will own it.
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=TIMEOUT)
+            self._session = guarded_session(self.origins, TIMEOUT)
         return self._session
+
+    def check(self, url: str, what: str) -> None:
+        if not self.origins.allows(url):
+            raise ProviderError(f"{what} is not at the provider's media origins", retryable=False)
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _client_error(who: str, exc: aiohttp.ClientError) -> ProviderError:
+    if refused(exc):  # not a network fault: trying again would be refused again
+        return ProviderError(f"{who} resolves to a non-public address", retryable=False)
+    return ProviderError(f"{who} unreachable ({type(exc).__name__})", retryable=True)
 
 
 def _status_error(who: str, status: int) -> ProviderError:
@@ -55,7 +75,7 @@ class TelegramMedia(_Http):
     """getFile, then the file download route (`/file/bot<token>/<file_path>`)."""
 
     def __init__(self, token: str, api_url: str) -> None:
-        super().__init__()
+        super().__init__(MediaOrigins.for_api(api_url))
         self._token = token
         self._api = api_url.rstrip("/")
 
@@ -82,40 +102,48 @@ class TelegramMedia(_Http):
             if not isinstance(path, str) or not path:
                 raise ProviderError("Telegram gave no file path", retryable=False)
             url = f"{self._api}/file/bot{self._token}/{path}"
-            async with self.session().get(url) as answer:
+            self.check(url, "the Telegram file URL")
+            async with self.session().get(url, allow_redirects=False) as answer:
                 if answer.status != 200:
                     raise _status_error("the Telegram file download", answer.status)
                 data = await _read_capped(answer, limit)
         except aiohttp.ClientError as exc:
-            raise ProviderError(
-                f"Telegram unreachable ({type(exc).__name__})", retryable=True
-            ) from None
+            raise _client_error("Telegram", exc) from None
         return FetchedFile(data, None, path.rsplit("/", 1)[-1])
 
 
 class TwilioMedia(_Http):
     """A media URL from the webhook, read with the account's credentials.
 
-    Twilio answers with a redirect to its file storage: redirects are followed by hand so
-    the credentials go only to the Twilio API's own origin, never to the storage host.
+    The URL must be at the Twilio API's origin (`HUB_TWILIO_API_URL`) under this account;
+    Twilio answers with a redirect to its file storage, followed by hand and only to
+    Twilio's media hosts. The credentials go only with the first request, to the API's
+    own origin, never to the storage host.
     """
 
     def __init__(self, account_sid: str, auth_token: str, api_url: str) -> None:
-        super().__init__()
+        super().__init__(
+            MediaOrigins.for_api(
+                api_url, https_hosts=TWILIO_MEDIA_HOSTS, https_suffixes=TWILIO_MEDIA_SUFFIXES
+            )
+        )
         token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode("ascii")
         self._auth = f"Basic {token}"
-        parts = urlsplit(api_url)
-        self._origin = (parts.scheme, parts.netloc)
+        # Under the API URL's own path (the sandbox serves its fake Twilio below a prefix).
+        self._media_path = (
+            f"{urlsplit(api_url).path.rstrip('/')}/2010-04-01/Accounts/{account_sid}/"
+        )
 
     async def fetch(self, ref: str, limit: int) -> FetchedFile:
+        if Origin.of(ref) != self.origins.api or not urlsplit(ref).path.startswith(
+            self._media_path
+        ):
+            raise ProviderError("the media URL is not this account's on Twilio", retryable=False)
         url = ref
         try:
-            for _ in range(MAX_REDIRECTS + 1):
-                parts = urlsplit(url)
-                if parts.scheme not in ("http", "https"):
-                    raise ProviderError("the media URL is not http(s)", retryable=False)
-                ours = (parts.scheme, parts.netloc) == self._origin
-                headers = {"Authorization": self._auth} if ours else {}
+            for hop in range(MAX_REDIRECTS + 1):
+                self.check(url, "the media URL")
+                headers = {"Authorization": self._auth} if hop == 0 else {}
                 async with self.session().get(
                     url, headers=headers, allow_redirects=False
                 ) as answer:
@@ -127,7 +155,5 @@ class TwilioMedia(_Http):
                     data = await _read_capped(answer, limit)
                     return FetchedFile(data, answer.headers.get("Content-Type"), None)
         except aiohttp.ClientError as exc:
-            raise ProviderError(
-                f"Twilio media unreachable ({type(exc).__name__})", retryable=True
-            ) from None
+            raise _client_error("Twilio media", exc) from None
         raise ProviderError("too many redirects for the media URL", retryable=False)

@@ -237,4 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"hub: error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        from hub.startup_errors import database_error
+
+        explained = database_error(exc)
+        if explained is None:
+            raise
+        print(f"hub: error: {explained}", file=sys.stderr)
+        return 1
     return 0

@@ -22,6 +22,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from hub.domain.addresses import normalise_email
 from hub.domain.messages import InboundMessage
 from hub.errors import InvalidInput
+from hub.mail_log import quiet_smtp_chatter
 from hub.queue.inbound import accept_inbound
 from hub.queue.port import QueueBackend
 
@@ -82,6 +83,7 @@ async def start_listener(
 ) -> asyncio.Server:
     """Bind `host:port` (port 0 picks a free one: see the server's sockets)."""
     host, _, port = listen.rpartition(":")
+    quiet_smtp_chatter()  # recipients at DEBUG, not INFO
     handler = MailHandler(mailbox, parse, queue)
     loop = asyncio.get_running_loop()
 

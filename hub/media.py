@@ -28,6 +28,10 @@ class MediaStore(Protocol):
     async def put(self, data: bytes) -> str:
         """Store the bytes durably; return their key."""
 
+    async def put_file(self, path: Path, key: str) -> None:
+        """Store the file at `path` (written by hub.media_incoming, `key` its SHA-256) under
+        `key`, taking it over: `path` is gone afterwards."""
+
     async def read(self, key: str) -> bytes:
         """The bytes of `key`; NotFound when there are none."""
 
@@ -56,6 +60,19 @@ class LocalMediaStore:
         key = hashlib.sha256(data).hexdigest()
         await asyncio.to_thread(self._write, self._path(key), data)
         return key
+
+    async def put_file(self, path: Path, key: str) -> None:
+        await asyncio.to_thread(self._adopt, path, self._path(key))
+
+    @staticmethod
+    def _adopt(source: Path, path: Path) -> None:
+        if path.exists():  # stored before: only its time changes (see _write)
+            with contextlib.suppress(FileNotFoundError):
+                os.utime(path)
+                source.unlink(missing_ok=True)
+                return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, path)
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
@@ -94,7 +111,7 @@ class LocalMediaStore:
         found: list[str] = []
         if not self.root.is_dir():
             return found
-        for path in self.root.glob("??/??/*"):
+        for path in [*self.root.glob("??/??/*"), *self.root.glob(".incoming/.part-*")]:
             try:
                 old = path.stat().st_mtime < cutoff
             except FileNotFoundError:

@@ -4,9 +4,11 @@ A web chat upload (hub/web/webchat_upload.py) and an operator's file (hub/web/in
 attachments.py) are stored before the message that carries them; a visitor who never sends
 theirs, or a reply that fails validation, leaves a file nothing refers to. Files put more
 than GRACE_SECONDS ago that no attachment row names are deleted, every SWEEP_SECONDS, by
-each worker (a delete is idempotent). The grace outlasts an upload id (24 h,
-hub.web.webchat_files.UPLOAD_SECONDS) with a day to spare for a queue backlog: a file is
-named by its attachment row only once the inbound message carrying it was routed.
+each worker (a delete is idempotent): an unattached upload is gone within the hour (SPEC
+§10), so uploads a stranger never sends cannot fill the disk. The grace outlasts an upload
+id (20 min, hub.web.webchat_files.UPLOAD_SECONDS) with 20 min to spare for a queue
+backlog: a file is named by its attachment row only once the inbound message carrying it
+was routed.
 The media store alone knows where files are (hub.media).
 """
 
@@ -27,8 +29,8 @@ from hub.periodic import every
 
 log = logging.getLogger(__name__)
 
-GRACE_SECONDS = 48 * 3600.0
-SWEEP_SECONDS = 3600.0
+GRACE_SECONDS = 40 * 60.0
+SWEEP_SECONDS = 10 * 60.0  # so an orphan lives at most GRACE + SWEEP = 50 min
 BATCH = 500  # keys per IN (...) query
 
 

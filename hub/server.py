@@ -65,11 +65,12 @@ async def work(
 
             hub.tasks.append(asyncio.create_task(poll(hub, hub.channels.telegram, hub.stopping)))
         if metrics_port is not None:
-            from hub.web import ops
+            from hub.web import ops, security_headers
             from hub.web.keys import HUB
 
             app = web.Application()
             app[HUB] = hub
+            security_headers.install(app)
             app.add_routes(ops.routes())
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import ssl
 from pathlib import Path
@@ -76,6 +77,11 @@ class Settings(BaseSettings):
     sandbox: bool = False
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
+    # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the
+    # client for per-address limits; empty: the TCP peer is the client.
+    trusted_proxies: str = ""
+    # `/metrics` answers loopback clients; others only with `Authorization: Bearer <this>`.
+    metrics_token: SecretStr | None = None
 
     # Attachments: a folder relative to the current directory, like the SQLite file.
     # 20 MiB by default: Telegram's Bot API does not let bots download more anyway.
@@ -94,6 +100,7 @@ class Settings(BaseSettings):
         "twilio_account_sid",
         "twilio_sms_from",
         "twilio_whatsapp_from",
+        "metrics_token",
         mode="before",
     )
     @classmethod
@@ -109,6 +116,14 @@ class Settings(BaseSettings):
         """None means any origin; otherwise the exact origins allowed on the web chat socket."""
         parts = {o.strip().rstrip("/") for o in self.webchat_origins.split(",") if o.strip()}
         return None if not parts or "*" in parts else parts
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(item.strip(), strict=False)
+            for item in self.trusted_proxies.split(",")
+            if item.strip()
+        )
 
     @property
     def twilio_enabled(self) -> bool:
@@ -152,6 +167,10 @@ class Settings(BaseSettings):
             )
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://")):
             raise ConfigurationError("HUB_REDIS_URL must start with redis:// or rediss://")
+        try:
+            self.trusted_proxy_networks  # noqa: B018  (a bad entry is refused at start)
+        except ValueError as exc:
+            raise ConfigurationError(f"HUB_TRUSTED_PROXIES: {exc}") from None
         check_twilio(self)
         check_email(self)
 

@@ -10,12 +10,13 @@ from aiohttp import web
 from hub.resources import static_dir, templates_dir
 from hub.services import Hub, close_hub, open_hub
 from hub.settings import Settings
-from hub.web import demo, i18n, inbox, ops, webchat, webhooks
+from hub.web import demo, i18n, inbox, ops, security_headers, webchat, webhooks
 from hub.web.api import routes as api_routes
 from hub.web.api.auth import LoginLimiter
 from hub.web.inbox import attachments
-from hub.web.keys import HUB, TEMPLATES
+from hub.web.keys import HUB, TEMPLATES, WEBCHAT_LIMITS
 from hub.web.middlewares import errors
+from hub.web.webchat_limits import WebchatLimits
 from hub.worker import start_consumers
 
 
@@ -37,6 +38,8 @@ def create_app(
     """`with_worker` runs the consumers in this process too (`hub run`)."""
     app = web.Application(middlewares=[errors], client_max_size=settings.max_body_bytes)
     app[TEMPLATES] = templates()
+    app[WEBCHAT_LIMITS] = WebchatLimits()  # one set of web chat budgets per application
+    security_headers.install(app)
 
     async def hub_context(app: web.Application) -> AsyncIterator[None]:
         hub: Hub = await open_hub(settings, run_migrations=migrate)

@@ -6,6 +6,8 @@ import jinja2
 from aiohttp import web
 
 from hub.services import Hub
+from hub.web.webchat_limits import WebchatLimits
 
 HUB = web.AppKey("hub", Hub)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+WEBCHAT_LIMITS = web.AppKey("webchat_limits", WebchatLimits)

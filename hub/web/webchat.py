@@ -33,9 +33,10 @@ from hub.queue.inbound import accept_inbound
 from hub.resources import static_dir
 from hub.secrets import sign
 from hub.services import WEBCHAT_OUTBOUND, Hub
-from hub.web.keys import HUB
+from hub.web.client_address import budget_key, client_address
+from hub.web.keys import HUB, WEBCHAT_LIMITS
 from hub.web.webchat_files import frame_files, uploads_of
-from hub.web.webchat_limits import MessageLimiter
+from hub.web.webchat_limits import ThreeWayBudget, WebchatLimits, message_budget
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ MAX_TEXT_CHARS = 10_000
 HELLO_TIMEOUT = 30.0
 ACK_FALLBACK_SECONDS = 5.0
 CLOSE_INVALID_TOKEN = 4401
+CLOSE_RATE_LIMITED = 4429
 
 
 def issue_token(key: bytes, visitor_id: str) -> str:
@@ -102,10 +104,12 @@ class VisitorSocket:
         ws: web.WebSocketResponse,
         visitor_id: str,
         base_url: str | None = None,
-        limiter: MessageLimiter | None = None,
+        limiter: ThreeWayBudget | None = None,
+        address: str = "unknown",
     ) -> None:
         self.hub = hub
-        self.limiter = limiter or MessageLimiter()
+        self.limiter = limiter or message_budget()
+        self.address = address  # the client's, for the per-address budgets
         self.ws = ws
         self.visitor_id = visitor_id
         # Where the visitor reached the hub: file links in frames point there.
@@ -142,7 +146,7 @@ class VisitorSocket:
             await self.ws.send_json(_error("unknown_type", f"unknown frame type {kind!r}"))
 
     async def on_message(self, frame: dict[str, Any]) -> None:
-        wait = self.limiter.retry_after(self.visitor_id)
+        wait = self.limiter.retry_after(self.visitor_id, self.address)
         if wait is not None:  # refused before any work: nothing stored, the socket stays
             limited = _error("rate_limited", f"too many messages: wait {wait} s and send again")
             await self.ws.send_json({**limited, "retry_after": wait})
@@ -267,8 +271,11 @@ def _origin_allowed(request: web.Request, allowed: set[str] | None) -> bool:
     return origin is None or allowed is None or origin.rstrip("/") in allowed
 
 
-async def _hello(hub: Hub, ws: web.WebSocketResponse) -> str | None:
-    """The first frame names the visitor: a valid token resumes, none starts a new one."""
+async def _hello(
+    hub: Hub, ws: web.WebSocketResponse, limits: WebchatLimits, address: str
+) -> str | None:
+    """The first frame names the visitor: a valid token resumes, none starts a new one
+    (if the address and the hub still have room for new visitors)."""
     try:
         first = await ws.receive(timeout=HELLO_TIMEOUT)
         frame = json.loads(first.data) if first.type == WSMsgType.TEXT else None
@@ -280,6 +287,10 @@ async def _hello(hub: Hub, ws: web.WebSocketResponse) -> str | None:
         return None
     token = frame.get("visitor_token")
     if token is None:
+        wait = limits.new_visitors.retry_after(address)
+        if wait is not None:
+            await _refuse(ws, wait, "too many new chats from here")
+            return None
         return "v_" + secrets.token_urlsafe(16)
     visitor_id = visitor_of(hub.secret_key, token) if isinstance(token, str) else None
     if visitor_id is None:
@@ -288,18 +299,47 @@ async def _hello(hub: Hub, ws: web.WebSocketResponse) -> str | None:
     return visitor_id
 
 
-async def socket(request: web.Request, limiter: MessageLimiter) -> web.WebSocketResponse:
+async def _refuse(ws: web.WebSocketResponse, wait: int, what: str) -> None:
+    limited = _error("rate_limited", f"{what}: wait {wait} s and try again")
+    await ws.send_json({**limited, "retry_after": wait})
+    await ws.close(code=CLOSE_RATE_LIMITED, message=b"rate limited")
+
+
+async def socket(request: web.Request) -> web.WebSocketResponse:
     hub = request.app[HUB]
+    limits = request.app[WEBCHAT_LIMITS]
     if not _origin_allowed(request, hub.settings.allowed_origins):
         raise web.HTTPForbidden(text="origin not allowed")
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
-    await ws.prepare(request)
-    visitor_id = await _hello(hub, ws)
-    if visitor_id is None:
-        return ws
-    visitor = VisitorSocket(
-        hub, ws, visitor_id, hub.settings.public_url or str(request.url.origin()), limiter
-    )
+    address = budget_key(client_address(request))
+    if not limits.sockets.admit(address):  # refused before the upgrade: costs nothing
+        raise web.HTTPTooManyRequests(text="too many open chats", headers={"Retry-After": "5"})
+    try:
+        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
+        await ws.prepare(request)
+        visitor_id = await _hello(hub, ws, limits, address)
+        if visitor_id is None:
+            return ws
+        if not limits.sockets.admit_visitor(visitor_id):
+            await _refuse(ws, 1, "too many open chats")
+            return ws
+        try:
+            return await _converse(request, ws, visitor_id, address, limits)
+        finally:
+            limits.sockets.leave_visitor(visitor_id)
+    finally:
+        limits.sockets.leave(address)
+
+
+async def _converse(
+    request: web.Request,
+    ws: web.WebSocketResponse,
+    visitor_id: str,
+    address: str,
+    limits: WebchatLimits,
+) -> web.WebSocketResponse:
+    hub = request.app[HUB]
+    base_url = hub.settings.public_url or str(request.url.origin())
+    visitor = VisitorSocket(hub, ws, visitor_id, base_url, limits.messages, address)
     async with hub.broker.subscribe() as subscription:
         forward = asyncio.create_task(_forward(visitor, subscription))
         try:
@@ -346,11 +386,6 @@ async def widget(request: web.Request) -> web.FileResponse:
     return response
 
 
-def routes(limiter: MessageLimiter | None = None) -> list[web.RouteDef]:
-    """Called once per application: each gets its own message limiter."""
-    budget = limiter or MessageLimiter()
-
-    async def handle(request: web.Request) -> web.WebSocketResponse:
-        return await socket(request, budget)
-
-    return [web.get("/webchat/widget.js", widget), web.get("/webchat/ws", handle)]
+def routes() -> list[web.RouteDef]:
+    """The budgets live on the application (hub.web.keys.WEBCHAT_LIMITS)."""
+    return [web.get("/webchat/widget.js", widget), web.get("/webchat/ws", socket)]

@@ -26,7 +26,9 @@ from hub.media import signed_link
 from hub.models import Message
 from hub.secrets import sign
 
-UPLOAD_SECONDS = 24 * 3600  # an upload must be sent within a day
+# An upload must be sent within 20 minutes: files never sent are swept within the hour
+# (hub.media_cleanup), so a stranger's uploads cannot pile up on disk for days.
+UPLOAD_SECONDS = 20 * 60
 MAX_FILES_PER_MESSAGE = 10
 _PURPOSE = "webchat-upload"
 

@@ -138,6 +138,7 @@ class FakeTelegramAPI:
         self.webhook_url = ""
         self.webhook_secret: str | None = None
         self.blocked_chats: set[int | str] = set()
+        self.download_redirect: str | None = None  # file downloads answer 302 to this
         self.results: dict[str, Any] = {
             "sendChatAction": True,
             "answerCallbackQuery": True,
@@ -391,6 +392,8 @@ class FakeTelegramAPI:
             if fault.status == 0:
                 return self._drop(request)
             return web.Response(status=fault.status, text="error")
+        if self.download_redirect is not None:
+            raise web.HTTPFound(self.download_redirect)
         path = request.match_info["path"]
         for stored in self._files.values():
             if stored.path == path:

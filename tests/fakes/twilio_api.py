@@ -84,6 +84,7 @@ class FakeTwilioAPI:
         self.media: dict[str, tuple[bytes, str] | int] = {}
         self.media_requests: list[tuple[str, bool]] = []  # (path, had the right credentials)
         self.storage_url = ""
+        self.redirects: dict[str, str] = {}  # MediaUrl path -> where it redirects
 
     async def start(self) -> str:
         app = web.Application()
@@ -96,11 +97,10 @@ class FakeTwilioAPI:
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.base_url = f"http://127.0.0.1:{port}"
-        # Media files are served from another origin, as Twilio redirects to its storage.
-        storage = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await storage.start()
-        storage_port = storage._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.storage_url = f"http://127.0.0.1:{storage_port}"
+        # Twilio redirects to its storage host. On loopback the hub fetches media only from
+        # the exact origin HUB_TWILIO_API_URL names (SPEC §10), so the fake's storage is a
+        # path there; the hub still sends credentials only with the first request.
+        self.storage_url = self.base_url
         return self.base_url
 
     async def stop(self) -> None:
@@ -138,12 +138,22 @@ class FakeTwilioAPI:
         self.media[path] = content if isinstance(content, int) else (content, content_type)
         return self.base_url + path
 
+    def add_redirect(self, location: str) -> str:
+        """A MediaUrl of this account that Twilio answers with a redirect to `location`."""
+        n = len(self.media) + 1
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/MM{n:032x}/Media/ME{n:032x}"
+        self.redirects[path] = location
+        self.media[path] = 404
+        return self.base_url + path
+
     async def _media(self, request: web.Request) -> web.StreamResponse:
         """Like Twilio: credentials required, then a redirect to the file's storage host."""
         authorised = self._authorised(request)
         self.media_requests.append((request.path, authorised))
         if not authorised:
             return _error(401, 20003, "Authenticate")
+        if request.path in self.redirects:
+            raise web.HTTPFound(self.redirects[request.path])
         found = self.media.get(request.path)
         if found is None:
             return _error(404, 20404, "The requested resource was not found")

@@ -18,7 +18,8 @@ async def metric(hub: RunningHub, line_start: str) -> float:
 async def test_healthz_answers_when_database_and_queue_do(hub: RunningHub) -> None:
     async with hub.http.get(f"{hub.url}/healthz") as response:
         assert response.status == 200
-        assert (await response.json())["checks"] == {"database": "ok", "queue": "ok"}
+        checks = (await response.json())["checks"]
+        assert checks == {"database": "ok", "database_write": "ok", "queue": "ok"}
 
 
 async def test_metrics_count_received_routed_and_time_the_route(hub: RunningHub) -> None:

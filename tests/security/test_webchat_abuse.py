@@ -13,7 +13,7 @@ import pytest
 from hub.models import Message
 from hub.web.webchat import MAX_FRAME_BYTES, MAX_TEXT_CHARS, issue_token
 from hub.web.webchat_files import issue_upload_id
-from hub.web.webchat_limits import MessageLimiter
+from hub.web.webchat_limits import SlidingWindow, message_budget
 from tests.factories import count, messages_of
 from tests.support import RunningHub, operator_reply
 from tests.web.test_webchat import open_chat, receive
@@ -105,7 +105,7 @@ async def test_a_visitor_never_sees_another_visitors_history_or_replies(hub: Run
 async def test_a_message_flood_is_refused_with_a_clear_frame_and_nothing_stored(
     hub: RunningHub,
 ) -> None:
-    budget = MessageLimiter().per_window
+    budget = message_budget().per_visitor.limit
     ws, welcome = await open_chat(hub)
     for n in range(budget):
         await ws.send_json({"type": "message", "text": f"msg {n}", "client_id": f"c{n}"})
@@ -133,12 +133,13 @@ async def test_a_message_flood_is_refused_with_a_clear_frame_and_nothing_stored(
 
 
 def test_the_message_budget_frees_up_as_the_window_slides() -> None:
-    limiter = MessageLimiter(per_window=3, window=10.0)
-    assert [limiter.retry_after("v", now=t) for t in (0.0, 1.0, 2.0)] == [None, None, None]
-    assert limiter.retry_after("v", now=3.0) == 7
-    assert limiter.retry_after("w", now=3.0) is None  # per visitor
-    assert limiter.retry_after("v", now=10.0) is None  # the first one left the window
-    assert limiter.retry_after("v", now=10.5) == 1
+    limiter = message_budget()
+    limiter.per_visitor = SlidingWindow(3, 10.0)
+    assert [limiter.retry_after("v", "a", now=t) for t in (0.0, 1.0, 2.0)] == [None] * 3
+    assert limiter.retry_after("v", "a", now=3.0) == 7
+    assert limiter.retry_after("w", "a", now=3.0) is None  # per visitor
+    assert limiter.retry_after("v", "a", now=10.0) is None  # the first one left the window
+    assert limiter.retry_after("v", "a", now=10.5) == 1
 
 
 async def test_oversized_frames_close_the_socket_and_store_nothing(hub: RunningHub) -> None:

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from hub.models import Attachment
-from hub.web.webchat_upload import UploadLimiter
+from hub.web.webchat_limits import SlidingWindow, upload_budget
 from tests.channels.test_attachments import JPEG, PDF, PNG, files_of, send_file
 from tests.conftest import make_settings
 from tests.factories import messages_of
@@ -232,7 +232,7 @@ async def test_a_resent_file_message_is_stored_once(hub: RunningHub) -> None:
 async def test_uploads_are_rate_limited_per_visitor(hub: RunningHub) -> None:
     ws, welcome = await open_chat(hub)
     other, other_welcome = await open_chat(hub)
-    for n in range(UploadLimiter.per_window):
+    for n in range(upload_budget().per_visitor.limit):
         status, _, _ = await upload(hub, welcome["visitor_token"], PNG + bytes([n]), "a.png")
         assert status == 201
     status, answer, headers = await upload(hub, welcome["visitor_token"], PNG, "a.png")
@@ -245,8 +245,9 @@ async def test_uploads_are_rate_limited_per_visitor(hub: RunningHub) -> None:
 
 
 def test_the_upload_budget_frees_up_as_the_window_slides() -> None:
-    limiter = UploadLimiter(per_window=2, window=10.0)
-    assert limiter.retry_after("v", now=0.0) is None
-    assert limiter.retry_after("v", now=1.0) is None
-    assert limiter.retry_after("v", now=2.0) == 9
-    assert limiter.retry_after("v", now=10.5) is None  # the first one left the window
+    limiter = upload_budget()
+    limiter.per_visitor = SlidingWindow(2, 10.0)
+    assert limiter.retry_after("v", "a", now=0.0) is None
+    assert limiter.retry_after("v", "a", now=1.0) is None
+    assert limiter.retry_after("v", "a", now=2.0) == 8
+    assert limiter.retry_after("v", "a", now=10.5) is None  # the first one left the window

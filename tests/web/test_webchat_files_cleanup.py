@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from hub.media import media_store
-from hub.media_cleanup import GRACE_SECONDS, MediaSweeper
+from hub.media_cleanup import GRACE_SECONDS, SWEEP_SECONDS, MediaSweeper
 from hub.web.webchat_files import UPLOAD_SECONDS
 from tests.channels.test_attachments import PDF, PNG
 from tests.factories import messages_of
@@ -39,6 +39,25 @@ def age(path: Path, seconds: float) -> None:
 
 def test_the_grace_outlasts_an_upload_id() -> None:
     assert GRACE_SECONDS > UPLOAD_SECONDS
+
+
+async def test_an_unsent_upload_is_gone_within_the_hour(hub: RunningHub) -> None:
+    """Before: orphans stayed 48 h, so a stranger's uploads could pile up for two days.
+    The sweep that runs at the latest before the hour is up (every SWEEP_SECONDS) removes
+    it; a file a message carries stays."""
+    ws, welcome = await open_chat(hub)
+    token = welcome["visitor_token"]
+    _, sent, _ = await upload(hub, token, PNG, "kept.png", "image/png")
+    assert (await upload(hub, token, PDF, "never-sent.pdf", "application/pdf"))[0] == 201
+    await ws.send_json(
+        {"type": "message", "text": "", "client_id": "k", "attachments": [sent["upload_id"]]}
+    )
+    await receive(ws, "ack")
+    await ws.close()
+    default = MediaSweeper(hub.hub.db, media_store(hub.settings))  # the worker's settings
+    assert await default.run_once(now=time.time() + 3600 - SWEEP_SECONDS) == 1
+    [kept] = stored_files(hub)
+    assert kept.read_bytes() == PNG
 
 
 async def test_an_upload_never_sent_is_removed_after_the_grace_and_a_sent_one_stays(

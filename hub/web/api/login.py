@@ -12,11 +12,12 @@ from hub.web.api.auth import LoginLimiter
 from hub.web.api.calls import Call
 from hub.web.api.schemas import LoginBody, TokenOut
 from hub.web.api.spec import ApiRoute
+from hub.web.client_address import client_address
 
 
 def _client_address(request: web.Request) -> str:
-    # The peer address; behind a reverse proxy this is the proxy (see the deployment docs).
-    return request.remote or "unknown"
+    # Behind a reverse proxy in HUB_TRUSTED_PROXIES: the client it names.
+    return client_address(request)
 
 
 def login_route(limiter: LoginLimiter) -> ApiRoute:

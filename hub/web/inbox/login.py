@@ -11,6 +11,7 @@ from hub.domain.addresses import normalise_email
 from hub.errors import TooManyRequests
 from hub.web import i18n, sessions
 from hub.web.api.auth import LoginLimiter
+from hub.web.client_address import client_address
 from hub.web.inbox.common import hub_of, render, safe_next
 
 MAX_FIELD_CHARS = 1000
@@ -53,7 +54,7 @@ def login_view(limiter: LoginLimiter) -> web.RouteDef:
             return await _form(request, "expired", 403, email=email, next=target, lang=lang)
         keys = [
             f"email:{normalise_email(email) or email.strip().lower()}",
-            f"address:{request.remote or 'unknown'}",
+            f"address:{client_address(request)}",
         ]
         try:
             limiter.check(keys)
