@@ -192,6 +192,8 @@ ERRORS_BY_MESSAGE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "Give a date and time to snooze until.",
         ),
         (r"unknown status", "Unknown status."),
+        (r"you cannot disable your own account", "You cannot disable your own account."),
+        (r"API token (?P<id>\d+) does not exist", "API token %(id)s does not exist."),
         (r"the inbox language is one of .+", "Pick English or Russian."),
     )
 )

@@ -6,6 +6,8 @@ import jinja2
 from aiohttp import web
 
 from hub.services import Hub
+from hub.web.login_limits import LoginLimiter
 
 HUB = web.AppKey("hub", Hub)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+LOGIN_LIMITER = web.AppKey("login_limiter", LoginLimiter)  # one budget for API and inbox

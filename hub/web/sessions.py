@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from hub.actions.inbox import SESSION_LIFETIME, SignedIn, signed_in
+from hub.actions.sessions import SessionRules, SignedIn, signed_in
 from hub.errors import AccessDenied
 from hub.services import Hub
 from hub.web.keys import HUB
@@ -37,11 +37,15 @@ def _secure(hub: Hub) -> bool:
     return hub.settings.base_url.startswith("https://")
 
 
+def rules(hub: Hub) -> SessionRules:
+    return SessionRules.of(hub.settings.session_idle_minutes, hub.settings.session_max_hours)
+
+
 def set_cookie(response: web.StreamResponse, request: web.Request, name: str, value: str) -> None:
     response.set_cookie(
         name,
         value,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
+        max_age=int(rules(request.app[HUB]).lifetime.total_seconds()),
         path="/",
         httponly=True,
         samesite="Lax",
@@ -50,14 +54,17 @@ def set_cookie(response: web.StreamResponse, request: web.Request, name: str, va
 
 
 async def current(request: web.Request) -> SignedIn | None:
-    """The signed-in operator of this request (looked up once per request)."""
+    """The signed-in operator of this request (looked up once per request, so an ended
+    session or a disabled operator is refused from the next request on)."""
     if _SIGNED_IN in request:
         return request[_SIGNED_IN].found
     raw = request.cookies.get(SESSION_COOKIE, "")
     found = None
     if raw:
-        async with request.app[HUB].db.session() as session:
-            found = await signed_in(session, raw)
+        hub = request.app[HUB]
+        async with hub.db.session() as session:
+            found = await signed_in(session, raw, rules(hub))
+            await session.commit()  # the last-seen time, at most once a minute
     request[_SIGNED_IN] = _Looked(found)
     return found
 
