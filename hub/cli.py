@@ -280,9 +280,10 @@ def parser() -> argparse.ArgumentParser:
     password = operator.add_parser(
         "password",
         help="set an operator's password; their inbox sessions end",
-        description="Sets a new login password (8+ characters) and ends every inbox session "
-        "of the operator. Without --password it is asked on the terminal, or read from the "
-        "first line of stdin when that is not a terminal.",
+        description="Sets a new login password (8+ characters); the operator's inbox sessions "
+        "end (their API tokens stay: see `hub token revoke`). Without --password it is "
+        "prompted for on the terminal (twice), or read from the first line of stdin when "
+        "that is not a terminal.",
     )
     password.add_argument("--email", required=True, help="the operator's email")
     password.add_argument("--password", help="the new password (omit: prompted)")
@@ -301,14 +302,15 @@ def parser() -> argparse.ArgumentParser:
         help="list API tokens: id, operator, created, last used (never the secret)",
         description="One line per token: its ID (for `hub token revoke ID`), the operator's "
         "email, when it was created and last used (to the minute; `never` if unused). "
-        "Tokens are stored hashed: the secret itself cannot be shown again.",
+        "Tokens are stored hashed: the secret is never shown (it cannot be).",
     )
     token_list.add_argument("--email", help="only this operator's tokens")
     token_list.set_defaults(func=cmd_token_list)
     token_revoke = token.add_parser(
         "revoke",
         help="revoke a token by ID, or every token of an operator with --email",
-        description="A revoked token is refused from the next request on.",
+        description="Revoke one token by its ID (see `hub token list`), or with --email every "
+        "token of that operator. A revoked token is refused from the next request on.",
     )
     token_revoke.add_argument("id", nargs="?", type=int, metavar="ID", help="from `hub token list`")
     token_revoke.add_argument("--email", help="revoke every token of this operator instead")
