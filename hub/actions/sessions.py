@@ -93,11 +93,13 @@ async def do_end_sessions_of(
     await session.execute(query)
 
 
-async def signed_in(session: AsyncSession, raw: str, rules: SessionRules) -> SignedIn | None:
+async def signed_in(
+    session: AsyncSession, raw: str, rules: SessionRules, *, touch: bool = True
+) -> SignedIn | None:
     """The operator behind a session cookie, or None for an unknown, ended or disabled one.
 
-    Moves the session's last-seen time forward (at most once a `TOUCH_EVERY`); the caller
-    commits."""
+    `touch` (the operator's own request) moves the session's last-seen time forward, at
+    most once a `TOUCH_EVERY`; the caller commits."""
     if not raw or len(raw) > MAX_RAW_CHARS:
         return None
     row = await session.get(OperatorSession, token_hash(raw))
@@ -107,7 +109,7 @@ async def signed_in(session: AsyncSession, raw: str, rules: SessionRules) -> Sig
     operator = await session.get(Operator, row.operator_id)
     if operator is None or operator.disabled:
         return None
-    if now - row.last_seen_at >= TOUCH_EVERY:
+    if touch and now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
         session.add(row)
     return SignedIn(operator, row.csrf_token)

@@ -22,6 +22,10 @@ from hub.web.keys import HUB
 SESSION_COOKIE = "hub_session"
 LOGIN_COOKIE = "hub_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
+# Sent by inbox.js on the refreshes it makes by itself (live updates); like the live stream,
+# these are not the operator's activity and never hold off the idle end of a session.
+REFRESH_HEADER = "Hub-Refresh"
+LIVE_PATH = "/inbox/events"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -61,12 +65,26 @@ async def current(request: web.Request) -> SignedIn | None:
     raw = request.cookies.get(SESSION_COOKIE, "")
     found = None
     if raw:
-        hub = request.app[HUB]
-        async with hub.db.session() as session:
-            found = await signed_in(session, raw, rules(hub))
-            await session.commit()  # the last-seen time, at most once a minute
+        active = REFRESH_HEADER not in request.headers and request.path != LIVE_PATH
+        found = await look_up(request, raw, active=active)
     request[_SIGNED_IN] = _Looked(found)
     return found
+
+
+async def look_up(request: web.Request, raw: str, *, active: bool) -> SignedIn | None:
+    """The session's operator now (uncached: the live stream asks again as it runs);
+    `active` moves the session's last-seen time forward."""
+    hub = request.app[HUB]
+    async with hub.db.session() as session:
+        found = await signed_in(session, raw, rules(hub), touch=active)
+        await session.commit()  # the last-seen time, at most once a minute
+    return found
+
+
+async def still_signed_in(request: web.Request) -> bool:
+    """For a long request (the live stream): has its session ended or its operator been
+    disabled since it began?"""
+    return await look_up(request, request.cookies.get(SESSION_COOKIE, ""), active=False) is not None
 
 
 def same_token(given: str | None, expected: str) -> bool:

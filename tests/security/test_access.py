@@ -396,3 +396,42 @@ async def test_the_idle_end_follows_the_setting(
     assert await tab.sign_in(api.email) == 303
     await age_sessions(hub, api.operator_id, last_seen_at=timedelta(minutes=6))
     assert not await signed_in(tab)
+
+
+async def test_the_pages_own_refreshes_are_not_activity(
+    hub: RunningHub, api: Api, sessions: list[aiohttp.ClientSession]
+) -> None:
+    """An inbox left open gets live updates and refetches its parts by itself; that must
+    not keep an unattended session alive."""
+    tab = browser_from(sessions, hub)
+    assert await tab.sign_in(api.email) == 303
+    await age_sessions(hub, api.operator_id, last_seen_at=timedelta(minutes=29))
+    refresh = {"Hub-Fetch": "1", "Hub-Refresh": "1"}
+    status, _, _ = await tab.get("/inbox/rows", headers=refresh)
+    assert status == 200
+    async with hub.hub.db.session() as session:
+        row = await session.scalar(select(OperatorSession))
+        assert row is not None and utcnow() - row.last_seen_at > timedelta(minutes=28)
+    await age_sessions(hub, api.operator_id, last_seen_at=timedelta(minutes=31))
+    status, _, _ = await tab.get("/inbox/rows", headers=refresh)
+    assert status == 401  # inbox.js reloads to the login form on this
+
+
+async def test_the_live_stream_of_a_disabled_operator_ends(
+    hub: RunningHub, api: Api, sessions: list[aiohttp.ClientSession], monkeypatch: Any
+) -> None:
+    from hub.web.inbox import live
+
+    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.05)
+    tab = browser_from(sessions, hub)
+    assert await tab.sign_in(api.email) == 303
+    async with tab.http.get(tab.url + "/inbox/events") as stream:
+        assert stream.status == 200
+        assert b"connected" in await stream.content.readuntil(b"\n\n")
+        code, _, err = await hub_cli(hub, "operator", "disable", "--email", api.email)
+        assert code == 0, err
+        # The stream closes at its next heartbeat (50 ms here); read to its end.
+        rest = await asyncio.wait_for(stream.content.read(), timeout=30)
+        assert b"data:" not in rest
+    status, _, _ = await tab.get("/inbox/events")
+    assert status == 401
