@@ -82,8 +82,8 @@ async def look_up(request: web.Request, raw: str, *, active: bool) -> SignedIn |
 
 
 async def still_signed_in(request: web.Request) -> bool:
-    """For a long request (the live stream): has its session ended or its operator been
-    disabled since it began?"""
+    """For a long request (the live stream): False once its session has ended or its
+    operator has been disabled since it began."""
     return await look_up(request, request.cookies.get(SESSION_COOKIE, ""), active=False) is not None
 
 
