@@ -38,9 +38,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("operator_sessions") as batch:
-        batch.drop_column("last_seen_at")
-    with op.batch_alter_table("api_tokens") as batch:
-        batch.drop_column("last_used_at")
-    with op.batch_alter_table("operators") as batch:
-        batch.drop_column("disabled_at")
+    # Plain DROP COLUMN (SQLite 3.35+): a batch copy of `operators` would have to drop a table
+    # that other tables' foreign keys point at.
+    op.drop_column("operator_sessions", "last_seen_at")
+    op.drop_column("api_tokens", "last_used_at")
+    op.drop_column("operators", "disabled_at")
