@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from hub import logs
-from hub.errors import HubError
+from hub.errors import HubError, InvalidInput
 from hub.settings import Settings, load_settings
 
 
@@ -111,6 +111,89 @@ def cmd_token_create(args: argparse.Namespace) -> None:
     print(token)
 
 
+def cmd_token_list(args: argparse.Namespace) -> None:
+    from hub.actions.access import list_tokens
+    from hub.actions.operators import operator_by_email
+
+    async def go(session: Any) -> str:
+        owner = await operator_by_email(session, args.email) if args.email else None
+        rows = await list_tokens(session, owner)
+        lines = [f"{'ID':>6}  {'EMAIL':<32}  {'CREATED':<25}  LAST USED"]
+        for row in rows:
+            used = row.last_used_at.isoformat(timespec="seconds") if row.last_used_at else "never"
+            created = row.created_at.isoformat(timespec="seconds")
+            lines.append(f"{row.id:>6}  {row.email:<32}  {created:<25}  {used}")
+        return "\n".join(lines)
+
+    print(_with_session(go))
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> None:
+    from hub.actions.access import do_revoke_token, do_revoke_tokens_of
+    from hub.actions.operators import operator_by_email
+
+    if (args.id is None) == (args.email is None):
+        raise InvalidInput("give a token ID or --email (not both)")
+
+    async def go(session: Any) -> str:
+        if args.email is not None:
+            operator = await operator_by_email(session, args.email)
+            revoked = await do_revoke_tokens_of(session, operator)
+            return f"revoked {revoked} API token(s) of <{operator.email}>"
+        await do_revoke_token(session, args.id)
+        return f"revoked API token {args.id}"
+
+    print(_with_session(go))
+
+
+def cmd_operator_disable(args: argparse.Namespace) -> None:
+    from hub.actions.access import do_disable_operator
+    from hub.actions.operators import operator_by_email
+
+    async def go(session: Any) -> str:
+        operator = await operator_by_email(session, args.email)
+        await do_disable_operator(session, operator)
+        return f"disabled operator <{operator.email}>: signed out, tokens refused"
+
+    print(_with_session(go))
+
+
+def cmd_operator_enable(args: argparse.Namespace) -> None:
+    from hub.actions.access import do_enable_operator
+    from hub.actions.operators import operator_by_email
+
+    async def go(session: Any) -> str:
+        operator = await operator_by_email(session, args.email)
+        do_enable_operator(session, operator)
+        return f"enabled operator <{operator.email}>"
+
+    print(_with_session(go))
+
+
+def _new_password() -> str:
+    """Asked on the terminal (twice); read from the first line of stdin when piped."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Repeat it: ") != first:
+        raise InvalidInput("the two passwords differ")
+    return first
+
+
+def cmd_operator_password(args: argparse.Namespace) -> None:
+    from hub.actions.access import do_set_password
+    from hub.actions.operators import check_password, operator_by_email
+
+    password = check_password(args.password if args.password is not None else _new_password())
+
+    async def go(session: Any) -> str:
+        operator = await operator_by_email(session, args.email)
+        await do_set_password(session, operator, password)
+        return f"password changed for <{operator.email}>: their inbox sessions ended"
+
+    print(_with_session(go))
+
+
 def cmd_orders_import(args: argparse.Namespace) -> None:
     from hub.orders_import import import_orders, read_rows
 
@@ -180,6 +263,31 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["admin", "agent"])
     create.add_argument("--password", help="login password (omit: prompted, or token-only)")
     create.set_defaults(func=cmd_operator_create)
+    disable = operator.add_parser(
+        "disable",
+        help="stop an operator: no sign-in, sessions end and API tokens are refused at once",
+        description="The operator can no longer sign in; their inbox sessions end and their "
+        "API tokens are refused from the next request on. `hub operator enable` undoes it "
+        "(tokens work again; `hub token revoke --email E` removes them for good).",
+    )
+    disable.add_argument("--email", required=True, help="the operator's email")
+    disable.set_defaults(func=cmd_operator_disable)
+    enable = operator.add_parser(
+        "enable", help="let a disabled operator sign in again (their tokens work again)"
+    )
+    enable.add_argument("--email", required=True, help="the operator's email")
+    enable.set_defaults(func=cmd_operator_enable)
+    password = operator.add_parser(
+        "password",
+        help="set an operator's password; their inbox sessions end",
+        description="Sets a new login password (8+ characters); the operator's inbox sessions "
+        "end (their API tokens stay: see `hub token revoke`). Without --password it is "
+        "prompted for on the terminal (twice), or read from the first line of stdin when "
+        "that is not a terminal.",
+    )
+    password.add_argument("--email", required=True, help="the operator's email")
+    password.add_argument("--password", help="the new password (omit: prompted)")
+    password.set_defaults(func=cmd_operator_password)
 
     token = sub.add_parser("token", help="manage REST API tokens").add_subparsers(
         dest="action", required=True, metavar="ACTION"
@@ -189,6 +297,24 @@ def parser() -> argparse.ArgumentParser:
     )
     token_create.add_argument("--email", required=True)
     token_create.set_defaults(func=cmd_token_create)
+    token_list = token.add_parser(
+        "list",
+        help="list API tokens: id, operator, created, last used (never the secret)",
+        description="One line per token: its ID (for `hub token revoke ID`), the operator's "
+        "email, when it was created and last used (to the minute; `never` if unused). "
+        "Tokens are stored hashed: the secret is never shown (it cannot be).",
+    )
+    token_list.add_argument("--email", help="only this operator's tokens")
+    token_list.set_defaults(func=cmd_token_list)
+    token_revoke = token.add_parser(
+        "revoke",
+        help="revoke a token by ID, or every token of an operator with --email",
+        description="Revoke one token by its ID (see `hub token list`), or with --email every "
+        "token of that operator. A revoked token is refused from the next request on.",
+    )
+    token_revoke.add_argument("id", nargs="?", type=int, metavar="ID", help="from `hub token list`")
+    token_revoke.add_argument("--email", help="revoke every token of this operator instead")
+    token_revoke.set_defaults(func=cmd_token_revoke)
 
     orders = sub.add_parser("orders", help="orders").add_subparsers(
         dest="action", required=True, metavar="ACTION"

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     webchat_hmac_secret: SecretStr | None = None
     webchat_origins: str = "*"
 
+    # Inbox sessions end after this long without a request, and this long after sign-in.
+    session_idle_minutes: float = Field(default=30.0, gt=0.0, le=7 * 24 * 60)
+    session_max_hours: float = Field(default=12.0, gt=0.0, le=30 * 24)
+
     # Bots answer new conversations (SPEC §7); 0: every conversation waits for a person.
     bots: bool = True
     # The shop's FAQ knowledge file (markdown, see templates/faq/faq.md); unset: the bundled one.

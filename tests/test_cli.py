@@ -33,11 +33,29 @@ def test_help_on_every_command(tmp_path: Path) -> None:
         ["worker"],
         ["operator", "create"],
         ["token", "create"],
+        ["token", "list"],
+        ["token", "revoke"],
+        ["operator", "disable"],
+        ["operator", "enable"],
+        ["operator", "password"],
         ["orders", "import"],
         ["telegram", "set-webhook"],
     ):
         result = hub(tmp_path, *command, "--help")
         assert result.returncode == 0 and "usage: hub" in result.stdout, command
+
+
+def test_the_access_verbs_explain_what_they_take_back(tmp_path: Path) -> None:
+    explained = {
+        ("token", "list"): ["stored hashed", "never shown", "last used", "--email"],
+        ("token", "revoke"): ["ID", "--email", "next request"],
+        ("operator", "disable"): ["sessions end", "tokens", "enable"],
+        ("operator", "password"): ["sessions", "prompted", "stdin"],
+    }
+    for command, words in explained.items():
+        text = " ".join(hub(tmp_path, *command, "--help").stdout.split())
+        for word in words:
+            assert word in text, (command, word, text)
 
 
 def test_operator_then_token_prints_the_token_alone_on_the_last_line(tmp_path: Path) -> None:

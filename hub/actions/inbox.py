@@ -1,16 +1,11 @@
-"""The operators' inbox: browser sessions, read markers, bot handoff and customer names.
-
-Sessions: the cookie carries a random id; only its SHA-256 is stored, so a leaked table
-cannot be replayed. Each login makes a new id (no fixation) with its own CSRF token.
-"""
+"""The operators' inbox: read markers, bot handoff and customer names (browser sessions
+are hub/actions/sessions.py)."""
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import delete, func, literal, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -27,55 +22,10 @@ from hub.models import (
     ConversationRead,
     Customer,
     Operator,
-    OperatorSession,
 )
 from hub.models.base import utcnow
-from hub.secrets import token_hash
 
-SESSION_LIFETIME = timedelta(days=7)
 MAX_NAME_CHARS = 200
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    operator: Operator
-    csrf_token: str
-
-
-async def do_start_session(session: AsyncSession, operator: Operator) -> str:
-    """A new session for `operator`; answers the raw id for the cookie (shown only once)."""
-    raw = secrets.token_urlsafe(32)
-    now = utcnow()
-    session.add(
-        OperatorSession(
-            id_hash=token_hash(raw),
-            operator_id=operator.id,  # type: ignore[arg-type]
-            csrf_token=secrets.token_urlsafe(32),
-            created_at=now,
-            expires_at=now + SESSION_LIFETIME,
-        )
-    )
-    # Expired sessions of anyone are swept here: logins are rare, sweeping is cheap.
-    await session.execute(delete(OperatorSession).where(col(OperatorSession.expires_at) < now))
-    await session.flush()
-    return raw
-
-
-async def do_end_session(session: AsyncSession, raw: str) -> None:
-    await session.execute(
-        delete(OperatorSession).where(col(OperatorSession.id_hash) == token_hash(raw))
-    )
-
-
-async def signed_in(session: AsyncSession, raw: str) -> SignedIn | None:
-    """The operator behind a session cookie, or None for an unknown or expired one."""
-    if not raw or len(raw) > 100:
-        return None
-    row = await session.get(OperatorSession, token_hash(raw))
-    if row is None or row.expires_at <= utcnow():
-        return None
-    operator = await session.get(Operator, row.operator_id)
-    return None if operator is None else SignedIn(operator, row.csrf_token)
 
 
 async def do_mark_read(session: AsyncSession, operator_id: int, conversation_id: int) -> None:

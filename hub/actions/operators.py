@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from datetime import timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -16,9 +17,11 @@ from hub.domain.addresses import normalise_email
 from hub.domain.types import OperatorRole
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.models import ApiToken, Operator
+from hub.models.base import utcnow
 from hub.secrets import token_hash
 
 _hasher = PasswordHasher()
+MIN_PASSWORD_CHARS = 8
 
 
 @cache
@@ -47,9 +50,20 @@ def check_operator(
         parsed_role = OperatorRole(role)
     except ValueError:
         raise InvalidInput("role must be admin or agent") from None
-    if password is not None and len(password) < 8:
-        raise InvalidInput("a password has at least 8 characters")
+    if password is not None:
+        check_password(password)
     return clean, parsed_role
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidInput("a password has at least 8 characters")
+    return password
+
+
+def hash_password(password: str) -> str:
+    """argon2 (slow on purpose, 64 MiB): callers on the event loop run it in a thread."""
+    return _hasher.hash(check_password(password))
 
 
 async def do_create_operator(
@@ -84,14 +98,30 @@ async def do_create_token(session: AsyncSession, operator: Operator) -> str:
     return token
 
 
+# A token's last use is written at most this often: not a write per API call.
+TOKEN_TOUCH_EVERY = timedelta(minutes=1)
+
+
 async def operator_for_token(session: AsyncSession, token: str) -> Operator | None:
+    """The operator a token belongs to; None for an unknown (revoked) token or a disabled
+    operator. Notes the token's last use (the caller commits)."""
     row = await session.scalar(
         select(ApiToken).where(col(ApiToken.token_hash) == token_hash(token))
     )
-    return None if row is None else await session.get(Operator, row.operator_id)
+    if row is None:
+        return None
+    operator = await session.get(Operator, row.operator_id)
+    if operator is None or operator.disabled:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_EVERY:
+        row.last_used_at = now
+        session.add(row)
+    return operator
 
 
 async def check_login(session: AsyncSession, email: str, password: str) -> Operator | None:
+    """The operator this email and password sign in, else None (also when disabled)."""
     clean = normalise_email(email) or email.strip().lower()
     operator = await session.scalar(select(Operator).where(col(Operator.email) == clean))
     stored = operator.password_hash if operator is not None else None
@@ -100,4 +130,6 @@ async def check_login(session: AsyncSession, email: str, password: str) -> Opera
         await asyncio.to_thread(_verify, stored, password)
     except (VerificationError, InvalidHashError):
         return None
-    return operator if stored else None
+    if operator is None or not stored or operator.disabled:
+        return None  # a disabled operator's right password opens nothing
+    return operator

@@ -22,6 +22,12 @@ class Operator(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+    # Set: the operator cannot sign in and their sessions and tokens are refused.
+    disabled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
 
 
 class ApiToken(SQLModel, table=True):
@@ -32,6 +38,10 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    # Written at most once a minute per token (hub.actions.operators.operator_for_token).
+    last_used_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
     )
 
 

@@ -21,7 +21,11 @@ class OperatorSession(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+    # created_at + HUB_SESSION_MAX_HOURS; the idle end is last_seen_at + HUB_SESSION_IDLE_MINUTES.
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    last_seen_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class ConversationRead(SQLModel, table=True):

@@ -12,9 +12,9 @@ from hub.services import Hub, close_hub, open_hub
 from hub.settings import Settings
 from hub.web import demo, i18n, inbox, ops, security_headers, webchat, webhooks
 from hub.web.api import routes as api_routes
-from hub.web.api.auth import LoginLimiter
 from hub.web.inbox import attachments
-from hub.web.keys import HUB, TEMPLATES, WEBCHAT_LIMITS
+from hub.web.keys import HUB, LOGIN_LIMITER, TEMPLATES, WEBCHAT_LIMITS
+from hub.web.login_limits import LoginLimiter
 from hub.web.middlewares import errors
 from hub.web.webchat_limits import WebchatLimits
 from hub.worker import start_consumers
@@ -54,7 +54,7 @@ def create_app(
     app.add_routes(webhooks.routes())
     app.add_routes(webchat.routes())
     app.add_routes(attachments.routes())
-    limiter = LoginLimiter()  # one budget for API and inbox logins
+    limiter = app[LOGIN_LIMITER] = LoginLimiter()  # one budget for API and inbox logins
     app.add_routes(api_routes(limiter))
     inbox.install(app, limiter)
     if settings.sandbox:

@@ -210,6 +210,8 @@ ERRORS_BY_MESSAGE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"one of these customers was just merged into another; reload",
             "One of these customers was just merged into another: reload the page.",
         ),
+        (r"you cannot disable your own account", "You cannot disable your own account."),
+        (r"API token (?P<id>\d+) does not exist", "API token %(id)s does not exist."),
         (r"the inbox language is one of .+", "Pick English or Russian."),
     )
 )

@@ -6,8 +6,10 @@ import jinja2
 from aiohttp import web
 
 from hub.services import Hub
+from hub.web.login_limits import LoginLimiter
 from hub.web.webchat_limits import WebchatLimits
 
 HUB = web.AppKey("hub", Hub)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 WEBCHAT_LIMITS = web.AppKey("webchat_limits", WebchatLimits)
+LOGIN_LIMITER = web.AppKey("login_limiter", LoginLimiter)  # one budget for API and inbox

@@ -7,11 +7,11 @@ import json
 from aiohttp import web
 
 from hub.web.api import attachments, canned, conversations, customers, orders
-from hub.web.api.auth import LoginLimiter
 from hub.web.api.calls import endpoint
 from hub.web.api.login import login_route
 from hub.web.api.spec import PREFIX, ApiRoute, openapi_document
 from hub.web.keys import HUB
+from hub.web.login_limits import LoginLimiter
 
 
 def api_routes(limiter: LoginLimiter) -> list[ApiRoute]:

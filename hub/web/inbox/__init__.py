@@ -6,7 +6,6 @@ import asyncio
 
 from aiohttp import web
 
-from hub.web.api.auth import LoginLimiter
 from hub.web.inbox import (
     admin,
     contacts,
@@ -19,6 +18,7 @@ from hub.web.inbox import (
     reports,
     views,
 )
+from hub.web.login_limits import LoginLimiter
 
 
 def routes(limiter: LoginLimiter) -> list[web.RouteDef]:
@@ -55,6 +55,10 @@ def routes(limiter: LoginLimiter) -> list[web.RouteDef]:
         web.get(admin.ADMIN, admin.admin_page),
         web.post(admin.ADMIN + "/operators", admin.add_operator),
         web.post(admin.ADMIN + "/canned", admin.add_canned),
+        web.post(admin.ADMIN + "/operators/{id}/disable", admin.disable_operator),
+        web.post(admin.ADMIN + "/operators/{id}/enable", admin.enable_operator),
+        web.post(admin.ADMIN + "/operators/{id}/password", admin.set_password),
+        web.post(admin.ADMIN + "/tokens/{id}/revoke", admin.revoke_token),
     ]
 
 

@@ -1,4 +1,5 @@
-"""Admins manage operators and canned responses."""
+"""Admins manage operators (add, disable, enable, set a password), API tokens (revoke) and
+canned responses."""
 
 from __future__ import annotations
 
@@ -6,12 +7,22 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from hub.actions import inbox
+from hub.actions.access import (
+    access_disable_operator,
+    do_disable_operator,
+    do_enable_operator,
+    do_revoke_token,
+    do_set_password,
+    list_tokens,
+    operator_by_id,
+)
 from hub.actions.canned import do_create_canned
 from hub.actions.operator_locale import check_ui_locale, do_set_operator_locale
 from hub.actions.operators import do_create_operator
 from hub.actions.unit import unit_of_work
+from hub.web.api.calls import path_id
 from hub.web.inbox.common import action, hub_of, page, render
-from hub.web.sessions import SignedIn
+from hub.web.sessions import SESSION_COOKIE, SignedIn
 
 ADMIN = "/inbox/admin"
 
@@ -22,7 +33,10 @@ async def admin_page(request: web.Request, me: SignedIn) -> web.StreamResponse:
     async with hub_of(request).db.session() as session:
         operators = await inbox.list_operators(session)
         canned = await inbox.all_canned(session)
-    return await render(request, "inbox/admin.html", me=me, operators=operators, canned=canned)
+        tokens = await list_tokens(session)
+    return await render(
+        request, "inbox/admin.html", me=me, operators=operators, canned=canned, tokens=tokens
+    )
 
 
 @action
@@ -48,4 +62,47 @@ async def add_canned(request: web.Request, me: SignedIn, form: MultiDictProxy[st
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
         await do_create_canned(session, form.get("shortcut", ""), form.get("text", ""))
+    return ADMIN
+
+
+@action
+async def disable_operator(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
+    inbox.access_admin(me.operator)
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        operator = await operator_by_id(session, path_id(request.match_info["id"]))
+        access_disable_operator(me.operator, operator)
+        await do_disable_operator(session, operator)
+    return ADMIN
+
+
+@action
+async def enable_operator(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
+    inbox.access_admin(me.operator)
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        do_enable_operator(
+            session, await operator_by_id(session, path_id(request.match_info["id"]))
+        )
+    return ADMIN
+
+
+@action
+async def set_password(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
+    """Every session of that operator ends; an admin setting their own keeps this one."""
+    inbox.access_admin(me.operator)
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        operator = await operator_by_id(session, path_id(request.match_info["id"]))
+        own = request.cookies.get(SESSION_COOKIE) if operator.id == me.operator.id else None
+        await do_set_password(session, operator, form.get("password", ""), keep_session=own)
+    return ADMIN
+
+
+@action
+async def revoke_token(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
+    inbox.access_admin(me.operator)
+    hub = hub_of(request)
+    async with unit_of_work(hub.db, hub.broker) as session:
+        await do_revoke_token(session, path_id(request.match_info["id"]))
     return ADMIN

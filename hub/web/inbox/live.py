@@ -14,6 +14,7 @@ import json
 from aiohttp import web
 
 from hub.domain import events
+from hub.web import sessions
 from hub.web.inbox.common import hub_of, page
 from hub.web.sessions import SignedIn
 
@@ -63,6 +64,8 @@ async def stream(request: web.Request, me: SignedIn) -> web.StreamResponse:
                 )
                 if getting not in done:
                     getting.cancel()
+                    if not await sessions.still_signed_in(request):
+                        break  # ended, idle or disabled: the page's reconnect gets 401
                     await response.write(b": ping\n\n")
                     continue
                 event = getting.result()

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 from aiohttp import web
 
-from hub.actions.inbox import do_end_session, do_start_session
 from hub.actions.operators import check_login
+from hub.actions.sessions import do_end_session, do_start_session
 from hub.actions.unit import unit_of_work
 from hub.domain.addresses import normalise_email
 from hub.errors import TooManyRequests
 from hub.web import i18n, sessions
-from hub.web.api.auth import LoginLimiter
-from hub.web.client_address import client_address
 from hub.web.inbox.common import hub_of, render, safe_next
+from hub.web.login_limits import LoginLimiter, login_address
 
 MAX_FIELD_CHARS = 1000
 
@@ -29,6 +30,7 @@ async def _form(
         error=error,
         next=safe_next(request.query.get("next") or context.get("next")),
         email=context.get("email", ""),
+        retry_after=context.get("retry_after", ""),
         ui_locale=i18n.login_locale(
             request.query.get("lang") or context.get("lang"),
             request.headers.get("Accept-Language"),
@@ -52,29 +54,31 @@ def login_view(limiter: LoginLimiter) -> web.RouteDef:
         )
         if not sessions.same_token(given, request.cookies.get(sessions.LOGIN_COOKIE, "")):
             return await _form(request, "expired", 403, email=email, next=target, lang=lang)
-        keys = [
-            f"email:{normalise_email(email) or email.strip().lower()}",
-            f"address:{client_address(request)}",
-        ]
+        account = normalise_email(email) or email.strip().lower()
+        address = login_address(request)
         try:
-            limiter.check(keys)
+            limiter.attempt(account, address)
         except TooManyRequests as exc:
+            wait = str(max(1, math.ceil(exc.retry_after)))
             response = await _form(
-                request, "rate_limited", 429, email=email, next=target, lang=lang
+                request, "rate_limited", 429, email=email, next=target, lang=lang, retry_after=wait
             )
-            response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+            response.headers["Retry-After"] = wait
             return response
         hub = hub_of(request)
         async with unit_of_work(hub.db, hub.broker) as session:
             operator = await check_login(session, email, password)
-            raw = await do_start_session(session, operator) if operator is not None else None
+            raw = (
+                await do_start_session(session, operator, sessions.rules(hub))
+                if operator is not None
+                else None
+            )
             old = request.cookies.get(sessions.SESSION_COOKIE)
             if raw is not None and old:
                 await do_end_session(session, old)  # a new id on every login: no fixation
         if raw is None:
-            limiter.failed(keys)
             return await _form(request, "wrong", 401, email=email, next=target, lang=lang)
-        limiter.succeeded(keys[0])
+        limiter.succeeded(account, address)
         response = web.HTTPSeeOther(safe_next(target))
         sessions.set_cookie(response, request, sessions.SESSION_COOKIE, raw)
         response.del_cookie(sessions.LOGIN_COOKIE, path="/")

@@ -6,6 +6,9 @@
   var conversationId = body.dataset.conversationId || null;
   var customerId = body.dataset.customerId || null;
   var FETCH = { "Hub-Fetch": "1" };
+  // Refreshes the page makes by itself (live updates): not the operator's activity, so an
+  // unattended inbox still ends its session after HUB_SESSION_IDLE_MINUTES.
+  var REFRESH = { "Hub-Fetch": "1", "Hub-Refresh": "1" };
   // The page's language (<html lang>) and its words: the server renders them translated
   // into data-text-* attributes, since this script has no catalog of its own.
   var LANG = document.documentElement.lang || "en";
@@ -38,7 +41,7 @@
   function refreshList() {
     var list = document.querySelector("[data-list]");
     if (!list) return Promise.resolve();
-    return fetch(list.dataset.src + location.search, { headers: FETCH, credentials: "same-origin" })
+    return fetch(list.dataset.src + location.search, { headers: REFRESH, credentials: "same-origin" })
       .then(function (r) { if (r.status === 401) location.reload(); return r.ok ? r.text() : null; })
       .then(function (html) {
         if (html === null || html === undefined) return;
@@ -60,7 +63,7 @@
     // A part the operator is typing or clicking in is not swapped under their hands:
     // it is marked dirty and refreshed once focus leaves it (checked again on arrival).
     if (busy(el)) { el.dataset.dirty = "1"; return Promise.resolve(); }
-    return fetch(el.dataset.src, { headers: FETCH, credentials: "same-origin" })
+    return fetch(el.dataset.src, { headers: REFRESH, credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
         if (html === null) return;
