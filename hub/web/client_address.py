@@ -14,8 +14,6 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
-from hub.web.keys import HUB
-
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 UNKNOWN = "unknown"
@@ -47,6 +45,8 @@ def forwarded_client(peer: str, forwarded_for: list[str], proxies: tuple[Network
 
 def client_address(request: web.Request) -> str:
     """The address limits key on for this request (`HUB_TRUSTED_PROXIES` applied)."""
+    from hub.web.keys import HUB  # keys names the limiters, which call this: import late
+
     peer = request.remote or UNKNOWN
     proxies = request.app[HUB].settings.trusted_proxy_networks
     return forwarded_client(peer, request.headers.getall("X-Forwarded-For", []), proxies)

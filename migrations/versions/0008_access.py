@@ -8,7 +8,7 @@
   again), so the new column needs no made-up value.
 
 Revision ID: 0008_access
-Revises: 0006_media_keys
+Revises: 0007_one_thread
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_access"
-down_revision: str | Sequence[str] | None = "0006_media_keys"
+down_revision: str | Sequence[str] | None = "0007_one_thread"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
