@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from hub.domain.storable import storable
 from hub.domain.types import Channel
 
 
@@ -96,7 +97,10 @@ class InboundMessage:
         }
         if self.attachments:  # left out when empty: jobs queued before attachments still load
             data["attachments"] = [a.to_dict() for a in self.attachments]
-        return json.dumps(data, separators=(",", ":"))  # ASCII output takes json's fast path
+        out = json.dumps(data, separators=(",", ":"))  # ASCII output takes json's fast path
+        if "\\u0000" in out or "\\ud" in out:  # NUL or a surrogate somewhere: clean them all
+            out = json.dumps(storable(data), separators=(",", ":"))
+        return out
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> InboundMessage:

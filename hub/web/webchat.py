@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
 import re
 import secrets
@@ -19,6 +18,7 @@ from hub.actions.unit import take_events
 from hub.actions.webchat import do_identify, find_by_dedupe, visitor_history, visitor_identity
 from hub.domain import events
 from hub.domain.events import Event
+from hub.domain.json_input import decode_json
 from hub.domain.messages import InboundMessage
 from hub.domain.types import Channel
 from hub.errors import InvalidInput
@@ -262,7 +262,7 @@ async def _hello(hub: Hub, ws: web.WebSocketResponse) -> str | None:
     """The first frame names the visitor: a valid token resumes, none starts a new one."""
     try:
         first = await ws.receive(timeout=HELLO_TIMEOUT)
-        frame = json.loads(first.data) if first.type == WSMsgType.TEXT else None
+        frame = decode_json(first.data) if first.type == WSMsgType.TEXT else None
     except (TimeoutError, ValueError):
         frame = None
     if not isinstance(frame, dict) or frame.get("type") != "hello":
@@ -299,7 +299,7 @@ async def socket(request: web.Request, limiter: MessageLimiter) -> web.WebSocket
                 if msg.type != WSMsgType.TEXT:
                     continue
                 try:
-                    frame = json.loads(msg.data)
+                    frame = decode_json(msg.data)  # depth and number size capped
                 except ValueError:
                     await ws.send_json(_error("invalid_json", "frames are JSON objects"))
                     continue
