@@ -13,7 +13,7 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from hub.queue.port import QueueBackend
 
 log = logging.getLogger(__name__)
 MAX_MAIL_BYTES = 10 * 1024 * 1024
-ParseMail = Callable[[bytes, "str | None", float], InboundMessage]
+ParseMail = Callable[[bytes, "str | None", float], Awaitable[InboundMessage]]
 
 
 class MailHandler:
@@ -51,10 +51,13 @@ class MailHandler:
         if isinstance(raw, str):
             raw = raw.encode("utf-8", errors="surrogateescape")
         try:
-            message = self.parse(raw or b"", envelope.mail_from, time.time())
+            message = await self.parse(raw or b"", envelope.mail_from, time.time())
         except InvalidInput as exc:
             log.warning("mail refused: %s", exc.message)
             return f"550 5.6.0 {exc.message}"
+        except Exception:  # never a 5xx bounce for our own failure: the sender tries again
+            log.exception("mail could not be read; the sender will retry")
+            return "451 4.3.0 temporarily unable to read the mail, try again later"
         try:
             await accept_inbound(self.queue, [message])
         except Exception:
