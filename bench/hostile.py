@@ -283,6 +283,8 @@ async def measure(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str
                 ("deep JSON", lambda: deep_json(hub.base, args.deep)),
             ]
             for name, attack in plan:
+                if args.phases and name not in args.phases and name != "idle":
+                    continue
                 print(f"[{backend}] {name} ...", file=sys.stderr, flush=True)
                 outcome = await probes.during(attack(), args.phase_seconds)
                 # The hub works through what it accepted after the sender got its answer:
@@ -334,8 +336,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quadratic-words", type=int, default=16_000, help="'a ' words on the line")
     p.add_argument("--deep", type=int, default=300, help="deep or huge JSON webhooks")
     p.add_argument("--phase-seconds", type=float, default=120.0, help="cap on one phase")
-    p.add_argument("--tail-seconds", type=float, default=5.0, help="probing after a phase")
+    p.add_argument("--tail-seconds", type=float, default=10.0, help="probing after a phase")
     p.add_argument("--json", type=Path, help="write the figures here too")
+    p.add_argument(
+        "--phases",
+        type=lambda v: [x.strip() for x in v.split(",")],
+        help="only these phases (comma-separated names as printed), after idle",
+    )
     return p
 
 

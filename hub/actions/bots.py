@@ -47,6 +47,7 @@ from hub.domain.bots import (
     BotCustomer,
     BotOutcome,
     BotText,
+    Preparing,
 )
 from hub.domain.events import Event
 from hub.domain.messages import InboundMessage
@@ -190,6 +191,7 @@ class BotRunner:
             BotConversation(question.conversation_id, state.unanswered),
             sees_orders,
         )
+        await asyncio.to_thread(self._prepare, text)
         outcome = await self._ask_bots(turn)
         after = _state_after(turn, outcome, state)
         try:
@@ -214,6 +216,16 @@ class BotRunner:
             texts = [t for t in texts if t.private]
             texts.append(PlannedText("🤖 not sent: the WhatsApp 24-hour window is closed", True))
         return PlannedTurn(question, texts, after)
+
+    def _prepare(self, text: str) -> None:
+        """In a worker thread: the bots' CPU-heavy reading (`Preparing`); a failure here
+        only means `handle` does the work itself."""
+        for bot in self.bots:
+            if isinstance(bot, Preparing):
+                try:
+                    bot.prepare(text)
+                except Exception:
+                    log.exception("bot %s could not prepare", bot.name)
 
     async def _ask_bots(self, turn: Turn) -> BotOutcome:
         for bot in self.bots:
