@@ -24,6 +24,7 @@ from tests.factories import messages_of, telegram_update
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.faults.stack import all_replies_final
 from tests.support import RunningHub, eventually, operator_reply
+from tests.web.conftest import make_api
 
 pytestmark = pytest.mark.usefixtures("fast_retries")
 
@@ -146,3 +147,30 @@ async def test_an_attachment_fetch_that_raises_is_retried_then_given_up_visibly(
     else:
         assert file.status == "unavailable" and "KeyError" in (file.error or "")
         assert media.tries == MAX_FETCH_ATTEMPTS
+
+
+async def test_a_notification_whose_sender_raises_fails_and_the_next_one_goes_out(
+    hub: RunningHub, fake_telegram: FakeTelegramAPI
+) -> None:
+    """Order-status notifications ride the outbound queue: the same rule holds."""
+    sender = ExplodingSender(hub.hub.channels.senders[Channel.TELEGRAM])
+    hub.hub.channels.senders[Channel.TELEGRAM] = sender
+    api = await make_api(hub, "ops@shop.test", "Ops")
+    await _conversation_of(hub, 5104)
+    for status, notify in (("processing", False), ("explode", True), ("shipped", True)):
+        body = {"customer": {"telegram_id": 5104}, "status": status, "notify": notify}
+        code, data, _ = await api.call("PUT", "/orders/7301", body)
+        assert code in (200, 201), data
+
+    async def both_final() -> list[Message] | None:
+        told = await messages_of(hub.hub, sender_type="system", address="5104")
+        done = len(told) == 2 and all(m.status in ("sent", "failed") for m in told)
+        return told if done else None
+
+    told = await eventually(both_final, what="both notifications final", timeout=30)
+    by_status = {m.status: m for m in told}
+    assert "explode" in by_status["failed"].text and "ValueError" in (
+        by_status["failed"].error or ""
+    )
+    assert "7301" in by_status["sent"].text
+    assert sender.tries == MAX_SEND_ATTEMPTS
