@@ -174,3 +174,32 @@ async def test_a_notification_whose_sender_raises_fails_and_the_next_one_goes_ou
     )
     assert "7301" in by_status["sent"].text
     assert sender.tries == MAX_SEND_ATTEMPTS
+
+
+class LongIdSender(ExplodingSender):
+    """Sends for real, then reports a provider id longer than any id column."""
+
+    async def send(self, message: OutboundMessage) -> DeliveryReceipt:
+        await self.real.send(message)
+        return DeliveryReceipt(external_id="9" * 300)
+
+
+async def test_a_send_that_cannot_be_recorded_as_given_is_not_sent_again(
+    hub: RunningHub, fake_telegram: FakeTelegramAPI
+) -> None:
+    """The provider has the reply: an error recording it must not hand the job back (on
+    PostgreSQL a 300-character id was a DataError, re-raised: the reply went out again at
+    every claim, and its partition stalled)."""
+    hub.hub.channels.senders[Channel.TELEGRAM] = LongIdSender(
+        hub.hub.channels.senders[Channel.TELEGRAM]
+    )
+    conversation = await _conversation_of(hub, 5105)
+    first = await operator_reply(hub, conversation, "long id")
+    second = await operator_reply(hub, conversation, "after it")
+    outcomes = await all_replies_final(hub.hub, [first, second], timeout=30)
+    assert [o.status for o in outcomes] == ["sent", "sent"], outcomes
+    assert all(len(o.external_id or "") <= 255 for o in outcomes)
+    assert [c.fields["text"] for c in fake_telegram.calls_of("sendMessage")] == [
+        "long id",
+        "after it",
+    ]
