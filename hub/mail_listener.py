@@ -1,8 +1,9 @@
 """The SMTP listener (`HUB_SMTP_LISTEN`): mail to `HUB_EMAIL_ADDRESS` in, durably queued.
 
-aiosmtpd serves inside the process's event loop (no Controller thread). A mail is parsed
-and enqueued on the inbound queue before the listener answers 250, so an accepted mail is
-never lost; a queue outage answers 451 and the sending server tries again later.
+aiosmtpd serves inside the process's event loop (no Controller thread). A mail is read
+(`hub.mail_parsing`: in a worker process, under a time budget, the event loop free
+meanwhile) and enqueued on the inbound queue before the listener answers 250, so an
+accepted mail is never lost; a queue outage answers 451 and the sending server tries again.
 With `HUB_SMTP_TLS_CERT`/`HUB_SMTP_TLS_KEY` the listener offers STARTTLS; plain SMTP stays
 accepted (servers relaying to an MX fall back to plain when TLS is not offered or fails).
 """

@@ -320,9 +320,18 @@ class OutboundConsumer(Consumer):
         if message_id is None:  # not even a message to mark: only the dead letter tells
             await self.backend.dead_letter(job, exc.message)
             return
-        await self._set_status(
-            message_id, MessageStatus.FAILED, done=None if dead_letter else job, error=exc.message
-        )
+        try:
+            await self._set_status(
+                message_id,
+                MessageStatus.FAILED,
+                done=None if dead_letter else job,
+                error=exc.message,
+            )
+        except Exception as error:
+            if is_outage(error):
+                raise
+            log.exception("message %s could not be marked failed", message_id)
+            dead_letter = True  # the job must still leave its partition
         if dead_letter:
             await self.backend.dead_letter(job, exc.message)
         if channel is not None:
