@@ -52,6 +52,11 @@ class InboundMessage:
 
     `dedupe_key` is unique per channel for one provider event (Telegram chat:message,
     Twilio MessageSid, mail Message-ID), so provider retries are stored once.
+
+    `extra` keys the core reads: SMS `sms_opt_out` (STOP/START); email `subject`,
+    `references`, `html` (sanitised), `raw_base64` (the original), `automated` (never
+    answered) and `unparsed` (why only the raw text was kept: stored as the message's
+    `error`, shown to operators). Every string in it is cleaned by `to_json`.
     """
 
     channel: Channel
