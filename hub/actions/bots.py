@@ -62,9 +62,11 @@ UNANSWERED_TURNS_BEFORE_HANDOFF = 2
 # Planning again when a conversation changed under the bots (an operator took it over).
 ROUNDS = 3
 NOTE_CHARS = 2000
-# Bots read only this much of a message: their matching costs ~0.2 ms of CPU per character
-# (a 10,000-character web chat text took ~2 s of the event loop), and a status question,
-# a request for a person or an FAQ is asked in its first sentences, not after page five.
+# Bots read only this much of a message: their fuzzy matching costs up to ~0.7 ms of CPU
+# per character of unknown words (a 10,000-character web chat text took ~2 s of the event
+# loop; 500 characters take ~0.35 s, done first in a worker thread, see `Preparing`), and a
+# status question, a request for a person or an FAQ is asked in the first sentences. The
+# message itself is stored whole.
 BOT_TEXT_CHARS = 500
 
 Finish = Callable[[AsyncSession], Awaitable[bool]]

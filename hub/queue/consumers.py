@@ -285,14 +285,22 @@ class OutboundConsumer(Consumer):
         self, job: Job, message_id: int, status: MessageStatus, external_id: str | None
     ) -> None:
         """The provider has the reply: wait out a database outage to record it, because
-        giving up here would hand the job back and send the reply a second time."""
+        giving up here would hand the job back and send the reply a second time. Any other
+        error is not retried either (that would also send again): the status is recorded
+        without the provider's id, or failing that the job is dead-lettered."""
+        external_id = external_id[:255] if external_id else external_id
         while True:
             try:
                 await self._set_status(message_id, status, done=job, external_id=external_id)
                 return
             except Exception as exc:
                 if not is_outage(exc):
-                    raise
+                    log.exception("recording the send of message %s failed", message_id)
+                    if external_id is not None:
+                        external_id = None
+                        continue
+                    await self.backend.dead_letter(job, f"sent, not recorded: {exc!r}")
+                    return
                 log.warning("recording the send of message %s waits for the database", message_id)
                 await asyncio.sleep(0.5)
 
