@@ -106,3 +106,7 @@ async def test_a_mail_that_parses_for_minutes_is_kept_raw_and_the_hub_stays_resp
     stored = await eventually(lambda: _stored(mail_hub, "slow@customer.test"), timeout=20)
     assert stored.text.startswith("On a a a") and len(stored.text) >= len(line.strip())
     assert stored.error and "budget" in stored.error
+    # The stuck worker was replaced: the next mail is read in full again (quotes cut).
+    await deliver(mail_hub, mail("Next <next@customer.test>", "Thanks!\n\n> the old quote"))
+    after = await eventually(lambda: _stored(mail_hub, "next@customer.test"), timeout=60)
+    assert after.text == "Thanks!" and after.error is None
