@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,13 @@ class InboundAttachment:
             "filename": self.filename,
             "size": self.size,
         }
+
+
+# How json.dumps (ASCII output) writes a NUL or a lone surrogate; a pair (an emoji) is no
+# match. An escaped backslash before "u0000" in text may match too: harmless, it cleans.
+_UNSTORABLE_ESCAPE = re.compile(
+    r"\\u0000|\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f]"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +111,7 @@ class InboundMessage:
         if self.attachments:  # left out when empty: jobs queued before attachments still load
             data["attachments"] = [a.to_dict() for a in self.attachments]
         out = json.dumps(data, separators=(",", ":"))  # ASCII output takes json's fast path
-        if "\\u0000" in out or "\\ud" in out:  # NUL or a surrogate somewhere: clean them all
+        if _UNSTORABLE_ESCAPE.search(out):  # a NUL or a lone surrogate somewhere: clean all
             out = json.dumps(storable(data), separators=(",", ":"))
         return out
 
