@@ -11,13 +11,14 @@ import asyncio
 import quopri
 import time
 
+import aiohttp
 import aiosmtplib
 import pytest
 
 from hub import mail_parsing
 from hub.models import Message
 from tests.channels.conftest import MAILBOX
-from tests.channels.test_email_channel import deliver, mail
+from tests.channels.test_email_channel import deliver, mail, signed_in
 from tests.factories import messages_of
 from tests.support import RunningHub, eventually
 
@@ -106,6 +107,11 @@ async def test_a_mail_that_parses_for_minutes_is_kept_raw_and_the_hub_stays_resp
     stored = await eventually(lambda: _stored(mail_hub, "slow@customer.test"), timeout=20)
     assert stored.text.startswith("On a a a") and len(stored.text) >= len(line.strip())
     assert stored.error and "budget" in stored.error
+    # Operators see that only the raw text was kept, and why.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        browser = await signed_in(mail_hub, http)
+        status, page, _ = await browser.get(f"/inbox/conversations/{stored.conversation_id}")
+    assert status == 200 and "data-unparsed" in page and "budget" in page
     # The stuck worker was replaced: the next mail is read in full again (quotes cut).
     await deliver(mail_hub, mail("Next <next@customer.test>", "Thanks!\n\n> the old quote"))
     after = await eventually(lambda: _stored(mail_hub, "next@customer.test"), timeout=60)
