@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import re
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 if TYPE_CHECKING:
     from aiogram import Bot
 
 from adapters.text_split import SendPart, send_parts, split_text
+from hub.domain.json_input import JsonRefused, decode_json
 from hub.domain.messages import (
     ContactClaim,
     DeliveryReceipt,
@@ -27,6 +27,7 @@ from hub.domain.messages import (
     OutboundMessage,
 )
 from hub.domain.ports import WebhookRequest
+from hub.domain.storable import storable
 from hub.domain.types import Channel
 from hub.errors import InvalidInput, ProviderError
 
@@ -46,31 +47,26 @@ def _display_name(user: dict[str, Any]) -> str | None:
     return name or None
 
 
-# NUL and lone surrogates (JSON may escape both): no database text column can hold them.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # How such a character can arrive in a body json.loads accepts: a \u escape, UTF-8 bytes of
 # a surrogate (decoded with surrogatepass), or UTF-16/32 (NUL bytes everywhere).
 _UNSTORABLE_SOURCE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|\xed[\xa0-\xbf]|\x00")
 
 
-def storable(value: object) -> object:
-    """Every string of a decoded update with what cannot be stored made U+FFFD (as email
-    does with NUL): an update the database refuses would be retried forever after Telegram
-    got its 200."""
-    if isinstance(value, str):
-        return _UNSTORABLE.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {storable(k): storable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [storable(v) for v in value]
-    return value
+# Telegram's ids fit in a signed 64-bit integer (its Bot API documents 52 significant bits).
+_ID_LIMIT = 2**63
+
+
+def is_id(value: object) -> TypeGuard[int]:
+    """A real integer id: `True` is an `int` to isinstance, and a reply to the user id
+    `True` failed in the sender; an id beyond 64 bits is no Telegram id either."""
+    return type(value) is int and -_ID_LIMIT <= value < _ID_LIMIT
 
 
 def parse_update(update: object, received_at: float = 0.0) -> list[InboundMessage]:
     """Customer messages in one Update: only private-chat messages count, the rest is ignored."""
     if not isinstance(update, dict):
         raise InvalidInput("a Telegram update is a JSON object")
-    if not isinstance(update.get("update_id"), int):
+    if not is_id(update.get("update_id")):
         raise InvalidInput("the update has no integer update_id")
     message = update.get("message")
     if not isinstance(message, dict):
@@ -79,7 +75,9 @@ def parse_update(update: object, received_at: float = 0.0) -> list[InboundMessag
     if not isinstance(chat, dict) or chat.get("type") != "private" or not isinstance(user, dict):
         return []
     user_id, message_id = user.get("id"), message.get("message_id")
-    if not isinstance(user_id, int) or not isinstance(message_id, int) or user.get("is_bot"):
+    if not is_id(user_id) or not is_id(message_id) or user.get("is_bot"):
+        return []
+    if "id" in chat and not is_id(chat["id"]):
         return []
     text = message.get("text")
     if not isinstance(text, str):
@@ -184,9 +182,9 @@ class TelegramWebhook:
 
     def parse(self, request: WebhookRequest, received_at: float = 0.0) -> list[InboundMessage]:
         try:
-            update = json.loads(request.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidInput(f"the body is not JSON: {exc}") from None
+            update = decode_json(request.body)
+        except JsonRefused as exc:
+            raise InvalidInput(f"the body is refused: {exc}") from None
         if _UNSTORABLE_SOURCE.search(request.body):  # else nothing to replace: skip the walk
             update = storable(update)
         return parse_update(update, received_at)

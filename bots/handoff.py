@@ -11,6 +11,10 @@ class HandoffBot:
 
     name = "handoff"
 
+    def prepare(self, text: str) -> None:
+        """Warms the word-matching cache off the event loop (`hub.domain.bots.Preparing`)."""
+        wants_a_person(text)
+
     async def handle(self, ctx: BotContext) -> BotOutcome:
         word = wants_a_person(ctx.text)
         if word is None:

@@ -24,6 +24,11 @@ def order_view(order: BotOrder) -> dict[str, Any]:
 class OrderStatusBot:
     name = "order_status"
 
+    def prepare(self, text: str) -> None:
+        """Reads `text` once in a worker thread: the word matching it caches is then a
+        cache hit on the event loop (see `hub.domain.bots.Preparing`)."""
+        status_question(text)
+
     async def handle(self, ctx: BotContext) -> BotOutcome:
         question = status_question(ctx.text)
         if question is None:

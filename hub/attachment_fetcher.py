@@ -32,6 +32,7 @@ from hub.domain.types import Channel
 from hub.errors import ProviderError
 from hub.media import MediaStore
 from hub.models import MessageSource
+from hub.queue.consumers import is_outage
 from hub.queue.port import OUTBOUND, QueueBackend
 from hub.realtime import Broker
 
@@ -98,25 +99,36 @@ class AttachmentFetcher:
         return len(claimed)
 
     async def _fetch_one(self, item: Fetch) -> None:
+        """One try of one file. Any error that is not an outage of the database is a failed
+        try of this file (retried with backoff, then `unavailable` with the error): a file
+        that fails after its fetch would otherwise come back each lease, forever."""
+        try:
+            await self._try_one(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            log.exception("attachment %s: failed unexpectedly", item.id)
+            await self._failed(item, ProviderError(f"unexpected error: {exc!r}", retryable=True))
+
+    async def _failed(self, item: Fetch, exc: ProviderError) -> None:
+        if exc.retryable and item.attempts < MAX_FETCH_ATTEMPTS:
+            delay = max(BACKOFF_SECONDS * 2 ** (item.attempts - 1), exc.retry_after or 0)
+            async with self.db.session() as session, self.db.writing():
+                await do_retry_later(session, item.id, delay * random.uniform(0.9, 1.1), str(exc))
+                await session.commit()
+            return
+        await self._finish(item, AttachmentStatus.UNAVAILABLE, error=exc.message[:2000])
+
+    async def _try_one(self, item: Fetch) -> None:
         try:
             fetched = await self._fetch(item)
         except FileTooLarge as exc:
             await self._finish(item, AttachmentStatus.TOO_LARGE, size=exc.size, error=str(exc))
             return
         except ProviderError as exc:
-            if exc.retryable and item.attempts < MAX_FETCH_ATTEMPTS:
-                delay = max(BACKOFF_SECONDS * 2 ** (item.attempts - 1), exc.retry_after or 0)
-                async with self.db.session() as session, self.db.writing():
-                    await do_retry_later(
-                        session, item.id, delay * random.uniform(0.9, 1.1), str(exc)
-                    )
-                    await session.commit()
-                return
-            await self._finish(item, AttachmentStatus.UNAVAILABLE, error=exc.message)
-            return
-        except Exception as exc:  # a bug or a broken file must not loop forever
-            log.exception("attachment %s: fetch failed", item.id)
-            await self._finish(item, AttachmentStatus.UNAVAILABLE, error=f"fetch failed: {exc!r}")
+            await self._failed(item, exc)
             return
         if len(fetched.data) > self.limit:
             await self._finish(item, AttachmentStatus.TOO_LARGE, size=len(fetched.data))

@@ -307,7 +307,7 @@ class MailboxPoller:
             )
             return False
         try:
-            message = self.parse(raw, None, time.time())
+            message = await self.parse(raw, None, time.time())
         except InvalidInput as exc:
             log.warning("IMAP mail %d refused: %s; left unseen", uid, exc.message)
             return False

@@ -1,8 +1,9 @@
 """The SMTP listener (`HUB_SMTP_LISTEN`): mail to `HUB_EMAIL_ADDRESS` in, durably queued.
 
-aiosmtpd serves inside the process's event loop (no Controller thread). A mail is parsed
-and enqueued on the inbound queue before the listener answers 250, so an accepted mail is
-never lost; a queue outage answers 451 and the sending server tries again later.
+aiosmtpd serves inside the process's event loop (no Controller thread). A mail is read
+(`hub.mail_parsing`: in a worker process, under a time budget, the event loop free
+meanwhile) and enqueued on the inbound queue before the listener answers 250, so an
+accepted mail is never lost; a queue outage answers 451 and the sending server tries again.
 With `HUB_SMTP_TLS_CERT`/`HUB_SMTP_TLS_KEY` the listener offers STARTTLS; plain SMTP stays
 accepted (servers relaying to an MX fall back to plain when TLS is not offered or fails).
 """
@@ -13,7 +14,7 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from hub.queue.port import QueueBackend
 
 log = logging.getLogger(__name__)
 MAX_MAIL_BYTES = 10 * 1024 * 1024
-ParseMail = Callable[[bytes, "str | None", float], InboundMessage]
+ParseMail = Callable[[bytes, "str | None", float], Awaitable[InboundMessage]]
 
 
 class MailHandler:
@@ -52,10 +53,13 @@ class MailHandler:
         if isinstance(raw, str):
             raw = raw.encode("utf-8", errors="surrogateescape")
         try:
-            message = self.parse(raw or b"", envelope.mail_from, time.time())
+            message = await self.parse(raw or b"", envelope.mail_from, time.time())
         except InvalidInput as exc:
             log.warning("mail refused: %s", exc.message)
             return f"550 5.6.0 {exc.message}"
+        except Exception:  # never a 5xx bounce for our own failure: the sender tries again
+            log.exception("mail could not be read; the sender will retry")
+            return "451 4.3.0 temporarily unable to read the mail, try again later"
         try:
             await accept_inbound(self.queue, [message])
         except Exception:

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-from adapters.email_parse import parse_mail
+from adapters.email_parse import parse_mail, parse_mail_unparsed
 from adapters.email_send import EmailSender
 from adapters.media import TelegramMedia, TwilioMedia
 from adapters.telegram import TelegramSender, TelegramWebhook
@@ -18,9 +18,10 @@ from bots.handoff import FallbackBot, HandoffBot
 from bots.order_status import OrderStatusBot
 from hub.domain.bots import Bot
 from hub.domain.media import MediaSource
-from hub.domain.messages import InboundMessage, OutboundMessage
+from hub.domain.messages import OutboundMessage
 from hub.domain.ports import SendingAdapter
 from hub.domain.types import Channel
+from hub.mail_parsing import MailReader
 from hub.resources import templates_dir
 from hub.settings import Settings
 
@@ -34,7 +35,7 @@ class Channels:
     telegram: TelegramSender | None = None
     twilio_webhook: TwilioWebhook | None = None
     # Email: how a received mail becomes an InboundMessage (raw, envelope sender, time).
-    parse_mail: Callable[[bytes, str | None, float], InboundMessage] | None = None
+    parse_mail: MailReader | None = None
     # How each channel's customer files are fetched (mail attachments are in the mail).
     media: dict[Channel, MediaSource] = field(default_factory=dict)
 
@@ -43,6 +44,8 @@ class Channels:
             await sender.close()
         for source in self.media.values():
             await source.close()
+        if self.parse_mail is not None:
+            self.parse_mail.close()
 
 
 def build_channels(
@@ -66,7 +69,10 @@ def build_channels(
     _add_twilio(settings, channels)
     if settings.email_address is not None and settings.smtp_url is not None:
         # The mailbox's own mail coming back must never be answered (a mail loop).
-        channels.parse_mail = partial(parse_mail, hub_address=settings.email_address)
+        channels.parse_mail = MailReader(
+            full=partial(parse_mail, hub_address=settings.email_address),
+            cheap=partial(parse_mail_unparsed, hub_address=settings.email_address),
+        )
         channels.senders[Channel.EMAIL] = EmailSender(
             settings.smtp_url.get_secret_value(),
             settings.email_address,

@@ -38,7 +38,8 @@ _SET_OPT_OUT = (
 async def do_store_channel_state(
     session: AsyncSession, stored: list[tuple[InboundMessage, int]]
 ) -> None:
-    """SMS STOP/START, the automated-mail flag and mail originals of freshly stored messages."""
+    """SMS STOP/START, the automated-mail flag, the unparsed-mail flag (in the message's
+    `error`) and mail originals of freshly stored messages."""
     opt = [
         {"b_a": m.address, "b_v": bool(m.extra["sms_opt_out"])}
         for m, _ in stored
@@ -51,6 +52,12 @@ async def do_store_channel_state(
         await session.execute(
             update(MESSAGES).where(MESSAGES.c.id.in_(automated)).values(automated=True)
         )
+    for m, mid in stored:  # a mail kept as raw text (hub.mail_parsing): the inbox says so
+        unparsed = m.extra.get("unparsed")
+        if m.channel is Channel.EMAIL and isinstance(unparsed, str):
+            await session.execute(
+                update(MESSAGES).where(MESSAGES.c.id == mid).values(error=unparsed[:2000])
+            )
     sources = [
         {
             "message_id": mid,

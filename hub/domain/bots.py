@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 # Statuses after which an order is no longer "open" (SPEC §5 status names).
 CLOSED_ORDER_STATUSES = frozenset({"delivered", "cancelled", "returned"})
@@ -110,3 +110,13 @@ class Bot(Protocol):
     name: str
 
     async def handle(self, ctx: BotContext) -> BotOutcome: ...
+
+
+@runtime_checkable
+class Preparing(Protocol):
+    """A bot whose reading of a text is CPU work (fuzzy word matching) may also offer
+    `prepare`: the hub calls it in a worker thread before `handle`, with the same text, so
+    the work (and the caches it fills) is done there while the event loop keeps serving.
+    It must only read and cache; what the bot says is still decided in `handle`."""
+
+    def prepare(self, text: str) -> None: ...

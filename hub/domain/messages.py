@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from hub.domain.storable import storable
 from hub.domain.types import Channel
 
 
@@ -45,12 +47,24 @@ class InboundAttachment:
         }
 
 
+# How json.dumps (ASCII output) writes a NUL or a lone surrogate; a pair (an emoji) is no
+# match. An escaped backslash before "u0000" in text may match too: harmless, it cleans.
+_UNSTORABLE_ESCAPE = re.compile(
+    r"\\u0000|\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f]"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
     """One customer message as a provider delivered it, already translated by the adapter.
 
     `dedupe_key` is unique per channel for one provider event (Telegram chat:message,
     Twilio MessageSid, mail Message-ID), so provider retries are stored once.
+
+    `extra` keys the core reads: SMS `sms_opt_out` (STOP/START); email `subject`,
+    `references`, `html` (sanitised), `raw_base64` (the original), `automated` (never
+    answered) and `unparsed` (why only the raw text was kept: stored as the message's
+    `error`, shown to operators). Every string in it is cleaned by `to_json`.
     """
 
     channel: Channel
@@ -96,7 +110,10 @@ class InboundMessage:
         }
         if self.attachments:  # left out when empty: jobs queued before attachments still load
             data["attachments"] = [a.to_dict() for a in self.attachments]
-        return json.dumps(data, separators=(",", ":"))  # ASCII output takes json's fast path
+        out = json.dumps(data, separators=(",", ":"))  # ASCII output takes json's fast path
+        if _UNSTORABLE_ESCAPE.search(out):  # a NUL or a lone surrogate somewhere: clean all
+            out = json.dumps(storable(data), separators=(",", ":"))
+        return out
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> InboundMessage:

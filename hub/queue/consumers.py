@@ -23,7 +23,7 @@ from hub.actions.delivery import do_set_status, load_outbound, stranded_outbound
 from hub.actions.replies import outbound_job
 from hub.actions.unit import take_events
 from hub.db import Database
-from hub.domain.messages import InboundMessage
+from hub.domain.messages import DeliveryReceipt, InboundMessage, OutboundMessage
 from hub.domain.ports import SendingAdapter
 from hub.domain.types import Channel, MessageStatus
 from hub.errors import ProviderError
@@ -239,79 +239,127 @@ class OutboundConsumer(Consumer):
             await self._send(job)
 
     async def _send(self, job: Job) -> None:
-        payload = json.loads(job.payload)
-        message_id = int(payload["message_id"])
-        async with self.db.session() as session:
-            outbound = await load_outbound(session, message_id, payload.get("progress"))
-            if outbound is not None and self.files is not None:
-                outbound = await self.files.attach(session, outbound)
-        if outbound is None:
-            await self.backend.ack(self.queue, [job])
-            return
-        sender = self.senders.get(outbound.channel)
+        """One try of one job. Whatever goes wrong here that is not an outage of the
+        database or queue is a failed try of this job: counted, retried with backoff, then
+        the message `failed` and the job dead-lettered. Re-raising it instead would hand
+        the batch back to the run loop, which claims the same job again: its partition,
+        a sixteenth of all replies, would wait behind it forever."""
+        message_id: int | None = None
+        channel: Channel | None = None
         try:
-            if sender is None:
-                raise ProviderError(
-                    f"the {outbound.channel} channel is not enabled", retryable=False
-                )
-            receipt = await sender.send(outbound)
+            payload = json.loads(job.payload)
+            message_id = int(payload["message_id"])
+            async with self.db.session() as session:
+                outbound = await load_outbound(session, message_id, payload.get("progress"))
+                if outbound is not None and self.files is not None:
+                    outbound = await self.files.attach(session, outbound)
+            if outbound is None:
+                await self.backend.ack(self.queue, [job])
+                return
+            channel = outbound.channel
+            receipt = await self._deliver(outbound)
         except ProviderError as exc:
-            await self._failed(job, message_id, outbound.channel, exc)
+            await self._failed(job, message_id, channel, exc)
             return
-        except (TimeoutError, OSError) as exc:
-            await self._failed(
-                job, message_id, outbound.channel, ProviderError(repr(exc), retryable=True)
-            )
+        except Exception as exc:
+            if is_outage(exc):
+                raise  # the run loop waits and claims the batch again, no try counted
+            log.exception("send of job %s (message %s) failed unexpectedly", job.id, message_id)
+            unexpected = ProviderError(f"unexpected error: {exc!r}"[:2000], retryable=True)
+            await self._failed(job, message_id, channel, unexpected, dead_letter=True)
             return
         status = MessageStatus.DELIVERED if receipt.delivered else MessageStatus.SENT
         await self._record_sent(job, message_id, status, receipt.external_id)
-        metrics.outbound_sent.labels(outbound.channel.value).inc()
+        metrics.outbound_sent.labels(channel.value).inc()
+
+    async def _deliver(self, outbound: OutboundMessage) -> DeliveryReceipt:
+        sender = self.senders.get(outbound.channel)
+        if sender is None:
+            raise ProviderError(f"the {outbound.channel} channel is not enabled", retryable=False)
+        try:
+            return await sender.send(outbound)
+        except (TimeoutError, OSError) as exc:
+            raise ProviderError(repr(exc), retryable=True) from None
 
     async def _record_sent(
         self, job: Job, message_id: int, status: MessageStatus, external_id: str | None
     ) -> None:
         """The provider has the reply: wait out a database outage to record it, because
-        giving up here would hand the job back and send the reply a second time."""
+        giving up here would hand the job back and send the reply a second time. Any other
+        error is not retried either (that would also send again): the status is recorded
+        without the provider's id, or failing that the job is dead-lettered."""
+        external_id = external_id[:255] if external_id else external_id
         while True:
             try:
                 await self._set_status(message_id, status, done=job, external_id=external_id)
                 return
             except Exception as exc:
                 if not is_outage(exc):
-                    raise
+                    log.exception("recording the send of message %s failed", message_id)
+                    if external_id is not None:
+                        external_id = None
+                        continue
+                    await self.backend.dead_letter(job, f"sent, not recorded: {exc!r}")
+                    return
                 log.warning("recording the send of message %s waits for the database", message_id)
                 await asyncio.sleep(0.5)
 
     async def _failed(
-        self, job: Job, message_id: int, channel: Channel, exc: ProviderError
+        self,
+        job: Job,
+        message_id: int | None,
+        channel: Channel | None,
+        exc: ProviderError,
+        *,
+        dead_letter: bool = False,
     ) -> None:
+        """A failed try: again after a backoff, or for good (the message `failed` with the
+        error; with `dead_letter`, an unexpected error, the job is kept as a dead letter)."""
         if exc.retryable and job.attempts + 1 < MAX_SEND_ATTEMPTS:
             delay = backoff(job.attempts, exc.retry_after)
             log.warning("send of message %s failed (%s), retry in %.1fs", message_id, exc, delay)
             # What the provider already accepted rides with the job: the retry resumes there.
             payload = None
-            if exc.progress is not None:
+            if exc.progress is not None and message_id is not None:
                 payload = json.dumps({"message_id": message_id, "progress": exc.progress})
             await self.backend.retry(job, delay, exc.message, payload)
             return
         log.error("send of message %s failed for good: %s", message_id, exc.message)
-        await self._set_status(message_id, MessageStatus.FAILED, done=job, error=exc.message)
-        metrics.outbound_failed.labels(channel.value).inc()
+        if message_id is None:  # not even a message to mark: only the dead letter tells
+            await self.backend.dead_letter(job, exc.message)
+            return
+        try:
+            await self._set_status(
+                message_id,
+                MessageStatus.FAILED,
+                done=None if dead_letter else job,
+                error=exc.message,
+            )
+        except Exception as error:
+            if is_outage(error):
+                raise
+            log.exception("message %s could not be marked failed", message_id)
+            dead_letter = True  # the job must still leave its partition
+        if dead_letter:
+            await self.backend.dead_letter(job, exc.message)
+        if channel is not None:
+            metrics.outbound_failed.labels(channel.value).inc()
 
     async def _set_status(
-        self, message_id: int, status: MessageStatus, *, done: Job, **fields: str | None
+        self, message_id: int, status: MessageStatus, *, done: Job | None, **fields: str | None
     ) -> None:
         """Record the outcome and ack `done`: in one transaction where the queue lives in
         the database (one write turn instead of two), else right after the commit."""
+        jobs = [done] if done is not None else []
         async with self.db.session() as session:
             async with self.db.writing():
                 await do_set_status(session, message_id, status, **fields)
-                acked = await self.backend.ack_within(session, self.queue, [done])
+                acked = not jobs or await self.backend.ack_within(session, self.queue, jobs)
                 await session.commit()
             events = take_events(session)
         await self.broker.publish(events)
         if not acked:
-            await self.backend.ack(self.queue, [done])
+            await self.backend.ack(self.queue, jobs)
 
     async def housekeeping(self) -> None:
         """Re-queue replies whose job was lost (a crash between commit and enqueue)."""

@@ -6,15 +6,18 @@ from collections import Counter
 
 from hub import metrics
 from hub.domain.messages import InboundMessage
+from hub.domain.storable import storable_text
 from hub.queue.port import INBOUND, NewJob, QueueBackend
 
 
 def inbound_job(message: InboundMessage) -> NewJob:
-    """Partitioned by address (one customer's messages in order), de-duplicated per channel."""
+    """Partitioned by address (one customer's messages in order), de-duplicated per channel.
+    Keys are cleaned as the payload is (`InboundMessage.to_json`): a NUL in a Message-ID
+    must not make the durable enqueue fail."""
     return NewJob(
-        key=message.address,
+        key=storable_text(message.address),
         payload=message.to_json(),
-        dedupe_key=f"{message.channel.value}:{message.dedupe_key}",
+        dedupe_key=storable_text(f"{message.channel.value}:{message.dedupe_key}"),
     )
 
 

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
 import re
 import secrets
@@ -25,6 +24,7 @@ from hub.actions.webchat import (
 )
 from hub.domain import events
 from hub.domain.events import Event
+from hub.domain.json_input import decode_json
 from hub.domain.messages import InboundMessage
 from hub.domain.types import Channel
 from hub.errors import InvalidInput
@@ -278,7 +278,7 @@ async def _hello(
     (if the address and the hub still have room for new visitors)."""
     try:
         first = await ws.receive(timeout=HELLO_TIMEOUT)
-        frame = json.loads(first.data) if first.type == WSMsgType.TEXT else None
+        frame = decode_json(first.data) if first.type == WSMsgType.TEXT else None
     except (TimeoutError, ValueError):
         frame = None
     if not isinstance(frame, dict) or frame.get("type") != "hello":
@@ -348,7 +348,7 @@ async def _converse(
                 if msg.type != WSMsgType.TEXT:
                     continue
                 try:
-                    frame = json.loads(msg.data)
+                    frame = decode_json(msg.data)  # depth and number size capped
                 except ValueError:
                     await ws.send_json(_error("invalid_json", "frames are JSON objects"))
                     continue

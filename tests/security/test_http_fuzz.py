@@ -27,7 +27,13 @@ from tests.conftest import TELEGRAM_SECRET
 from tests.factories import count, messages_of, telegram_update
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioAPI, sign
 from tests.security.fuzz import fuzz
-from tests.security.test_parser_fuzz import ANY_TEXT, FORM_KEYS, JSON, telegram_like
+from tests.security.test_parser_fuzz import (
+    ANY_TEXT,
+    FORM_KEYS,
+    JSON,
+    deep_or_huge,
+    telegram_like,
+)
 from tests.support import RunningHub, eventually
 
 PUBLIC_URL = "https://support.example.test"
@@ -324,3 +330,32 @@ async def test_text_no_database_can_hold_is_stored_as_replacement_characters(
     await ws.close()
     assert len(await messages_of(hub.hub)) == 3 + len(anything)
     await settled(hub)
+
+
+async def test_deep_and_huge_json_is_a_400_or_an_error_frame_never_a_500(hub: RunningHub) -> None:
+    """Nesting past the limit and numbers past their size: refused before any work, by the
+    webhook with a 400 and by the web chat with an `error` frame on a socket that stays."""
+    bodies = examples(deep_or_huge(), 40)
+    headers = {
+        "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET,
+        "Content-Type": "application/json",
+    }
+    before = await settled(hub)
+    for body in bodies:
+        async with hub.http.post(f"{hub.url}/webhooks/telegram", data=body, headers=headers) as r:
+            assert r.status == 400, (r.status, body[:80])
+    ws = await hub.http.ws_connect(f"{hub.url}/webchat/ws")
+    await ws.send_json({"type": "hello"})
+    assert (await ws.receive_json(timeout=10))["type"] == "welcome"
+    for body in bodies:
+        if len(body) > 60_000:
+            continue  # past the frame size limit: a close, tested elsewhere
+        frame = body.decode().replace('"update_id":1', '"type":"message","client_id":"c"')
+        await ws.send_str(frame)
+        answer = await ws.receive_json(timeout=10)
+        assert answer["type"] == "error" and answer["code"] == "invalid_json", answer
+    await ws.send_str(SENTINEL)
+    got = await answers_until_sentinel(ws)
+    assert got and got[-1]["type"] == "error"
+    await ws.close()
+    assert await settled(hub) == before

@@ -244,3 +244,109 @@ def test_parse_mail_takes_any_multipart_text(plain: str, html: str, first: str) 
     mail.add_alternative(html if first == "plain" else plain, subtype="html")
     result = parse_mail(mail.as_bytes())
     assert result.address == "ann@shop.test"
+
+
+# --------------------------------------------------------------------------- hostile shapes
+
+TELEGRAM_ID_LIMIT = 2**63
+
+
+def assert_telegram_messages(result: list[InboundMessage] | None) -> None:
+    """Every stored Telegram address is a real 64-bit integer id (a boolean is none)."""
+    assert_messages(result)
+    for message in result or []:
+        assert -TELEGRAM_ID_LIMIT <= int(message.address) < TELEGRAM_ID_LIMIT, message.address
+        assert message.address not in ("True", "False")
+
+
+ODD_IDS = st.booleans() | st.integers(min_value=2**63) | st.integers(max_value=-(2**63) - 1)
+
+
+@st.composite
+def telegram_with_odd_ids(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid private message with one id made a boolean or too big."""
+    update: dict[str, Any] = {
+        "update_id": 1,
+        "message": {
+            "message_id": 2,
+            "from": {"id": 3, "is_bot": False, "first_name": "A"},
+            "chat": {"id": 3, "type": "private"},
+            "text": "hi",
+        },
+    }
+    where = draw(st.sampled_from(["update_id", "message_id", "from", "chat"]))
+    odd = draw(ODD_IDS)
+    if where in ("from", "chat"):
+        update["message"][where]["id"] = odd
+    elif where == "message_id":
+        update["message"]["message_id"] = odd
+    else:
+        update["update_id"] = odd
+    return update
+
+
+@fuzz(150)
+@given(telegram_with_odd_ids())
+def test_a_boolean_or_oversized_id_never_makes_a_customer_message(update: dict[str, Any]) -> None:
+    body = json.dumps(update).encode()
+    assert not parsed_or_refused(TelegramWebhook("s").parse, request(body))
+
+
+@fuzz(300)
+@given(telegram_like())
+def test_telegram_addresses_are_real_64_bit_ints(update: dict[str, Any]) -> None:
+    body = json.dumps(update).encode()
+    assert_telegram_messages(parsed_or_refused(TelegramWebhook("s").parse, request(body)))
+
+
+@st.composite
+def deep_or_huge(draw: st.DrawFn) -> bytes:
+    """A Telegram-like update with nesting past the limit or one number past its size."""
+    kind = draw(st.sampled_from(["array", "object", "int", "float", "mixed"]))
+    depth = draw(st.integers(65, 12_000))
+    if kind == "array":
+        inner = "[" * depth + "]" * depth
+    elif kind == "object":
+        inner = '{"a":' * depth + "1" + "}" * depth
+    elif kind == "mixed":
+        inner = '[{"a":' * (depth // 2) + "1" + "}]" * (depth // 2)
+    elif kind == "int":
+        inner = "-" * draw(st.integers(0, 1)) + "7" * draw(st.integers(41, 6000))
+    else:
+        inner = "1." + "5" * draw(st.integers(41, 6000))
+    field = draw(st.sampled_from(["update_id", "message", "x"]))
+    return ('{"update_id":1,"' + field + '":' + inner + "}").encode()
+
+
+@fuzz(120)
+@given(deep_or_huge())
+def test_telegram_parse_refuses_deep_nesting_and_huge_numbers(body: bytes) -> None:
+    try:
+        TelegramWebhook("s").parse(request(body))
+    except InvalidInput as exc:
+        assert "refused" in exc.message
+    else:
+        raise AssertionError("accepted")
+
+
+CHARSETS = st.sampled_from(
+    ["utf-8", "latin-1", "koi8-r", "x-unknown", "bogus-8bit", "utf-7", "", "cp1252", "utf-16"]
+)
+
+
+@fuzz(200)
+@given(st.binary(max_size=300), CHARSETS, st.sampled_from(["8bit", "quoted-printable", "base64"]))
+def test_a_mail_with_a_from_address_is_never_refused_for_its_body(
+    body: bytes, charset: str, encoding: str
+) -> None:
+    """Any charset name and any bytes: stored (decoded with a fallback), never refused."""
+    head = (
+        "From: =?utf-8?q?Na=00me?= <ann@shop.test>\r\nSubject: =?utf-8?q?S=00?=\r\n"
+        f"Content-Type: text/plain; charset={charset}\r\n"
+        f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
+    )
+    result = parse_mail(head.encode() + body)
+    assert result.address == "ann@shop.test"
+    stored = InboundMessage.from_json(result.to_json())  # what the queue and database get
+    for value in (stored.text, stored.display_name or "", str(stored.extra["subject"])):
+        assert "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)

@@ -1,0 +1,64 @@
+"""Long customer texts with the bots on: they read a capped prefix, so the hub stays
+responsive (ten visitors sending two 10,000-character messages each froze it for 20.8 s)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import string
+import time
+
+import aiohttp
+
+from hub.web.webchat import MAX_TEXT_CHARS
+from tests.factories import messages_of
+from tests.support import RunningHub, eventually
+
+VISITORS = 10
+EACH = 2
+
+
+def long_text(seed: int) -> str:
+    """Word-like filler, the worst case for the matchers (no early hit), 10,000 chars."""
+    rng = random.Random(seed)
+    words = (
+        "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 9)))
+        for _ in range(MAX_TEXT_CHARS)
+    )
+    return " ".join(words)[:MAX_TEXT_CHARS]
+
+
+async def _visitor(hub: RunningHub, n: int) -> aiohttp.ClientWebSocketResponse:
+    ws = await hub.http.ws_connect(f"{hub.url}/webchat/ws")
+    await ws.send_json({"type": "hello"})
+    assert (await ws.receive_json(timeout=10))["type"] == "welcome"
+    for m in range(EACH):
+        await ws.send_json({"type": "message", "text": long_text(n * 10 + m), "client_id": f"{m}"})
+    return ws
+
+
+async def test_ten_visitors_with_long_texts_get_answers_and_healthz_stays_fast(
+    hub: RunningHub,
+) -> None:
+    sockets = await asyncio.gather(*(_visitor(hub, n) for n in range(VISITORS)))
+
+    async def all_answered() -> bool:
+        bot = await messages_of(hub.hub, sender_type="bot", private=False)
+        return len(bot) >= VISITORS * EACH
+
+    slowest = 0.0
+    deadline = time.monotonic() + 60
+    while not await all_answered():
+        assert time.monotonic() < deadline, "the bots did not answer every long text"
+        started = time.monotonic()
+        async with hub.http.get(f"{hub.url}/healthz") as response:
+            assert response.status == 200
+        slowest = max(slowest, time.monotonic() - started)
+        await asyncio.sleep(0.05)  # pacing the probe, not waiting for a result
+    assert slowest < 1.0, slowest
+    stored = await messages_of(hub.hub, channel="webchat", direction="inbound")
+    assert len(stored) == VISITORS * EACH
+    assert all(len(m.text) == MAX_TEXT_CHARS for m in stored)  # stored whole, read capped
+    for ws in sockets:
+        await ws.close()
+    await eventually(all_answered, what="answers")
