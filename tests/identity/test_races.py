@@ -24,6 +24,8 @@ from tests.support import RunningHub, eventually, start_hub, stop_hub
 from tests.web.conftest import Api, make_api
 
 PAIRS = 12
+# Two workers share the partitions only after a rebalance (a few seconds): wait longer.
+ROUTED_WITHIN = 30.0
 
 
 @pytest.fixture
@@ -87,7 +89,9 @@ async def test_one_customer_writing_on_two_channels_at_once_gets_one_thread(
         await api.ok("PUT", f"/orders/R{n}", {"customer": customer, "status": "created"}, 201)
         people.append((telegram, phone))
     await asyncio.gather(*(p.ask(f"at once {n}") for n, pair in enumerate(people) for p in pair))
-    await eventually(lambda: routed(first, 2 * PAIRS), what="every message routed")
+    await eventually(
+        lambda: routed(first, 2 * PAIRS), what="every message routed", timeout=ROUTED_WITHIN
+    )
     for telegram, phone in people:
         customer = await customer_of(first.hub, "telegram", str(telegram.user_id))
         assert customer is not None
@@ -111,7 +115,9 @@ async def test_merges_racing_inbound_messages_lose_nothing(
     for older, newer in pairs:
         await older.ask("before")
         await newer.ask("before")
-    await eventually(lambda: routed(first, 2 * PAIRS), what="first messages routed")
+    await eventually(
+        lambda: routed(first, 2 * PAIRS), what="first messages routed", timeout=ROUTED_WITHIN
+    )
     ids = []
     for older, newer in pairs:
         a = await customer_of(first.hub, "telegram", older.address)
@@ -125,7 +131,9 @@ async def test_merges_racing_inbound_messages_lose_nothing(
         *(older.ask(f"during {i}") for i, (older, _) in enumerate(pairs)),
     )
     assert all(r[0] == 200 for r in results[:PAIRS]), results[:PAIRS]
-    await eventually(lambda: routed(first, 4 * PAIRS), what="every message routed")
+    await eventually(
+        lambda: routed(first, 4 * PAIRS), what="every message routed", timeout=ROUTED_WITHIN
+    )
     for a, _ in ids:
         [thread] = await unresolved_of(first, a)
         theirs = [m for m in await messages_of(first.hub, customer_id=a, direction="inbound")]
@@ -142,7 +150,7 @@ async def test_a_merge_submitted_twice_at_once_merges_once(
     older, newer = TelegramPerson(first, fakes), TelegramPerson(second, fakes)
     await older.ask("one")
     await newer.ask("two")
-    await eventually(lambda: routed(first, 2), what="both routed")
+    await eventually(lambda: routed(first, 2), what="both routed", timeout=ROUTED_WITHIN)
     a = (await customer_of(first.hub, "telegram", older.address)).id  # type: ignore[union-attr]
     b = (await customer_of(first.hub, "telegram", newer.address)).id  # type: ignore[union-attr]
     assert a is not None and b is not None
@@ -164,7 +172,7 @@ async def test_a_claim_for_an_address_mid_merge_ends_as_one_suggestion(
     )  # fmt: skip
     await older.ask("one")
     await newer.ask("two")
-    await eventually(lambda: routed(first, 2), what="both routed")
+    await eventually(lambda: routed(first, 2), what="both routed", timeout=ROUTED_WITHIN)
     a = (await customer_of(first.hub, "telegram", older.address)).id  # type: ignore[union-attr]
     b = (await customer_of(first.hub, "telegram", newer.address)).id  # type: ignore[union-attr]
     assert a is not None and b is not None
@@ -174,7 +182,9 @@ async def test_a_claim_for_an_address_mid_merge_ends_as_one_suggestion(
         await visitor.say("claiming")
     finally:
         await visitor.close()
-    await eventually(lambda: routed(first, 3), what="the visitor's message routed")
+    await eventually(
+        lambda: routed(first, 3), what="the visitor's message routed", timeout=ROUTED_WITHIN
+    )
     card = await api.get(f"/customers/{a}")
     owners = {s["owner_id"] for s in card["suggestions"]}
     assert owners == {a}, card["suggestions"]

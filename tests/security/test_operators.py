@@ -17,7 +17,7 @@ from hub.web.api import api_routes
 from hub.web.api.auth import LoginLimiter
 from hub.web.keys import LOGIN_LIMITER
 from tests.factories import count
-from tests.support import RunningHub
+from tests.support import RunningHub, concrete_path
 from tests.web.conftest import PASSWORD, Api, Browser, customer_writes
 
 ADMIN_EMAIL = "root@shop.test"
@@ -154,7 +154,7 @@ async def test_session_calls_to_the_api_need_the_csrf_header_on_every_unsafe_rou
     for route in api_routes(LoginLimiter()):
         if route.method == "GET" or not route.auth:
             continue
-        path = hub.url + route.full_path.replace("{id}", "1").replace("{number}", "A-1")
+        path = hub.url + concrete_path(route.full_path)
         for headers in ({}, {"X-CSRF-Token": "wrong"}):
             async with browser.http.request(route.method, path, json={}, headers=headers) as r:
                 assert r.status == 403, (route.path, headers, r.status)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import typing
 from typing import Any
 
@@ -13,14 +12,10 @@ from hub.web.api.auth import LoginLimiter
 from hub.web.api.schemas import ChannelName, StatusName
 from hub.web.keys import LOGIN_LIMITER
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.support import RunningHub, eventually
+from tests.support import RunningHub, concrete_path, eventually
 from tests.web.conftest import PASSWORD, Api, customer_writes, make_api
 
 ROUTES = api_routes(LoginLimiter())
-
-
-def _concrete(path: str) -> str:
-    return re.sub(r"{\w*id}", "1", path).replace("{number}", "A-1")
 
 
 async def _walk(api: Api, path: str, limit: int) -> list[list[dict[str, Any]]]:
@@ -45,7 +40,7 @@ async def test_missing_or_bad_token_is_401(hub: RunningHub, api: Api) -> None:
     for route in ROUTES:
         if not route.auth:
             continue
-        path = _concrete(route.path)
+        path = concrete_path(route.path)
         for token in (None, "hub_not-a-real-token", ""):
             status, data, _ = await api.call(route.method, path, {}, token=token)
             assert status == 401, (route.method, path, token, data)
