@@ -17,7 +17,7 @@ from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.types import Channel
-from hub.errors import Conflict
+from hub.errors import Conflict, NotFound
 from hub.models import Customer, Identity
 from hub.models.base import utcnow
 
@@ -45,6 +45,15 @@ async def do_claim_identity(
         return
     session.add(Identity(customer_id=customer.id, channel=channel, address=address, verified=False))
     await session.flush()
+
+
+async def identity_of(session: AsyncSession, customer_id: int, identity_id: int) -> Identity:
+    """One of this customer's identities, else NotFound (an id of someone else's names
+    nothing here)."""
+    identity = await session.get(Identity, identity_id)
+    if identity is None or identity.customer_id != customer_id:
+        raise NotFound("this customer has no such identity")
+    return identity
 
 
 async def do_confirm_identity(

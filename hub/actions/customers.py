@@ -65,6 +65,15 @@ async def do_link_identity(
     """
     existing = (await find_identities(session, [(channel, address)])).get((channel, address))
     assert customer.id is not None
+    if existing is not None and existing.customer_id != customer.id:
+        if not existing.verified:
+            await _take_over(session, existing, customer.id, rule=rule, operator_id=operator_id)
+            return customer
+        owner = await get_customer(session, existing.customer_id)
+        older, newer = (owner, customer) if (owner.id or 0) < customer.id else (customer, owner)
+        return await do_merge_customers(
+            session, older, newer, rule=rule or f"same {channel} {address}", operator_id=operator_id
+        )
     if existing is None:
         session.add(
             Identity(
@@ -75,40 +84,24 @@ async def do_link_identity(
                 display_name=display_name,
             )
         )
-        note(
-            session,
-            customer.id,
-            TimelineKind.LINK,
-            channel=channel,
-            address=address,
-            operator_id=operator_id,
-            rule=rule,
-        )
-        await session.flush()
-        return customer
-    if existing.customer_id == customer.id:
-        if not existing.verified:
-            existing.verified = True
-            session.add(existing)
-            note(
-                session,
-                customer.id,
-                TimelineKind.PROVE,
-                channel=channel,
-                address=address,
-                operator_id=operator_id,
-                rule=rule,
-            )
-            await session.flush()
-        return customer
-    if not existing.verified:
-        await _take_over(session, existing, customer.id, rule=rule, operator_id=operator_id)
-        return customer
-    owner = await get_customer(session, existing.customer_id)
-    survivor, other = (owner, customer) if (owner.id or 0) < customer.id else (customer, owner)
-    return await do_merge_customers(
-        session, survivor, other, rule=rule or f"same {channel} {address}", operator_id=operator_id
+        kind = TimelineKind.LINK
+    elif not existing.verified:
+        existing.verified = True
+        session.add(existing)
+        kind = TimelineKind.PROVE
+    else:
+        return customer  # already theirs, proven
+    note(
+        session,
+        customer.id,
+        kind,
+        channel=channel,
+        address=address,
+        operator_id=operator_id,
+        rule=rule,
     )
+    await session.flush()
+    return customer
 
 
 async def _take_over(

@@ -83,10 +83,13 @@ async def claimed_elsewhere(session: AsyncSession, customer_id: int) -> list[Mer
     return list(rows.all())
 
 
-async def get_suggestion(session: AsyncSession, suggestion_id: int) -> MergeSuggestion:
+async def suggestion_of(
+    session: AsyncSession, customer_id: int, suggestion_id: int
+) -> MergeSuggestion:
+    """A suggestion naming this customer on either side, else NotFound."""
     found = await session.get(MergeSuggestion, suggestion_id)
-    if found is None:
-        raise NotFound(f"suggestion {suggestion_id} not found")
+    if found is None or customer_id not in (found.customer_id, found.owner_id):
+        raise NotFound("this customer has no such suggestion")
     return found
 
 

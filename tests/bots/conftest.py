@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hub.settings import Settings
-from tests.bots.people import HMAC_SECRET, Fakes
+from tests.bots.people import Fakes
 from tests.channels.conftest import MAILBOX, twilio_settings
 from tests.conftest import TELEGRAM_SECRET
 from tests.fakes.smtp_relay import SmtpRelay
@@ -16,6 +16,7 @@ from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.support import RunningHub, start_hub, stop_hub
 from tests.web.conftest import Api, make_api
+from tests.webchat_visitor import HMAC_SECRET
 
 
 @pytest.fixture

@@ -3,16 +3,12 @@ fake provider received for them: one shape for Telegram, SMS, WhatsApp, email an
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import hmac
 import itertools
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any, Protocol
 
-import aiohttp
 import aiosmtplib
 
 from tests.channels.conftest import MAILBOX
@@ -22,9 +18,9 @@ from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.support import RunningHub, eventually
+from tests.webchat_visitor import Visitor
 
 CHANNELS = ("telegram", "sms", "whatsapp", "email", "webchat")
-HMAC_SECRET = "shop-hmac-secret"
 _numbers = itertools.count(1)
 
 
@@ -164,64 +160,29 @@ class WebchatPerson:
     channel: str = "webchat"
     email: str = field(default_factory=lambda: f"visitor{next(_numbers)}@customer.test")
     verified: bool = True
-    ws: aiohttp.ClientWebSocketResponse | None = None
-    frames: list[dict[str, Any]] = field(default_factory=list)
-    _reader: asyncio.Task[None] | None = None
-    _sent: int = 0
+    visitor: Visitor | None = None
 
     @property
     def address(self) -> str:
         """The visitor id: the visitor token without its signature."""
-        token = next(f["visitor_token"] for f in self.frames if f["type"] == "welcome")
-        return str(token).rpartition(".")[0]
+        assert self.visitor is not None
+        return self.visitor.visitor_id
 
     def order_customer(self) -> dict[str, Any]:
         return {"email": self.email}
 
     async def ask(self, text: str) -> None:
-        if self.ws is None:
-            await self._open()
-        assert self.ws is not None
-        self._sent += 1
-        await self.ws.send_json({"type": "message", "text": text, "client_id": f"c{self._sent}"})
-        await eventually(lambda: self._acked(self._sent), what="web chat ack")
-
-    async def _open(self) -> None:
-        self.ws = await self.running.http.ws_connect(f"{self.running.url}/webchat/ws")
-        self._reader = asyncio.create_task(self._read(self.ws))
-        await self.ws.send_json({"type": "hello"})
-        await eventually(lambda: self._seen("welcome"), what="web chat welcome")
-        identify: dict[str, Any] = {"type": "identify", "email": self.email}
-        if self.verified:
-            proof = hmac.new(HMAC_SECRET.encode(), self.email.encode(), hashlib.sha256)
-            identify["identity_hash"] = proof.hexdigest()
-        await self.ws.send_json(identify)
-        if self.verified:  # a proven identity gets a new welcome with the whole thread
-            await eventually(lambda: self._seen("welcome", 2), what="welcome after identify")
-
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        async for message in ws:
-            if message.type is aiohttp.WSMsgType.TEXT:
-                self.frames.append(message.json())
-
-    async def _seen(self, kind: str, n: int = 1) -> bool:
-        return sum(1 for f in self.frames if f["type"] == kind) >= n
-
-    async def _acked(self, n: int) -> bool:
-        return await self._seen("ack", n)
+        if self.visitor is None:
+            self.visitor = await Visitor(self.running).open()
+            await self.visitor.identify(email=self.email, proven=self.verified)
+        await self.visitor.say(text)
 
     def answers(self) -> list[str]:
-        return [
-            str(f["text"])
-            for f in self.frames
-            if f["type"] == "message" and f.get("sender_type") != "customer"
-        ]
+        return [] if self.visitor is None else self.visitor.heard()
 
     async def close(self) -> None:
-        if self.ws is not None:
-            await self.ws.close()
-        if self._reader is not None:
-            await self._reader
+        if self.visitor is not None:
+            await self.visitor.close()
 
 
 def stranger_of(owner: Person, running: RunningHub, fakes: Fakes) -> Person:

@@ -9,9 +9,9 @@ from playwright.async_api import Page, expect
 
 from tests.browser.test_inbox import sign_in
 from tests.factories import messages_of
-from tests.identity.visitors import Visitor
 from tests.support import RunningHub
 from tests.web.conftest import Api, customer_writes
+from tests.webchat_visitor import Visitor
 
 
 async def test_the_card_marks_proof_and_claims_and_an_operator_decides(

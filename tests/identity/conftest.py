@@ -9,9 +9,9 @@ import pytest
 
 from tests.bots.conftest import every_channel_hub, fakes, smtp_relay  # noqa: F401 (fixtures)
 from tests.bots.people import Person
-from tests.identity.visitors import Visitor
 from tests.support import RunningHub
 from tests.web.conftest import Api, make_api
+from tests.webchat_visitor import Visitor
 
 
 @pytest.fixture

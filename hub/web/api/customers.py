@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from hub.actions import queries
-from hub.actions.claims import do_confirm_identity
+from hub.actions.claims import do_confirm_identity, identity_of
 from hub.actions.customers import do_merge_customers, get_customer
-from hub.actions.suggestions import do_dismiss_suggestion, get_suggestion
+from hub.actions.suggestions import do_dismiss_suggestion, suggestion_of
 from hub.actions.unit import unit_of_work
 from hub.errors import NotFound
-from hub.models import Customer, Identity
+from hub.models import Customer
 from hub.web.api import pages, serialize
 from hub.web.api.calls import Call
 from hub.web.api.schemas import (
@@ -62,9 +62,7 @@ async def confirm_identity(call: Call) -> CustomerOut:
     """An operator vouches for a claimed address: it becomes proof (who and when kept)."""
     async with unit_of_work(call.hub.db, call.hub.broker) as session:
         customer = await get_customer(session, call.id())
-        identity = await session.get(Identity, call.id("identity_id"))
-        if identity is None or identity.customer_id != customer.id:
-            raise NotFound("this customer has no such identity")
+        identity = await identity_of(session, call.id(), call.id("identity_id"))
         await do_confirm_identity(session, identity, call.operator_id)
         card = await queries.full_card(session, customer)
     return serialize.customer(card)
@@ -74,9 +72,7 @@ async def dismiss_suggestion(call: Call) -> CustomerOut:
     """Not the same person: the suggested merge leaves both cards."""
     async with unit_of_work(call.hub.db, call.hub.broker) as session:
         customer = await get_customer(session, call.id())
-        suggestion = await get_suggestion(session, call.id("suggestion_id"))
-        if customer.id not in (suggestion.customer_id, suggestion.owner_id):
-            raise NotFound("this customer has no such suggestion")
+        suggestion = await suggestion_of(session, call.id(), call.id("suggestion_id"))
         await do_dismiss_suggestion(session, suggestion, call.operator_id)
         card = await queries.full_card(session, customer)
     return serialize.customer(card)

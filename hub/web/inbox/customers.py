@@ -7,12 +7,12 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from hub.actions import queries
-from hub.actions.claims import do_confirm_identity
+from hub.actions.claims import do_confirm_identity, identity_of
 from hub.actions.customers import do_merge_customers, get_customer
-from hub.actions.suggestions import do_dismiss_suggestion, get_suggestion
+from hub.actions.suggestions import do_dismiss_suggestion, suggestion_of
 from hub.actions.unit import unit_of_work
 from hub.errors import NotFound
-from hub.models import Customer, Identity
+from hub.models import Customer
 from hub.web.api.calls import path_id
 from hub.web.inbox.common import action, hub_of, page, render, safe_next
 from hub.web.sessions import SignedIn
@@ -73,9 +73,8 @@ async def confirm_identity(request: web.Request, me: SignedIn, form: Form) -> st
     customer_id = path_id(request.match_info["id"])
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
-        identity = await session.get(Identity, path_id(request.match_info["identity_id"]))
-        if identity is None or identity.customer_id != customer_id:
-            raise NotFound("this customer has no such identity")
+        identity_id = path_id(request.match_info["identity_id"])
+        identity = await identity_of(session, customer_id, identity_id)
         await do_confirm_identity(session, identity, me.operator.id or 0)
     return safe_next(form.get("back"))
 
@@ -85,8 +84,7 @@ async def dismiss_suggestion(request: web.Request, me: SignedIn, form: Form) -> 
     customer_id = path_id(request.match_info["id"])
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
-        suggestion = await get_suggestion(session, path_id(request.match_info["suggestion_id"]))
-        if customer_id not in (suggestion.customer_id, suggestion.owner_id):
-            raise NotFound("this customer has no such suggestion")
+        suggestion_id = path_id(request.match_info["suggestion_id"])
+        suggestion = await suggestion_of(session, customer_id, suggestion_id)
         await do_dismiss_suggestion(session, suggestion, me.operator.id or 0)
     return safe_next(form.get("back"))

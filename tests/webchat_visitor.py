@@ -1,4 +1,5 @@
-"""A web chat visitor who says who they are: a claim (no identity_hash) or the shop's proof."""
+"""A web chat visitor on the real socket who may say who they are: a claim (no
+identity_hash) or the shop's proof; it keeps every frame the hub sent."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 
 import aiohttp
 
-from tests.bots.people import HMAC_SECRET
 from tests.support import RunningHub, eventually
+
+HMAC_SECRET = "shop-hmac-secret"  # the shops' HUB_WEBCHAT_HMAC_SECRET in these tests
 
 
 def proof_of(address: str) -> str:
