@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import socket
 from dataclasses import dataclass, field
 
@@ -50,10 +51,12 @@ class Hub:
 
 def consumer_name(role: str, settings: Settings) -> str:
     """Stable across a restart where possible, so a restarted process takes its leases back
-    at once instead of waiting for them to expire: `hub run` owns its port on this host."""
+    at once instead of waiting for them to expire: `hub run` owns its port on this host.
+    Any other worker is new at each start anyway; a random part keeps two workers of one
+    process apart (two consumers under one name would both own every partition)."""
     if role == "run":
         return f"run@{socket.gethostname()}:{settings.port}"
-    return f"{role}@{socket.gethostname()}:{os.getpid()}"
+    return f"{role}@{socket.gethostname()}:{os.getpid()}-{secrets.token_hex(3)}"
 
 
 def _queue_backend(settings: Settings, db: Database) -> QueueBackend:

@@ -34,9 +34,7 @@ async def two_hubs(
 ) -> AsyncIterator[tuple[RunningHub, RunningHub]]:
     settings = every_channel_settings(backend_urls, fakes)
     first = await start_hub(settings)
-    # Its own port setting: `hub run` names its consumer by host and port, and two workers
-    # under one name would both own every partition.
-    second = await start_hub(settings.model_copy(update={"port": 1}))
+    second = await start_hub(settings)
     yield first, second
     await stop_hub(second)
     await stop_hub(first)
