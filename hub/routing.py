@@ -24,13 +24,12 @@ from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.addresses import normalise_email, normalise_phone
 from hub.domain.events import Event
-from hub.domain.messages import InboundMessage
+from hub.domain.messages import PREVIEW_CHARS, InboundMessage
 from hub.domain.types import Channel, ConversationStatus, Direction, MessageStatus, SenderType
 from hub.models import Conversation, Customer, Identity, Message
 from hub.models.base import utcnow
 from hub.models.conversations import UNRESOLVED_SQL
 
-PREVIEW_CHARS = 300
 MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
 CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
 IDENTITIES: Table = Identity.__table__  # type: ignore[attr-defined]

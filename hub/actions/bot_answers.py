@@ -19,7 +19,7 @@ from hub.actions.replies import outbound_job
 from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.events import Event
-from hub.domain.messages import InboundMessage
+from hub.domain.messages import PREVIEW_CHARS, InboundMessage
 from hub.domain.types import ConversationStatus, Direction, MessageStatus, SenderType
 from hub.models import Conversation, Message
 from hub.models.base import utcnow
@@ -27,7 +27,6 @@ from hub.queue.port import NewJob
 
 MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
 CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
-PREVIEW_CHARS = 300
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from hub.actions.conversations import changed, unresolved_conversation
 from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.events import Event
+from hub.domain.messages import PREVIEW_CHARS
 from hub.domain.types import Channel, ConversationStatus, Direction, MessageStatus, SenderType
 from hub.errors import InvalidInput, WindowClosed
 from hub.models import Conversation, Identity, Message
@@ -137,7 +138,7 @@ async def do_reply(
     session.add(message)
     if not private:
         conversation.last_message_at = message.created_at
-        conversation.last_message_text = text[:300]
+        conversation.last_message_text = text[:PREVIEW_CHARS]
         if sender_type is SenderType.OPERATOR:
             conversation.bot_active = False
     changed(session, conversation)

@@ -11,6 +11,9 @@ from typing import Any
 from hub.domain.storable import storable
 from hub.domain.types import Channel
 
+# How much of a message a conversation keeps as its preview (conversations.last_message_text).
+PREVIEW_CHARS = 300
+
 
 @dataclass(frozen=True, slots=True)
 class ContactClaim:
@@ -79,11 +82,6 @@ class InboundMessage:
     received_at: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
     attachments: tuple[InboundAttachment, ...] = ()
-
-    @property
-    def partition_key(self) -> str:
-        """Messages with the same key are routed in arrival order."""
-        return f"{self.channel.value}:{self.address}"
 
     def to_json(self) -> str:
         # Built by hand: dataclasses.asdict deep-copies and was a visible cost per webhook.

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
+from hub.domain.messages import PREVIEW_CHARS
 from hub.models.base import UTCDateTime, utcnow
 
 UNRESOLVED_SQL = "status <> 'resolved'"
@@ -37,7 +38,7 @@ class Conversation(SQLModel, table=True):
     bot_active: bool = Field(default=True)
     # Customer turns in a row that no bot could answer; the second hands the thread to a person.
     bot_unanswered: int = Field(default=0)
-    last_message_text: str | None = Field(default=None, max_length=300)
+    last_message_text: str | None = Field(default=None, max_length=PREVIEW_CHARS)
     last_message_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

@@ -7,7 +7,6 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import re
 import secrets
 import time
 from typing import Any
@@ -26,6 +25,7 @@ from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.json_input import decode_json
 from hub.domain.messages import InboundMessage
+from hub.domain.storable import UNSTORABLE, storable_text
 from hub.domain.types import Channel
 from hub.errors import InvalidInput
 from hub.models import Message
@@ -82,12 +82,9 @@ def message_frame(
     }
 
 
-# NUL and lone surrogates (JSON may escape both): no database text column can hold them,
-# and a message the database refuses would be retried forever after its frame was taken.
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
 def _unstorable(value: str) -> bool:
+    """NUL or a lone surrogate (JSON may escape both): no database text column holds them,
+    and a message the database refuses would be retried forever after its frame was taken."""
     return UNSTORABLE.search(value) is not None
 
 
@@ -172,7 +169,7 @@ class VisitorSocket:
         ):
             await self.ws.send_json(_error("invalid_message", "client_id must be a short string"))
             return
-        text = UNSTORABLE.sub("\ufffd", text)  # as email does with NUL
+        text = storable_text(text)  # as email does with NUL
         dedupe_key = f"{self.visitor_id}:{client_id}"
         async with self.hub.db.session() as session:
             stored = await find_by_dedupe(session, dedupe_key)

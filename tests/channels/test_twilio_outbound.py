@@ -61,7 +61,9 @@ async def test_a_reply_leaves_by_sms_with_a_status_callback_and_moves_forward_on
     assert await status_callback(twilio_hub, call.sid or "", "sent") == 200  # late, out of order
     assert (await message(twilio_hub, message_id)).status == "delivered"
     assert await status_callback(twilio_hub, call.sid or "", "queued") == 200
-    assert await status_callback(twilio_hub, "SM" + "f" * 32, "delivered") == 200  # unknown sid
+    assert (await message(twilio_hub, message_id)).status == "delivered"  # never backwards
+    assert await status_callback(twilio_hub, "SM" + "f" * 32, "read") == 200  # unknown sid
+    assert (await message(twilio_hub, message_id)).status == "delivered"  # and not ours
 
 
 async def test_a_status_callback_before_the_send_is_answered_still_counts(

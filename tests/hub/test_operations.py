@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.factories import messages_of, telegram_update
-from tests.support import RunningHub, eventually
+from tests.support import RunningHub, eventually, operator_reply
 
 
 async def metric(hub: RunningHub, line_start: str) -> float:
@@ -33,5 +33,16 @@ async def test_metrics_count_received_routed_and_time_the_route(hub: RunningHub)
     assert await metric(hub, routed) == before[1] + 1
     assert await metric(hub, "hub_route_latency_seconds_count") == latency_before + 1
     assert await metric(hub, 'hub_queue_depth{queue="outbound"}') == 0
-    for name in ("hub_outbound_sent_total", "hub_outbound_failed_total"):
-        assert await metric(hub, f'{name}{{channel="email"}}') >= 0
+
+    # A reply that the provider accepts counts as sent on its channel, not as failed.
+    sent = 'hub_outbound_sent_total{channel="telegram"}'
+    failed = 'hub_outbound_failed_total{channel="telegram"}'
+    before = (await metric(hub, sent), await metric(hub, failed))
+    [stored] = await messages_of(hub.hub, channel="telegram")
+    await operator_reply(hub, stored.conversation_id, "counted")
+
+    async def counted() -> bool:
+        return await metric(hub, sent) == before[0] + 1
+
+    await eventually(counted, what="the sent counter")
+    assert await metric(hub, failed) == before[1]
