@@ -195,7 +195,7 @@ async def _insert_returning_ids(
 async def _current_conversations(
     session: AsyncSession, customer_ids: Iterable[int]
 ) -> dict[int, _Conversation]:
-    """Each customer's latest unresolved conversation: the thread a new message joins."""
+    """Each customer's one unresolved conversation (if any): the thread a new message joins."""
     rows = await session.execute(
         select(CONVERSATIONS.c.customer_id, CONVERSATIONS.c.id, CONVERSATIONS.c.status)
         .where(
@@ -331,13 +331,10 @@ async def _apply_contact(session: AsyncSession, routed: Routed) -> None:
 
 async def _referenced_threads(
     session: AsyncSession, batch: list[InboundMessage]
-) -> dict[str, tuple[_Customer, _Conversation]]:
-    """Mail that answers a stored mail (In-Reply-To/References) joins that conversation."""
+) -> dict[str, _Customer]:
+    """Mail that answers a stored mail (In-Reply-To/References) joins that customer's thread."""
     found = await mail_threads(session, batch)
-    return {
-        key: (_Customer(cid, name, locale), _Conversation(vid, status))
-        for key, (cid, name, locale, vid, status) in found.items()
-    }
+    return {key: _Customer(cid, name, locale) for key, (cid, name, locale) in found.items()}
 
 
 @dataclass(slots=True)
@@ -348,8 +345,13 @@ class Plan:
     customers: dict[tuple[str, str], _Customer]
     # Addresses only claimed so far (pair → claimant): the sender's proof takes them over.
     claims: dict[tuple[str, str], int]
-    # Mail that names its conversation by In-Reply-To/References: dedupe_key → its thread.
-    threads: dict[str, tuple[_Customer, _Conversation]]
+    # Mail whose In-Reply-To/References name an open thread: dedupe_key → its customer.
+    threads: dict[str, _Customer]
+
+    def customer_of(self, message: InboundMessage) -> _Customer:
+        """Whose thread `message` joins: the referenced mail thread's, else the sender's."""
+        thread = self.threads.get(message.dedupe_key) if message.channel is Channel.EMAIL else None
+        return thread or self.customers[(message.channel.value, message.address)]
 
 
 async def plan_batch(session: AsyncSession, batch: list[InboundMessage]) -> Plan | None:
@@ -363,7 +365,7 @@ async def plan_batch(session: AsyncSession, batch: list[InboundMessage]) -> Plan
         if message.dedupe_key in threads and message.channel is Channel.EMAIL:
             # A new address answering our mail thread belongs to that thread's customer.
             customers.setdefault(
-                (message.channel.value, message.address), threads[message.dedupe_key][0]
+                (message.channel.value, message.address), threads[message.dedupe_key]
             )
     return Plan(fresh, customers, claims, threads)
 
@@ -371,7 +373,7 @@ async def plan_batch(session: AsyncSession, batch: list[InboundMessage]) -> Plan
 async def _follow_merges(session: AsyncSession, plan: Plan) -> None:
     """Lock the batch's customers (hub.actions.locks) and follow any merge made since the
     plan was read: from here until the commit no merge can move them."""
-    known = [c for c in plan.customers.values()] + [c for c, _ in plan.threads.values()]
+    known = [*plan.customers.values(), *plan.threads.values()]
     now_is = await surviving_ids(session, {c.id for c in known})
     for customer in known:
         customer.id = now_is.get(customer.id, customer.id)
@@ -382,25 +384,14 @@ async def store_batch(session: AsyncSession, plan: Plan) -> list[Routed]:
     fresh, customers = plan.fresh, plan.customers
     await _follow_merges(session, plan)
     await _create_customers(session, fresh, customers, plan.claims)
-    threaded = plan.threads
-    channel_of = {
-        customers[(m.channel.value, m.address)].id: m.channel.value
-        for m in fresh
-        if m.dedupe_key not in threaded or m.channel is not Channel.EMAIL
-    }
+    channel_of = {plan.customer_of(m).id: m.channel.value for m in fresh}
     # Read under the locks: the one unresolved conversation each customer has right now.
-    conversations = await _current_conversations(
-        session, {c.id for c in customers.values()} | {c.id for c, _ in threaded.values()}
-    )
+    conversations = await _current_conversations(session, channel_of)
     await _open_conversations(session, channel_of, conversations)
     now = utcnow()
     placed = []
     for inbound in fresh:
-        thread = threaded.get(inbound.dedupe_key) if inbound.channel is Channel.EMAIL else None
-        if thread is not None and thread[0].id in conversations:
-            placed.append((inbound, thread[0], conversations[thread[0].id]))
-            continue
-        customer = customers[(inbound.channel.value, inbound.address)]
+        customer = plan.customer_of(inbound)
         placed.append((inbound, customer, conversations[customer.id]))
     await session.execute(
         insert(MESSAGES),

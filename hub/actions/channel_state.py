@@ -84,9 +84,10 @@ def mail_original(extra: dict[str, Any]) -> bytes | None:
 
 async def mail_threads(
     session: AsyncSession, batch: list[InboundMessage]
-) -> dict[str, tuple[int, str | None, str | None, int, str]]:
-    """Mail answering a stored mail: dedupe_key → (customer id, name, locale, conversation
-    id, status) of the conversation its In-Reply-To/References name (set-based, one query).
+) -> dict[str, tuple[int, str | None, str | None]]:
+    """Mail answering a stored mail: dedupe_key → (customer id, name, locale) of the
+    customer whose open conversation its In-Reply-To/References name (one query); the
+    mail joins that customer's one thread.
 
     The adapter lists References then In-Reply-To; the latest matching id wins. A resolved
     conversation is not reopened: the mail then goes where the sender's mail would go.
@@ -103,8 +104,6 @@ async def mail_threads(
             col(Customer.id),
             col(Customer.name),
             col(Customer.locale),
-            col(Conversation.id),
-            col(Conversation.status),
         )
         .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
         .join(Customer, col(Customer.id) == col(Conversation.customer_id))
@@ -115,11 +114,7 @@ async def mail_threads(
             col(Customer.merged_into_id).is_(None),
         )
     )
-    known = {
-        ref: (cid, name, locale, vid, status)
-        for ref, cid, name, locale, vid, status in rows
-        if cid is not None and vid is not None
-    }
+    known = {ref: (cid, name, locale) for ref, cid, name, locale in rows if cid is not None}
     threads = {}
     for key, refs in wanted.items():
         match = next((known[ref] for ref in reversed(refs) if ref in known), None)

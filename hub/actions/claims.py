@@ -47,19 +47,14 @@ async def do_claim_identity(
     await session.flush()
 
 
-async def identity_of(session: AsyncSession, customer_id: int, identity_id: int) -> Identity:
-    """One of this customer's identities, else NotFound (an id of someone else's names
-    nothing here)."""
+async def do_confirm_identity(
+    session: AsyncSession, customer_id: int, identity_id: int, operator_id: int
+) -> Identity:
+    """An operator vouches for one of this customer's claims: from now on it is proof, with
+    who and when kept. An identity of someone else's names nothing here (NotFound)."""
     identity = await session.get(Identity, identity_id)
     if identity is None or identity.customer_id != customer_id:
         raise NotFound("this customer has no such identity")
-    return identity
-
-
-async def do_confirm_identity(
-    session: AsyncSession, identity: Identity, operator_id: int
-) -> Identity:
-    """An operator vouches for a claim: from now on it is proof, with who and when kept."""
     if identity.verified:
         raise Conflict("this identity is already proven", code="already_proven")
     identity.verified = True
@@ -68,12 +63,12 @@ async def do_confirm_identity(
     session.add(identity)
     note(
         session,
-        identity.customer_id,
+        customer_id,
         TimelineKind.CONFIRM,
         channel=identity.channel,
         address=identity.address,
         operator_id=operator_id,
     )
-    record(session, Event(events.CUSTOMER_UPDATED, customer_id=identity.customer_id))
+    record(session, Event(events.CUSTOMER_UPDATED, customer_id=customer_id))
     await session.flush()
     return identity

@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from hub.actions.folding import fold_conversations
 from hub.actions.locks import surviving_ids
-from hub.actions.suggestions import do_settle_between, move_suggestions, suggest_merge
+from hub.actions.suggestions import ACCEPTED, do_settle_between, move_suggestions, suggest_merge
 from hub.actions.timeline import TimelineKind, move_timeline, note
 from hub.actions.unit import record
 from hub.domain import events
@@ -150,6 +150,18 @@ async def take_over_claim(
         await _take_over(session, claimed, customer_id, rule=rule)
 
 
+async def do_merge_into(
+    session: AsyncSession, survivor_id: int, other_id: int, operator_id: int
+) -> Customer:
+    """An operator's merge (card or API): `other_id` may already be merged into the
+    survivor (a second submit), which answers the survivor again."""
+    survivor = await get_customer(session, survivor_id)
+    other = await session.get(Customer, other_id)
+    if other is None:
+        raise NotFound(f"customer {other_id} not found")
+    return await do_merge_customers(session, survivor, other, operator_id=operator_id)
+
+
 async def do_merge_customers(
     session: AsyncSession,
     survivor: Customer,
@@ -180,7 +192,7 @@ async def do_merge_customers(
         await session.execute(
             update(table).where(col(table.customer_id) == other.id).values(customer_id=survivor.id)
         )
-    await do_settle_between(session, survivor.id, other.id, "accepted", operator_id)
+    await do_settle_between(session, survivor.id, other.id, ACCEPTED, operator_id)
     await move_suggestions(session, other.id, survivor.id)
     await move_timeline(session, other.id, survivor.id)
     survivor.name = survivor.name or other.name

@@ -70,7 +70,6 @@ async def fold_conversations(
     fold.snooze_until = None
     fold.merged_into_id = keep.id
     changed(session, fold)
-    await session.flush()  # the folded one leaves the one-unresolved slot before keep changes
     changed(session, keep)
     await session.flush()
     note(

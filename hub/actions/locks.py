@@ -26,6 +26,8 @@ async def lock_customers(
 ) -> dict[int, int | None]:
     """Lock these customers' rows; returns each one's `merged_into_id` as it now stands."""
     ids = sorted(set(customer_ids))
+    if not ids:
+        return {}
     if session.get_bind().dialect.name == "sqlite":
         await session.execute(_TAKE_SQLITE_WRITE_LOCK)
         query = select(CUSTOMERS.c.id, CUSTOMERS.c.merged_into_id)
@@ -34,8 +36,6 @@ async def lock_customers(
         # key checks of rows that merely point at a customer (a reply's message insert),
         # which a plain FOR UPDATE would block, deadlocking with the reply's own locks.
         query = select(CUSTOMERS.c.id, CUSTOMERS.c.merged_into_id).with_for_update(key_share=True)
-    if not ids:
-        return {}
     rows = await session.execute(query.where(CUSTOMERS.c.id.in_(ids)).order_by(CUSTOMERS.c.id))
     return {int(cid): merged for cid, merged in rows}
 

@@ -76,7 +76,8 @@ async def do_create_operator(
         email=clean,
         name=name.strip(),
         role=parsed_role.value,
-        password_hash=_hasher.hash(password) if password else None,
+        # argon2 is slow on purpose: off the event loop, like every other hashing here.
+        password_hash=await asyncio.to_thread(hash_password, password) if password else None,
     )
     session.add(operator)
     await session.flush()

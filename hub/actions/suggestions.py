@@ -83,16 +83,6 @@ async def claimed_elsewhere(session: AsyncSession, customer_id: int) -> list[Mer
     return list(rows.all())
 
 
-async def suggestion_of(
-    session: AsyncSession, customer_id: int, suggestion_id: int
-) -> MergeSuggestion:
-    """A suggestion naming this customer on either side, else NotFound."""
-    found = await session.get(MergeSuggestion, suggestion_id)
-    if found is None or customer_id not in (found.customer_id, found.owner_id):
-        raise NotFound("this customer has no such suggestion")
-    return found
-
-
 def _settle(suggestion: MergeSuggestion, outcome: str, operator_id: int | None) -> None:
     suggestion.outcome = outcome
     suggestion.settled_by_id = operator_id
@@ -100,9 +90,13 @@ def _settle(suggestion: MergeSuggestion, outcome: str, operator_id: int | None) 
 
 
 async def do_dismiss_suggestion(
-    session: AsyncSession, suggestion: MergeSuggestion, operator_id: int
+    session: AsyncSession, customer_id: int, suggestion_id: int, operator_id: int
 ) -> MergeSuggestion:
-    """Not the same person: the suggestion leaves both cards, and the decision is kept."""
+    """Not the same person: the suggestion (one naming this customer on either side) leaves
+    both cards, and the decision is kept."""
+    suggestion = await session.get(MergeSuggestion, suggestion_id)
+    if suggestion is None or customer_id not in (suggestion.customer_id, suggestion.owner_id):
+        raise NotFound("this customer has no such suggestion")
     if suggestion.outcome is None:
         _settle(suggestion, DISMISSED, operator_id)
         session.add(suggestion)

@@ -25,11 +25,12 @@ async def visitor_identity(session: AsyncSession, visitor_id: str) -> Identity |
     return (await find_identities(session, [pair])).get(pair)
 
 
-async def visitor_history(session: AsyncSession, visitor_id: str) -> list[Message]:
-    """A verified visitor sees the customer's whole thread; anyone else only their own chat."""
-    identity = await visitor_identity(session, visitor_id)
+async def visitor_history(session: AsyncSession, identity: Identity | None) -> list[Message]:
+    """A verified visitor sees the customer's whole thread; anyone else only their own chat
+    (`identity`: the visitor's web chat identity, None for one the hub has not seen)."""
     if identity is None:
         return []
+    visitor_id = identity.address
     query = select(Message).where(col(Message.private).is_(False))
     if identity.sees_whole_thread:
         query = query.where(col(Message.customer_id) == identity.customer_id)
@@ -110,10 +111,9 @@ async def do_identify(
     return customer
 
 
-async def visitor_details(session: AsyncSession, visitor_id: str) -> dict[str, str]:
+async def visitor_details(session: AsyncSession, identity: Identity | None) -> dict[str, str]:
     """What the visitor told us about themselves, so the widget remembers it on reload:
     their name and the email and phone they gave (held, claimed or only suggested)."""
-    identity = await visitor_identity(session, visitor_id)
     if identity is None:
         return {}
     customer = await session.get(Customer, identity.customer_id)

@@ -116,9 +116,10 @@ class VisitorSocket:
 
     async def welcome(self) -> None:
         async with self.hub.db.session() as session:
-            history = await visitor_history(session, self.visitor_id)
+            identity = await visitor_identity(session, self.visitor_id)
+            history = await visitor_history(session, identity)
             files = await frame_files(session, history, self.hub.secret_key, self.base_url)
-            details = await visitor_details(session, self.visitor_id)
+            details = await visitor_details(session, identity)
         await self.ws.send_json(
             {
                 "type": "welcome",

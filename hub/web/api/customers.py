@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from hub.actions import queries
-from hub.actions.claims import do_confirm_identity, identity_of
-from hub.actions.customers import do_merge_customers, get_customer
-from hub.actions.suggestions import do_dismiss_suggestion, suggestion_of
+from hub.actions.claims import do_confirm_identity
+from hub.actions.customers import do_merge_into, get_customer
+from hub.actions.suggestions import do_dismiss_suggestion
 from hub.actions.unit import unit_of_work
-from hub.errors import NotFound
-from hub.models import Customer
 from hub.web.api import pages, serialize
 from hub.web.api.calls import Call
 from hub.web.api.schemas import (
@@ -49,11 +47,7 @@ async def merge_customer(call: Call) -> CustomerOut:
     same merge twice answers the survivor both times."""
     body = call.body_as(MergeBody)
     async with unit_of_work(call.hub.db, call.hub.broker) as session:
-        survivor = await get_customer(session, call.id())
-        other = await session.get(Customer, body.other_id)
-        if other is None:
-            raise NotFound(f"customer {body.other_id} not found")
-        survivor = await do_merge_customers(session, survivor, other, operator_id=call.operator_id)
+        survivor = await do_merge_into(session, call.id(), body.other_id, call.operator_id)
         card = await queries.full_card(session, survivor)
     return serialize.customer(card)
 
@@ -61,9 +55,8 @@ async def merge_customer(call: Call) -> CustomerOut:
 async def confirm_identity(call: Call) -> CustomerOut:
     """An operator vouches for a claimed address: it becomes proof (who and when kept)."""
     async with unit_of_work(call.hub.db, call.hub.broker) as session:
+        await do_confirm_identity(session, call.id(), call.id("identity_id"), call.operator_id)
         customer = await get_customer(session, call.id())
-        identity = await identity_of(session, call.id(), call.id("identity_id"))
-        await do_confirm_identity(session, identity, call.operator_id)
         card = await queries.full_card(session, customer)
     return serialize.customer(card)
 
@@ -72,8 +65,7 @@ async def dismiss_suggestion(call: Call) -> CustomerOut:
     """Not the same person: the suggested merge leaves both cards."""
     async with unit_of_work(call.hub.db, call.hub.broker) as session:
         customer = await get_customer(session, call.id())
-        suggestion = await suggestion_of(session, call.id(), call.id("suggestion_id"))
-        await do_dismiss_suggestion(session, suggestion, call.operator_id)
+        await do_dismiss_suggestion(session, call.id(), call.id("suggestion_id"), call.operator_id)
         card = await queries.full_card(session, customer)
     return serialize.customer(card)
 

@@ -7,12 +7,10 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from hub.actions import queries
-from hub.actions.claims import do_confirm_identity, identity_of
-from hub.actions.customers import do_merge_customers, get_customer
-from hub.actions.suggestions import do_dismiss_suggestion, suggestion_of
+from hub.actions.claims import do_confirm_identity
+from hub.actions.customers import do_merge_into, get_customer
+from hub.actions.suggestions import do_dismiss_suggestion
 from hub.actions.unit import unit_of_work
-from hub.errors import NotFound
-from hub.models import Customer
 from hub.web.api.calls import path_id
 from hub.web.inbox.common import action, hub_of, page, render, safe_next
 from hub.web.sessions import SignedIn
@@ -59,11 +57,7 @@ async def merge(request: web.Request, me: SignedIn, form: Form) -> str:
     other_id = path_id(form.get("other_id", ""))
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
-        survivor = await get_customer(session, customer_id)
-        other = await session.get(Customer, other_id)
-        if other is None:
-            raise NotFound(f"customer {other_id} not found")
-        await do_merge_customers(session, survivor, other, operator_id=me.operator.id)
+        await do_merge_into(session, customer_id, other_id, me.operator.id or 0)
     return safe_next(form.get("back"))
 
 
@@ -71,20 +65,18 @@ async def merge(request: web.Request, me: SignedIn, form: Form) -> str:
 async def confirm_identity(request: web.Request, me: SignedIn, form: Form) -> str:
     """The operator vouches for a claimed address (who and when are kept)."""
     customer_id = path_id(request.match_info["id"])
+    identity_id = path_id(request.match_info["identity_id"])
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
-        identity_id = path_id(request.match_info["identity_id"])
-        identity = await identity_of(session, customer_id, identity_id)
-        await do_confirm_identity(session, identity, me.operator.id or 0)
+        await do_confirm_identity(session, customer_id, identity_id, me.operator.id or 0)
     return safe_next(form.get("back"))
 
 
 @action
 async def dismiss_suggestion(request: web.Request, me: SignedIn, form: Form) -> str:
     customer_id = path_id(request.match_info["id"])
+    suggestion_id = path_id(request.match_info["suggestion_id"])
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
-        suggestion_id = path_id(request.match_info["suggestion_id"])
-        suggestion = await suggestion_of(session, customer_id, suggestion_id)
-        await do_dismiss_suggestion(session, suggestion, me.operator.id or 0)
+        await do_dismiss_suggestion(session, customer_id, suggestion_id, me.operator.id or 0)
     return safe_next(form.get("back"))
