@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import make_settings
 from tests.factories import messages_of
@@ -20,14 +20,20 @@ async def shop(backend_urls: dict[str, Any]) -> AsyncIterator[RunningHub]:
     await stop_hub(running)
 
 
-async def test_a_shopper_chats_from_the_demo_shop_and_sees_the_reply_live(
-    shop: RunningHub, browser: Browser
-) -> None:
+async def open_chat_on_the_shop(shop: RunningHub, browser: Browser) -> Page:
+    """The demo shop in a new tab (a script error fails the test), its chat open."""
     page = await browser.new_page()
     page.on("pageerror", lambda error: pytest.fail(f"page error: {error}"))
     await page.goto(f"{shop.url}/demo/shop")
     await page.locator('[data-hubchat="launcher"]').click()
     await expect(page.locator('[data-hubchat="status"]')).to_have_text("connected")
+    return page
+
+
+async def test_a_shopper_chats_from_the_demo_shop_and_sees_the_reply_live(
+    shop: RunningHub, browser: Browser
+) -> None:
+    page = await open_chat_on_the_shop(shop, browser)
     await page.locator('[data-hubchat="input"]').fill("Is the glass kettle <b>in stock</b>?")
     await page.locator('[data-hubchat="send"]').click()
 
@@ -48,11 +54,7 @@ async def test_a_shopper_chats_from_the_demo_shop_and_sees_the_reply_live(
 async def test_a_shopper_who_saved_their_details_is_remembered_after_a_reload(
     shop: RunningHub, browser: Browser
 ) -> None:
-    page = await browser.new_page()
-    page.on("pageerror", lambda error: pytest.fail(f"page error: {error}"))
-    await page.goto(f"{shop.url}/demo/shop")
-    await page.locator('[data-hubchat="launcher"]').click()
-    await expect(page.locator('[data-hubchat="status"]')).to_have_text("connected")
+    page = await open_chat_on_the_shop(shop, browser)
     await page.locator('[data-hubchat="identify-name"]').fill("Lena")
     await page.locator('[data-hubchat="identify-email"]').fill("lena@customer.test")
     await page.locator('[data-hubchat="identify-submit"]').click()

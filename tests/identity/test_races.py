@@ -139,6 +139,19 @@ async def test_merges_racing_inbound_messages_lose_nothing(
         assert {m.conversation_id for m in theirs} == {thread}
 
 
+async def customers_writing(running: RunningHub, *people: TelegramPerson) -> list[int]:
+    """Each person writes once; their customers' ids once every message is routed."""
+    for someone in people:
+        await someone.ask(f"hello from {someone.user_id}")
+    await eventually(lambda: routed(running, len(people)), what="routed", timeout=ROUTED_WITHIN)
+    ids = []
+    for someone in people:
+        customer = await customer_of(running.hub, "telegram", someone.address)
+        assert customer is not None and customer.id is not None
+        ids.append(customer.id)
+    return ids
+
+
 async def test_a_merge_submitted_twice_at_once_merges_once(
     two_hubs: tuple[RunningHub, RunningHub], fakes: Fakes
 ) -> None:
@@ -146,12 +159,7 @@ async def test_a_merge_submitted_twice_at_once_merges_once(
     api_one = await make_api(first, "olga@shop.test", "Olga")
     api_two = await make_api(second, "petr@shop.test", "Petr")
     older, newer = TelegramPerson(first, fakes), TelegramPerson(second, fakes)
-    await older.ask("one")
-    await newer.ask("two")
-    await eventually(lambda: routed(first, 2), what="both routed", timeout=ROUTED_WITHIN)
-    a = (await customer_of(first.hub, "telegram", older.address)).id  # type: ignore[union-attr]
-    b = (await customer_of(first.hub, "telegram", newer.address)).id  # type: ignore[union-attr]
-    assert a is not None and b is not None
+    a, b = await customers_writing(first, older, newer)
     (s1, d1), (s2, d2) = await asyncio.gather(merge(api_one, a, b), merge(api_two, a, b))
     assert (s1, s2) == (200, 200) and d1["id"] == d2["id"] == a
     assert len(await unresolved_of(first, a)) == 1
@@ -168,12 +176,7 @@ async def test_a_claim_for_an_address_mid_merge_ends_as_one_suggestion(
         "PUT", "/orders/M1", {"customer": {"telegram_id": newer.user_id,
                                            "email": "mid@customer.test"}, "status": "created"}, 201,
     )  # fmt: skip
-    await older.ask("one")
-    await newer.ask("two")
-    await eventually(lambda: routed(first, 2), what="both routed", timeout=ROUTED_WITHIN)
-    a = (await customer_of(first.hub, "telegram", older.address)).id  # type: ignore[union-attr]
-    b = (await customer_of(first.hub, "telegram", newer.address)).id  # type: ignore[union-attr]
-    assert a is not None and b is not None
+    a, b = await customers_writing(first, older, newer)
     visitor = await Visitor(second).open()
     try:
         await asyncio.gather(merge(api, a, b), visitor.identify(email="mid@customer.test"))
