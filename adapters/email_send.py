@@ -54,13 +54,13 @@ class EmailSender:
         mail = EmailMessage()
         mail["From"] = self._from
         mail["To"] = message.address
-        mail["Subject"] = reply_subject(str(message.extra.get("subject") or ""))
+        thread = message.thread
+        mail["Subject"] = reply_subject(thread.subject if thread else "")
         mail["Date"] = formatdate(localtime=False, usegmt=True)
         mail["Message-ID"] = make_msgid(idstring=f"m{message.message_id}", domain=self._domain)
-        in_reply_to = message.extra.get("in_reply_to")
-        if isinstance(in_reply_to, str) and in_reply_to:
-            mail["In-Reply-To"] = in_reply_to
-            mail["References"] = str(message.extra.get("references") or in_reply_to)
+        if thread is not None and thread.in_reply_to:
+            mail["In-Reply-To"] = thread.in_reply_to
+            mail["References"] = thread.references or thread.in_reply_to
         mail.set_content(message.text)
         for file in message.attachments:
             maintype, _, subtype = file.content_type.partition("/")

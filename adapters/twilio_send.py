@@ -131,17 +131,11 @@ class TwilioSender:
         return f"whatsapp:{address}" if self.channel is Channel.WHATSAPP else address
 
     async def send(self, message: OutboundMessage) -> DeliveryReceipt:
-        if self.channel is Channel.SMS and message.extra.get("opted_out"):
-            raise ProviderError(
-                "the customer opted out of SMS (texted STOP); they must text START first",
-                retryable=False,
-            )
-        content_sid = message.extra.get("content_sid")
-        if isinstance(content_sid, str) and content_sid:
+        if message.content_sid:
             # A Content template: no Body; the reply text is the template's variable 1.
             sid = await self._create(
                 message,
-                content_sid=content_sid,
+                content_sid=message.content_sid,
                 content_variables=json.dumps({"1": message.text}),
             )
             return DeliveryReceipt(external_id=sid)

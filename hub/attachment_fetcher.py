@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 
 from hub.actions.attachments import ATTACHMENTS_PENDING, Fetch, claim_due, do_finish, do_retry_later
-from hub.actions.unit import take_events
+from hub.actions.unit import commit_and_publish
 from hub.db import Database
 from hub.domain.media import (
     AttachmentStatus,
@@ -33,7 +33,7 @@ from hub.errors import ProviderError
 from hub.media import MediaStore
 from hub.models import MessageSource
 from hub.queue.consumers import is_outage
-from hub.queue.port import OUTBOUND, QueueBackend
+from hub.queue.port import QueueBackend
 from hub.realtime import Broker
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ class AttachmentFetcher:
     ) -> None:
         async with self.db.session() as session:
             async with self.db.writing():
-                job = await do_finish(
+                await do_finish(
                     session,
                     item.id,
                     status,
@@ -205,8 +205,4 @@ class AttachmentFetcher:
                     error=error,
                     limit_bytes=self.limit,
                 )
-                await session.commit()
-            events = take_events(session)
-        if job is not None:
-            await self.queue.enqueue(OUTBOUND, [job])
-        await self.broker.publish(events)
+                await commit_and_publish(session, self.queue, self.broker)

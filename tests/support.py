@@ -13,10 +13,9 @@ import aiohttp
 from aiohttp import web
 
 from hub.actions.replies import do_reply
-from hub.actions.unit import take_events
+from hub.actions.unit import commit_and_publish
 from hub.domain.types import SenderType
 from hub.models import Conversation
-from hub.queue.port import OUTBOUND
 from hub.services import Hub
 from hub.settings import Settings
 from hub.web.app import create_app
@@ -81,11 +80,9 @@ async def operator_reply(running: RunningHub | Hub, conversation_id: int, text: 
     async with hub.db.session() as session:
         conversation = await session.get(Conversation, conversation_id)
         assert conversation is not None
-        message, job = await do_reply(session, conversation, text, sender_type=SenderType.OPERATOR)
-        await session.commit()
-        take_events(session)
-    assert job is not None and message.id is not None
-    await hub.queue.enqueue(OUTBOUND, [job])
+        message = await do_reply(session, conversation, text, sender_type=SenderType.OPERATOR)
+        await commit_and_publish(session, hub.queue, hub.broker)
+    assert message.id is not None
     return message.id
 
 

@@ -28,7 +28,6 @@ from hub.errors import NotFound
 from hub.media import MediaStore, signed_link
 from hub.models import Attachment, Customer, Message
 from hub.models.base import utcnow
-from hub.queue.port import NewJob
 
 ATTACHMENTS: Table = Attachment.__table__  # type: ignore[attr-defined]
 MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
@@ -190,9 +189,9 @@ async def do_finish(
     size: int | None = None,
     error: str | None = None,
     limit_bytes: int = 0,
-) -> NewJob | None:
-    """End a fetch; a too-large or refused file tells the customer (once per message).
-    Returns the outbound job of that notice, to enqueue after the commit."""
+) -> Message | None:
+    """End a fetch; a too-large or refused file tells the customer (once per message):
+    that notice is returned, its send queued by the caller's commit."""
     attachment = await session.get(Attachment, attachment_id)
     if attachment is None or attachment.status != AttachmentStatus.PENDING:
         return None
@@ -214,7 +213,7 @@ async def do_finish(
 
 async def _tell_customer(
     session: AsyncSession, attachment: Attachment, message: Message, limit_bytes: int
-) -> NewJob | None:
+) -> Message | None:
     told_before = await session.scalar(
         select(col(Attachment.id)).where(
             col(Attachment.message_id) == message.id,
@@ -237,10 +236,9 @@ async def _tell_customer(
         {"filename": attachment.filename or "", "limit": readable_size(limit_bytes)},
     )
     conversation = await get_conversation(session, message.conversation_id)
-    _, job = await do_reply(
+    return await do_reply(
         session, conversation, text, sender_type=SenderType.SYSTEM, channel=message.channel
     )
-    return job
 
 
 def readable_size(size: int) -> str:

@@ -15,15 +15,13 @@ from datetime import datetime
 from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.actions.replies import outbound_job
-from hub.actions.unit import record
+from hub.actions.unit import defer_send, record
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.messages import PREVIEW_CHARS, InboundMessage
 from hub.domain.types import ConversationStatus, Direction, MessageStatus, SenderType
 from hub.models import Conversation, Message
 from hub.models.base import utcnow
-from hub.queue.port import NewJob
 
 MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
 CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
@@ -65,7 +63,6 @@ class PlannedTurn:
 
 @dataclass
 class StoredAnswers:
-    outbound: list[NewJob] = field(default_factory=list)
     # Conversations whose bot state changed since the bots read it (an operator took one
     # over, another worker answered): nothing stored for them; plan them again.
     conflicts: set[int] = field(default_factory=set)
@@ -137,8 +134,8 @@ _UPDATE_LAST_MESSAGE = (
 
 
 async def store_answers(session: AsyncSession, turns: Sequence[PlannedTurn]) -> StoredAnswers:
-    """Store the planned bot messages and bot states; the caller commits, then enqueues
-    `outbound` and publishes the recorded events."""
+    """Store the planned bot messages and bot states; their sends and events are
+    deferred to the caller's `commit_and_publish`."""
     stored = StoredAnswers()
     if not turns:
         return stored
@@ -166,7 +163,7 @@ async def store_answers(session: AsyncSession, turns: Sequence[PlannedTurn]) -> 
             ),
         )
         if not message.private:
-            stored.outbound.append(outbound_job(message))
+            defer_send(session, message)
     await _update_conversations(session, kept, current, now)
     return stored
 

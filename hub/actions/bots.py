@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,7 +39,7 @@ from hub.actions.bot_answers import (
 from hub.actions.bot_context import Turn
 from hub.actions.channel_state import whatsapp_window_open
 from hub.actions.texts import pick_locale, render
-from hub.actions.unit import take_events
+from hub.actions.unit import commit_and_publish
 from hub.db import Database
 from hub.domain.bots import (
     Bot,
@@ -49,11 +49,11 @@ from hub.domain.bots import (
     BotText,
     Preparing,
 )
-from hub.domain.events import Event
 from hub.domain.messages import InboundMessage
 from hub.domain.types import Channel, Direction
 from hub.models import Customer, Identity
-from hub.queue.port import NewJob
+from hub.queue.port import QueueBackend
+from hub.realtime import Broker
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +79,6 @@ def wants_an_answer(message: InboundMessage) -> bool:
         and not message.extra.get("automated")
         and "sms_opt_out" not in message.extra
     )
-
-
-@dataclass
-class Answered:
-    """What a bot pass leaves for the consumer: whether the jobs were acked in its write
-    turn, the replies to enqueue, and the events to publish (both after the commit)."""
-
-    acked: bool = False
-    outbound: list[NewJob] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
 
 
 async def unanswered_questions(
@@ -128,11 +118,17 @@ class BotRunner:
         self.bots = list(bots)
 
     async def answer(
-        self, db: Database, batch: Sequence[InboundMessage], finish: Finish
-    ) -> Answered:
+        self,
+        db: Database,
+        queue: QueueBackend,
+        broker: Broker,
+        batch: Sequence[InboundMessage],
+        finish: Finish,
+    ) -> bool:
         """Answer `batch` (already routed and committed); `finish` acks the inbound jobs
-        inside the last write turn and tells whether it could."""
-        answered = Answered()
+        inside the last write turn and tells whether it could (the result). Each write turn
+        commits, queues its replies and publishes its events."""
+        acked = False
         pending = [m for m in batch if wants_an_answer(m)] if self.bots else []
         for round_ in range(ROUNDS):
             async with db.session() as session:
@@ -142,14 +138,12 @@ class BotRunner:
             async with db.writing(), db.session() as session:
                 stored = await store_answers(session, turns)
                 if not stored.conflicts or last:
-                    answered.acked = await finish(session)
-                await session.commit()
-                answered.events += take_events(session)
-            answered.outbound += stored.outbound
+                    acked = await finish(session)
+                await commit_and_publish(session, queue, broker)
             if not stored.conflicts:
                 break
             pending = _conflicting(questions, stored)
-        return answered
+        return acked
 
     async def _plan(self, session: AsyncSession, questions: list[Question]) -> list[PlannedTurn]:
         """What the bots say to each question, read and thought out with no lock held."""

@@ -15,7 +15,7 @@ from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hub.domain.messages import InboundMessage
+from hub.domain.messages import InboundMessage, MailThread
 from hub.domain.types import Channel, ConversationStatus, Direction
 from hub.models import Conversation, Customer, Identity, Message, MessageSource
 from hub.models.base import utcnow
@@ -219,7 +219,7 @@ async def reply_channels(
     return found
 
 
-async def mail_thread(session: AsyncSession, customer_id: int) -> dict[str, str]:
+async def mail_thread(session: AsyncSession, customer_id: int) -> MailThread | None:
     """Headers that keep the customer's mail client threading: their latest inbound mail."""
     row = (
         await session.execute(
@@ -240,11 +240,11 @@ async def mail_thread(session: AsyncSession, customer_id: int) -> dict[str, str]
         )
     ).first()
     if row is None:
-        return {}
+        return None
     message_id, subject, references = row
-    thread: dict[str, str] = {"subject": subject or ""}
-    if message_id:
-        refs = [r for r in (references or "").split() if r != message_id]
-        thread["in_reply_to"] = message_id
-        thread["references"] = " ".join([*refs, message_id])
-    return thread
+    if not message_id:
+        return MailThread(subject=subject or "")
+    refs = [r for r in (references or "").split() if r != message_id]
+    return MailThread(
+        subject=subject or "", in_reply_to=message_id, references=" ".join([*refs, message_id])
+    )

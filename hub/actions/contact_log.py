@@ -12,9 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hub.actions.replies import do_reply
+from hub.actions.replies import do_add_note
 from hub.domain.notes import NoteKind
-from hub.domain.types import SenderType
 from hub.errors import InvalidInput
 from hub.models import Conversation, Message, MessageNoteKind
 
@@ -37,15 +36,7 @@ async def do_log_contact(
 ) -> Message:
     """Store the call or visit as a private note of `kind`: checked first, nothing is sent."""
     note_kind = check_note_kind(kind)
-    message, job = await do_reply(
-        session,
-        conversation,
-        text,
-        sender_type=SenderType.OPERATOR,
-        operator_id=operator_id,
-        private=True,
-    )
-    assert job is None, "a private note is never queued for sending"
+    message = await do_add_note(session, conversation, text, operator_id=operator_id)
     session.add(MessageNoteKind(message_id=message.id, kind=note_kind.value))  # type: ignore[arg-type]
     await session.flush()
     return message

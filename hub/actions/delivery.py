@@ -16,32 +16,32 @@ from hub.domain.messages import OutboundMessage
 from hub.domain.types import STATUS_RANK, Channel, Direction, MessageStatus
 from hub.models import Message
 from hub.models.base import utcnow
+from hub.queue.outbound import OutboundJob
+
+# What an operator reads on a reply to a customer who texted STOP.
+OPTED_OUT_ERROR = "the customer opted out of SMS (texted STOP); they must text START first"
 
 
-async def load_outbound(
-    session: AsyncSession, message_id: int, progress: str | None = None
-) -> OutboundMessage | None:
+async def load_outbound(session: AsyncSession, job: OutboundJob) -> OutboundMessage | None:
     """The send to make for a queued reply, or None when there is nothing left to send;
-    `progress` is an earlier attempt's (ProviderError.progress), passed on untouched."""
-    message = await session.get(Message, message_id)
+    the job's `progress` is an earlier attempt's (ProviderError.progress), passed on."""
+    message = await session.get(Message, job.message_id)
     if message is None or message.status != MessageStatus.QUEUED or message.address is None:
         return None
     channel = Channel(message.channel)
-    extra: dict[str, object] = {}
-    if channel is Channel.SMS and await sms_opted_out(session, message.address):
-        extra["opted_out"] = True  # the sender refuses it: the reply ends failed, visibly
-    if message.content_sid:
-        extra["content_sid"] = message.content_sid
-    if channel is Channel.EMAIL:
-        extra.update(await mail_thread(session, message.customer_id))
     return OutboundMessage(
-        message_id=message_id,
+        message_id=job.message_id,
         conversation_id=message.conversation_id,
         channel=channel,
         address=message.address,
         text=message.text,
-        extra=extra,
-        progress=progress if isinstance(progress, str) else None,
+        content_sid=message.content_sid or None,
+        thread=await mail_thread(session, message.customer_id)
+        if channel is Channel.EMAIL
+        else None,
+        # The customer refuses it: the reply ends failed, visibly, and is never sent.
+        opted_out=channel is Channel.SMS and await sms_opted_out(session, message.address),
+        progress=job.progress,
     )
 
 
@@ -58,7 +58,7 @@ def _updated(session: AsyncSession, message: Message) -> None:
     )
 
 
-async def do_set_status(
+async def do_set_delivery_status(
     session: AsyncSession,
     message_id: int,
     status: MessageStatus,
@@ -66,6 +66,8 @@ async def do_set_status(
     external_id: str | None = None,
     error: str | None = None,
 ) -> Message | None:
+    """Move an outbound message's delivery status forward (sent, delivered, read, failed);
+    the provider's id is kept the first time it is known."""
     message = await session.get(Message, message_id)
     if message is None:
         return None
@@ -106,7 +108,7 @@ async def do_record_status(
         or message.id is None
     ):
         return None
-    return await do_set_status(session, message.id, status, error=error)
+    return await do_set_delivery_status(session, message.id, status, error=error)
 
 
 async def stranded_outbound(session: AsyncSession, older_than: float) -> list[Message]:

@@ -27,7 +27,6 @@ from hub.actions.texts import has_template, pick_locale, render
 from hub.domain.types import REACHABILITY_ORDER, Channel, ConversationStatus, Direction, SenderType
 from hub.models import Conversation, Customer, Identity, Message, Order, OrderNotification
 from hub.models.base import utcnow
-from hub.queue.port import NewJob
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +158,9 @@ async def do_notify_order_status(
     *,
     enabled: Collection[Channel],
     whatsapp_templates: Mapping[str, str],
-) -> NewJob | None:
-    """Tell the customer the order's new status, once per status; the caller commits and
-    then enqueues the returned job. None: already told, or no channel reaches them."""
+) -> Message | None:
+    """Tell the customer the order's new status, once per status: the stored notice, whose
+    send the caller's commit queues. None: already told, or no channel reaches them."""
     told = await session.scalar(
         select(col(OrderNotification.id)).where(
             col(OrderNotification.order_id) == order.id,
@@ -191,7 +190,7 @@ async def do_notify_order_status(
         name = "notify/other"  # a status of the shop's own is shown as it is
     text = render(locale, name, {"order": order_view(order)})
     conversation = await _thread(session, customer, route.channel)
-    message, job = await do_reply(
+    message = await do_reply(
         session,
         conversation,
         text,
@@ -208,4 +207,4 @@ async def do_notify_order_status(
         )
     )
     await session.flush()
-    return job
+    return message

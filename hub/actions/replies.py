@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from hub.actions.channel_state import whatsapp_window_open
 from hub.actions.conversations import changed, unresolved_conversation
-from hub.actions.unit import record
+from hub.actions.unit import defer_send, record
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.messages import PREVIEW_CHARS
@@ -18,18 +16,8 @@ from hub.domain.types import Channel, ConversationStatus, Direction, MessageStat
 from hub.errors import InvalidInput, WindowClosed
 from hub.models import Conversation, Identity, Message
 from hub.models.base import utcnow
-from hub.queue.port import NewJob
 
 MAX_REPLY_CHARS = 20_000
-
-
-def outbound_job(message: Message) -> NewJob:
-    """The outbound queue entry for a stored reply; its dedupe key makes re-queueing safe."""
-    return NewJob(
-        key=f"conversation:{message.conversation_id}",
-        payload=json.dumps({"message_id": message.id}),
-        dedupe_key=f"message:{message.id}",
-    )
 
 
 async def reply_address(
@@ -86,61 +74,97 @@ async def do_reply(
     sender_type: SenderType,
     operator_id: int | None = None,
     channel: str | None = None,
-    private: bool = False,
     content_sid: str | None = None,
-) -> tuple[Message, NewJob | None]:
-    """Store the reply; return the outbound job to enqueue once it is committed.
+) -> Message:
+    """Store the reply and defer its send to the commit (hub.actions.unit).
 
     WhatsApp outside 24 h of the customer's last WhatsApp message takes a Content template
     (`content_sid`, configured per message kind) or raises WindowClosed (409). A reply in
     a resolved conversation while the customer has an unresolved one goes to that one.
     """
     check_reply_text(text)
-    if not private and conversation.status == ConversationStatus.RESOLVED:
+    if conversation.status == ConversationStatus.RESOLVED:
         conversation = await unresolved_conversation(session, conversation.customer_id) or (
             conversation
         )
-    target = channel or conversation.channel
+    target = _channel(channel or conversation.channel)
+    by_hand = sender_type is SenderType.OPERATOR and channel is not None
+    address = await reply_address(session, conversation.customer_id, target, claimed_ok=by_hand)
+    if address is None:
+        raise InvalidInput(f"the customer has no {target} address to reply to")
+    if (
+        target == Channel.WHATSAPP
+        and content_sid is None
+        and not await whatsapp_window_open(session, conversation.customer_id)
+    ):
+        raise WindowClosed(
+            "the WhatsApp 24-hour window is closed: free-form replies are allowed only "
+            "within 24 hours of the customer's last WhatsApp message; pick another "
+            "channel or send a template"
+        )
+    message = _message(conversation, text, sender_type, operator_id, target, private=False)
+    message.address = address
+    message.content_sid = content_sid
+    conversation.last_message_at = message.created_at
+    conversation.last_message_text = text[:PREVIEW_CHARS]
+    if sender_type is SenderType.OPERATOR:
+        conversation.bot_active = False
+    await _store(session, conversation, message)
+    defer_send(session, message)
+    return message
+
+
+async def do_add_note(
+    session: AsyncSession,
+    conversation: Conversation,
+    text: str,
+    *,
+    sender_type: SenderType = SenderType.OPERATOR,
+    operator_id: int | None = None,
+    channel: str | None = None,
+) -> Message:
+    """Store a private note on the thread: seen by operators only, never sent, and not the
+    conversation's latest message."""
+    check_reply_text(text)
+    target = _channel(channel or conversation.channel)
+    message = _message(conversation, text, sender_type, operator_id, target, private=True)
+    await _store(session, conversation, message)
+    return message
+
+
+def _channel(name: str) -> str:
     try:
-        Channel(target)
+        Channel(name)
     except ValueError:
-        raise InvalidInput(f"unknown channel {target!r}") from None
-    address = None
-    if not private:
-        by_hand = sender_type is SenderType.OPERATOR and channel is not None
-        address = await reply_address(session, conversation.customer_id, target, claimed_ok=by_hand)
-        if address is None:
-            raise InvalidInput(f"the customer has no {target} address to reply to")
-        if (
-            target == Channel.WHATSAPP
-            and content_sid is None
-            and not await whatsapp_window_open(session, conversation.customer_id)
-        ):
-            raise WindowClosed(
-                "the WhatsApp 24-hour window is closed: free-form replies are allowed only "
-                "within 24 hours of the customer's last WhatsApp message; pick another "
-                "channel or send a template"
-            )
-    message = Message(
+        raise InvalidInput(f"unknown channel {name!r}") from None
+    return name
+
+
+def _message(
+    conversation: Conversation,
+    text: str,
+    sender_type: SenderType,
+    operator_id: int | None,
+    channel: str,
+    *,
+    private: bool,
+) -> Message:
+    return Message(
         conversation_id=conversation.id,  # type: ignore[arg-type]
         customer_id=conversation.customer_id,
         direction=Direction.OUTBOUND,
         sender_type=sender_type,
         operator_id=operator_id,
-        channel=target,
+        channel=channel,
         text=text,
         private=private,
         status=MessageStatus.RECEIVED if private else MessageStatus.QUEUED,
-        address=address,
-        content_sid=None if private else content_sid,
         created_at=utcnow(),
     )
+
+
+async def _store(session: AsyncSession, conversation: Conversation, message: Message) -> None:
     session.add(message)
-    if not private:
-        conversation.last_message_at = message.created_at
-        conversation.last_message_text = text[:PREVIEW_CHARS]
-        if sender_type is SenderType.OPERATOR:
-            conversation.bot_active = False
     changed(session, conversation)
     await session.flush()
     record(
@@ -152,4 +176,3 @@ async def do_reply(
             data={"message_id": message.id},
         ),
     )
-    return message, None if private else outbound_job(message)

@@ -1,4 +1,10 @@
-"""A unit of work: changes commit together, and their events are published after commit."""
+"""A unit of work: changes commit together; their sends are queued and their events
+published only once they are committed (Zulip's `queue_event_on_commit`).
+
+An action records what must follow its change on the session: `record` an event,
+`defer_send` a reply. One `commit_and_publish` then commits, enqueues and publishes, in that
+order: a job never names an uncommitted row and nobody hears of a change that rolled back.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db import Database
 from hub.domain.events import Event
+from hub.models import Message
+from hub.queue.outbound import OutboundJob
+from hub.queue.port import OUTBOUND, QueueBackend
 from hub.realtime import Broker
 
 _EVENTS = "hub.events"
+_SENDS = "hub.sends"
 
 
 def record(session: AsyncSession, event: Event) -> None:
     session.info.setdefault(_EVENTS, []).append(event)
+
+
+def defer_send(session: AsyncSession, message: Message) -> None:
+    """Queue the send of this stored reply once the session commits."""
+    assert message.id is not None, "flush the message before deferring its send"
+    job = OutboundJob(message_id=message.id, conversation_id=message.conversation_id)
+    session.info.setdefault(_SENDS, []).append(job)
 
 
 def take_events(session: AsyncSession) -> list[Event]:
@@ -23,14 +40,48 @@ def take_events(session: AsyncSession) -> list[Event]:
     return events
 
 
+def take_sends(session: AsyncSession) -> list[OutboundJob]:
+    sends: list[OutboundJob] = session.info.pop(_SENDS, [])
+    return sends
+
+
+def discard(session: AsyncSession) -> None:
+    """Forget what a rolled-back change recorded."""
+    take_events(session)
+    take_sends(session)
+
+
+async def commit_and_publish(session: AsyncSession, queue: QueueBackend, broker: Broker) -> None:
+    """Commit, then enqueue the deferred sends, then publish the recorded events.
+
+    The database queue takes the sends inside the transaction (they commit with their rows
+    or not at all). Redis cannot: its enqueue follows the commit, and a crash in between
+    leaves a reply queued in the database only, which the outbound consumer's sweep for
+    stranded replies queues again (at-least-once, docs/RELIABILITY.md). Called inside a
+    `Database.writing()` turn this is safe too: neither path takes that turn again."""
+    jobs = [job.queued() for job in take_sends(session)]
+    within = bool(jobs) and await queue.enqueue_within(session, OUTBOUND, jobs)
+    try:
+        await session.commit()
+    except BaseException:
+        discard(session)
+        raise
+    events = take_events(session)
+    try:
+        if jobs and not within:
+            await queue.enqueue(OUTBOUND, jobs)
+    finally:  # the change is committed: the inbox hears of it even if Redis is away
+        await broker.publish(events)
+
+
 @asynccontextmanager
-async def unit_of_work(db: Database, broker: Broker) -> AsyncIterator[AsyncSession]:
+async def unit_of_work(
+    db: Database, queue: QueueBackend, broker: Broker
+) -> AsyncIterator[AsyncSession]:
     async with db.session() as session:
         try:
             yield session
-            await session.commit()
         except BaseException:
-            take_events(session)
+            discard(session)
             raise
-        events = take_events(session)
-    await broker.publish(events)
+        await commit_and_publish(session, queue, broker)

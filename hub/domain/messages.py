@@ -130,8 +130,14 @@ class InboundMessage:
 
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
-    """One reply for an adapter to send to `address` on its channel.
+    """One reply for an adapter to send to `address` on its channel. Everything an adapter
+    reads is a typed field; there is no free-form `extra` on the way out.
 
+    `content_sid`: a WhatsApp Content template to send instead of free text (the text is
+    its variable 1); the core sets it only for WhatsApp outside the 24-hour window.
+    `thread`: for mail, the headers that keep the customer's mail client threading.
+    `opted_out`: the customer texted STOP on SMS; the core ends such a reply failed itself
+    and never hands it to an adapter.
     `progress`: what an earlier attempt got accepted, as the adapter wrote it in
     ProviderError.progress (None on the first attempt); the core only carries it.
     """
@@ -141,9 +147,21 @@ class OutboundMessage:
     channel: Channel
     address: str
     text: str
-    extra: dict[str, Any] = field(default_factory=dict)
     attachments: tuple[OutboundAttachment, ...] = ()
+    content_sid: str | None = None
+    thread: MailThread | None = None
+    opted_out: bool = False
     progress: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MailThread:
+    """The customer's latest mail that a reply answers: its subject, and its Message-ID
+    (`in_reply_to`) and reference chain (`references`, space-separated) when it had one."""
+
+    subject: str = ""
+    in_reply_to: str | None = None
+    references: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

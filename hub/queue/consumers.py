@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
@@ -19,14 +18,19 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from hub import metrics
 from hub.actions.attachments import FileAttacher
 from hub.actions.bots import BotRunner
-from hub.actions.delivery import do_set_status, load_outbound, stranded_outbound
-from hub.actions.replies import outbound_job
-from hub.actions.unit import take_events
+from hub.actions.delivery import (
+    OPTED_OUT_ERROR,
+    do_set_delivery_status,
+    load_outbound,
+    stranded_outbound,
+)
+from hub.actions.unit import commit_and_publish, defer_send
 from hub.db import Database
 from hub.domain.messages import DeliveryReceipt, InboundMessage, OutboundMessage
 from hub.domain.ports import SendingAdapter
 from hub.domain.types import Channel, MessageStatus
 from hub.errors import ProviderError
+from hub.queue.outbound import OutboundJob
 from hub.queue.port import INBOUND, OUTBOUND, Job, QueueBackend
 from hub.realtime import Broker
 from hub.routing import Routed, plan_batch, store_batch
@@ -170,21 +174,18 @@ class InboundConsumer(Consumer):
                 acked = self.bots is None and await self.backend.ack_within(
                     session, self.queue, jobs
                 )
-                await session.commit()
-            events = take_events(session)
-        await self.broker.publish(events)
+                await commit_and_publish(session, self.backend, self.broker)
         self._count(routed)
         if self.bots is not None:
-            answered = await self.bots.answer(
-                self.db, batch, lambda s: self.backend.ack_within(s, self.queue, jobs)
+            acked = await self.bots.answer(
+                self.db,
+                self.backend,
+                self.broker,
+                batch,
+                lambda s: self.backend.ack_within(s, self.queue, jobs),
             )
-            acked = answered.acked
         if not acked:
             await self.backend.ack(self.queue, jobs)
-        if self.bots is not None:
-            if answered.outbound:
-                await self.backend.enqueue(OUTBOUND, answered.outbound)
-            await self.broker.publish(answered.events)
 
     def _count(self, routed: list[Routed]) -> None:
         now = time.time()
@@ -247,10 +248,10 @@ class OutboundConsumer(Consumer):
         message_id: int | None = None
         channel: Channel | None = None
         try:
-            payload = json.loads(job.payload)
-            message_id = int(payload["message_id"])
+            send = OutboundJob.read(job.payload)
+            message_id = send.message_id
             async with self.db.session() as session:
-                outbound = await load_outbound(session, message_id, payload.get("progress"))
+                outbound = await load_outbound(session, send)
                 if outbound is not None and self.files is not None:
                     outbound = await self.files.attach(session, outbound)
             if outbound is None:
@@ -273,6 +274,8 @@ class OutboundConsumer(Consumer):
         metrics.outbound_sent.labels(channel.value).inc()
 
     async def _deliver(self, outbound: OutboundMessage) -> DeliveryReceipt:
+        if outbound.opted_out:  # the core's rule: no adapter is asked to send it
+            raise ProviderError(OPTED_OUT_ERROR, retryable=False)
         sender = self.senders.get(outbound.channel)
         if sender is None:
             raise ProviderError(f"the {outbound.channel} channel is not enabled", retryable=False)
@@ -321,7 +324,7 @@ class OutboundConsumer(Consumer):
             # What the provider already accepted rides with the job: the retry resumes there.
             payload = None
             if exc.progress is not None and message_id is not None:
-                payload = json.dumps({"message_id": message_id, "progress": exc.progress})
+                payload = OutboundJob(message_id, progress=exc.progress).payload()
             await self.backend.retry(job, delay, exc.message, payload)
             return
         log.error("send of message %s failed for good: %s", message_id, exc.message)
@@ -353,11 +356,9 @@ class OutboundConsumer(Consumer):
         jobs = [done] if done is not None else []
         async with self.db.session() as session:
             async with self.db.writing():
-                await do_set_status(session, message_id, status, **fields)
+                await do_set_delivery_status(session, message_id, status, **fields)
                 acked = not jobs or await self.backend.ack_within(session, self.queue, jobs)
-                await session.commit()
-            events = take_events(session)
-        await self.broker.publish(events)
+                await commit_and_publish(session, self.backend, self.broker)
         if not acked:
             await self.backend.ack(self.queue, jobs)
 
@@ -368,5 +369,9 @@ class OutboundConsumer(Consumer):
         self._last_sweep = time.monotonic()
         async with self.db.session() as session:
             stranded = await stranded_outbound(session, older_than=60)
-        if stranded:
-            await self.backend.enqueue(OUTBOUND, [outbound_job(m) for m in stranded])
+            if not stranded:
+                return
+            for message in stranded:
+                defer_send(session, message)
+            async with self.db.writing():
+                await commit_and_publish(session, self.backend, self.broker)

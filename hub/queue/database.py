@@ -11,7 +11,7 @@ import time
 from datetime import timedelta
 from functools import cached_property
 
-from sqlalchemy import Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -74,9 +74,21 @@ class DatabaseQueue:
     async def enqueue(self, queue: str, jobs: list[NewJob]) -> None:
         await self._commits.enqueue(queue, jobs)
 
-    async def _write_batch(self, batch: Batch) -> None:
+    async def enqueue_within(self, session: AsyncSession, queue: str, jobs: list[NewJob]) -> bool:
+        if jobs:
+            await session.execute(self._insert, self._rows([(queue, job) for job in jobs]))
+            # This process's consumers hear of the jobs once they are visible, not before.
+            event.listen(
+                session.sync_session,
+                "after_commit",
+                lambda _: self._wakeups.notify(queue),
+                once=True,
+            )
+        return True
+
+    def _rows(self, batch: Batch) -> list[dict[str, object]]:
         now, stamp = utcnow(), time.time()
-        rows: list[dict[str, object]] = [
+        return [
             {
                 "queue": queue,
                 "partition": partition_of(job.key, self.partitions),
@@ -88,6 +100,9 @@ class DatabaseQueue:
             }
             for queue, job in batch
         ]
+
+    async def _write_batch(self, batch: Batch) -> None:
+        rows = self._rows(batch)
         async with self.db.writing():
             await self._write(rows)
 

@@ -82,6 +82,11 @@ class QueueBackend(Protocol):
     async def claim(self, queue: str, consumer: str, limit: int) -> list[Job]:
         """Jobs of the partitions this consumer holds, oldest first, due now."""
 
+    async def enqueue_within(self, session: AsyncSession, queue: str, jobs: list[NewJob]) -> bool:
+        """Enqueue inside the caller's transaction when the queue lives in the same database
+        (the jobs commit with the rows they name, or not at all); False: call `enqueue`
+        after the commit (a crash in between leaves the job to the stranded-reply sweep)."""
+
     async def ack(self, queue: str, jobs: list[Job]) -> None: ...
 
     async def ack_within(self, session: AsyncSession, queue: str, jobs: list[Job]) -> bool:

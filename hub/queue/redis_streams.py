@@ -304,6 +304,9 @@ class RedisStreamsQueue:
                 pipe.xdel(stream, *ids)
             await pipe.execute()
 
+    async def enqueue_within(self, session: AsyncSession, queue: str, jobs: list[NewJob]) -> bool:
+        return False  # Redis is not part of the database transaction
+
     async def ack_within(self, session: AsyncSession, queue: str, jobs: list[Job]) -> bool:
         return False  # Redis is not part of the database transaction
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from hub.actions.unit import take_events
+from hub.actions.unit import commit_and_publish
 from hub.actions.webchat import (
     do_identify,
     find_by_dedupe,
@@ -230,12 +230,10 @@ class VisitorSocket:
                     phone=fields["phone"],
                     verified=verified,
                 )
-                await session.commit()
-                published = take_events(session)
+                await commit_and_publish(session, self.hub.queue, self.hub.broker)
         except InvalidInput as exc:
             await self.ws.send_json(_error("invalid_identify", exc.message))
             return
-        await self.hub.broker.publish(published)
         if verified:
             await self.welcome()  # the whole thread is now theirs to see
 

@@ -92,7 +92,7 @@ async def twilio_status(request: web.Request) -> web.Response:
     except InvalidInput as exc:
         raise BadRequest(exc.message) from None
     if update is not None:
-        async with unit_of_work(hub.db, hub.broker) as session:
+        async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
             await do_record_status(
                 session,
                 [Channel.SMS.value, Channel.WHATSAPP.value],

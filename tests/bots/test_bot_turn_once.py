@@ -13,7 +13,7 @@ import pytest
 
 from bots.handoff import FallbackBot
 from bots.order_status import OrderStatusBot
-from hub.actions.bots import Answered, BotRunner
+from hub.actions.bots import BotRunner
 from hub.db import Database
 from hub.domain.bots import BotContext, BotOutcome, BotText
 from hub.domain.messages import InboundMessage
@@ -21,7 +21,8 @@ from hub.domain.types import Channel
 from hub.models import Conversation, Customer, Message
 from hub.models.base import utcnow
 from hub.queue.consumers import InboundConsumer
-from hub.queue.port import INBOUND, Job
+from hub.queue.port import INBOUND, OUTBOUND, Job, QueueBackend
+from hub.realtime import Broker
 from hub.settings import Settings
 from tests.factories import messages_of, telegram_update
 from tests.support import RunningHub, eventually, operator_reply, start_hub, stop_hub
@@ -35,9 +36,11 @@ class KilledBeforeAnswering(BotRunner):
     async def answer(
         self,
         db: Database,
+        queue: QueueBackend,
+        broker: Broker,
         batch: Sequence[InboundMessage],
         finish: Callable[[Any], Awaitable[bool]],
-    ) -> Answered:
+    ) -> bool:
         raise Killed
 
 
@@ -170,8 +173,8 @@ async def test_a_whatsapp_question_redelivered_after_24_hours_gets_only_a_note(
         )
         await session.commit()
     old = InboundMessage(Channel.WHATSAPP, "+15550009999", "SMold", "where is my order 1234")
-    answered = await BotRunner([OrderStatusBot()]).answer(hub.db, [old], _done)
-    assert answered.acked and answered.outbound == []
+    acked = await BotRunner([OrderStatusBot()]).answer(hub.db, hub.queue, hub.broker, [old], _done)
+    assert acked and await hub.queue.depth(OUTBOUND) == 0
     said = [(m.private, m.text) for m in await messages_of(hub, sender_type="bot")]
     assert [private for private, _ in said] == [True, True]
     assert "24-hour window" in said[-1][1]

@@ -178,10 +178,10 @@ async def test_closed_window_with_a_template_sends_it_on_whatsapp(hub: RunningHu
     async with hub.hub.db.session() as session:
         order = await session.get(Order, stale.id)
         assert order is not None
-        job = await do_notify_order_status(
+        notice = await do_notify_order_status(
             session, order, enabled={WA, TG}, whatsapp_templates={"order_status": "HX9"}
         )
-        assert job is not None
+        assert notice is not None and notice.content_sid == "HX9"
         await session.commit()
         [sent] = await session.scalars(select(Message).where(Message.sender_type == "system"))
     assert sent.channel == "whatsapp" and sent.content_sid == "HX9"

@@ -13,11 +13,10 @@ from sqlalchemy import select
 
 from hub.actions.attachments import do_add_outbound_attachment
 from hub.actions.replies import do_reply
-from hub.actions.unit import take_events
+from hub.actions.unit import commit_and_publish
 from hub.domain.types import SenderType
 from hub.media import media_store
 from hub.models import Attachment, Conversation, Message
-from hub.queue.port import OUTBOUND
 from tests.channels.conftest import mail_settings, twilio_settings
 from tests.channels.test_email_channel import deliver, mail
 from tests.channels.twilio_support import post_form, whatsapp
@@ -368,7 +367,7 @@ async def reply_with_file(
     async with hub.db.session() as session:
         conversation = await session.get(Conversation, conversation_id)
         assert conversation is not None
-        message, job = await do_reply(session, conversation, text, sender_type=SenderType.OPERATOR)
+        message = await do_reply(session, conversation, text, sender_type=SenderType.OPERATOR)
         await do_add_outbound_attachment(
             session,
             message.id or 0,
@@ -377,10 +376,7 @@ async def reply_with_file(
             filename=filename,
             size=len(data),
         )
-        await session.commit()
-        take_events(session)
-    assert job is not None
-    await hub.queue.enqueue(OUTBOUND, [job])
+        await commit_and_publish(session, hub.queue, hub.broker)
 
 
 async def _sent_with_media(fake: FakeTwilioAPI) -> Any:

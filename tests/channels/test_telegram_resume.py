@@ -7,11 +7,10 @@ import pytest
 
 from hub.actions.attachments import do_add_outbound_attachment
 from hub.actions.replies import do_reply
-from hub.actions.unit import take_events
+from hub.actions.unit import commit_and_publish
 from hub.domain.types import SenderType
 from hub.media import media_store
 from hub.models import Conversation, Message
-from hub.queue.port import OUTBOUND
 from tests.factories import messages_of, telegram_update
 from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage
 from tests.support import RunningHub, eventually, operator_reply, start_hub, stop_hub
@@ -77,8 +76,8 @@ async def _reply_with_file(
     async with hub.db.session() as session:
         conversation = await session.get(Conversation, conversation_id)
         assert conversation is not None
-        message, job = await do_reply(session, conversation, text, sender_type=SenderType.OPERATOR)
-        assert message.id is not None and job is not None
+        message = await do_reply(session, conversation, text, sender_type=SenderType.OPERATOR)
+        assert message.id is not None
         await do_add_outbound_attachment(
             session,
             message.id,
@@ -87,9 +86,7 @@ async def _reply_with_file(
             filename="receipt.pdf",
             size=len(data),
         )
-        await session.commit()
-        take_events(session)
-    await hub.queue.enqueue(OUTBOUND, [job])
+        await commit_and_publish(session, hub.queue, hub.broker)
     return message.id
 
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from hub.actions.replies import do_reply
+from hub.actions.unit import commit_and_publish
 from hub.domain.types import SenderType
 from hub.errors import WindowClosed
 from hub.models import Conversation, Message
@@ -244,18 +245,15 @@ async def test_a_template_is_sent_outside_the_window_instead_of_free_text(
     async with twilio_hub.hub.db.session() as session:
         conversation = await session.get(Conversation, inbound.conversation_id)
         assert conversation is not None
-        stored, job = await do_reply(
+        stored = await do_reply(
             session,
             conversation,
             "Your order 1042 has shipped",
             sender_type=SenderType.BOT,
             content_sid=template,
         )
-        await session.commit()
-    assert job is not None and stored.id is not None
-    from hub.queue.port import OUTBOUND
-
-    await twilio_hub.hub.queue.enqueue(OUTBOUND, [job])
+        await commit_and_publish(session, twilio_hub.hub.queue, twilio_hub.hub.broker)
+    assert stored.id is not None
     await eventually(lambda: status_is(twilio_hub, stored.id or 0, "sent"))
     [call] = [c for c in fake_twilio.sent if c.fields.get("ContentSid") == template]
     assert "Body" not in call.fields and "1042" in call.fields["ContentVariables"]

@@ -27,7 +27,7 @@ async def list_canned_responses(call: Call) -> CannedPage:
 async def create_canned_response(call: Call) -> Reply:
     body = call.body_as(CannedBody)
     access_admin(call.me)  # as in the inbox: admins manage canned responses, agents use them
-    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+    async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
         canned = await do_create_canned(session, body.shortcut, body.text)
     return Reply(serialize.canned(canned), 201)
 

@@ -10,12 +10,11 @@ from hub.actions import queries
 from hub.actions.attachments import attachments_of
 from hub.actions.contact_log import do_log_contact, note_kinds
 from hub.actions.conversations import do_assign, do_set_labels, do_set_status, get_conversation
-from hub.actions.replies import do_reply
+from hub.actions.replies import do_add_note, do_reply
 from hub.actions.unit import unit_of_work
 from hub.domain.types import ConversationStatus, SenderType
 from hub.errors import InvalidInput
 from hub.models import Conversation
-from hub.queue.port import OUTBOUND
 from hub.web.api import pages, serialize
 from hub.web.api.calls import Call, Reply
 from hub.web.api.schemas import (
@@ -94,19 +93,17 @@ async def post_message(call: Call) -> Reply:
     body = call.body_as(ReplyBody)
     if body.note_kind is not None:
         return await _log_contact(call, body)
-    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+    async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
         conversation = await get_conversation(session, call.id())
-        message, job = await do_reply(
+        add = do_add_note if body.private else do_reply
+        message = await add(
             session,
             conversation,
             body.text,
             sender_type=SenderType.OPERATOR,
             operator_id=call.operator_id,
             channel=body.channel,
-            private=body.private,
         )
-    if job is not None:
-        await call.hub.queue.enqueue(OUTBOUND, [job])
     return Reply(serialize.message(message), 201)
 
 
@@ -114,7 +111,7 @@ async def _log_contact(call: Call, body: ReplyBody) -> Reply:
     """A phone call or in-store visit: a private note of that kind, never sent."""
     if "private" in body.model_fields_set and not body.private:
         raise InvalidInput("a logged call or visit is a private note: private must be true")
-    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+    async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
         conversation = await get_conversation(session, call.id())
         message = await do_log_contact(
             session, conversation, body.note_kind or "", body.text, operator_id=call.operator_id
@@ -124,7 +121,7 @@ async def _log_contact(call: Call, body: ReplyBody) -> Reply:
 
 async def assign_conversation(call: Call) -> ConversationOut:
     body = call.body_as(AssignBody)
-    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+    async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
         conversation = await do_assign(
             session, await get_conversation(session, call.id()), body.operator_id
         )
@@ -134,7 +131,7 @@ async def assign_conversation(call: Call) -> ConversationOut:
 async def set_conversation_status(call: Call) -> ConversationOut:
     body = call.body_as(StatusBody)
     snooze_until: datetime | None = body.snooze_until
-    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+    async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
         conversation = await do_set_status(
             session,
             await get_conversation(session, call.id()),
@@ -147,7 +144,7 @@ async def set_conversation_status(call: Call) -> ConversationOut:
 
 async def set_conversation_labels(call: Call) -> ConversationOut:
     body = call.body_as(LabelsBody)
-    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+    async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
         conversation = await do_set_labels(
             session, await get_conversation(session, call.id()), body.labels
         )

@@ -46,7 +46,7 @@ async def merge_customer(call: Call) -> CustomerOut:
     orders move over, and the two unresolved conversations fold into one. Submitting the
     same merge twice answers the survivor both times."""
     body = call.body_as(MergeBody)
-    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+    async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
         survivor = await do_merge_into(session, call.id(), body.other_id, call.operator_id)
         card = await queries.full_card(session, survivor)
     return serialize.customer(card)
@@ -54,7 +54,7 @@ async def merge_customer(call: Call) -> CustomerOut:
 
 async def confirm_identity(call: Call) -> CustomerOut:
     """An operator vouches for a claimed address: it becomes proof (who and when kept)."""
-    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+    async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
         await do_confirm_identity(session, call.id(), call.id("identity_id"), call.operator_id)
         customer = await get_customer(session, call.id())
         card = await queries.full_card(session, customer)
@@ -63,7 +63,7 @@ async def confirm_identity(call: Call) -> CustomerOut:
 
 async def dismiss_suggestion(call: Call) -> CustomerOut:
     """Not the same person: the suggested merge leaves both cards."""
-    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+    async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
         customer = await get_customer(session, call.id())
         await do_dismiss_suggestion(session, call.id(), call.id("suggestion_id"), call.operator_id)
         card = await queries.full_card(session, customer)

@@ -20,7 +20,7 @@ def login_route(limiter: LoginLimiter) -> ApiRoute:
         email = normalise_email(body.email) or body.email.strip().lower()
         address = login_address(call.request)
         limiter.attempt(email, address)
-        async with unit_of_work(call.hub.db, call.hub.broker) as session:
+        async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
             operator = await check_login(session, body.email, body.password)
             if operator is None:
                 raise Unauthorized("wrong email or password")

@@ -17,7 +17,6 @@ from hub.actions.orders import (
 )
 from hub.actions.unit import unit_of_work
 from hub.errors import Conflict, HubError, InvalidInput, NotFound
-from hub.queue.port import OUTBOUND, NewJob
 from hub.web.api import serialize
 from hub.web.api.calls import Call, Reply
 from hub.web.api.schemas import OrderBody, OrderItemBody, OrderOut
@@ -64,20 +63,17 @@ def _order_input(number: str, body: OrderBody) -> OrderInput:
 
 
 async def _upsert(call: Call, data: OrderInput, notify: bool) -> tuple[OrderOut, bool]:
-    job: NewJob | None = None
-    async with unit_of_work(call.hub.db, call.hub.broker) as session:
+    async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
         order, created, changed = await do_upsert_order(session, data)
         assert order.id is not None
         if notify and changed and not created:
-            job = await do_notify_order_status(
+            await do_notify_order_status(
                 session,
                 order,
                 enabled=set(call.hub.channels.senders),
                 whatsapp_templates=call.hub.settings.whatsapp_templates,
             )
         history = await order_history(session, [order.id])
-    if job is not None:
-        await call.hub.queue.enqueue(OUTBOUND, [job])
     return serialize.order(order, history[order.id]), created
 
 

@@ -44,7 +44,7 @@ async def add_operator(request: web.Request, me: SignedIn, form: MultiDictProxy[
     inbox.access_admin(me.operator)
     locale = check_ui_locale(form.get("locale") or "en")
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         operator = await do_create_operator(
             session,
             email=form.get("email", ""),
@@ -60,7 +60,7 @@ async def add_operator(request: web.Request, me: SignedIn, form: MultiDictProxy[
 async def add_canned(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
     inbox.access_admin(me.operator)
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         await do_create_canned(session, form.get("shortcut", ""), form.get("text", ""))
     return ADMIN
 
@@ -69,7 +69,7 @@ async def add_canned(request: web.Request, me: SignedIn, form: MultiDictProxy[st
 async def disable_operator(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
     inbox.access_admin(me.operator)
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         operator = await operator_by_id(session, path_id(request.match_info["id"]))
         access_disable_operator(me.operator, operator)
         await do_disable_operator(session, operator)
@@ -80,7 +80,7 @@ async def disable_operator(request: web.Request, me: SignedIn, form: MultiDictPr
 async def enable_operator(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
     inbox.access_admin(me.operator)
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         do_enable_operator(
             session, await operator_by_id(session, path_id(request.match_info["id"]))
         )
@@ -92,7 +92,7 @@ async def set_password(request: web.Request, me: SignedIn, form: MultiDictProxy[
     """Every session of that operator ends; an admin setting their own keeps this one."""
     inbox.access_admin(me.operator)
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         operator = await operator_by_id(session, path_id(request.match_info["id"]))
         own = request.cookies.get(SESSION_COOKIE) if operator.id == me.operator.id else None
         await do_set_password(session, operator, form.get("password", ""), keep_session=own)
@@ -103,6 +103,6 @@ async def set_password(request: web.Request, me: SignedIn, form: MultiDictProxy[
 async def revoke_token(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
     inbox.access_admin(me.operator)
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         await do_revoke_token(session, path_id(request.match_info["id"]))
     return ADMIN

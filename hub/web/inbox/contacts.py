@@ -17,7 +17,7 @@ from hub.web.sessions import SignedIn
 async def log_contact(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
     conversation_id = path_id(request.match_info["id"])
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         await do_log_contact(
             session,
             await get_conversation(session, conversation_id),

@@ -56,7 +56,7 @@ async def merge(request: web.Request, me: SignedIn, form: Form) -> str:
     customer_id = path_id(request.match_info["id"])
     other_id = path_id(form.get("other_id", ""))
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         await do_merge_into(session, customer_id, other_id, me.operator.id or 0)
     return safe_next(form.get("back"))
 
@@ -67,7 +67,7 @@ async def confirm_identity(request: web.Request, me: SignedIn, form: Form) -> st
     customer_id = path_id(request.match_info["id"])
     identity_id = path_id(request.match_info["identity_id"])
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         await do_confirm_identity(session, customer_id, identity_id, me.operator.id or 0)
     return safe_next(form.get("back"))
 
@@ -77,6 +77,6 @@ async def dismiss_suggestion(request: web.Request, me: SignedIn, form: Form) -> 
     customer_id = path_id(request.match_info["id"])
     suggestion_id = path_id(request.match_info["suggestion_id"])
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         await do_dismiss_suggestion(session, customer_id, suggestion_id, me.operator.id or 0)
     return safe_next(form.get("back"))

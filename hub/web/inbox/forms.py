@@ -11,11 +11,10 @@ from hub.actions import inbox
 from hub.actions.attachments import do_add_outbound_attachment
 from hub.actions.conversations import do_assign, do_set_labels, do_set_status, get_conversation
 from hub.actions.customers import get_customer
-from hub.actions.replies import do_reply
+from hub.actions.replies import do_add_note, do_reply
 from hub.actions.unit import unit_of_work
 from hub.domain.types import ConversationStatus, SenderType
 from hub.errors import InvalidInput
-from hub.queue.port import OUTBOUND
 from hub.web.api.calls import path_id
 from hub.web.inbox.attachments import Upload, upload_action
 from hub.web.inbox.common import action, hub_of, safe_next
@@ -39,19 +38,19 @@ async def _reply(request: web.Request, me: SignedIn, form: Form, upload: Upload 
     """Send through the chosen channel (default: the customer's last one), or add a note."""
     conversation_id = path_id(request.match_info["id"])
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         conversation = await get_conversation(session, conversation_id)
         text = await inbox.expand_canned(session, form.get("text", ""))
         if upload is not None and not text.strip():
             text = upload.filename  # a file alone: its name is the message's text
-        message, job = await do_reply(
+        add = do_add_note if form.get("mode") == "note" else do_reply
+        message = await add(
             session,
             conversation,
             text,
             sender_type=SenderType.OPERATOR,
             operator_id=me.operator.id,
             channel=form.get("channel") or None,
-            private=form.get("mode") == "note",
         )
         if upload is not None:
             await do_add_outbound_attachment(
@@ -62,8 +61,6 @@ async def _reply(request: web.Request, me: SignedIn, form: Form, upload: Upload 
                 filename=upload.filename,
                 size=upload.size,
             )
-    if job is not None:
-        await hub.queue.enqueue(OUTBOUND, [job])
     return _thread_url(conversation_id)
 
 
@@ -81,7 +78,7 @@ async def assign(request: web.Request, me: SignedIn, form: Form) -> str:
     raw = form.get("operator_id", "")
     operator_id = me.operator.id if raw == "me" else (path_id(raw) if raw else None)
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         await do_assign(session, await get_conversation(session, conversation_id), operator_id)
     return _thread_url(conversation_id)
 
@@ -112,7 +109,7 @@ async def status(request: web.Request, me: SignedIn, form: Form) -> str:
     if new is ConversationStatus.SNOOZED:
         until = _snooze_until(form.get("snooze_until", ""), form.get("tz_offset", "0"))
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         conversation = await get_conversation(session, conversation_id)
         await do_set_status(session, conversation, new, until, by=me.operator.id)
     return _thread_url(conversation_id)
@@ -123,7 +120,7 @@ async def labels(request: web.Request, me: SignedIn, form: Form) -> str:
     conversation_id = path_id(request.match_info["id"])
     wanted = form.get("labels", "").split(",")
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         await do_set_labels(session, await get_conversation(session, conversation_id), wanted)
     return _thread_url(conversation_id)
 
@@ -132,7 +129,7 @@ async def labels(request: web.Request, me: SignedIn, form: Form) -> str:
 async def bot(request: web.Request, me: SignedIn, form: Form) -> str:
     conversation_id = path_id(request.match_info["id"])
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         conversation = await get_conversation(session, conversation_id)
         inbox.do_set_bot_active(session, conversation, form.get("bot_active") == "1")
     return _thread_url(conversation_id)
@@ -142,7 +139,7 @@ async def bot(request: web.Request, me: SignedIn, form: Form) -> str:
 async def rename(request: web.Request, me: SignedIn, form: Form) -> str:
     customer_id = path_id(request.match_info["id"])
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         inbox.do_rename_customer(
             session, await get_customer(session, customer_id), form.get("name", "")
         )

@@ -17,6 +17,6 @@ SWITCH = "/inbox/me/locale"
 async def switch(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
     """Kept on the operator, not the session: every later sign-in opens in this language."""
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         await do_set_operator_locale(session, me.operator.id or 0, form.get("locale", ""))
     return safe_next(form.get("back"))

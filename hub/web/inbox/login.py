@@ -66,7 +66,7 @@ def login_view(limiter: LoginLimiter) -> web.RouteDef:
             response.headers["Retry-After"] = wait
             return response
         hub = hub_of(request)
-        async with unit_of_work(hub.db, hub.broker) as session:
+        async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
             operator = await check_login(session, email, password)
             raw = (
                 await do_start_session(session, operator, sessions.rules(hub))
@@ -94,7 +94,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
         token = form.get("csrf")
         sessions.check_csrf(request, me, token if isinstance(token, str) else None)
         hub = hub_of(request)
-        async with unit_of_work(hub.db, hub.broker) as session:
+        async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
             await do_end_session(session, request.cookies.get(sessions.SESSION_COOKIE, ""))
     response = web.HTTPSeeOther("/inbox/login")
     response.del_cookie(sessions.SESSION_COOKIE, path="/")

@@ -157,7 +157,7 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
 async def thread_page(request: web.Request, me: SignedIn) -> web.StreamResponse:
     conversation_id = path_id(request.match_info["id"])
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         thread = await _thread(session, me, conversation_id)
         await inbox.do_mark_read(session, me.operator.id or 0, conversation_id)
         listing = await _list(session, me, Filters.of(request.query))
@@ -174,7 +174,7 @@ async def thread_fragment(request: web.Request, me: SignedIn) -> web.StreamRespo
         raise NotFound("no such part of a thread")
     conversation_id = path_id(request.match_info["id"])
     hub = hub_of(request)
-    async with unit_of_work(hub.db, hub.broker) as session:
+    async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         thread = await _thread(session, me, conversation_id)
         if part == FRAGMENTS["messages"]:
             await inbox.do_mark_read(session, me.operator.id or 0, conversation_id)
