@@ -25,7 +25,9 @@ async def sms_hub(
     await stop_hub(running)
 
 
-async def test_stop_gets_no_bot_answer_but_a_question_does(sms_hub: RunningHub) -> None:
+async def test_stop_gets_no_bot_answer_but_a_question_does(
+    sms_hub: RunningHub, fake_twilio: FakeTwilioAPI
+) -> None:
     assert (await post_form(sms_hub, "/webhooks/twilio/messages", sms("+15557770001", "STOP")))[
         0
     ] == 200
@@ -40,6 +42,7 @@ async def test_stop_gets_no_bot_answer_but_a_question_does(sms_hub: RunningHub) 
     bot_anywhere = await messages_of(sms_hub.hub, sender_type="bot")
     stop_conversation = stop[0].conversation_id
     assert not [m for m in bot_anywhere if m.conversation_id == stop_conversation]
+    assert not [c for c in fake_twilio.calls if c.to == "+15557770001"]  # nothing sent there
 
 
 async def test_an_opted_out_number_shows_on_the_customer_in_the_api(sms_hub: RunningHub) -> None:

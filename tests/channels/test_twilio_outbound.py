@@ -8,9 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
+from hub.actions.delivery import OPTED_OUT_ERROR
 from hub.actions.replies import do_reply
 from hub.actions.unit import commit_and_publish
-from hub.domain.types import SenderType
+from hub.domain.messages import DeliveryReceipt, OutboundMessage
+from hub.domain.types import Channel, SenderType
 from hub.errors import WindowClosed
 from hub.models import Conversation, Message
 from hub.models.base import utcnow
@@ -145,7 +147,7 @@ async def test_a_long_sms_goes_out_in_order_in_parts_of_at_most_1600(
 
 
 async def test_stop_opts_the_number_out_and_start_opts_it_back_in(
-    twilio_hub: RunningHub, fake_twilio: FakeTwilioAPI
+    twilio_hub: RunningHub, fake_twilio: FakeTwilioAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     phone = "+14155550205"
     inbound = await _writes(twilio_hub, sms(phone, "Stop"), "sms")
@@ -165,10 +167,21 @@ async def test_stop_opts_the_number_out_and_start_opts_it_back_in(
 
     assert await eventually(opted_out, what="opt-out stored")
     before = len(fake_twilio.calls)
+    # The hub itself refuses the reply: the SMS adapter is not even asked to send it.
+    sender = twilio_hub.hub.channels.senders[Channel.SMS]
+    asked: list[OutboundMessage] = []
+
+    async def send(message: OutboundMessage) -> DeliveryReceipt:
+        asked.append(message)
+        raise AssertionError("an opted-out reply reached the SMS adapter")
+
+    monkeypatch.setattr(sender, "send", send)
     message_id = await operator_reply(twilio_hub, inbound.conversation_id, "Are you sure?")
     failed = await eventually(lambda: status_is(twilio_hub, message_id, "failed"))
     assert failed.error is not None and "STOP" in failed.error
-    assert not [c for c in fake_twilio.calls[before:] if c.body == "Are you sure?"]
+    assert failed.error == OPTED_OUT_ERROR  # the text operators saw before, word for word
+    assert asked == [] and fake_twilio.calls[before:] == []
+    monkeypatch.undo()
 
     await _writes(twilio_hub, sms(phone, "START"), "sms")
     await eventually(lambda: _not(opted_out), what="opt-in stored")
