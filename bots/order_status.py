@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bots.intents import status_question
-from hub.domain.bots import BotContext, BotOrder, BotOutcome, BotText
+from hub.domain.bots import BotContext, BotOutcome, BotText, order_view
 
 MAX_LISTED = 5
-
-
-def order_view(order: BotOrder) -> dict[str, Any]:
-    """What a template may show of an order."""
-    return {
-        "number": order.number,
-        "status": order.status,
-        "since": order.status_since,
-        "tracking_url": order.tracking_url,
-        "pickup_point": order.pickup_point,
-    }
 
 
 class OrderStatusBot:

@@ -3,6 +3,7 @@ this database with no lock held; what it says is recorded, stored later by the r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from sqlmodel import col
 
 from hub.actions.orders import order_history
 from hub.domain.bots import BotConversation, BotCustomer, BotOrder, BotStatusChange, BotText
-from hub.models import Order
+from hub.models import Order, OrderStatusChange
 
 
 async def load_bot_orders(
@@ -25,17 +26,19 @@ async def load_bot_orders(
         await session.scalars(query.order_by(col(Order.updated_at).desc(), col(Order.id).desc()))
     )
     history = await order_history(session, [o.id for o in rows if o.id is not None])
-    return [
-        BotOrder(
-            number=o.number,
-            status=o.status,
-            tracking_url=o.tracking_url,
-            updated_at=o.updated_at,
-            history=tuple(BotStatusChange(c.status, c.at) for c in history.get(o.id or 0, [])),
-            pickup_point=o.pickup_point,
-        )
-        for o in rows
-    ]
+    return [bot_order(o, history.get(o.id or 0, [])) for o in rows]
+
+
+def bot_order(order: Order, history: Iterable[OrderStatusChange] = ()) -> BotOrder:
+    """An order as bots and message templates see it (`hub.domain.bots.order_view`)."""
+    return BotOrder(
+        number=order.number,
+        status=order.status,
+        tracking_url=order.tracking_url,
+        updated_at=order.updated_at,
+        history=tuple(BotStatusChange(c.status, c.at) for c in history),
+        pickup_point=order.pickup_point,
+    )
 
 
 @dataclass

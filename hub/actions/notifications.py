@@ -14,16 +14,17 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from hub.actions.bot_context import bot_order
 from hub.actions.customers import get_customer
 from hub.actions.queries import preferred_channel
 from hub.actions.replies import do_reply
 from hub.actions.texts import has_template, pick_locale, render
+from hub.domain.bots import order_view
 from hub.domain.types import REACHABILITY_ORDER, Channel, ConversationStatus, Direction, SenderType
 from hub.models import Conversation, Customer, Identity, Message, Order, OrderNotification
 from hub.models.base import utcnow
@@ -142,16 +143,6 @@ async def _thread(session: AsyncSession, customer: Customer, channel: Channel) -
     return conversation
 
 
-def order_view(order: Order) -> dict[str, Any]:
-    return {
-        "number": order.number,
-        "status": order.status,
-        "since": order.updated_at,
-        "tracking_url": order.tracking_url,
-        "pickup_point": order.pickup_point,
-    }
-
-
 async def do_notify_order_status(
     session: AsyncSession,
     order: Order,
@@ -188,7 +179,8 @@ async def do_notify_order_status(
     name = f"notify/{order.status}"
     if not _STATUS_NAME.fullmatch(order.status) or not has_template(locale, name):
         name = "notify/other"  # a status of the shop's own is shown as it is
-    text = render(locale, name, {"order": order_view(order)})
+    # Just changed: without its history the view's `since` is the change's own time.
+    text = render(locale, name, {"order": order_view(bot_order(order))})
     conversation = await _thread(session, customer, route.channel)
     message = await do_reply(
         session,

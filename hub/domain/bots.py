@@ -54,6 +54,18 @@ class BotOrder:
         return self.history[-1].at if self.history else self.updated_at
 
 
+def order_view(order: BotOrder) -> dict[str, Any]:
+    """What a message template may show of an order: one view for the bots' answers and
+    the hub's status notices, so both templates read the same fields."""
+    return {
+        "number": order.number,
+        "status": order.status,
+        "since": order.status_since,
+        "tracking_url": order.tracking_url,
+        "pickup_point": order.pickup_point,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class BotConversation:
     id: int
