@@ -9,7 +9,7 @@ from hub.actions.attachments import do_add_outbound_attachment
 from hub.actions.replies import do_reply
 from hub.actions.unit import commit_and_publish
 from hub.domain.types import SenderType
-from hub.media import media_store
+from hub.media.store import media_store
 from hub.models import Conversation, Message
 from tests.factories import messages_of, telegram_update
 from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage
