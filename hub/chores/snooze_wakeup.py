@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.actions.unit import commit_and_publish, record
 from hub.chores.periodic import every
 from hub.db import Database
 from hub.domain import events
@@ -23,6 +24,7 @@ from hub.domain.events import Event
 from hub.domain.types import ConversationStatus
 from hub.models import Conversation
 from hub.models.base import utcnow
+from hub.queue.port import QueueBackend
 from hub.realtime import Broker
 
 log = logging.getLogger(__name__)
@@ -30,9 +32,9 @@ log = logging.getLogger(__name__)
 CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
 
 
-async def do_wake_due(session: AsyncSession, now: datetime) -> list[Event]:
-    """Open every conversation snoozed until `now` or earlier; the events to publish after
-    the commit (one `conversation.updated` each, so open inbox lists move it live)."""
+async def do_wake_due(session: AsyncSession, now: datetime) -> int:
+    """Open every conversation snoozed until `now` or earlier: how many. Each records one
+    `conversation.updated`, published after the commit, so open inbox lists move it live."""
     woken = await session.execute(
         update(CONVERSATIONS)
         .where(
@@ -42,22 +44,27 @@ async def do_wake_due(session: AsyncSession, now: datetime) -> list[Event]:
         .values(status=ConversationStatus.OPEN.value, snooze_until=None)
         .returning(CONVERSATIONS.c.id, CONVERSATIONS.c.customer_id)
     )
-    return [
-        Event(
-            events.CONVERSATION_UPDATED,
-            conversation_id=conversation_id,
-            customer_id=customer_id,
-            data={"woken": True},
+    rows = woken.all()
+    for conversation_id, customer_id in rows:
+        record(
+            session,
+            Event(
+                events.CONVERSATION_UPDATED,
+                conversation_id=conversation_id,
+                customer_id=customer_id,
+                data={"woken": True},
+            ),
         )
-        for conversation_id, customer_id in woken.all()
-    ]
+    return len(rows)
 
 
 class SnoozeAlarm:
     """Wakes due conversations every `interval` seconds until the process stops."""
 
-    def __init__(self, db: Database, broker: Broker, *, interval: float) -> None:
-        self.db, self.broker, self.interval = db, broker, interval
+    def __init__(
+        self, db: Database, queue: QueueBackend, broker: Broker, *, interval: float
+    ) -> None:
+        self.db, self.queue, self.broker, self.interval = db, queue, broker, interval
 
     async def run(self, stopping: asyncio.Event) -> None:
         await every(self.interval, self.run_once, stopping, "snooze alarm: waking conversations")
@@ -67,8 +74,7 @@ class SnoozeAlarm:
         async with self.db.session() as session:
             async with self.db.writing():
                 woken = await do_wake_due(session, utcnow())
-                await session.commit()
+                await commit_and_publish(session, self.queue, self.broker)
         if woken:
-            log.info("snooze alarm: %d conversation(s) open again", len(woken))
-            await self.broker.publish(woken)
-        return len(woken)
+            log.info("snooze alarm: %d conversation(s) open again", woken)
+        return woken

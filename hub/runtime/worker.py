@@ -66,7 +66,10 @@ def background_jobs(
                 allowed_types=settings.allowed_attachment_types,
             ),
         ),
-        ("snooze-alarm", SnoozeAlarm(hub.db, hub.broker, interval=settings.snooze_check_seconds)),
+        (
+            "snooze-alarm",
+            SnoozeAlarm(hub.db, hub.queue, hub.broker, interval=settings.snooze_check_seconds),
+        ),
         ("media-sweeper", MediaSweeper(hub.db, store)),
     ]
     if telegram_polling and hub.channels.telegram is not None:

@@ -95,7 +95,7 @@ async def test_a_snooze_in_the_future_stays_and_the_inbox_says_when_it_wakes(
     await eventually(
         lambda: _is_open(hub, due.conversation_id), what="the due conversation to wake"
     )
-    alarm = SnoozeAlarm(hub.hub.db, hub.hub.broker, interval=1.0)
+    alarm = SnoozeAlarm(hub.hub.db, hub.hub.queue, hub.hub.broker, interval=1.0)
     assert await alarm.run_once() == 0  # nothing else is due
     kept = await status_of(hub, later.conversation_id)
     assert kept.status == "snoozed" and kept.snooze_until == until
@@ -128,8 +128,8 @@ async def test_two_workers_waking_at_once_open_each_conversation_once(
             if event.name == "conversation.updated" and event.data.get("woken"):
                 woken.append(event.conversation_id or 0)
 
-    first = SnoozeAlarm(hub.hub.db, hub.hub.broker, interval=1.0)
-    second = SnoozeAlarm(hub.hub.db, hub.hub.broker, interval=1.0)
+    first = SnoozeAlarm(hub.hub.db, hub.hub.queue, hub.hub.broker, interval=1.0)
+    second = SnoozeAlarm(hub.hub.db, hub.hub.queue, hub.hub.broker, interval=1.0)
     async with hub.hub.broker.subscribe() as events:
         collector = asyncio.create_task(collect(events))
         try:
