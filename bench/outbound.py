@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import contextlib
 import random
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -38,39 +37,34 @@ from typing import Any
 
 import aiohttp
 
-REPO = Path(__file__).resolve().parent.parent
-for extra in (REPO, REPO / "bench"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
+# Run as a file, this script sees bench/ first on sys.path; bench.lib, hub and tests (the
+# fake Bot API, PostgreSQL and Redis on loopback) live at the repository's root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest import (  # noqa: E402
-    _SAMPLE,
-    BACKENDS,
-    DEFAULT_BACKENDS,
-    WEBHOOK_PATH,
+from bench.lib.load import WEBHOOK_PATH, LoadSpec, run_load
+from bench.lib.metrics import (
     CpuWatch,
-    HubStack,
-    LoadSpec,
-    backend_missing,
-    backends_arg,
     cpu_seconds,
-    hub_exe,
     hwm_mb,
-    in_own_process,
-    machine,
-    run_and_report,
-    run_load,
+    percentile,
     servers_cpu_seconds,
-    start_hub_stack,
-    stop_process,
     total_mb,
     wait_quiet,
-    wait_routed,
 )
+from bench.lib.processes import hub_cli, in_own_process
+from bench.lib.report import machine, machine_line, print_table, run_and_report
+from bench.lib.scrape import counter_totals, wait_routed
+from bench.lib.stack import (
+    BACKENDS,
+    BOT_TOKEN,
+    DEFAULT_BACKENDS,
+    HubStack,
+    backend_missing,
+    backends_arg,
+    start_hub_stack,
+)
+from tests.fakes.telegram_api import FakeTelegramAPI
 
-from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
-
-BOT_TOKEN = "123:bench"  # HUB_TELEGRAM_BOT_TOKEN as bench/ingest.py sets it
 EMAIL = "bench@outbound.test"
 FIRST_SEQ = 1_000
 
@@ -154,16 +148,10 @@ async def post_replies(spec: PostSpec) -> dict[str, Any]:
         "last_answer": last_answer,
         "elapsed": elapsed,
         "accepted_per_s": accepted / elapsed if elapsed else 0.0,
-        "api_p50": _percentile(latencies, 0.50),
-        "api_p99": _percentile(latencies, 0.99),
+        "api_p50": percentile(latencies, 0.50),
+        "api_p99": percentile(latencies, 0.99),
         "poster_cpu": cpu / wall if wall else 0.0,
     }
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 async def run_poster(spec: PostSpec) -> dict[str, Any]:
@@ -176,27 +164,8 @@ async def run_poster(spec: PostSpec) -> dict[str, Any]:
 
 async def outbound_counts(session: aiohttp.ClientSession, bases: list[str]) -> dict[str, float]:
     """hub_outbound_sent_total / hub_outbound_failed_total summed over every process."""
-    totals = {"sent": 0.0, "failed": 0.0}
-    for base in bases:
-        async with session.get(base + "/metrics") as resp:
-            resp.raise_for_status()
-            text = await resp.text()
-        for line in text.splitlines():
-            match = _SAMPLE.match(line)
-            if match and match.group(1) == "hub_outbound_sent_total":
-                totals["sent"] += float(match.group(3))
-            elif match and match.group(1) == "hub_outbound_failed_total":
-                totals["failed"] += float(match.group(3))
-    return totals
-
-
-def hub_cli(hub: HubStack, cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        [*hub_exe(), *args], env=hub.env, cwd=cwd, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"hub {' '.join(args[:2])} failed: {done.stderr[-2000:]}")
-    return done.stdout
+    names = {"sent": "hub_outbound_sent_total", "failed": "hub_outbound_failed_total"}
+    return await counter_totals(session, bases, names)
 
 
 async def api_get(session: aiohttp.ClientSession, url: str, token: str) -> Any:
@@ -350,8 +319,8 @@ async def measure_batch(
         "sends_per_s": received / span,
         "provider_window_per_s": received / max(1e-9, last_receipt - first_receipt),
         "e2e_seconds": span,
-        "post_to_provider_p50": _percentile(waits, 0.50),
-        "post_to_provider_p99": _percentile(waits, 0.99),
+        "post_to_provider_p50": percentile(waits, 0.50),
+        "post_to_provider_p99": percentile(waits, 0.99),
         "post_to_provider_max": waits[-1] if waits else None,
         "slowest": [{"seconds": w, "answered_429": n} for w, n in slowest],
         "hub_cpu_cores": cpu / span,
@@ -393,10 +362,12 @@ async def measure(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str
             if not complete:
                 raise RuntimeError("seeding: not every update was routed")
             await asyncio.to_thread(
-                hub_cli, hub, tmp, "operator", "create", "--email", EMAIL, "--name", "Bench",
+                hub_cli, hub.env, tmp, "operator", "create", "--email", EMAIL, "--name", "Bench",
                 "--role", "admin",
             )  # fmt: skip
-            stdout = await asyncio.to_thread(hub_cli, hub, tmp, "token", "create", "--email", EMAIL)
+            stdout = await asyncio.to_thread(
+                hub_cli, hub.env, tmp, "token", "create", "--email", EMAIL
+            )
             token = stdout.strip().splitlines()[-1]
             ids = await conversation_ids(session, hub.base, token)
             if len(ids) != n:
@@ -429,8 +400,7 @@ async def measure(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str
         finally:
             await session.close()
             if hub is not None:
-                for proc in reversed(hub.procs):
-                    stop_process(proc)
+                hub.stop()
             await fake.stop()
     return out
 
@@ -500,11 +470,7 @@ def summary_rows(results: dict[str, Any]) -> list[list[str]]:
 def print_report(results: dict[str, Any]) -> None:
     m, cfg = results["machine"], results["config"]
     print()
-    print(
-        f"machine: {m['nproc']} CPUs ({m['usable_cpus']} usable), {m['cpu_model']}, "
-        f"{m['ram_gb']} GB RAM, Python {m['python']}, aiohttp {m['aiohttp']}, "
-        f"load average at start {m['loadavg_at_start']}"
-    )
+    print(machine_line(m))
     print(
         f"load: {cfg['replies']:,} replies per batch over {cfg['conversations']:,} Telegram "
         f"conversations, {cfg['connections']} connections, poster in its own process; fake Bot "
@@ -517,10 +483,8 @@ def print_report(results: dict[str, Any]) -> None:
     rows = summary_rows(results)
     if len(rows[0]) < 2:
         return
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print()
-    for r in rows:
-        print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    print_table(rows)
     for name, result in results["backends"].items():
         for key in ("plain", "throttled"):
             batch = result.get(key)

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from hub.db import Database
 from hub.models import Message
+from hub.sandbox.telegram_updates import telegram_update
 from hub.services import Hub
 from hub.settings import Settings
 from tests.support import eventually, operator_reply
@@ -116,16 +117,14 @@ def stream_of_updates(customers: int, per_customer: int, first_user: int) -> lis
         for c in range(customers):
             user = first_user + c
             updates.append(
-                {
-                    "update_id": next(_update_ids),
-                    "message": {
-                        "message_id": next(_message_ids),
-                        "from": {"id": user, "is_bot": False, "first_name": f"C{user}"},
-                        "chat": {"id": user, "type": "private", "first_name": f"C{user}"},
-                        "date": 1_790_000_000 + n,
-                        "text": f"{user}#{n}",
-                    },
-                }
+                telegram_update(
+                    next(_update_ids),
+                    user,
+                    f"{user}#{n}",
+                    first_name=f"C{user}",
+                    message_id=next(_message_ids),
+                    date=1_790_000_000 + n,
+                )
             )
     return updates
 
