@@ -15,7 +15,7 @@ from hub.models import Conversation, ConversationResolution, Customer, Message, 
 from hub.services import Hub
 from hub.web.inbox.reports import ReportCache
 from tests.support import RunningHub
-from tests.web.conftest import Api, Browser
+from tests.support.api import Api, Browser
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

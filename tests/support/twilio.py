@@ -6,9 +6,10 @@ import itertools
 from typing import Any
 
 from hub.models import Message
-from tests.channels.conftest import PUBLIC_URL, SMS_FROM, WHATSAPP_FROM
-from tests.fakes.twilio_api import ACCOUNT_SID, sign
-from tests.support import RunningHub
+from hub.settings import Settings
+from tests.conftest import make_settings
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, sign
+from tests.support.running import RunningHub
 
 _sids = itertools.count(1)
 
@@ -74,3 +75,27 @@ async def status_is(running: RunningHub, message_id: int, status: str) -> Messag
 
 def fields_of(calls: list[Any]) -> list[dict[str, str]]:
     return [c.fields for c in calls]
+
+
+PUBLIC_URL = "https://support.example.test"
+
+
+SMS_FROM = "+15550001111"
+
+
+WHATSAPP_FROM = "whatsapp:+15550002222"
+
+
+def twilio_settings(backend_urls: dict[str, Any], api_url: str, **extra: Any) -> Settings:
+    return make_settings(
+        **backend_urls,
+        port=0,
+        secret_key="test-secret-key",
+        public_url=PUBLIC_URL,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_sms_from=SMS_FROM,
+        twilio_whatsapp_from=WHATSAPP_FROM,
+        twilio_api_url=api_url,
+        **extra,
+    )

@@ -26,7 +26,8 @@ from hub.models import Message
 from hub.sandbox.telegram_updates import telegram_update
 from hub.services import Hub
 from hub.settings import Settings
-from tests.support import eventually, operator_reply
+from tests.support.polling import eventually
+from tests.support.running import operator_reply
 
 HUB_BIN = Path(sys.executable).parent / "hub"
 TELEGRAM_SECRET = "test-secret"
