@@ -63,8 +63,9 @@ from bench.lib.stack import (
     BACKENDS,
     DEFAULT_BACKENDS,
     HubStack,
-    backend_missing,
     backends_arg,
+    backends_help,
+    each_backend,
     start_hub_stack,
 )
 
@@ -483,14 +484,12 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     }
     print(f"bare aiohttp baseline: {args.requests:,} requests ...", file=sys.stderr, flush=True)
     results["bare"] = await measure_bare(run)
-    for backend in args.backends:
-        missing = backend_missing(backend)
-        if missing:
-            print(f"{backend}: skipped, {missing}", file=sys.stderr, flush=True)
-            results["backends"][backend] = {"backend": backend, "skipped": missing}
-            continue
+
+    async def measure(backend: str) -> dict[str, Any]:
         print(f"{backend}: hub run under load ...", file=sys.stderr, flush=True)
-        results["backends"][backend] = await measure_hub(backend, run)
+        return await measure_hub(backend, run)
+
+    results["backends"] = await each_backend(args.backends, measure)
     return results
 
 
@@ -500,9 +499,8 @@ def parser() -> argparse.ArgumentParser:
         description="Telegram webhook ingest benchmark: a bare aiohttp endpoint, then `hub run` "
         "under the same load (loopback, unique updates), end-to-end routing, route latency, "
         "RSS and start time, with the goals of the issue marked PASS/MISS.",
-        epilog="Backends: "
-        + "; ".join(f"{k} = {v}" for k, v in BACKENDS.items())
-        + ". Scale-out topologies run `hub migrate`, then `hub web` and the workers (each "
+        epilog=backends_help()
+        + " Scale-out topologies run `hub migrate`, then `hub web` and the workers (each "
         "with --metrics-port); routed counts and latency histograms are summed over every "
         "process's /metrics, CPU and RSS over the hub's processes. PostgreSQL and Redis are "
         "started from tests/servers.py. Only loopback addresses are used; every process "

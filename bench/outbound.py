@@ -59,8 +59,9 @@ from bench.lib.stack import (
     BOT_TOKEN,
     DEFAULT_BACKENDS,
     HubStack,
-    backend_missing,
     backends_arg,
+    backends_help,
+    each_backend,
     start_hub_stack,
 )
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -508,13 +509,7 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         | {"warmup": args.warmup, "backends": args.backends},
         "backends": {},
     }
-    for backend in args.backends:
-        missing = backend_missing(backend)
-        if missing:
-            print(f"{backend}: skipped, {missing}", file=sys.stderr, flush=True)
-            results["backends"][backend] = {"backend": backend, "skipped": missing}
-            continue
-        results["backends"][backend] = await measure(backend, args, tmp)
+    results["backends"] = await each_backend(args.backends, lambda b: measure(b, args, tmp))
     return results
 
 
@@ -524,9 +519,8 @@ def parser() -> argparse.ArgumentParser:
         description="Outbound throughput: operator replies posted through the REST API, sent "
         "by the hub to a fake Telegram Bot API on loopback; API replies/s, provider sends/s, "
         "POST-to-provider latency, and every reply's final status.",
-        epilog="Backends: "
-        + "; ".join(f"{k} = {v}" for k, v in BACKENDS.items())
-        + ". Only loopback addresses are used; every process started is stopped on exit.",
+        epilog=backends_help()
+        + " Only loopback addresses are used; every process started is stopped on exit.",
     )
     p.add_argument("--replies", type=int, default=2000, help="replies per batch (%(default)s)")
     p.add_argument(

@@ -12,8 +12,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -45,6 +47,26 @@ def backends_arg(value: str) -> list[str]:
             + ", ".join(BACKENDS)
         )
     return names
+
+
+def backends_help() -> str:
+    """The topologies for a script's --help epilog."""
+    return "Backends: " + "; ".join(f"{k} = {v}" for k, v in BACKENDS.items()) + "."
+
+
+async def each_backend(
+    backends: list[str], measure: Callable[[str], Awaitable[dict[str, Any]]]
+) -> dict[str, dict[str, Any]]:
+    """`measure` each backend in turn; one this machine cannot run is reported as skipped."""
+    results: dict[str, dict[str, Any]] = {}
+    for backend in backends:
+        missing = backend_missing(backend)
+        if missing:
+            print(f"{backend}: skipped, {missing}", file=sys.stderr, flush=True)
+            results[backend] = {"backend": backend, "skipped": missing}
+            continue
+        results[backend] = await measure(backend)
+    return results
 
 
 def uses_redis(backend: str) -> bool:
