@@ -9,13 +9,9 @@ from hypothesis import strategies as st
 
 # Any code point, lone surrogates and NUL included: JSON can escape them all.
 ANY_TEXT = st.text(st.characters(codec=None, categories=None), max_size=30)
-
-
 JSON_SCALARS = (
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30) | ANY_TEXT
 )
-
-
 JSON = st.recursive(
     JSON_SCALARS,
     lambda inner: (
@@ -23,13 +19,9 @@ JSON = st.recursive(
     ),
     max_leaves=20,
 )
-
-
 TELEGRAM_KEYS = st.sampled_from(
     ["update_id", "message", "edited_message", "channel_post", "callback_query", "my_chat_member"]
 )
-
-
 MESSAGE_KEYS = st.sampled_from(
     [
         "message_id",
@@ -48,8 +40,6 @@ MESSAGE_KEYS = st.sampled_from(
         "entities",
     ]
 )
-
-
 FORM_KEYS = st.sampled_from(
     [
         "From",

@@ -18,9 +18,9 @@ from hub.settings import Settings
 from tests.conftest import make_settings
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.support import RunningHub, eventually, start_hub, stop_hub
+from tests.support.cli import clean_env, run_hub
 from tests.support.disk import fill
 from tests.support.mail import MAILBOX, deliver, mail, mail_settings
-from tests.test_cli_processes import clean_env, run_hub
 
 OUTSIDE = {"X-Forwarded-For": "203.0.113.50"}  # a client the trusted proxy speaks for
 

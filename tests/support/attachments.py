@@ -15,11 +15,7 @@ from tests.support.api import Api, Browser, make_api
 from tests.support.running import RunningHub
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
-
-
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
-
-
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
