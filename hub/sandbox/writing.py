@@ -21,6 +21,7 @@ from hub.sandbox.customers import Persona
 from hub.sandbox.exchange import Entry
 from hub.sandbox.state import SandboxState
 from hub.sandbox.telegram_updates import telegram_update
+from hub.sandbox.twilio_api import inbound_form
 
 MAX_TEXT = 4096
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -54,24 +55,15 @@ def _telegram_update(persona: Persona, text: str, share_contact: bool) -> dict[s
 
 def _twilio_form(state: SandboxState, persona: Persona, text: str) -> dict[str, str]:
     settings = state.settings
-    sid = "SM" + uuid.uuid4().hex
     whatsapp = persona.channel == "whatsapp"
-    form = {
-        "MessageSid": sid,
-        "SmsMessageSid": sid,
-        "SmsSid": sid,
-        "AccountSid": settings.twilio_account_sid or "",
-        "From": f"whatsapp:{persona.address}" if whatsapp else persona.address,
-        "To": (settings.whatsapp_sender if whatsapp else settings.twilio_sms_from) or "",
-        "Body": text,
-        "NumMedia": "0",
-        "NumSegments": "1",
-        "SmsStatus": "received",
-        "ApiVersion": "2010-04-01",
-    }
-    if whatsapp:
-        form |= {"ProfileName": persona.name, "WaId": persona.address.lstrip("+")}
-    return form
+    return inbound_form(
+        "SM" + uuid.uuid4().hex,
+        settings.twilio_account_sid or "",
+        f"whatsapp:{persona.address}" if whatsapp else persona.address,
+        (settings.whatsapp_sender if whatsapp else settings.twilio_sms_from) or "",
+        text,
+        **({"ProfileName": persona.name, "WaId": persona.address.lstrip("+")} if whatsapp else {}),
+    )
 
 
 def _mail(state: SandboxState, persona: Persona, text: str, subject: str) -> EmailMessage:
