@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hub.models import Conversation, Customer, Identity, Message
+from hub.runtime.services import Hub
 from hub.sandbox.telegram_updates import telegram_update as build_update
-from hub.services import Hub
 
 _update_ids = itertools.count(10_000)
 _message_ids = itertools.count(500)

@@ -52,7 +52,7 @@ async def do_store_channel_state(
         await session.execute(
             update(MESSAGES).where(MESSAGES.c.id.in_(automated)).values(automated=True)
         )
-    for m, mid in stored:  # a mail kept as raw text (hub.mail_parsing): the inbox says so
+    for m, mid in stored:  # a mail kept as raw text (hub.intake.mail_parsing): the inbox says so
         unparsed = m.extra.get("unparsed")
         if m.channel is Channel.EMAIL and isinstance(unparsed, str):
             await session.execute(

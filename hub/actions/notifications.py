@@ -21,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from hub.actions.customers import get_customer
-from hub.actions.queries import preferred_channel
 from hub.actions.replies import do_reply
 from hub.actions.texts import has_template, pick_locale, render
 from hub.domain.types import REACHABILITY_ORDER, Channel, ConversationStatus, Direction, SenderType
 from hub.models import Conversation, Customer, Identity, Message, Order, OrderNotification
 from hub.models.base import utcnow
+from hub.queries.customers import preferred_channel
 from hub.queue.port import NewJob
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import aiohttp
 import aiosmtplib
 import pytest
 
-from hub import mail_parsing
+from hub.intake import mail_parsing
 from hub.models import Message
 from tests.factories import messages_of
 from tests.support import RunningHub, eventually

@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from hub.db import Database
 from hub.models import Message
+from hub.runtime.services import Hub
 from hub.sandbox.telegram_updates import telegram_update
-from hub.services import Hub
 from hub.settings import Settings
 from tests.support.polling import eventually
 from tests.support.running import operator_reply

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from hub.actions.orders import do_upsert_order
-from hub.demo_data import DEMO_ORDERS
+from hub.commands.demo_data import DEMO_ORDERS
 from hub.errors import ConfigurationError
 from hub.sandbox.config import (
     SANDBOX_MAILBOX,
