@@ -31,6 +31,7 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ from bench.lib.metrics import (
     total_mb,
     wait_quiet,
 )
+from bench.lib.posting import answer_status, post_each, shared
 from bench.lib.processes import hub_cli, in_own_process
 from bench.lib.report import machine, machine_line, print_table, run_and_report
 from bench.lib.scrape import counter_totals, wait_routed
@@ -104,54 +106,26 @@ class PostSpec:
 async def post_replies(spec: PostSpec) -> dict[str, Any]:
     """POST `count` replies round-robin over the conversations, as fast as answered."""
     headers = {"Authorization": f"Bearer {spec.token}"}
-    posted_at = [0.0] * spec.count
-    statuses: Counter[str] = Counter()
-    latencies: list[float] = []
-    next_index, last_answer = 0, 0.0
     connector = aiohttp.TCPConnector(limit=spec.connections, limit_per_host=0)
     async with aiohttp.ClientSession(
         connector=connector, timeout=aiohttp.ClientTimeout(60), headers=headers
     ) as session:
-        start, cpu_start = time.monotonic(), time.process_time()
 
-        async def worker() -> None:
-            nonlocal next_index, last_answer
-            while next_index < spec.count:
-                index = next_index
-                next_index += 1
-                conversation = spec.conversation_ids[index % len(spec.conversation_ids)]
-                url = f"{spec.base}/api/v1/conversations/{conversation}/messages"
-                sent = posted_at[index] = time.monotonic()
-                try:
-                    async with session.post(url, json={"text": f"{spec.tag} {index}"}) as resp:
-                        await resp.read()
-                        status = str(resp.status)
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    status = type(exc).__name__
-                done = time.monotonic()
-                last_answer = max(last_answer, done)
-                statuses[status] += 1
-                latencies.append(done - sent)
+        def post(index: int) -> Awaitable[str]:
+            conversation = spec.conversation_ids[index % len(spec.conversation_ids)]
+            url = f"{spec.base}/api/v1/conversations/{conversation}/messages"
+            return answer_status(session.post(url, json={"text": f"{spec.tag} {index}"}))
 
-        await asyncio.gather(*(worker() for _ in range(spec.connections)))
-        wall = time.monotonic() - start
-        cpu = time.process_time() - cpu_start
-    latencies.sort()
-    accepted = statuses.get("201", 0)
-    elapsed = max(1e-9, last_answer - posted_at[0]) if spec.count else 0.0
+        tally = await post_each(spec.count, spec.connections, shared(post))
+    figures = tally.figures("201")
     return {
         "replies": spec.count,
-        "accepted": accepted,
-        "errors": spec.count - accepted,
-        "statuses": dict(statuses),
-        "posted_at": posted_at,  # time.monotonic(): system-wide on Linux, comparable here
-        "first_post": posted_at[0] if spec.count else 0.0,
-        "last_answer": last_answer,
-        "elapsed": elapsed,
-        "accepted_per_s": accepted / elapsed if elapsed else 0.0,
-        "api_p50": percentile(latencies, 0.50),
-        "api_p99": percentile(latencies, 0.99),
-        "poster_cpu": cpu / wall if wall else 0.0,
+        **{k: figures[k] for k in ("accepted", "errors", "statuses")},
+        "posted_at": tally.sent_at,  # time.monotonic(): system-wide on Linux, comparable here
+        **{k: figures[k] for k in ("first_post", "last_answer", "elapsed", "accepted_per_s")},
+        "api_p50": figures["p50"],
+        "api_p99": figures["p99"],
+        "poster_cpu": figures["cpu"],
     }
 
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
-import time
-from collections import Counter
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
-from bench.lib.metrics import percentile
+from bench.lib.posting import PostOne, answer_status, post_each, shared
 from bench.lib.processes import HOST, in_own_process
 from hub.sandbox.telegram_updates import telegram_update
 
@@ -103,68 +102,32 @@ async def generate_load(spec: LoadSpec) -> dict[str, Any]:
     """POST `count` unique updates over `connections` keep-alive connections."""
     bodies = [update_body(spec.first_seq + i, spec.customers) for i in range(spec.count)]
     headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
-    statuses: Counter[str] = Counter()
-    latencies: list[float] = []
-    next_index = 0
-    first_post = math.inf
-    last_answer = 0.0
     connector = aiohttp.TCPConnector(limit=spec.connections, limit_per_host=0)
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
-        async def post_aiohttp(body: bytes) -> str:
-            try:
-                async with session.post(spec.url, data=body, headers=headers) as resp:
-                    await resp.read()
-                    return str(resp.status)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                return type(exc).__name__
+        def post_aiohttp(index: int) -> Awaitable[str]:
+            return answer_status(session.post(spec.url, data=bodies[index], headers=headers))
 
-        start = time.monotonic()
-        cpu_start = time.process_time()
-
-        async def worker() -> None:
-            nonlocal next_index, first_post, last_answer
-            raw = RawConnection(spec.url) if spec.client == "raw" else None
-            post = raw.post if raw is not None else post_aiohttp
+        @asynccontextmanager
+        async def raw_connection() -> AsyncIterator[PostOne]:
+            raw = RawConnection(spec.url)
             try:
-                while next_index < spec.count:
-                    index = next_index
-                    next_index += 1
-                    if spec.rate:
-                        delay = start + index / spec.rate - time.monotonic()
-                        if delay > 0:
-                            await asyncio.sleep(delay)
-                    sent = time.monotonic()
-                    first_post = min(first_post, sent)
-                    status = await post(bodies[index])
-                    done = time.monotonic()
-                    last_answer = max(last_answer, done)
-                    statuses[status] += 1
-                    latencies.append(done - sent)
+                yield lambda index: raw.post(bodies[index])
             finally:
-                if raw is not None:
-                    await raw.close()
+                await raw.close()
 
-        await asyncio.gather(*(worker() for _ in range(spec.connections)))
-        wall = time.monotonic() - start
-        cpu = time.process_time() - cpu_start
-    latencies.sort()
-    accepted = statuses.get("200", 0)
-    elapsed = max(1e-9, last_answer - first_post) if latencies else 0.0
+        poster = raw_connection if spec.client == "raw" else shared(post_aiohttp)
+        tally = await post_each(spec.count, spec.connections, poster, spec.rate)
+    figures = tally.figures("200")
     return {
         "requests": spec.count,
-        "accepted": accepted,
-        "errors": spec.count - accepted,
-        "statuses": dict(statuses),
-        "first_post": first_post,  # time.monotonic(): system-wide on Linux, comparable here
-        "last_answer": last_answer,
-        "elapsed": elapsed,
-        "accepted_per_s": accepted / elapsed if elapsed else 0.0,
+        **{k: figures[k] for k in ("accepted", "errors", "statuses", "first_post")},
+        **{k: figures[k] for k in ("last_answer", "elapsed", "accepted_per_s")},
         "offered_per_s": spec.rate,
-        "http_p50": percentile(latencies, 0.50),
-        "http_p99": percentile(latencies, 0.99),
-        "loader_cpu": cpu / wall if wall else 0.0,
+        "http_p50": figures["p50"],
+        "http_p99": figures["p99"],
+        "loader_cpu": figures["cpu"],
     }
 
 
