@@ -104,9 +104,6 @@ class TwilioWebhook:
         # Numbers Twilio gives are E.164 as they are (SPEC §6); only the prefix goes.
         address = sender[len(WHATSAPP_PREFIX) :] if whatsapp else sender
         body = form.get("Body", "")
-        extra: dict[str, object] = {"to": form.get("To", "")}
-        if channel is Channel.SMS and (change := opt_change(body)) is not None:
-            extra["sms_opt_out"] = change
         return [
             InboundMessage(
                 channel=channel,
@@ -116,7 +113,8 @@ class TwilioWebhook:
                 text=body,
                 display_name=(form.get("ProfileName") or "").strip() or None,
                 received_at=received_at,
-                extra=extra,
+                sms_opt_out=opt_change(body) if channel is Channel.SMS else None,
+                extra={"to": form.get("To", "")},
                 attachments=twilio_media(form),
             )
         ]

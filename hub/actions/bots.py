@@ -74,11 +74,7 @@ Finish = Callable[[AsyncSession], Awaitable[bool]]
 
 def wants_an_answer(message: InboundMessage) -> bool:
     """Auto-replies and SMS STOP/START keywords are for the hub, not a conversation."""
-    return (
-        bool(message.text.strip())
-        and not message.extra.get("automated")
-        and "sms_opt_out" not in message.extra
-    )
+    return bool(message.text.strip()) and not message.automated and message.sms_opt_out is None
 
 
 @dataclass
