@@ -28,7 +28,7 @@ def start_consumers(hub: Hub, role: str = "worker", *, mail: bool | None = None)
     plain `hub worker`".
     """
     name = consumer_name(role, hub.settings)
-    bots = BotRunner(build_bots(hub.settings)) if hub.settings.bots else None
+    bots = BotRunner(build_bots(hub.settings) if hub.settings.bots else ())
     inbound = InboundConsumer(hub.queue, name, hub.db, hub.broker, bots=bots)
     store = media_store(hub.settings)
     files = FileAttacher(store, hub.secret_key, hub.settings.base_url)

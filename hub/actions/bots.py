@@ -30,7 +30,6 @@ from hub.actions.bot_answers import (
     BotState,
     PlannedText,
     PlannedTurn,
-    Question,
     StoredAnswers,
     answer_key,
     answered_keys,
@@ -42,6 +41,7 @@ from hub.actions.texts import pick_locale, render
 from hub.actions.unit import take_events
 from hub.db import Database
 from hub.domain.bots import (
+    UNANSWERED_TURNS_BEFORE_HANDOFF,
     Bot,
     BotConversation,
     BotCustomer,
@@ -50,15 +50,13 @@ from hub.domain.bots import (
     Preparing,
 )
 from hub.domain.events import Event
-from hub.domain.messages import InboundMessage
+from hub.domain.messages import InboundMessage, Routed
 from hub.domain.types import Channel, Direction
 from hub.models import Customer, Identity
 from hub.queue.port import NewJob
 
 log = logging.getLogger(__name__)
 
-# A conversation stops being answered by bots after this many unanswered turns in a row.
-UNANSWERED_TURNS_BEFORE_HANDOFF = 2
 # Planning again when a conversation changed under the bots (an operator took it over).
 ROUNDS = 3
 NOTE_CHARS = 2000
@@ -89,7 +87,7 @@ class Answered:
 
 async def unanswered_questions(
     session: AsyncSession, batch: Sequence[InboundMessage]
-) -> list[Question]:
+) -> list[Routed]:
     """The stored messages of `batch` that the bots have not answered yet, in batch order."""
     keys = {(m.channel.value, m.dedupe_key) for m in batch}
     if not keys:
@@ -108,7 +106,7 @@ async def unanswered_questions(
     )
     stored = {(ch, key): (int(mid), int(vid), int(cid)) for mid, ch, key, vid, cid in rows}
     questions = [
-        Question(m, *stored[(m.channel.value, m.dedupe_key)])
+        Routed(m, *stored[(m.channel.value, m.dedupe_key)])
         for m in batch
         if (m.channel.value, m.dedupe_key) in stored
     ]
@@ -120,16 +118,24 @@ class BotRunner:
     """Offers each stored customer message in a conversation that is with the bot to the
     bots in order, and stores what they said (see the module docstring)."""
 
-    def __init__(self, bots: Sequence[Bot]) -> None:
+    def __init__(self, bots: Sequence[Bot] = ()) -> None:
         self.bots = list(bots)
+
+    @property
+    def answers(self) -> bool:
+        """False for a runner without bots (HUB_BOTS off): it never has a write turn, so
+        the router's own write turn acks the jobs (one turn per batch instead of two)."""
+        return bool(self.bots)
 
     async def answer(
         self, db: Database, batch: Sequence[InboundMessage], finish: Finish
     ) -> Answered:
         """Answer `batch` (already routed and committed); `finish` acks the inbound jobs
-        inside the last write turn and tells whether it could."""
+        inside the last write turn and tells whether it could. Without bots: nothing."""
         answered = Answered()
-        pending = [m for m in batch if wants_an_answer(m)] if self.bots else []
+        if not self.answers:
+            return answered
+        pending = [m for m in batch if wants_an_answer(m)]
         for round_ in range(ROUNDS):
             async with db.session() as session:
                 questions = await unanswered_questions(session, pending)
@@ -147,7 +153,7 @@ class BotRunner:
             pending = _conflicting(questions, stored)
         return answered
 
-    async def _plan(self, session: AsyncSession, questions: list[Question]) -> list[PlannedTurn]:
+    async def _plan(self, session: AsyncSession, questions: list[Routed]) -> list[PlannedTurn]:
         """What the bots say to each question, read and thought out with no lock held."""
         if not questions:
             return []
@@ -175,7 +181,7 @@ class BotRunner:
     async def _turn(
         self,
         session: AsyncSession,
-        question: Question,
+        question: Routed,
         customer: Customer,
         state: BotState,
         sees_orders: bool,
@@ -255,23 +261,20 @@ class BotRunner:
 
 
 def _state_after(turn: Turn, outcome: BotOutcome, state: BotState) -> BotState:
-    """The conversation's bot state once this turn is stored; a second unanswered turn in a
-    row hands the conversation to a person (the fallback bot may have done so already)."""
+    """The conversation's bot state once this turn is stored. The one place of the handoff
+    rule: an unanswered turn that makes UNANSWERED_TURNS_BEFORE_HANDOFF in a row hands the
+    conversation to a person (`BotConversation.hands_off_if_unanswered`)."""
     if turn.handed_off:
         return BotState(active=False, unanswered=0)
     if outcome is BotOutcome.ANSWERED:
         return BotState(active=True, unanswered=0)
     if outcome is BotOutcome.UNANSWERED:
-        unanswered = state.unanswered + 1
-        if unanswered >= UNANSWERED_TURNS_BEFORE_HANDOFF:
-            turn.acts.append(
-                (
-                    BotText("handoff"),
-                    f"handoff: {UNANSWERED_TURNS_BEFORE_HANDOFF} turns in a row unanswered",
-                )
-            )
+        if turn.conversation.hands_off_if_unanswered:
+            turns = UNANSWERED_TURNS_BEFORE_HANDOFF
+            note = f"handoff: {turns} turns in a row the bots could not answer"
+            turn.acts.append((BotText("handoff"), note))
             return BotState(active=False, unanswered=0)
-        return BotState(active=True, unanswered=unanswered)
+        return BotState(active=True, unanswered=state.unanswered + 1)
     return state
 
 
@@ -299,7 +302,7 @@ async def _customers(session: AsyncSession, ids: set[int]) -> dict[int, Customer
     return {int(c.id or 0): c for c in rows}
 
 
-async def _proven_visitors(session: AsyncSession, questions: list[Question]) -> set[str]:
+async def _proven_visitors(session: AsyncSession, questions: list[Routed]) -> set[str]:
     """Web chat visitors who proved who they are with the shop's identity_hash."""
     visitors = {q.inbound.address for q in questions if q.inbound.channel is Channel.WEBCHAT}
     if not visitors:
@@ -318,7 +321,7 @@ def _shared_own_contact(message: InboundMessage) -> bool:
     return message.contact is not None and message.contact.verified
 
 
-async def _question_before(session: AsyncSession, question: Question) -> str | None:
+async def _question_before(session: AsyncSession, question: Routed) -> str | None:
     """The customer's previous message in this conversation, if it had any text."""
     text = await session.scalar(
         select(MESSAGES.c.text)
@@ -333,5 +336,5 @@ async def _question_before(session: AsyncSession, question: Question) -> str | N
     return text if isinstance(text, str) and text.strip() else None
 
 
-def _conflicting(questions: list[Question], stored: StoredAnswers) -> list[InboundMessage]:
+def _conflicting(questions: list[Routed], stored: StoredAnswers) -> list[InboundMessage]:
     return [q.inbound for q in questions if q.conversation_id in stored.conflicts]

@@ -212,6 +212,17 @@ def _old_mail(extra: dict[str, Any]) -> MailFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class Routed:
+    """An inbound message the router stored, with where it went: what the bots answer and
+    the metrics count."""
+
+    inbound: InboundMessage
+    message_id: int
+    conversation_id: int
+    customer_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """One reply for an adapter to send to `address` on its channel.
 

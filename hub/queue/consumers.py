@@ -23,13 +23,13 @@ from hub.actions.delivery import do_set_status, load_outbound, stranded_outbound
 from hub.actions.replies import outbound_job
 from hub.actions.unit import take_events
 from hub.db import Database
-from hub.domain.messages import DeliveryReceipt, InboundMessage, OutboundMessage
+from hub.domain.messages import DeliveryReceipt, InboundMessage, OutboundMessage, Routed
 from hub.domain.ports import SendingAdapter
 from hub.domain.types import Channel, MessageStatus
 from hub.errors import ProviderError
 from hub.queue.port import INBOUND, OUTBOUND, Job, QueueBackend
 from hub.realtime import Broker
-from hub.routing import Routed, plan_batch, store_batch
+from hub.routing import plan_batch, store_batch
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class InboundConsumer(Consumer):
         name: str,
         db: Database,
         broker: Broker,
-        bots: BotRunner | None = None,
+        bots: BotRunner,
     ) -> None:
         super().__init__(backend, name)
         self.db = db
@@ -167,24 +167,21 @@ class InboundConsumer(Consumer):
             plan = await plan_batch(session, batch)
             async with self.db.writing():
                 routed = [] if plan is None else await store_batch(session, plan)
-                acked = self.bots is None and await self.backend.ack_within(
+                acked = not self.bots.answers and await self.backend.ack_within(
                     session, self.queue, jobs
                 )
                 await session.commit()
             events = take_events(session)
         await self.broker.publish(events)
         self._count(routed)
-        if self.bots is not None:
-            answered = await self.bots.answer(
-                self.db, batch, lambda s: self.backend.ack_within(s, self.queue, jobs)
-            )
-            acked = answered.acked
-        if not acked:
+        answered = await self.bots.answer(
+            self.db, batch, lambda s: self.backend.ack_within(s, self.queue, jobs)
+        )
+        if not (acked or answered.acked):
             await self.backend.ack(self.queue, jobs)
-        if self.bots is not None:
-            if answered.outbound:
-                await self.backend.enqueue(OUTBOUND, answered.outbound)
-            await self.broker.publish(answered.events)
+        if answered.outbound:
+            await self.backend.enqueue(OUTBOUND, answered.outbound)
+        await self.broker.publish(answered.events)
 
     def _count(self, routed: list[Routed]) -> None:
         now = time.time()
