@@ -15,7 +15,7 @@ from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
 from hub.domain.messages import InboundAttachment, InboundMessage
-from hub.domain.ports import WebhookRequest
+from hub.domain.ports import WebhookAnswer, WebhookRequest
 from hub.domain.types import Channel, MessageStatus
 from hub.errors import InvalidInput
 
@@ -79,7 +79,10 @@ def opt_change(body: str) -> bool | None:
 class TwilioWebhook:
     """Verifies and parses `POST /webhooks/twilio/messages` and `/webhooks/twilio/status`."""
 
-    answer = EMPTY_TWIML  # what both endpoints answer: 200, text/xml
+    name = "twilio/messages"
+    content_type: str | None = FORM_TYPE
+    refusal = "Forbidden"  # the plain HTTP reason, as Twilio's 403s have always said
+    answer = WebhookAnswer(EMPTY_TWIML, "text/xml")  # what both endpoints answer, with 200
 
     def __init__(self, auth_token: str) -> None:
         self._validator = RequestValidator(auth_token)
