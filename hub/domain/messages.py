@@ -108,7 +108,7 @@ class InboundMessage:
 
     def to_json(self) -> str:
         # Built by hand: dataclasses.asdict deep-copies and was a visible cost per webhook.
-        # Keys at their default are left out: smaller payloads, and older jobs look the same.
+        # The typed facts are left out at their defaults: most messages carry none of them.
         contact = self.contact
         data: dict[str, Any] = {
             "channel": self.channel.value,
