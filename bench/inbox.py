@@ -548,8 +548,8 @@ async def explain(database_url: str, volume: Volume) -> list[dict[str, Any]]:
     """The SQL the hub runs for the list, a filter, a search and a thread, with its plan."""
     from sqlalchemy import event
 
-    from hub.actions import queries
     from hub.db import Database
+    from hub.queries import conversations as queries
     from hub.settings import Settings
 
     db = Database(Settings(_env_file=None, database_url=database_url))  # type: ignore[call-arg]

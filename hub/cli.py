@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hub import logs
 from hub.errors import HubError, InvalidInput
+from hub.runtime import logs
 from hub.settings import Settings, load_settings
 
 
@@ -25,19 +25,19 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    from hub.server import serve
+    from hub.runtime.server import serve
 
     asyncio.run(serve(_settings(), with_worker=True))
 
 
 def cmd_web(args: argparse.Namespace) -> None:
-    from hub.server import serve
+    from hub.runtime.server import serve
 
     asyncio.run(serve(_settings(), with_worker=False))
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    from hub.server import work
+    from hub.runtime.server import work
 
     asyncio.run(
         work(
@@ -64,8 +64,8 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from hub.demo_data import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
-    from hub.server import serve
+    from hub.commands.demo_data import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
+    from hub.runtime.server import serve
 
     os.environ.setdefault("HUB_SANDBOX", "1")
     settings = _settings(sandbox=True)
@@ -195,7 +195,7 @@ def cmd_operator_password(args: argparse.Namespace) -> None:
 
 
 def cmd_orders_import(args: argparse.Namespace) -> None:
-    from hub.orders_import import import_orders, read_rows
+    from hub.commands.orders_import import import_orders, read_rows
 
     rows = read_rows(Path(args.file))
     summary = asyncio.run(import_orders(_settings(), rows))
@@ -203,7 +203,7 @@ def cmd_orders_import(args: argparse.Namespace) -> None:
 
 
 def cmd_telegram_set_webhook(args: argparse.Namespace) -> None:
-    from hub.telegram_setup import set_webhook
+    from hub.commands.telegram_setup import set_webhook
 
     print(asyncio.run(set_webhook(_settings(), args.url)))
 
@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hub: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
-        from hub.startup_errors import database_error
+        from hub.runtime.startup_errors import database_error
 
         explained = database_error(exc)
         if explained is None:

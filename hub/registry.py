@@ -8,6 +8,7 @@ from functools import partial
 
 from adapters.email_parse import parse_mail, parse_mail_unparsed
 from adapters.email_send import EmailSender
+from adapters.imap import ImapSession
 from adapters.media import TelegramMedia, TwilioMedia
 from adapters.telegram import TelegramSender, TelegramWebhook
 from adapters.twilio import TwilioWebhook
@@ -30,9 +31,10 @@ from bots.order_status import OrderStatusBot
 from hub.domain.bots import Bot
 from hub.domain.media import MediaSource
 from hub.domain.messages import OutboundMessage
-from hub.domain.ports import SendingAdapter, WebhookAdapter
+from hub.domain.ports import OpenMailbox, SendingAdapter, WebhookAdapter
 from hub.domain.types import Channel
-from hub.mail_parsing import MailReader
+from hub.intake.imap_account import ImapAccount
+from hub.intake.mail_parsing import MailReader
 from hub.resources import templates_dir
 from hub.settings import Settings
 
@@ -144,3 +146,8 @@ def build_bots(settings: Settings) -> list[Bot]:
     A request for a person comes first; the fallback (not understood → handoff) last."""
     faq = settings.faq_file or templates_dir() / "faq" / "faq.md"
     return [HandoffBot(), OrderStatusBot(), FaqBot.from_file(faq), FallbackBot()]
+
+
+def mailbox_opener(account: ImapAccount) -> OpenMailbox:
+    """How the IMAP poller opens a session to the support mailbox (aioimaplib)."""
+    return lambda: ImapSession(account)

@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.domain.addresses import normalise_email
 from hub.errors import ConfigurationError
-from hub.imap_account import parse_imap_url
+from hub.intake.imap_account import parse_imap_url
 
 DEFAULT_ATTACHMENT_TYPES = (
     "image/jpeg,image/png,image/gif,image/webp,application/pdf,text/plain,text/csv,"

@@ -151,7 +151,7 @@ async def customer_writes(
 async def sandbox_writes(http: aiohttp.ClientSession, base: str) -> int:
     """Customers on Telegram, WhatsApp and SMS through the sandbox page's own form, as a
     signed-in operator; answers how many were written (0 without a sandbox)."""
-    from hub.demo_data import DEMO_EMAIL, DEMO_PASSWORD
+    from hub.commands.demo_data import DEMO_EMAIL, DEMO_PASSWORD
 
     async with http.get(f"{base}/inbox/login") as response:
         await response.read()
@@ -200,7 +200,7 @@ async def exists(http: aiohttp.ClientSession, url: str) -> bool:
 
 
 async def take(out: Path, workdir: Path) -> list[Path]:
-    from hub.demo_data import DEMO_EMAIL, DEMO_PASSWORD
+    from hub.commands.demo_data import DEMO_EMAIL, DEMO_PASSWORD
 
     saved: list[Path] = []
     with demo_hub(workdir) as base:

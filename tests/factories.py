@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hub.models import Conversation, Customer, Identity, Message
-from hub.services import Hub
+from hub.runtime.services import Hub
 
 _update_ids = itertools.count(10_000)
 _message_ids = itertools.count(500)

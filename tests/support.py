@@ -17,7 +17,7 @@ from hub.actions.unit import take_events
 from hub.domain.types import SenderType
 from hub.models import Conversation
 from hub.queue.port import OUTBOUND
-from hub.services import Hub
+from hub.runtime.services import Hub
 from hub.settings import Settings
 from hub.web.app import create_app
 from hub.web.keys import HUB
@@ -75,7 +75,8 @@ class RunningHub:
 async def operator_reply(running: RunningHub | Hub, conversation_id: int, text: str) -> int:
     """An operator's reply as the API makes it: stored, then queued once committed.
 
-    Takes a bare `Hub` too (hub.services.open_hub), for tests whose hub runs in other processes.
+    Takes a bare `Hub` too (hub.runtime.services.open_hub), for tests whose hub runs in
+    other processes.
     """
     hub = running.hub if isinstance(running, RunningHub) else running
     async with hub.db.session() as session:

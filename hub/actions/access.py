@@ -17,11 +17,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hub.actions.inbox import access_admin
 from hub.actions.operators import check_password, hash_password
 from hub.actions.sessions import do_end_sessions_of
+from hub.domain.types import OperatorRole
 from hub.errors import AccessDenied, NotFound
-from hub.models import ApiToken, Operator
+from hub.models import (
+    ApiToken,
+    Operator,
+)
 from hub.models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -109,3 +112,9 @@ async def do_set_password(
     session.add(operator)
     await do_end_sessions_of(session, operator.id or 0, keep_raw=keep_session)
     log.info("operator password changed", extra={"operator_id": operator.id})
+
+
+def access_admin(operator: Operator) -> None:
+    """Managing operators and canned responses is for admins only."""
+    if operator.role != OperatorRole.ADMIN:
+        raise AccessDenied("only an admin can manage operators and canned responses")

@@ -25,7 +25,7 @@ from hub.domain.media import AttachmentStatus, kind_of
 from hub.domain.messages import InboundMessage, OutboundAttachment, OutboundMessage
 from hub.domain.types import SenderType
 from hub.errors import NotFound
-from hub.media import MediaStore, signed_link
+from hub.media.store import MediaStore, signed_link
 from hub.models import Attachment, Customer, Message
 from hub.models.base import utcnow
 from hub.queue.port import NewJob

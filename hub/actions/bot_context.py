@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hub.actions.orders import order_history
 from hub.domain.bots import BotConversation, BotCustomer, BotOrder, BotStatusChange, BotText
 from hub.models import Order
+from hub.queries.customers import order_history
 
 
 async def load_bot_orders(

@@ -51,7 +51,7 @@ async def do_store_channel_state(
             update(MESSAGES).where(MESSAGES.c.id.in_(automated)).values(automated=True)
         )
     mails = [(m.mail, mid) for m, mid in stored if m.channel is Channel.EMAIL and m.mail]
-    for mail, mid in mails:  # a mail kept as raw text (hub.mail_parsing): the inbox says so
+    for mail, mid in mails:  # a mail kept as raw text (hub.intake.mail_parsing): the inbox says so
         if mail.unparsed is not None:
             await session.execute(
                 update(MESSAGES).where(MESSAGES.c.id == mid).values(error=mail.unparsed[:2000])

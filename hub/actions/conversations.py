@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -14,7 +13,12 @@ from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.types import ConversationStatus
 from hub.errors import Conflict, InvalidInput, NotFound
-from hub.models import Conversation, ConversationLabel, ConversationResolution, Operator
+from hub.models import (
+    Conversation,
+    ConversationLabel,
+    ConversationResolution,
+    Operator,
+)
 
 
 async def unresolved_conversation(session: AsyncSession, customer_id: int) -> Conversation | None:
@@ -114,15 +118,7 @@ async def do_set_labels(
     return conversation
 
 
-async def labels_of(session: AsyncSession, conversation_ids: Iterable[int]) -> dict[int, list[str]]:
-    ids = list(conversation_ids)
-    result: dict[int, list[str]] = {i: [] for i in ids}
-    if ids:
-        rows = await session.execute(
-            select(col(ConversationLabel.conversation_id), col(ConversationLabel.label))
-            .where(col(ConversationLabel.conversation_id).in_(ids))
-            .order_by(col(ConversationLabel.label))
-        )
-        for conversation_id, label in rows:
-            result[conversation_id].append(label)
-    return result
+def do_set_bot_active(session: AsyncSession, conversation: Conversation, active: bool) -> None:
+    """ "Let the bot answer" (True) or "take over" (False)."""
+    conversation.bot_active = active
+    changed(session, conversation)

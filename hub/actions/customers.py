@@ -21,7 +21,13 @@ from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.events import Event
 from hub.errors import InvalidInput, NotFound
-from hub.models import Conversation, Customer, Identity, Message, Order
+from hub.models import (
+    Conversation,
+    Customer,
+    Identity,
+    Message,
+    Order,
+)
 
 
 async def find_identities(
@@ -221,3 +227,21 @@ async def do_merge_customers(
         ),
     )
     return survivor
+
+
+MAX_NAME_CHARS = 200
+
+
+def check_customer_name(name: str) -> str:
+    clean = " ".join(name.split())
+    if not clean:
+        raise InvalidInput("name must not be empty")
+    if len(clean) > MAX_NAME_CHARS:
+        raise InvalidInput(f"name is longer than {MAX_NAME_CHARS} characters")
+    return clean
+
+
+def do_rename_customer(session: AsyncSession, customer: Customer, name: str) -> None:
+    customer.name = check_customer_name(name)
+    session.add(customer)
+    record(session, Event(events.CUSTOMER_UPDATED, customer_id=customer.id))

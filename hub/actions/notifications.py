@@ -21,11 +21,11 @@ from sqlmodel import col
 
 from hub.actions.channel_state import whatsapp_window_open
 from hub.actions.customers import get_customer
-from hub.actions.queries import preferred_channel
 from hub.actions.replies import do_reply
 from hub.actions.texts import has_template, pick_locale, render
 from hub.domain.types import REACHABILITY_ORDER, Channel, ConversationStatus, Direction, SenderType
 from hub.models import Conversation, Customer, Identity, Message, Order, OrderNotification
+from hub.queries.customers import preferred_channel
 from hub.queue.port import NewJob
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from hub.domain.types import OperatorRole
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.models import ApiToken, Operator
 from hub.models.base import utcnow
-from hub.secrets import token_hash
+from hub.runtime.secrets import token_hash
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_CHARS = 8

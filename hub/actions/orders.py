@@ -134,18 +134,3 @@ async def get_order(session: AsyncSession, number: str) -> Order:
     if order is None:
         raise NotFound(f"order {number} not found")
     return order
-
-
-async def order_history(
-    session: AsyncSession, order_ids: list[int]
-) -> dict[int, list[OrderStatusChange]]:
-    result: dict[int, list[OrderStatusChange]] = {i: [] for i in order_ids}
-    if order_ids:
-        rows = await session.scalars(
-            select(OrderStatusChange)
-            .where(col(OrderStatusChange.order_id).in_(order_ids))
-            .order_by(col(OrderStatusChange.id))
-        )
-        for change in rows:
-            result[change.order_id].append(change)
-    return result

@@ -18,7 +18,7 @@ from sqlmodel import col
 
 from hub.models import Operator, OperatorSession
 from hub.models.base import utcnow
-from hub.secrets import token_hash
+from hub.runtime.secrets import token_hash
 
 MAX_RAW_CHARS = 100
 # A request writes the session's last-seen time at most this often: not a write per click.

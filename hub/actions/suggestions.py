@@ -7,8 +7,6 @@ dismisses it. Suggestions follow their customers through merges.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -53,34 +51,6 @@ async def suggest_merge(
             other_customer_id=two,
             rule="claimed address held by another customer",
         )
-
-
-async def open_suggestions(
-    session: AsyncSession, customer_ids: Iterable[int]
-) -> list[MergeSuggestion]:
-    """Unsettled suggestions that name any of these customers, on either side."""
-    ids = list(customer_ids)
-    if not ids:
-        return []
-    rows = await session.scalars(
-        select(MergeSuggestion)
-        .where(
-            col(MergeSuggestion.outcome).is_(None),
-            or_(col(MergeSuggestion.customer_id).in_(ids), col(MergeSuggestion.owner_id).in_(ids)),
-        )
-        .order_by(col(MergeSuggestion.id))
-    )
-    return list(rows.all())
-
-
-async def claimed_elsewhere(session: AsyncSession, customer_id: int) -> list[MergeSuggestion]:
-    """Addresses this customer claimed that another customer holds (settled or not)."""
-    rows = await session.scalars(
-        select(MergeSuggestion)
-        .where(col(MergeSuggestion.customer_id) == customer_id)
-        .order_by(col(MergeSuggestion.id))
-    )
-    return list(rows.all())
 
 
 def _settle(suggestion: MergeSuggestion, outcome: str, operator_id: int | None) -> None:

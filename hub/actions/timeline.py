@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from hub.models import CustomerEvent
-
-TIMELINE_LIMIT = 100
 
 
 class TimelineKind(StrEnum):
@@ -62,14 +60,3 @@ async def move_timeline(session: AsyncSession, from_id: int, to_id: int) -> None
         .where(col(CustomerEvent.customer_id) == from_id)
         .values(customer_id=to_id)
     )
-
-
-async def timeline(session: AsyncSession, customer_id: int) -> list[CustomerEvent]:
-    """Newest first, at most TIMELINE_LIMIT entries."""
-    rows = await session.scalars(
-        select(CustomerEvent)
-        .where(col(CustomerEvent.customer_id) == customer_id)
-        .order_by(col(CustomerEvent.id).desc())
-        .limit(TIMELINE_LIMIT)
-    )
-    return list(rows.all())

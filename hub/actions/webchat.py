@@ -8,7 +8,6 @@ from sqlmodel import col
 
 from hub.actions.claims import do_claim_identity
 from hub.actions.customers import do_link_identity, find_identities, get_customer, new_customer
-from hub.actions.suggestions import claimed_elsewhere
 from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.addresses import normalise_email, normalise_phone
@@ -16,6 +15,7 @@ from hub.domain.events import Event
 from hub.domain.types import Channel
 from hub.errors import InvalidInput
 from hub.models import Customer, Identity, Message
+from hub.queries.customers import claimed_elsewhere
 
 HISTORY_LIMIT = 100
 

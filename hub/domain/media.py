@@ -1,5 +1,5 @@
 """Attachments, pure parts: how a channel fetches a file, what a file really is, which mail
-parts are attachments. No I/O here; the store is hub.media, the fetching adapters/."""
+parts are attachments. No I/O here; the store is hub.media.store, the fetching adapters/."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -74,3 +75,47 @@ class UpdatePoller(Protocol):
     async def poll(
         self, offset: int | None, timeout: int, received_at: float
     ) -> tuple[list[InboundMessage], int | None]: ...
+
+
+class MailboxFailure(Exception):
+    """The mail server refused a command or went away; the poller reconnects."""
+
+
+class MailboxLoginRefused(MailboxFailure):
+    """Wrong user or password: retried with backoff, logged as an error."""
+
+
+class MailboxSession(Protocol):
+    """One logged-in session to the support mailbox (IMAP); every call fails fast with
+    MailboxFailure when the server goes away, and `lost` is set then."""
+
+    lost: asyncio.Event
+
+    async def open(self) -> bool:
+        """Connect, log in, select the mailbox; True when the server can IDLE."""
+        ...
+
+    async def unseen(self) -> list[int]: ...
+
+    async def size(self, uid: int) -> int: ...
+
+    async def fetch(self, uid: int) -> bytes | None:
+        """The mail exactly as stored, left unseen; None when it was expunged meanwhile."""
+        ...
+
+    async def mark_seen(self, uid: int) -> None: ...
+
+    async def noop(self) -> None: ...
+
+    async def idle(self, stopping: asyncio.Event) -> None:
+        """Wait until the server reports a change (or its IDLE time ends), or `stopping`."""
+        ...
+
+    def take_news(self) -> bool:
+        """True once after the server reported a change outside IDLE."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+OpenMailbox = Callable[[], MailboxSession]

@@ -6,7 +6,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from hub.demo_data import DEMO_ORDERS
+from hub.commands.demo_data import DEMO_ORDERS
 from hub.domain.addresses import normalise_email
 from hub.errors import InvalidInput
 

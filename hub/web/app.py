@@ -8,7 +8,8 @@ import jinja2
 from aiohttp import web
 
 from hub.resources import static_dir, templates_dir
-from hub.services import Hub, close_hub, open_hub
+from hub.runtime.services import Hub, close_hub, open_hub
+from hub.runtime.worker import start_consumers
 from hub.settings import Settings
 from hub.web import demo, i18n, inbox, ops, security_headers, webchat, webhooks
 from hub.web.api import routes as api_routes
@@ -17,7 +18,6 @@ from hub.web.keys import HUB, LOGIN_LIMITER, TEMPLATES, WEBCHAT_LIMITS
 from hub.web.login_limits import LoginLimiter
 from hub.web.middlewares import errors
 from hub.web.webchat_limits import WebchatLimits
-from hub.worker import start_consumers
 
 
 def templates() -> jinja2.Environment:

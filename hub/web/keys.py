@@ -5,7 +5,7 @@ from __future__ import annotations
 import jinja2
 from aiohttp import web
 
-from hub.services import Hub
+from hub.runtime.services import Hub
 from hub.web.login_limits import LoginLimiter
 from hub.web.webchat_limits import WebchatLimits
 

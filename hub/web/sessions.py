@@ -16,7 +16,7 @@ from aiohttp import web
 
 from hub.actions.sessions import SessionRules, SignedIn, signed_in
 from hub.errors import AccessDenied
-from hub.services import Hub
+from hub.runtime.services import Hub
 from hub.web.keys import HUB
 
 SESSION_COOKIE = "hub_session"

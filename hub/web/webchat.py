@@ -40,8 +40,8 @@ from hub.registry import (
     said,
 )
 from hub.resources import static_dir
-from hub.secrets import sign
-from hub.services import WEBCHAT_OUTBOUND, Hub
+from hub.runtime.secrets import sign
+from hub.runtime.services import WEBCHAT_OUTBOUND, Hub
 from hub.web.client_address import budget_key, client_address
 from hub.web.keys import HUB, WEBCHAT_LIMITS
 from hub.web.webchat_files import frame_files, uploads_of

@@ -22,12 +22,12 @@ from hub.actions.attachments import STORED_PREFIX, attachments_of
 from hub.domain.media import AttachmentStatus, kind_of
 from hub.domain.messages import InboundAttachment
 from hub.errors import InvalidInput
-from hub.media import signed_link
+from hub.media.store import signed_link
 from hub.models import Message
-from hub.secrets import sign
+from hub.runtime.secrets import sign
 
 # An upload must be sent within 20 minutes: files never sent are swept within the hour
-# (hub.media_cleanup), so a stranger's uploads cannot pile up on disk for days.
+# (hub.chores.media_sweep), so a stranger's uploads cannot pile up on disk for days.
 UPLOAD_SECONDS = 20 * 60
 MAX_FILES_PER_MESSAGE = 10
 _PURPOSE = "webchat-upload"

@@ -18,9 +18,9 @@ from aiohttp import BodyPartReader, web
 
 from hub.actions.attachments import readable_size
 from hub.domain.media import FileTooLarge, decide_type
-from hub.media import media_store
-from hub.media_incoming import receive_file
-from hub.services import Hub
+from hub.media.incoming import receive_file
+from hub.media.store import media_store
+from hub.runtime.services import Hub
 from hub.web.client_address import budget_key, client_address
 from hub.web.keys import HUB, WEBCHAT_LIMITS
 from hub.web.webchat import _origin_allowed, visitor_of

@@ -1,6 +1,6 @@
 """media_keys: an index on attachments.storage_key, for the orphan-file sweep
 
-hub/media_cleanup.py asks, for each batch of old files in the media store, which of them an
+hub/chores/media_sweep.py asks, for each batch of old files in the media store, which of them an
 attachment still names: without this index each batch was a scan of every attachment.
 
 Revision ID: 0006_media_keys

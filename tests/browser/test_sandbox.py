@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from hub.actions.orders import do_upsert_order
-from hub.demo_data import DEMO_ORDERS
+from hub.commands.demo_data import DEMO_ORDERS
 from tests.browser.conftest import watched_page
 from tests.browser.test_inbox import sign_in
 from tests.support import RunningHub, operator_reply, stop_hub

@@ -15,7 +15,7 @@ import aiohttp
 import aiosmtplib
 import pytest
 
-from hub import mail_parsing
+from hub.intake import mail_parsing
 from hub.models import Message
 from tests.channels.conftest import MAILBOX
 from tests.channels.test_email_channel import deliver, mail, signed_in

@@ -14,8 +14,8 @@ import aioimaplib
 import pytest
 
 from hub.models import Message, MessageSource
-from hub.services import close_hub, open_hub
-from hub.worker import IMAP_TASK, start_consumers
+from hub.runtime.services import close_hub, open_hub
+from hub.runtime.worker import IMAP_TASK, start_consumers
 from tests.channels.conftest import MAILBOX
 from tests.channels.test_email_channel import LATIN1_MAIL
 from tests.conftest import make_settings
@@ -218,7 +218,7 @@ async def test_mail_for_another_address_is_not_stored_and_stays_unseen(
 async def test_a_mail_over_the_size_limit_is_not_downloaded_and_stays_unseen(
     imap_hub: RunningHub, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("hub.imap_polling.MAX_MAIL_BYTES", 2000)  # the listener's is 10 MiB
+    monkeypatch.setattr("hub.intake.imap_polling.MAX_MAIL_BYTES", 2000)  # the listener's is 10 MiB
     await mailbox.append(mail("big@customer.test", "x" * 3000))
     await mailbox.append(mail("small@customer.test", "small"))
     [stored] = await eventually(lambda: _inbound(imap_hub))
@@ -244,7 +244,7 @@ async def test_the_poller_survives_a_server_restart_and_fetches_what_came_meanwh
     dovecot: DovecotServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="hub.imap_polling")
+    caplog.set_level(logging.INFO, logger="hub.intake.imap_polling")
     await mailbox.append(mail())
     await eventually(lambda: _inbound(imap_hub))
     await eventually(lambda: _seen(mailbox))
@@ -269,7 +269,7 @@ async def test_plain_imap_on_loopback_without_idle_is_polled(
     tls_cert: tuple[Path, Path],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="hub.imap_polling")
+    caplog.set_level(logging.INFO, logger="hub.intake.imap_polling")
     server = start_dovecot(*tls_cert, idle=False)
     box = Mailbox(server)
     running = await hub_polling(

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from hub.errors import ConfigurationError
-from hub.imap_account import parse_imap_url
+from hub.intake.imap_account import parse_imap_url
 from tests.conftest import make_settings
 
 MAIL = {"email_address": "support@shop.test", "smtp_url": "smtp://relay.test:25"}

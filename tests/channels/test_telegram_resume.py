@@ -9,7 +9,7 @@ from hub.actions.attachments import do_add_outbound_attachment
 from hub.actions.replies import do_reply
 from hub.actions.unit import take_events
 from hub.domain.types import SenderType
-from hub.media import media_store
+from hub.media.store import media_store
 from hub.models import Conversation, Message
 from hub.queue.port import OUTBOUND
 from tests.factories import messages_of, telegram_update

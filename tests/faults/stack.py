@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from hub.db import Database
 from hub.models import Message
-from hub.services import Hub
+from hub.runtime.services import Hub
 from hub.settings import Settings
 from tests.support import eventually, operator_reply
 

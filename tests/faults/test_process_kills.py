@@ -20,7 +20,7 @@ import pytest
 
 from hub.db import Database
 from hub.migrate import migrate
-from hub.services import Hub, close_hub, open_hub
+from hub.runtime.services import Hub, close_hub, open_hub
 from hub.settings import Settings
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.faults.stack import (

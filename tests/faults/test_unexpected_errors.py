@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hub.attachment_fetcher import MAX_FETCH_ATTEMPTS
+from hub.chores.attachment_fetcher import MAX_FETCH_ATTEMPTS
 from hub.domain.media import FetchedFile, MediaSource
 from hub.domain.messages import DeliveryReceipt, OutboundMessage
 from hub.domain.ports import SendingAdapter

@@ -10,8 +10,8 @@ import weakref
 from sqlalchemy import select
 
 from adapters.telegram import TelegramSender
+from hub.intake.telegram_polling import OFFSET_KEY, TelegramPolling
 from hub.models import HubSetting, Message
-from hub.telegram_polling import OFFSET_KEY, poll
 from tests.factories import count, customer_of, messages_of, telegram_update
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually, operator_reply
@@ -169,7 +169,11 @@ async def test_polling_mode_routes_updates_and_keeps_its_offset(
 ) -> None:
     telegram = hub.hub.channels.telegram
     assert telegram is not None
-    hub.hub.tasks.append(asyncio.create_task(poll(hub.hub, telegram, hub.hub.stopping)))
+    hub.hub.tasks.append(
+        asyncio.create_task(
+            TelegramPolling(hub.hub.db, hub.hub.queue, telegram).run(hub.hub.stopping)
+        )
+    )
     first = fake_telegram.push_update(telegram_update(786, "polled one"))
     fake_telegram.push_update(telegram_update(786, "polled two"))
     stored = await eventually(lambda: _n_messages(hub, 2), what="polled updates routed")

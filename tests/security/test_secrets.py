@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from hub.logs import JsonFormatter
+from hub.runtime.logs import JsonFormatter
 from tests.factories import messages_of, telegram_update
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -87,7 +87,7 @@ async def test_no_secret_in_any_log_record_or_answer(
     fake_twilio: FakeTwilioAPI,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO)  # what `hub` logs (hub/logs.py)
+    caplog.set_level(logging.INFO)  # what `hub` logs (hub/runtime/logs.py)
     answers = Answers()
     http = hub.http
     secrets = [

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from hub.actions.canned import check_canned
-from hub.actions.inbox import check_customer_name
+from hub.actions.customers import check_customer_name
 from hub.actions.operator_locale import check_ui_locale
 from hub.actions.operators import check_operator, do_create_operator
 from hub.errors import HubError, InvalidInput, NotFound

@@ -8,9 +8,10 @@ import re
 import pytest
 from alembic.script import ScriptDirectory
 
-from hub.actions import inbox, queries
-from hub.actions.customers import get_customer
+from hub.actions.customers import do_rename_customer, get_customer
 from hub.migrate import alembic_config
+from hub.queries import conversations as conversation_queries
+from hub.queries import search
 from tests.support import RunningHub
 from tests.web.conftest import Api, Browser, customer_writes
 from tests.web.test_api import _walk
@@ -33,9 +34,9 @@ async def test_a_search_pages_the_same_whether_it_walks_or_sorts(
     async def pages() -> list[list[int]]:
         return [[c["id"] for c in p] for p in await _walk(api, "/conversations?q=refund", 2)]
 
-    monkeypatch.setattr(queries, "WALK_FROM_HITS", 10_000)  # look up the hits, sort them
+    monkeypatch.setattr(search, "WALK_FROM_HITS", 10_000)  # look up the hits, sort them
     sorted_pages = await pages()
-    monkeypatch.setattr(queries, "WALK_FROM_HITS", 1)  # walk newest first (SQLite)
+    monkeypatch.setattr(search, "WALK_FROM_HITS", 1)  # walk newest first (SQLite)
     walked_pages = await pages()
     assert sorted_pages == walked_pages == [expected[:2], expected[2:4], expected[4:]]
     both = await api.get("/conversations?q=refund+twice")
@@ -55,7 +56,7 @@ async def test_names_and_addresses_are_found_after_a_rename(hub: RunningHub, api
     assert await found("7201") == [first.conversation_id]
     async with hub.hub.db.session() as session:
         customer = await get_customer(session, first.customer_id)
-        inbox.do_rename_customer(session, customer, 'Olga "Quoted" Smirnova')
+        do_rename_customer(session, customer, 'Olga "Quoted" Smirnova')
         await session.commit()
     assert await found("orlova") == []
     assert await found("smirn") == [first.conversation_id]
@@ -70,7 +71,7 @@ async def test_status_tabs_count_up_to_a_cap(
     a = await customer_writes(hub, 7301, "one")
     b = await customer_writes(hub, 7302, "two")
     await api.ok("POST", f"/conversations/{b.conversation_id}/status", {"status": "resolved"})
-    monkeypatch.setattr(inbox, "COUNT_CAP", 1)
+    monkeypatch.setattr(conversation_queries, "COUNT_CAP", 1)
     await customer_writes(hub, 7303, "three")
     status, html, _ = await agent.get("/inbox")
     assert status == 200

@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import aiohttp
 import pytest
 
-from hub.actions.reports import Period, Report, build_report, check_period, percentile
 from hub.errors import InvalidInput
 from hub.models import Conversation, ConversationResolution, Customer, Message, Operator
-from hub.services import Hub
+from hub.queries.reports import Period, Report, build_report, check_period, percentile
+from hub.runtime.services import Hub
 from hub.web.inbox.reports import ReportCache
 from tests.support import RunningHub
 from tests.web.conftest import Api, Browser

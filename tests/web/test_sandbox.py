@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from hub.actions.orders import do_upsert_order
-from hub.demo_data import DEMO_ORDERS
+from hub.commands.demo_data import DEMO_ORDERS
 from hub.errors import ConfigurationError
 from hub.models import Message
 from hub.sandbox.config import (

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from hub.chores.snooze_wakeup import SnoozeAlarm
 from hub.domain.events import Event
 from hub.models import Conversation
-from hub.snooze_wakeup import SnoozeAlarm
 from tests.support import RunningHub, eventually
 from tests.web.conftest import Api, Browser, customer_writes
 

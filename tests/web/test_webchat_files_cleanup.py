@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from hub.media import media_store
-from hub.media_cleanup import GRACE_SECONDS, SWEEP_SECONDS, MediaSweeper
+from hub.chores.media_sweep import GRACE_SECONDS, SWEEP_SECONDS, MediaSweeper
+from hub.media.store import media_store
 from hub.web.webchat_files import UPLOAD_SECONDS
 from tests.channels.test_attachments import PDF, PNG
 from tests.factories import messages_of

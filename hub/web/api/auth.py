@@ -7,7 +7,7 @@ from aiohttp import web
 from hub.actions.operators import operator_for_token
 from hub.errors import Unauthorized
 from hub.models import Operator
-from hub.services import Hub
+from hub.runtime.services import Hub
 from hub.web import sessions
 from hub.web.login_limits import LoginLimiter
 

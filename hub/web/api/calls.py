@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from hub.errors import BadRequest, InvalidInput, NotFound, Unauthorized
 from hub.models import Operator
-from hub.services import Hub
+from hub.runtime.services import Hub
 from hub.web.api.auth import authenticate
 from hub.web.api.schemas import MAX_ID
 from hub.web.api.spec import ApiRoute

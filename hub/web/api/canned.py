@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from hub.actions.access import access_admin
 from hub.actions.canned import do_create_canned, list_canned
-from hub.actions.inbox import access_admin
 from hub.actions.unit import unit_of_work
 from hub.web.api import pages, serialize
 from hub.web.api.calls import Call, Reply

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.actions import queries
 from hub.actions.attachments import attachments_of
 from hub.actions.contact_log import do_log_contact, note_kinds
 from hub.actions.conversations import do_assign, do_set_labels, do_set_status, get_conversation
@@ -15,6 +14,7 @@ from hub.actions.unit import unit_of_work
 from hub.domain.types import ConversationStatus, SenderType
 from hub.errors import InvalidInput
 from hub.models import Conversation
+from hub.queries import conversations as conversation_queries
 from hub.queue.port import OUTBOUND
 from hub.web.api import pages, serialize
 from hub.web.api.calls import Call, Reply
@@ -34,14 +34,14 @@ from hub.web.api.spec import ApiRoute
 
 
 def _assignee(raw: str | None, call: Call) -> int | str | None:
-    if raw is None or raw == queries.UNASSIGNED:
+    if raw is None or raw == conversation_queries.UNASSIGNED:
         return raw
     return call.operator_id if raw == "me" else int(raw)
 
 
 async def list_conversations(call: Call) -> ConversationPage:
     query = call.query_as(ConversationQuery)
-    where = queries.ConversationFilter(
+    where = conversation_queries.ConversationFilter(
         status=query.status,
         channel=query.channel,
         assignee=_assignee(query.assignee, call),
@@ -50,9 +50,11 @@ async def list_conversations(call: Call) -> ConversationPage:
     )
     after = pages.decode_time_and_id(query.cursor)
     async with call.hub.db.session() as session:
-        rows = await queries.list_conversations(session, where, after=after, limit=query.limit + 1)
+        rows = await conversation_queries.list_conversations(
+            session, where, after=after, limit=query.limit + 1
+        )
         page = rows[: query.limit]
-        details = await queries.conversation_details(session, page)
+        details = await conversation_queries.conversation_details(session, page)
     more = len(rows) > query.limit
     return ConversationPage(
         items=serialize.conversations(page, details),
@@ -61,7 +63,7 @@ async def list_conversations(call: Call) -> ConversationPage:
 
 
 async def _answer(session: AsyncSession, conversation: Conversation) -> ConversationOut:
-    details = await queries.conversation_details(session, [conversation])
+    details = await conversation_queries.conversation_details(session, [conversation])
     return serialize.conversation(conversation, details)
 
 
@@ -76,7 +78,7 @@ async def list_messages(call: Call) -> MessagePage:
     async with call.hub.db.session() as session:
         conversation = await get_conversation(session, call.id())
         assert conversation.id is not None
-        rows = await queries.list_messages(
+        rows = await conversation_queries.list_messages(
             session, conversation.id, after_id=after, limit=query.limit + 1
         )
         page = rows[: query.limit]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from hub.actions import queries
 from hub.actions.claims import do_confirm_identity
 from hub.actions.customers import do_merge_into, get_customer
 from hub.actions.suggestions import do_dismiss_suggestion
 from hub.actions.unit import unit_of_work
+from hub.queries import customers as customer_queries
 from hub.web.api import pages, serialize
 from hub.web.api.calls import Call
 from hub.web.api.schemas import (
@@ -24,9 +24,9 @@ async def list_customers(call: Call) -> CustomerPage:
     after = pages.decode_time_and_id(query.cursor)
     q = query.q.strip() if query.q else None
     async with call.hub.db.session() as session:
-        rows = await queries.list_customers(session, q, after=after, limit=query.limit + 1)
+        rows = await customer_queries.list_customers(session, q, after=after, limit=query.limit + 1)
         page = rows[: query.limit]
-        cards = await queries.customer_cards(session, page)
+        cards = await customer_queries.customer_cards(session, page)
     more = len(rows) > query.limit
     return CustomerPage(
         items=[serialize.customer(card) for card in cards],
@@ -37,7 +37,7 @@ async def list_customers(call: Call) -> CustomerPage:
 async def show_customer(call: Call) -> CustomerOut:
     async with call.hub.db.session() as session:
         customer = await get_customer(session, call.id())
-        card = await queries.full_card(session, customer)
+        card = await customer_queries.full_card(session, customer)
     return serialize.customer(card)
 
 
@@ -48,7 +48,7 @@ async def merge_customer(call: Call) -> CustomerOut:
     body = call.body_as(MergeBody)
     async with unit_of_work(call.hub.db, call.hub.broker) as session:
         survivor = await do_merge_into(session, call.id(), body.other_id, call.operator_id)
-        card = await queries.full_card(session, survivor)
+        card = await customer_queries.full_card(session, survivor)
     return serialize.customer(card)
 
 
@@ -57,7 +57,7 @@ async def confirm_identity(call: Call) -> CustomerOut:
     async with unit_of_work(call.hub.db, call.hub.broker) as session:
         await do_confirm_identity(session, call.id(), call.id("identity_id"), call.operator_id)
         customer = await get_customer(session, call.id())
-        card = await queries.full_card(session, customer)
+        card = await customer_queries.full_card(session, customer)
     return serialize.customer(card)
 
 
@@ -66,7 +66,7 @@ async def dismiss_suggestion(call: Call) -> CustomerOut:
     async with unit_of_work(call.hub.db, call.hub.broker) as session:
         customer = await get_customer(session, call.id())
         await do_dismiss_suggestion(session, call.id(), call.id("suggestion_id"), call.operator_id)
-        card = await queries.full_card(session, customer)
+        card = await customer_queries.full_card(session, customer)
     return serialize.customer(card)
 
 

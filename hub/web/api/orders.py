@@ -7,16 +7,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from hub.actions.notifications import do_notify_order_status
-from hub.actions.orders import (
-    OrderCustomer,
-    OrderInput,
-    decimal_string,
-    do_upsert_order,
-    get_order,
-    order_history,
-)
+from hub.actions.orders import OrderCustomer, OrderInput, decimal_string, do_upsert_order, get_order
 from hub.actions.unit import unit_of_work
 from hub.errors import Conflict, HubError, InvalidInput, NotFound
+from hub.queries.customers import order_history
 from hub.queue.port import OUTBOUND, NewJob
 from hub.web.api import serialize
 from hub.web.api.calls import Call, Reply

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hub.actions.queries import ConversationDetails, CustomerCard
 from hub.models import (
     Attachment,
     CannedResponse,
@@ -13,6 +12,8 @@ from hub.models import (
     Order,
     OrderStatusChange,
 )
+from hub.queries.conversations import ConversationDetails
+from hub.queries.customers import CustomerCard
 from hub.web.api.schemas import (
     AttachmentOut,
     CannedOut,

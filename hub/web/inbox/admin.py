@@ -6,8 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from hub.actions import inbox
 from hub.actions.access import (
+    access_admin,
     access_disable_operator,
     do_disable_operator,
     do_enable_operator,
@@ -20,6 +20,8 @@ from hub.actions.canned import do_create_canned
 from hub.actions.operator_locale import check_ui_locale, do_set_operator_locale
 from hub.actions.operators import do_create_operator
 from hub.actions.unit import unit_of_work
+from hub.queries.canned import all_canned
+from hub.queries.operators import list_operators
 from hub.web.api.calls import path_id
 from hub.web.inbox.common import action, hub_of, page, render
 from hub.web.sessions import SESSION_COOKIE, SignedIn
@@ -29,10 +31,10 @@ ADMIN = "/inbox/admin"
 
 @page
 async def admin_page(request: web.Request, me: SignedIn) -> web.StreamResponse:
-    inbox.access_admin(me.operator)
+    access_admin(me.operator)
     async with hub_of(request).db.session() as session:
-        operators = await inbox.list_operators(session)
-        canned = await inbox.all_canned(session)
+        operators = await list_operators(session)
+        canned = await all_canned(session)
         tokens = await list_tokens(session)
     return await render(
         request, "inbox/admin.html", me=me, operators=operators, canned=canned, tokens=tokens
@@ -41,7 +43,7 @@ async def admin_page(request: web.Request, me: SignedIn) -> web.StreamResponse:
 
 @action
 async def add_operator(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
-    inbox.access_admin(me.operator)
+    access_admin(me.operator)
     locale = check_ui_locale(form.get("locale") or "en")
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
@@ -58,7 +60,7 @@ async def add_operator(request: web.Request, me: SignedIn, form: MultiDictProxy[
 
 @action
 async def add_canned(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
-    inbox.access_admin(me.operator)
+    access_admin(me.operator)
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
         await do_create_canned(session, form.get("shortcut", ""), form.get("text", ""))
@@ -67,7 +69,7 @@ async def add_canned(request: web.Request, me: SignedIn, form: MultiDictProxy[st
 
 @action
 async def disable_operator(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
-    inbox.access_admin(me.operator)
+    access_admin(me.operator)
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
         operator = await operator_by_id(session, path_id(request.match_info["id"]))
@@ -78,7 +80,7 @@ async def disable_operator(request: web.Request, me: SignedIn, form: MultiDictPr
 
 @action
 async def enable_operator(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
-    inbox.access_admin(me.operator)
+    access_admin(me.operator)
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
         do_enable_operator(
@@ -90,7 +92,7 @@ async def enable_operator(request: web.Request, me: SignedIn, form: MultiDictPro
 @action
 async def set_password(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
     """Every session of that operator ends; an admin setting their own keeps this one."""
-    inbox.access_admin(me.operator)
+    access_admin(me.operator)
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
         operator = await operator_by_id(session, path_id(request.match_info["id"]))
@@ -101,7 +103,7 @@ async def set_password(request: web.Request, me: SignedIn, form: MultiDictProxy[
 
 @action
 async def revoke_token(request: web.Request, me: SignedIn, form: MultiDictProxy[str]) -> str:
-    inbox.access_admin(me.operator)
+    access_admin(me.operator)
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
         await do_revoke_token(session, path_id(request.match_info["id"]))

@@ -15,13 +15,13 @@ from multidict import MultiDict, MultiDictProxy
 
 from hub.actions.attachments import get_attachment, readable_size
 from hub.domain.media import INLINE_IMAGES, AttachmentStatus, decide_type
-from hub.errors import HubError, InvalidInput, NotFound, Unauthorized
-from hub.media import link_valid, media_store
+from hub.errors import InvalidInput, NotFound, Unauthorized
+from hub.media.store import link_valid, media_store
 from hub.models import Attachment
-from hub.services import Hub
+from hub.runtime.services import Hub
 from hub.web import sessions, webchat_upload
 from hub.web.api.calls import path_id
-from hub.web.inbox.common import FETCH_HEADER, View, failure, hub_of, page
+from hub.web.inbox.common import View, answer_form, failure, hub_of, page
 from hub.web.keys import HUB
 from hub.web.sessions import SignedIn
 
@@ -164,13 +164,7 @@ def upload_action(view: UploadView) -> View:
             fields, upload = await read_upload_form(request, hub_of(request), csrf_checked)
         except InvalidInput as exc:
             return await failure(request, me, exc)
-        try:
-            target = await view(request, me, MultiDictProxy(fields), upload)
-        except HubError as exc:
-            return await failure(request, me, exc)
-        if request.headers.get(FETCH_HEADER):
-            return web.json_response({"ok": True, "location": target})
-        raise web.HTTPSeeOther(target)
+        return await answer_form(request, me, view(request, me, MultiDictProxy(fields), upload))
 
     handle.__name__ = view.__name__
     return handle

@@ -10,7 +10,7 @@ from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
 from hub.errors import HubError, Unauthorized
-from hub.services import Hub
+from hub.runtime.services import Hub
 from hub.web import i18n, sessions
 from hub.web.keys import HUB, TEMPLATES
 from hub.web.sessions import SignedIn
@@ -92,16 +92,24 @@ def action(
         token = form.get("csrf")
         sessions.check_csrf(request, me, token if isinstance(token, str) else None)
         fields = MultiDictProxy(_text_fields(form))
-        try:
-            target = await view(request, me, fields)
-        except HubError as exc:
-            return await failure(request, me, exc)
-        if request.headers.get(FETCH_HEADER):
-            return web.json_response({"ok": True, "location": target})
-        raise web.HTTPSeeOther(target)
+        return await answer_form(request, me, view(request, me, fields))
 
     handle.__name__ = view.__name__
     return handle
+
+
+async def answer_form(
+    request: web.Request, me: SignedIn, done: Awaitable[str]
+) -> web.StreamResponse:
+    """Where a form post goes next: a redirect, or JSON for the page's own fetch; a refused
+    post is shown on the page it came from."""
+    try:
+        target = await done
+    except HubError as exc:
+        return await failure(request, me, exc)
+    if request.headers.get(FETCH_HEADER):
+        return web.json_response({"ok": True, "location": target})
+    raise web.HTTPSeeOther(target)
 
 
 def _text_fields(form: MultiDictProxy[Any]) -> MultiDict[str]:

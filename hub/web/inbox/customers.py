@@ -6,11 +6,11 @@ from __future__ import annotations
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from hub.actions import queries
 from hub.actions.claims import do_confirm_identity
 from hub.actions.customers import do_merge_into, get_customer
 from hub.actions.suggestions import do_dismiss_suggestion
 from hub.actions.unit import unit_of_work
+from hub.queries import customers as customer_queries
 from hub.web.api.calls import path_id
 from hub.web.inbox.common import action, hub_of, page, render, safe_next
 from hub.web.sessions import SignedIn
@@ -29,13 +29,15 @@ async def merge_page(request: web.Request, me: SignedIn) -> web.StreamResponse:
         customer = await get_customer(session, customer_id)
         other = await get_customer(session, path_id(other_raw)) if other_raw else None
         found = (
-            await queries.list_customers(session, q, after=None, limit=CANDIDATES + 1)
+            await customer_queries.list_customers(session, q, after=None, limit=CANDIDATES + 1)
             if q and other is None
             else []
         )
         candidates = [c for c in found if c.id != customer_id][:CANDIDATES]
         shown = [customer, *([other] if other else []), *candidates]
-        cards = {card.customer.id: card for card in await queries.customer_cards(session, shown)}
+        cards = {
+            card.customer.id: card for card in await customer_queries.customer_cards(session, shown)
+        }
     return await render(
         request,
         "inbox/merge.html",

@@ -7,14 +7,20 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from hub.actions import inbox
 from hub.actions.attachments import do_add_outbound_attachment
-from hub.actions.conversations import do_assign, do_set_labels, do_set_status, get_conversation
-from hub.actions.customers import get_customer
+from hub.actions.conversations import (
+    do_assign,
+    do_set_bot_active,
+    do_set_labels,
+    do_set_status,
+    get_conversation,
+)
+from hub.actions.customers import do_rename_customer, get_customer
 from hub.actions.replies import do_reply
 from hub.actions.unit import unit_of_work
 from hub.domain.types import ConversationStatus, SenderType
 from hub.errors import InvalidInput
+from hub.queries.canned import expand_canned
 from hub.queue.port import OUTBOUND
 from hub.web.api.calls import path_id
 from hub.web.inbox.attachments import Upload, upload_action
@@ -41,7 +47,7 @@ async def _reply(request: web.Request, me: SignedIn, form: Form, upload: Upload 
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
         conversation = await get_conversation(session, conversation_id)
-        text = await inbox.expand_canned(session, form.get("text", ""))
+        text = await expand_canned(session, form.get("text", ""))
         if upload is not None and not text.strip():
             text = upload.filename  # a file alone: its name is the message's text
         message, job = await do_reply(
@@ -134,7 +140,7 @@ async def bot(request: web.Request, me: SignedIn, form: Form) -> str:
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
         conversation = await get_conversation(session, conversation_id)
-        inbox.do_set_bot_active(session, conversation, form.get("bot_active") == "1")
+        do_set_bot_active(session, conversation, form.get("bot_active") == "1")
     return _thread_url(conversation_id)
 
 
@@ -143,9 +149,7 @@ async def rename(request: web.Request, me: SignedIn, form: Form) -> str:
     customer_id = path_id(request.match_info["id"])
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
-        inbox.do_rename_customer(
-            session, await get_customer(session, customer_id), form.get("name", "")
-        )
+        do_rename_customer(session, await get_customer(session, customer_id), form.get("name", ""))
     return safe_back(form)
 
 

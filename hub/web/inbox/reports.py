@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from hub.actions import reports
-from hub.actions.reports import CHANNELS, PERIODS, Report
+from hub.queries import reports
+from hub.queries.reports import CHANNELS, PERIODS, Report
 from hub.web.inbox.common import hub_of, page, render
 from hub.web.sessions import SignedIn
 

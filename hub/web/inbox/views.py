@@ -9,16 +9,21 @@ from urllib.parse import urlencode
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.actions import inbox, queries
 from hub.actions.attachments import attachments_of, readable_size
 from hub.actions.channel_state import reply_channels
 from hub.actions.contact_log import note_kinds
 from hub.actions.conversations import get_conversation
 from hub.actions.customers import get_customer
+from hub.actions.read_markers import do_mark_read
 from hub.actions.replies import reply_address
 from hub.actions.unit import unit_of_work
 from hub.domain.types import Channel, ConversationStatus
 from hub.errors import InvalidInput, NotFound
+from hub.queries import conversations as conversation_queries
+from hub.queries import customers as customer_queries
+from hub.queries.canned import all_canned
+from hub.queries.conversations import read_markers, status_counts, unread
+from hub.queries.operators import list_operators
 from hub.web.api import pages
 from hub.web.api.calls import path_id
 from hub.web.inbox.common import hub_of, page, render
@@ -61,11 +66,12 @@ class Filters:
             cursor=pick("cursor", None, ""),
         )
 
-    def where(self, me: SignedIn) -> queries.ConversationFilter:
-        assignee: int | str | None = {"me": me.operator.id, "none": queries.UNASSIGNED}.get(
-            self.assignee
-        )
-        return queries.ConversationFilter(
+    def where(self, me: SignedIn) -> conversation_queries.ConversationFilter:
+        assignee: int | str | None = {
+            "me": me.operator.id,
+            "none": conversation_queries.UNASSIGNED,
+        }.get(self.assignee)
+        return conversation_queries.ConversationFilter(
             status=None if self.status == "all" else self.status,
             channel=self.channel or None,
             assignee=assignee,
@@ -91,18 +97,18 @@ async def _list(session: AsyncSession, me: SignedIn, filters: Filters) -> dict[s
         after = pages.decode_time_and_id(filters.cursor or None)
     except InvalidInput:
         after = None
-    rows = await queries.list_conversations(
+    rows = await conversation_queries.list_conversations(
         session, filters.where(me), after=after, limit=PAGE_SIZE + 1
     )
     shown = rows[:PAGE_SIZE]
-    markers = await inbox.read_markers(session, me.operator.id or 0, [c.id or 0 for c in shown])
+    markers = await read_markers(session, me.operator.id or 0, [c.id or 0 for c in shown])
     more = len(rows) > PAGE_SIZE
     return {
         "rows": shown,
-        "details": await queries.conversation_details(session, shown),
-        "unread": {c.id for c in shown if inbox.unread(c, markers)},
-        "counts": await inbox.status_counts(session, STATUSES),
-        "count_cap": inbox.COUNT_CAP,
+        "details": await conversation_queries.conversation_details(session, shown),
+        "unread": {c.id for c in shown if unread(c, markers)},
+        "counts": await status_counts(session, STATUSES),
+        "count_cap": conversation_queries.COUNT_CAP,
         "filters": filters,
         "next_cursor": pages.time_and_id(shown[-1].last_message_at, shown[-1].id) if more else "",
         "statuses": STATUSES,
@@ -130,8 +136,8 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
         # Folded by a merge: the thread lives on in the survivor (SPEC §6).
         raise web.HTTPFound(f"/inbox/conversations/{conversation.merged_into_id}")
     customer = await get_customer(session, conversation.customer_id)
-    card = await queries.full_card(session, customer)
-    messages = await queries.list_messages(
+    card = await customer_queries.full_card(session, customer)
+    messages = await conversation_queries.list_messages(
         session, conversation_id, after_id=None, limit=THREAD_LIMIT
     )
     channels = sorted({i.channel for i in card.identities}, key=CHANNELS.index)
@@ -143,13 +149,13 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
     return {
         "attachments": await attachments_of(session, [m.id for m in messages if m.id]),
         "conversation": conversation,
-        "labels": (await queries.conversation_details(session, [conversation])).labels,
+        "labels": (await conversation_queries.conversation_details(session, [conversation])).labels,
         "note_kinds": await note_kinds(session, [m.id for m in messages]),
         "card": card,
         "messages": messages,
-        "operators": {o.id: o for o in await inbox.list_operators(session)},
+        "operators": {o.id: o for o in await list_operators(session)},
         "reachable": reachable,
-        "canned": await inbox.all_canned(session),
+        "canned": await all_canned(session),
     }
 
 
@@ -159,7 +165,7 @@ async def thread_page(request: web.Request, me: SignedIn) -> web.StreamResponse:
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.broker) as session:
         thread = await _thread(session, me, conversation_id)
-        await inbox.do_mark_read(session, me.operator.id or 0, conversation_id)
+        await do_mark_read(session, me.operator.id or 0, conversation_id)
         listing = await _list(session, me, Filters.of(request.query))
     limit = readable_size(hub.settings.max_attachment_bytes)
     return await render(
@@ -177,5 +183,5 @@ async def thread_fragment(request: web.Request, me: SignedIn) -> web.StreamRespo
     async with unit_of_work(hub.db, hub.broker) as session:
         thread = await _thread(session, me, conversation_id)
         if part == FRAGMENTS["messages"]:
-            await inbox.do_mark_read(session, me.operator.id or 0, conversation_id)
+            await do_mark_read(session, me.operator.id or 0, conversation_id)
     return await render(request, part, me=me, **thread)

@@ -2,7 +2,7 @@
 
 Why: parsing, quote stripping and sanitising cost what the sender makes them cost (a 33 KB
 quoted-printable line froze the hub for 16.8 s when this ran on the event loop). The full
-reading runs in a worker process (`hub.cpu_pool`); when it is not done within
+reading runs in a worker process (`hub.runtime.cpu_pool`); when it is not done within
 BUDGET_SECONDS, or fails in a way the adapter did not foresee, the adapter's cheap reading
 (headers and raw text, linear in size) stores the mail instead, flagged `mail.unparsed`.
 Only a mail without a usable From address is refused (InvalidInput), as before.
@@ -14,9 +14,9 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
-from hub.cpu_pool import BudgetExceeded, CpuPool
 from hub.domain.messages import InboundMessage
 from hub.errors import InvalidInput
+from hub.runtime.cpu_pool import BudgetExceeded, CpuPool
 
 log = logging.getLogger(__name__)
 

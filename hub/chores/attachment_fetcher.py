@@ -30,7 +30,7 @@ from hub.domain.media import (
 )
 from hub.domain.types import Channel
 from hub.errors import ProviderError
-from hub.media import MediaStore
+from hub.media.store import MediaStore
 from hub.models import MessageSource
 from hub.queue.consumers import is_outage
 from hub.queue.port import OUTBOUND, QueueBackend

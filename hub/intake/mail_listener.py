@@ -1,7 +1,7 @@
 """The SMTP listener (`HUB_SMTP_LISTEN`): mail to `HUB_EMAIL_ADDRESS` in, durably queued.
 
 aiosmtpd serves inside the process's event loop (no Controller thread). A mail is read
-(`hub.mail_parsing`: in a worker process, under a time budget, the event loop free
+(`hub.intake.mail_parsing`: in a worker process, under a time budget, the event loop free
 meanwhile) and enqueued on the inbound queue before the listener answers 250, so an
 accepted mail is never lost; a queue outage answers 451 and the sending server tries again.
 With `HUB_SMTP_TLS_CERT`/`HUB_SMTP_TLS_KEY` the listener offers STARTTLS; plain SMTP stays
@@ -23,7 +23,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from hub.domain.addresses import normalise_email
 from hub.domain.messages import InboundMessage
 from hub.errors import InvalidInput
-from hub.mail_log import quiet_smtp_chatter
+from hub.intake.mail_log import quiet_smtp_chatter
 from hub.queue.inbound import accept_inbound
 from hub.queue.port import QueueBackend
 

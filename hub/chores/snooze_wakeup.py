@@ -16,13 +16,13 @@ from datetime import datetime
 from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.chores.periodic import every
 from hub.db import Database
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.types import ConversationStatus
 from hub.models import Conversation
 from hub.models.base import utcnow
-from hub.periodic import every
 from hub.realtime import Broker
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ each worker (a delete is idempotent): an unattached upload is gone within the ho
 id (20 min, hub.web.webchat_files.UPLOAD_SECONDS) with 20 min to spare for a queue
 backlog: a file is named by its attachment row only once the inbound message carrying it
 was routed.
-The media store alone knows where files are (hub.media).
+The media store alone knows where files are (hub.media.store).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from hub.chores.periodic import every
 from hub.db import Database
-from hub.media import MediaStore
+from hub.media.store import MediaStore
 from hub.models import Attachment
-from hub.periodic import every
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ class MediaStore(Protocol):
         """Store the bytes durably; return their key."""
 
     async def put_file(self, path: Path, key: str) -> None:
-        """Store the file at `path` (written by hub.media_incoming, `key` its SHA-256) under
+        """Store the file at `path` (written by hub.media.incoming, `key` its SHA-256) under
         `key`, taking it over: `path` is gone afterwards."""
 
     async def read(self, key: str) -> bytes:

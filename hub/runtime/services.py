@@ -19,7 +19,7 @@ from hub.queue.database import DatabaseQueue
 from hub.queue.port import QueueBackend
 from hub.realtime import Broker, InProcessBroker, RedisBroker
 from hub.registry import Channels, build_channels
-from hub.secrets import load_secret_key
+from hub.runtime.secrets import load_secret_key
 from hub.settings import Settings
 
 WEBCHAT_OUTBOUND = "webchat.outbound"

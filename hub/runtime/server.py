@@ -10,10 +10,10 @@ import sys
 from aiohttp import web
 
 from hub.errors import ConfigurationError
-from hub.services import close_hub, open_hub
+from hub.runtime.services import close_hub, open_hub
+from hub.runtime.worker import start_consumers
 from hub.settings import Settings
 from hub.web.app import create_app
-from hub.worker import start_consumers
 
 log = logging.getLogger(__name__)
 SHUTDOWN_SECONDS = 8.0
@@ -57,13 +57,9 @@ async def work(
             raise ConfigurationError(
                 "--mail needs HUB_EMAIL_ADDRESS and HUB_SMTP_LISTEN or HUB_IMAP_URL"
             )
-        start_consumers(hub, "worker", mail=mail)
-        if telegram_polling:
-            if hub.channels.telegram is None:
-                raise ConfigurationError("--telegram-polling needs HUB_TELEGRAM_BOT_TOKEN")
-            from hub.telegram_polling import poll
-
-            hub.tasks.append(asyncio.create_task(poll(hub, hub.channels.telegram, hub.stopping)))
+        if telegram_polling and hub.channels.telegram is None:
+            raise ConfigurationError("--telegram-polling needs HUB_TELEGRAM_BOT_TOKEN")
+        start_consumers(hub, "worker", mail=mail, telegram_polling=telegram_polling)
         if metrics_port is not None:
             from hub.web import ops, security_headers
             from hub.web.keys import HUB

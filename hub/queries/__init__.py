@@ -1,0 +1,1 @@
+"""Reads for the inbox, the REST API and the reports; never writes (writers are `hub.actions`)."""

@@ -1,0 +1,111 @@
+"""The worker half: inbound routing and outbound delivery consumers, started and stopped."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from hub.actions.attachments import FileAttacher
+from hub.actions.bots import BotRunner
+from hub.chores.attachment_fetcher import AttachmentFetcher
+from hub.chores.media_sweep import MediaSweeper
+from hub.chores.snooze_wakeup import SnoozeAlarm
+from hub.intake.imap_account import parse_imap_url
+from hub.intake.imap_polling import MailboxPoller
+from hub.intake.mail_listener import server_tls, start_listener
+from hub.intake.telegram_polling import TelegramPolling
+from hub.media.store import media_store
+from hub.queue.consumers import InboundConsumer, OutboundConsumer
+from hub.registry import build_bots, mailbox_opener
+from hub.runtime.services import Hub, consumer_name
+
+IMAP_TASK = "imap-poller"
+
+
+class Job(Protocol):
+    """Anything the worker keeps running in the background until the process stops."""
+
+    async def run(self, stopping: asyncio.Event) -> None: ...
+
+
+def start_consumers(
+    hub: Hub, role: str = "worker", *, mail: bool | None = None, telegram_polling: bool = False
+) -> None:
+    """Start every background job of this process as a task; close_hub stops them."""
+    for name, job in background_jobs(hub, role, mail=mail, telegram_polling=telegram_polling):
+        hub.tasks.append(asyncio.create_task(job.run(hub.stopping), name=name))
+
+
+def background_jobs(
+    hub: Hub, role: str, *, mail: bool | None = None, telegram_polling: bool = False
+) -> list[tuple[str, Job]]:
+    """The one list of what a worker runs: consumers, chores and, where mail is taken in,
+    the SMTP listener and the IMAP poller. Those run where the worker runs in one process
+    (`hub run`) and in the one `hub worker --mail`; `mail=None` means "unless this is a
+    plain `hub worker`". A new chore or listener is added here."""
+    settings = hub.settings
+    name = consumer_name(role, settings)
+    bots = BotRunner(build_bots(settings) if settings.bots else ())
+    store = media_store(settings)
+    files = FileAttacher(store, hub.secret_key, settings.base_url)
+    jobs: list[tuple[str, Job]] = [
+        ("inbound", InboundConsumer(hub.queue, name, hub.db, hub.broker, bots=bots)),
+        (
+            "outbound",
+            OutboundConsumer(hub.queue, name, hub.db, hub.broker, hub.channels.senders, files),
+        ),
+        (
+            "attachment-fetcher",
+            AttachmentFetcher(
+                hub.db,
+                hub.broker,
+                hub.queue,
+                store,
+                hub.channels.media,
+                limit_bytes=settings.max_attachment_bytes,
+                allowed_types=settings.allowed_attachment_types,
+            ),
+        ),
+        ("snooze-alarm", SnoozeAlarm(hub.db, hub.broker, interval=settings.snooze_check_seconds)),
+        ("media-sweeper", MediaSweeper(hub.db, store)),
+    ]
+    if telegram_polling and hub.channels.telegram is not None:
+        jobs.append(("telegram-polling", TelegramPolling(hub.db, hub.queue, hub.channels.telegram)))
+    runs_mail = role != "worker" if mail is None else mail
+    parse = hub.channels.parse_mail
+    if runs_mail and settings.email_address and parse is not None:
+        if settings.smtp_listen:
+            jobs.append(("smtp-listener", MailListenerJob(hub)))
+        if settings.imap_url:
+            account = parse_imap_url(settings.imap_url.get_secret_value())
+            poller = MailboxPoller(
+                account,
+                mailbox_opener(account),
+                settings.email_address,
+                parse,
+                hub.queue,
+                poll_seconds=settings.imap_poll_seconds,
+            )
+            jobs.append((IMAP_TASK, poller))
+    return jobs
+
+
+class MailListenerJob:
+    """The SMTP listener as a job: listen until the process stops."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        hub, settings, parse = self.hub, self.hub.settings, self.hub.channels.parse_mail
+        if settings.smtp_listen is None or settings.email_address is None or parse is None:
+            return
+        tls = server_tls(settings.smtp_tls_cert, settings.smtp_tls_key)
+        hub.mail_server = await start_listener(
+            settings.smtp_listen, settings.email_address, parse, hub.queue, tls
+        )
+        try:
+            await stopping.wait()
+        finally:
+            hub.mail_server.close()
+            await hub.mail_server.wait_closed()
