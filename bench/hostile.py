@@ -41,22 +41,15 @@ from typing import Any
 import aiohttp
 import aiosmtplib
 
-REPO = Path(__file__).resolve().parent.parent
-for extra in (REPO, REPO / "bench"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
+# Run as a file, this script sees bench/ first on sys.path; bench.lib and hub live at the
+# repository's root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest import (  # noqa: E402
-    HOST,
-    SECRET,
-    SECRET_HEADER,
-    WEBHOOK_PATH,
-    HubStack,
-    backend_missing,
-    free_port,
-    start_hub_stack,
-    update_body,
-)
+from bench.lib.load import SECRET, SECRET_HEADER, WEBHOOK_PATH, update_body
+from bench.lib.metrics import percentile
+from bench.lib.processes import HOST, free_port
+from bench.lib.report import print_table
+from bench.lib.stack import HubStack, backend_missing, start_hub_stack
 
 MAILBOX = "support@bench.test"
 PROBE_EVERY = 0.05  # seconds between two probes of one target
@@ -179,18 +172,14 @@ class Probes:
             ordered = sorted(values)
             out[target] = {
                 "n": len(ordered),
-                "p50": _pct(ordered, 0.50),
-                "p99": _pct(ordered, 0.99),
+                "p50": percentile(ordered, 0.50),
+                "p99": percentile(ordered, 0.99),
                 "max": ordered[-1] if ordered else None,
                 "errors": self.errors[target],
             }
             values.clear()
             self.errors[target] = 0
         return out
-
-
-def _pct(ordered: list[float], q: float) -> float | None:
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else None
 
 
 # --------------------------------------------------------------------------- attacks
@@ -265,7 +254,6 @@ async def deep_json(base: str, count: int) -> dict[str, Any]:
 async def measure(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     smtp_port = free_port()
     extra_env = {
-        "HUB_BOTS": "1",
         "HUB_EMAIL_ADDRESS": MAILBOX,
         "HUB_SMTP_URL": "smtp://127.0.0.1:9",  # replies fail fast: inbound is measured
         "HUB_SMTP_LISTEN": f"{HOST}:{smtp_port}",
@@ -275,7 +263,9 @@ async def measure(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str
     phases: dict[str, Any] = {}
     with contextlib.ExitStack() as stack:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-            hub: HubStack = await start_hub_stack(backend, stack, home, session, extra_env)
+            hub: HubStack = await start_hub_stack(
+                backend, stack, home, session, extra_env, bots=True
+            )
             probes = Probes(session, hub.base, PROBE_BASE)
             plan: list[tuple[str, Callable[[], Awaitable[dict[str, Any]]]]] = [
                 ("idle", idle),
@@ -327,9 +317,7 @@ def print_report(results: list[dict[str, Any]]) -> None:
                         "yes" if ok else "NO",
                     ]
                 )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    print_table(rows, indent="")
     print("* errors: probes answered non-200, failed, or unanswered after 1 s at the phase's end")
     print()
     for result in results:

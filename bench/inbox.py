@@ -34,10 +34,8 @@ import asyncio
 import contextlib
 import importlib.util
 import json
-import os
 import random
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,22 +48,18 @@ from typing import Any
 import aiohttp
 from tqdm import tqdm
 
+# Run as a file, this script sees bench/ first on sys.path; bench.lib, hub and tests.servers
+# (PostgreSQL on loopback) live at the repository's root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.lib.load import SECRET, SECRET_HEADER, WEBHOOK_PATH
+from bench.lib.metrics import tree_cpu
+from bench.lib.processes import HOST, free_port, hub_cli, hub_exe, spawn, stop_process
+from bench.lib.report import machine
+from bench.lib.stack import hub_env, wait_healthy
+from hub.sandbox.telegram_updates import telegram_update
+
 REPO = Path(__file__).resolve().parent.parent
-for extra in (REPO, REPO / "bench"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
-
-from ingest import (  # noqa: E402
-    cpu_seconds,
-    free_port,
-    machine,
-    spawn,
-    stop_process,
-    wait_healthy,
-)
-
-HOST = "127.0.0.1"
-SECRET = "bench"
 PASSWORD = "bench-password-1"
 EMAIL = "bench@inbox.test"
 CHANNELS = ("telegram", "whatsapp", "sms", "email", "webchat")
@@ -345,34 +339,9 @@ async def seed_postgres(url: str, volume: Volume, now: datetime) -> None:
 # --------------------------------------------------------------------------- the hub
 
 
-def hub_bin() -> str:
-    script = Path(sys.executable).parent / "hub"
-    return str(script) if script.is_file() else "hub"
-
-
-def hub_env(database_url: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update(
-        HUB_BOTS="0",
-        HUB_DATABASE_URL=database_url,
-        HUB_HOST=HOST,
-        HUB_PORT=str(port),
-        HUB_SECRET_KEY="bench-secret-key-bench-secret-key",
-        HUB_TELEGRAM_BOT_TOKEN="123:bench",
-        HUB_TELEGRAM_WEBHOOK_SECRET=SECRET,
-        HUB_TELEGRAM_API_URL="http://127.0.0.1:9",
-        HUB_LOG_LEVEL="WARNING",
-    )
-    return env
-
-
-def hub_cli(env: dict[str, str], cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        [hub_bin(), *args], env=env, cwd=cwd, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"hub {' '.join(args[:2])} failed: {done.stderr[-2000:]}")
-    return done.stdout
+def inbox_env(database_url: str, port: int) -> dict[str, str]:
+    """A benchmarked hub's environment, with a secret key for the inbox's signed cookies."""
+    return hub_env(port, database_url) | {"HUB_SECRET_KEY": "bench-secret-key-bench-secret-key"}
 
 
 async def sign_in(http: aiohttp.ClientSession, base: str) -> None:
@@ -383,25 +352,6 @@ async def sign_in(http: aiohttp.ClientSession, base: str) -> None:
     async with http.post(base + "/inbox/login", data=form, allow_redirects=False) as r:
         if r.status != 303:
             raise RuntimeError(f"inbox sign-in answered {r.status}")
-
-
-def tree_cpu(roots: list[int]) -> float:
-    """CPU seconds of these processes and all their descendants (the hub, and PostgreSQL's
-    postmaster with its backends): server time that the machine's load does not inflate."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                parents[int(entry.name)] = int(fields[1])
-    wanted, frontier = set(roots), list(roots)
-    while frontier:
-        parent = frontier.pop()
-        for pid, ppid in parents.items():
-            if ppid == parent and pid not in wanted:
-                wanted.add(pid)
-                frontier.append(pid)
-    return sum(cpu_seconds(pid) for pid in wanted)
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -486,18 +436,15 @@ async def measure_requests(
     return results
 
 
-def telegram_update(seq: int, user_id: int, first_id: int) -> dict[str, Any]:
-    user = {"id": user_id, "is_bot": False, "first_name": f"Customer {user_id}"}
-    return {
-        "update_id": first_id + seq,
-        "message": {
-            "message_id": first_id + seq,
-            "from": user,
-            "chat": {"id": user_id, "type": "private", "first_name": user["first_name"]},
-            "date": int(time.time()),
-            "text": f"bench push {seq}",
-        },
-    }
+def push_update(seq: int, user_id: int, first_id: int) -> dict[str, Any]:
+    """Update `seq` of the push phase, numbered from `first_id` (new to this run)."""
+    return telegram_update(
+        first_id + seq,
+        user_id,
+        f"bench push {seq}",
+        first_name=f"Customer {user_id}",
+        date=int(time.time()),
+    )
 
 
 async def measure_push(
@@ -519,15 +466,15 @@ async def measure_push(
     listener = asyncio.ensure_future(listen())
     try:
         await asyncio.wait_for(connected.wait(), 10)
-        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        headers = {SECRET_HEADER: SECRET}
         latencies = []
         # Ids new to this run: on a reused database (--data-dir) the same ids as last time
         # would be dropped as duplicates, and no notice would come.
         first_id = time.time_ns() // 1000
         for seq in range(count + 5):
-            update = telegram_update(seq, telegram[seq % len(telegram)], first_id)
+            update = push_update(seq, telegram[seq % len(telegram)], first_id)
             started = time.perf_counter()
-            async with http.post(base + "/webhooks/telegram", json=update, headers=headers) as r:
+            async with http.post(base + WEBHOOK_PATH, json=update, headers=headers) as r:
                 await r.read()
                 if r.status != 200:
                     raise RuntimeError(f"webhook answered {r.status}")
@@ -611,7 +558,7 @@ async def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict
             database_url = server.url
             postmaster = int((server.data_dir / "postmaster.pid").read_text().split()[0])
         port = free_port()
-        env = hub_env(database_url, port)
+        env = inbox_env(database_url, port)
         reuse = backend == "sqlite" and args.data_dir is not None and db_file.exists()
         started = time.monotonic()
         if reuse:
@@ -630,7 +577,7 @@ async def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict
         seeded_in = time.monotonic() - started
         token = hub_cli(env, tmp, "token", "create", "--email", EMAIL).strip().splitlines()[-1]
         plans = await explain(database_url, volume) if args.explain else []
-        proc = spawn([hub_bin(), "run"], tmp / f"hub-{backend}.log", cwd=tmp, env=env)
+        proc = spawn([*hub_exe(), "run"], tmp / f"hub-{backend}.log", cwd=tmp, env=env)
         stack.callback(stop_process, proc)
         base = f"http://{HOST}:{port}"
         jar = aiohttp.CookieJar(unsafe=True)

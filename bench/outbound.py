@@ -28,49 +28,46 @@ import argparse
 import asyncio
 import contextlib
 import random
-import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-REPO = Path(__file__).resolve().parent.parent
-for extra in (REPO, REPO / "bench"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
+# Run as a file, this script sees bench/ first on sys.path; bench.lib, hub and tests (the
+# fake Bot API, PostgreSQL and Redis on loopback) live at the repository's root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest import (  # noqa: E402
-    _SAMPLE,
-    BACKENDS,
-    DEFAULT_BACKENDS,
-    WEBHOOK_PATH,
+from bench.lib.load import WEBHOOK_PATH, LoadSpec, run_load
+from bench.lib.metrics import (
     CpuWatch,
-    HubStack,
-    LoadSpec,
-    backend_missing,
-    backends_arg,
     cpu_seconds,
-    hub_exe,
     hwm_mb,
-    in_own_process,
-    machine,
-    run_and_report,
-    run_load,
+    percentile,
     servers_cpu_seconds,
-    start_hub_stack,
-    stop_process,
     total_mb,
     wait_quiet,
-    wait_routed,
 )
+from bench.lib.posting import answer_status, post_each, shared
+from bench.lib.processes import hub_cli, in_own_process
+from bench.lib.report import machine, machine_line, print_table, run_and_report
+from bench.lib.scrape import counter_totals, wait_routed
+from bench.lib.stack import (
+    BACKENDS,
+    BOT_TOKEN,
+    DEFAULT_BACKENDS,
+    HubStack,
+    backends_arg,
+    backends_help,
+    each_backend,
+    start_hub_stack,
+)
+from tests.fakes.telegram_api import FakeTelegramAPI
 
-from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
-
-BOT_TOKEN = "123:bench"  # HUB_TELEGRAM_BOT_TOKEN as bench/ingest.py sets it
 EMAIL = "bench@outbound.test"
 FIRST_SEQ = 1_000
 
@@ -109,61 +106,27 @@ class PostSpec:
 async def post_replies(spec: PostSpec) -> dict[str, Any]:
     """POST `count` replies round-robin over the conversations, as fast as answered."""
     headers = {"Authorization": f"Bearer {spec.token}"}
-    posted_at = [0.0] * spec.count
-    statuses: Counter[str] = Counter()
-    latencies: list[float] = []
-    next_index, last_answer = 0, 0.0
     connector = aiohttp.TCPConnector(limit=spec.connections, limit_per_host=0)
     async with aiohttp.ClientSession(
         connector=connector, timeout=aiohttp.ClientTimeout(60), headers=headers
     ) as session:
-        start, cpu_start = time.monotonic(), time.process_time()
 
-        async def worker() -> None:
-            nonlocal next_index, last_answer
-            while next_index < spec.count:
-                index = next_index
-                next_index += 1
-                conversation = spec.conversation_ids[index % len(spec.conversation_ids)]
-                url = f"{spec.base}/api/v1/conversations/{conversation}/messages"
-                sent = posted_at[index] = time.monotonic()
-                try:
-                    async with session.post(url, json={"text": f"{spec.tag} {index}"}) as resp:
-                        await resp.read()
-                        status = str(resp.status)
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    status = type(exc).__name__
-                done = time.monotonic()
-                last_answer = max(last_answer, done)
-                statuses[status] += 1
-                latencies.append(done - sent)
+        def post(index: int) -> Awaitable[str]:
+            conversation = spec.conversation_ids[index % len(spec.conversation_ids)]
+            url = f"{spec.base}/api/v1/conversations/{conversation}/messages"
+            return answer_status(session.post(url, json={"text": f"{spec.tag} {index}"}))
 
-        await asyncio.gather(*(worker() for _ in range(spec.connections)))
-        wall = time.monotonic() - start
-        cpu = time.process_time() - cpu_start
-    latencies.sort()
-    accepted = statuses.get("201", 0)
-    elapsed = max(1e-9, last_answer - posted_at[0]) if spec.count else 0.0
+        tally = await post_each(spec.count, spec.connections, shared(post))
+    figures = tally.figures("201")
     return {
         "replies": spec.count,
-        "accepted": accepted,
-        "errors": spec.count - accepted,
-        "statuses": dict(statuses),
-        "posted_at": posted_at,  # time.monotonic(): system-wide on Linux, comparable here
-        "first_post": posted_at[0] if spec.count else 0.0,
-        "last_answer": last_answer,
-        "elapsed": elapsed,
-        "accepted_per_s": accepted / elapsed if elapsed else 0.0,
-        "api_p50": _percentile(latencies, 0.50),
-        "api_p99": _percentile(latencies, 0.99),
-        "poster_cpu": cpu / wall if wall else 0.0,
+        **{k: figures[k] for k in ("accepted", "errors", "statuses")},
+        "posted_at": tally.sent_at,  # time.monotonic(): system-wide on Linux, comparable here
+        **{k: figures[k] for k in ("first_post", "last_answer", "elapsed", "accepted_per_s")},
+        "api_p50": figures["p50"],
+        "api_p99": figures["p99"],
+        "poster_cpu": figures["cpu"],
     }
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 async def run_poster(spec: PostSpec) -> dict[str, Any]:
@@ -176,27 +139,8 @@ async def run_poster(spec: PostSpec) -> dict[str, Any]:
 
 async def outbound_counts(session: aiohttp.ClientSession, bases: list[str]) -> dict[str, float]:
     """hub_outbound_sent_total / hub_outbound_failed_total summed over every process."""
-    totals = {"sent": 0.0, "failed": 0.0}
-    for base in bases:
-        async with session.get(base + "/metrics") as resp:
-            resp.raise_for_status()
-            text = await resp.text()
-        for line in text.splitlines():
-            match = _SAMPLE.match(line)
-            if match and match.group(1) == "hub_outbound_sent_total":
-                totals["sent"] += float(match.group(3))
-            elif match and match.group(1) == "hub_outbound_failed_total":
-                totals["failed"] += float(match.group(3))
-    return totals
-
-
-def hub_cli(hub: HubStack, cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        [*hub_exe(), *args], env=hub.env, cwd=cwd, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"hub {' '.join(args[:2])} failed: {done.stderr[-2000:]}")
-    return done.stdout
+    names = {"sent": "hub_outbound_sent_total", "failed": "hub_outbound_failed_total"}
+    return await counter_totals(session, bases, names)
 
 
 async def api_get(session: aiohttp.ClientSession, url: str, token: str) -> Any:
@@ -350,8 +294,8 @@ async def measure_batch(
         "sends_per_s": received / span,
         "provider_window_per_s": received / max(1e-9, last_receipt - first_receipt),
         "e2e_seconds": span,
-        "post_to_provider_p50": _percentile(waits, 0.50),
-        "post_to_provider_p99": _percentile(waits, 0.99),
+        "post_to_provider_p50": percentile(waits, 0.50),
+        "post_to_provider_p99": percentile(waits, 0.99),
         "post_to_provider_max": waits[-1] if waits else None,
         "slowest": [{"seconds": w, "answered_429": n} for w, n in slowest],
         "hub_cpu_cores": cpu / span,
@@ -393,10 +337,12 @@ async def measure(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str
             if not complete:
                 raise RuntimeError("seeding: not every update was routed")
             await asyncio.to_thread(
-                hub_cli, hub, tmp, "operator", "create", "--email", EMAIL, "--name", "Bench",
+                hub_cli, hub.env, tmp, "operator", "create", "--email", EMAIL, "--name", "Bench",
                 "--role", "admin",
             )  # fmt: skip
-            stdout = await asyncio.to_thread(hub_cli, hub, tmp, "token", "create", "--email", EMAIL)
+            stdout = await asyncio.to_thread(
+                hub_cli, hub.env, tmp, "token", "create", "--email", EMAIL
+            )
             token = stdout.strip().splitlines()[-1]
             ids = await conversation_ids(session, hub.base, token)
             if len(ids) != n:
@@ -429,8 +375,7 @@ async def measure(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str
         finally:
             await session.close()
             if hub is not None:
-                for proc in reversed(hub.procs):
-                    stop_process(proc)
+                hub.stop()
             await fake.stop()
     return out
 
@@ -500,11 +445,7 @@ def summary_rows(results: dict[str, Any]) -> list[list[str]]:
 def print_report(results: dict[str, Any]) -> None:
     m, cfg = results["machine"], results["config"]
     print()
-    print(
-        f"machine: {m['nproc']} CPUs ({m['usable_cpus']} usable), {m['cpu_model']}, "
-        f"{m['ram_gb']} GB RAM, Python {m['python']}, aiohttp {m['aiohttp']}, "
-        f"load average at start {m['loadavg_at_start']}"
-    )
+    print(machine_line(m))
     print(
         f"load: {cfg['replies']:,} replies per batch over {cfg['conversations']:,} Telegram "
         f"conversations, {cfg['connections']} connections, poster in its own process; fake Bot "
@@ -517,10 +458,8 @@ def print_report(results: dict[str, Any]) -> None:
     rows = summary_rows(results)
     if len(rows[0]) < 2:
         return
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print()
-    for r in rows:
-        print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    print_table(rows)
     for name, result in results["backends"].items():
         for key in ("plain", "throttled"):
             batch = result.get(key)
@@ -544,13 +483,7 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         | {"warmup": args.warmup, "backends": args.backends},
         "backends": {},
     }
-    for backend in args.backends:
-        missing = backend_missing(backend)
-        if missing:
-            print(f"{backend}: skipped, {missing}", file=sys.stderr, flush=True)
-            results["backends"][backend] = {"backend": backend, "skipped": missing}
-            continue
-        results["backends"][backend] = await measure(backend, args, tmp)
+    results["backends"] = await each_backend(args.backends, lambda b: measure(b, args, tmp))
     return results
 
 
@@ -560,9 +493,8 @@ def parser() -> argparse.ArgumentParser:
         description="Outbound throughput: operator replies posted through the REST API, sent "
         "by the hub to a fake Telegram Bot API on loopback; API replies/s, provider sends/s, "
         "POST-to-provider latency, and every reply's final status.",
-        epilog="Backends: "
-        + "; ".join(f"{k} = {v}" for k, v in BACKENDS.items())
-        + ". Only loopback addresses are used; every process started is stopped on exit.",
+        epilog=backends_help()
+        + " Only loopback addresses are used; every process started is stopped on exit.",
     )
     p.add_argument("--replies", type=int, default=2000, help="replies per batch (%(default)s)")
     p.add_argument(

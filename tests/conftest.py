@@ -16,6 +16,9 @@ from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.servers import PostgresServer, RedisServer, start_postgres, start_redis
 from tests.support import RunningHub, start_hub, stop_hub
 
+# Fixtures shared across folders: `small_disk`, the tmpfs the full-disk tests fill.
+pytest_plugins = ("tests.support.disk",)
+
 BACKENDS = ["sqlite", "postgres_redis"]
 TELEGRAM_SECRET = "test-secret"
 _db_numbers = itertools.count()

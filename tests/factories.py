@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from hub.models import Conversation, Customer, Identity, Message
 from hub.runtime.services import Hub
+from hub.sandbox.telegram_updates import telegram_update as build_update
 
 _update_ids = itertools.count(10_000)
 _message_ids = itertools.count(500)
@@ -26,25 +27,19 @@ def telegram_update(
     chat_type: str = "private",
     **message_fields: Any,
 ) -> dict[str, Any]:
-    user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
-    if last_name:
-        user["last_name"] = last_name
-    if language_code:
-        user["language_code"] = language_code
-    chat = {"id": user_id, "type": chat_type, "first_name": first_name}
-    message: dict[str, Any] = {
-        "message_id": message_id if message_id is not None else next(_message_ids),
-        "from": user,
-        "chat": chat,
-        "date": 1_790_000_000,
+    """A customer's Telegram update with test defaults (Ivan Petrov, Russian) and fresh ids."""
+    return build_update(
+        next(_update_ids) if update_id is None else update_id,
+        user_id,
+        text,
+        first_name=first_name,
+        last_name=last_name,
+        language_code=language_code,
+        message_id=next(_message_ids) if message_id is None else message_id,
+        date=1_790_000_000,
+        chat_type=chat_type,
         **message_fields,
-    }
-    if text is not None:
-        message["text"] = text
-    return {
-        "update_id": update_id if update_id is not None else next(_update_ids),
-        "message": message,
-    }
+    )
 
 
 async def messages_of(hub: Hub, **where: Any) -> list[Message]:

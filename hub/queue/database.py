@@ -23,7 +23,7 @@ from hub.errors import QueueUnavailable
 from hub.models.base import UTCDateTime, utcnow
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
 from hub.queue.group_commit import Batch, GroupCommit
-from hub.queue.port import PARTITIONS, Job, NewJob, Wakeups, partition_of
+from hub.queue.port import PARTITIONS, PRODUCTION_LEASES, Job, Leases, NewJob, Wakeups, partition_of
 
 JOBS: Table = QueueJob.__table__  # type: ignore[attr-defined]
 _CLAIM = (
@@ -37,8 +37,6 @@ _CLAIM = (
     .limit(bindparam("limit"))
 )
 _ACK = delete(JOBS).where(JOBS.c.id.in_(bindparam("ids", expanding=True)))
-LEASE_SECONDS = 15.0
-CONSUMER_ALIVE_SECONDS = 10.0
 
 
 def _unavailable(exc: Exception) -> Exception:
@@ -48,9 +46,12 @@ def _unavailable(exc: Exception) -> Exception:
 class DatabaseQueue:
     name = "database"
 
-    def __init__(self, db: Database, partitions: int = PARTITIONS) -> None:
+    def __init__(
+        self, db: Database, partitions: int = PARTITIONS, leases: Leases = PRODUCTION_LEASES
+    ) -> None:
         self.db = db
         self.partitions = partitions
+        self.leases = leases
         self._wakeups = Wakeups()
         self._commits = GroupCommit(self._write_batch, self._wakeups, _unavailable)
         self._held: dict[tuple[str, str], set[int]] = {}
@@ -189,11 +190,11 @@ class DatabaseQueue:
             .select_from(QueueConsumer)
             .where(
                 col(QueueConsumer.queue) == queue,
-                col(QueueConsumer.seen_at) > now - timedelta(seconds=CONSUMER_ALIVE_SECONDS),
+                col(QueueConsumer.seen_at) > now - timedelta(seconds=self.leases.alive_seconds),
             )
         )
         fair_share = math.ceil(self.partitions / max(1, alive or 1))
-        expires = now + timedelta(seconds=LEASE_SECONDS)
+        expires = now + timedelta(seconds=self.leases.lease_seconds)
         mine = set(
             (
                 await session.scalars(

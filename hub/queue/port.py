@@ -41,6 +41,19 @@ class Job:
     enqueued_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class Leases:
+    """How long a partition lease lasts and how long a silent consumer still counts as
+    alive: the one timing seam both backends take (tests shorten it to see a dead worker's
+    partitions move on within a second)."""
+
+    lease_seconds: float = 15.0
+    alive_seconds: float = 10.0
+
+
+PRODUCTION_LEASES = Leases()
+
+
 POLL_SECONDS = 0.1
 
 

@@ -21,11 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import QueueUnavailable
 from hub.queue.group_commit import Batch, GroupCommit
-from hub.queue.port import PARTITIONS, QUEUES, Job, NewJob, Wakeups, partition_of
+from hub.queue.port import (
+    PARTITIONS,
+    PRODUCTION_LEASES,
+    QUEUES,
+    Job,
+    Leases,
+    NewJob,
+    Wakeups,
+    partition_of,
+)
 
 GROUP = "hub"
-LEASE_SECONDS = 15.0
-CONSUMER_ALIVE_SECONDS = 10.0
 DEDUPE_SECONDS = 7 * 24 * 3600
 SOCKET_TIMEOUT = 5.0
 PROMOTE_BATCH = 1000
@@ -129,10 +136,11 @@ def _stream_order(job: Job) -> tuple[int, int]:
 class RedisStreamsQueue:
     name = "redis"
 
-    def __init__(self, url: str, partitions: int = PARTITIONS) -> None:
+    def __init__(
+        self, url: str, partitions: int = PARTITIONS, leases: Leases = PRODUCTION_LEASES
+    ) -> None:
         self.partitions = partitions
-        self.lease_seconds = LEASE_SECONDS
-        self.alive_seconds = CONSUMER_ALIVE_SECONDS
+        self.leases = leases
         # Few, fast retries: they reconnect after a Redis restart, yet a Redis that is down
         # fails the caller within seconds instead of stalling a webhook.
         self.redis = aioredis.from_url(
@@ -217,7 +225,8 @@ class RedisStreamsQueue:
     async def rebalance(self, queue: str, consumer: str) -> set[int]:
         await self._ensure_groups(queue)
         keys = [f"hub:consumers:{queue}", *self._leases(queue)]
-        lease_ms, alive_ms = int(self.lease_seconds * 1000), int(self.alive_seconds * 1000)
+        lease_ms = int(self.leases.lease_seconds * 1000)
+        alive_ms = int(self.leases.alive_seconds * 1000)
         held, taken = await self._rebalance(keys, [consumer, lease_ms, alive_ms])
         mine = {int(p) for p in held}
         self._held[(queue, consumer)] = mine

@@ -3,7 +3,8 @@
 It answers what the hub's TelegramSender (aiogram) calls, the way Telegram does: urlencoded
 or JSON parameters in, `{"ok": true, "result": ...}` out, 401 for a wrong token, 400 for
 an empty or too long text, 404 for any other method. Each accepted text is recorded as
-sent to that chat.
+sent to that chat. Its answer shapes (`bot_ok`, `bot_error`, `sent_message`) and the text
+rule (`text_refusal`) are shared with the tests' fake Bot API (tests/fakes/telegram_api.py).
 """
 
 from __future__ import annotations
@@ -28,14 +29,35 @@ BOT_USER = {
 }
 
 
-def _error(status: int, description: str) -> web.Response:
-    return web.json_response(
-        {"ok": False, "error_code": status, "description": description}, status=status
-    )
+def bot_error(status: int, description: str, **parameters: Any) -> web.Response:
+    """A failed call as the Bot API answers it; `parameters` (retry_after...) when given."""
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=status)
 
 
-def _ok(result: Any) -> web.Response:
+def bot_ok(result: Any) -> web.Response:
     return web.json_response({"ok": True, "result": result})
+
+
+def text_refusal(text: object) -> web.Response | None:
+    """Telegram's answer to a message text it refuses (empty, or over MAX_TEXT), or None."""
+    if not isinstance(text, str) or not text.strip():
+        return bot_error(400, "Bad Request: message text is empty")
+    if len(text.encode("utf-16-le")) // 2 > MAX_TEXT:
+        return bot_error(400, "Bad Request: message is too long")
+    return None
+
+
+def sent_message(message_id: int, chat_id: int, bot: dict[str, Any]) -> dict[str, Any]:
+    """The Message a send answers with, before its content (text, caption, photo...)."""
+    return {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "private"},
+        "from": bot,
+    }
 
 
 async def _params(request: web.Request) -> dict[str, str]:
@@ -53,22 +75,12 @@ async def _params(request: web.Request) -> dict[str, str]:
 def _send_message(state: SandboxState, fields: dict[str, str]) -> web.Response:
     chat_id, text = fields.get("chat_id", "").strip(), fields.get("text", "")
     if not chat_id.lstrip("-").isdigit():
-        return _error(400, "Bad Request: chat not found")
-    if not text.strip():
-        return _error(400, "Bad Request: message text is empty")
-    if len(text.encode("utf-16-le")) // 2 > MAX_TEXT:
-        return _error(400, "Bad Request: message is too long")
+        return bot_error(400, "Bad Request: chat not found")
+    if (refused := text_refusal(text)) is not None:
+        return refused
     message_id = next(_message_ids)
     state.exchange.add("telegram", chat_id, "outbound", text, "sent", ref=str(message_id))
-    return _ok(
-        {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": {"id": int(chat_id), "type": "private"},
-            "from": BOT_USER,
-            "text": text,
-        }
-    )
+    return bot_ok(sent_message(message_id, int(chat_id), BOT_USER) | {"text": text})
 
 
 async def bot_method(request: web.Request) -> web.Response:
@@ -76,16 +88,16 @@ async def bot_method(request: web.Request) -> web.Response:
     token = state.settings.telegram_bot_token
     given = request.match_info["token"].encode()
     if token is None or not hmac.compare_digest(given, token.get_secret_value().encode()):
-        return _error(401, "Unauthorized")
+        return bot_error(401, "Unauthorized")
     method = request.match_info["method"].lower()
     fields = await _params(request)
     if method == "sendmessage":
         return _send_message(state, fields)
     if method == "getme":
-        return _ok(BOT_USER)
+        return bot_ok(BOT_USER)
     if method in ("setwebhook", "deletewebhook"):
-        return _ok(True)  # the sandbox always delivers to the hub's own webhook
-    return _error(404, "Not Found: method not found")
+        return bot_ok(True)  # the sandbox always delivers to the hub's own webhook
+    return bot_error(404, "Not Found: method not found")
 
 
 def routes(prefix: str) -> list[web.RouteDef]:

@@ -1,5 +1,10 @@
 """A lean Twilio Messages API for the sandbox, with the status callbacks Twilio would send.
 
+Its answers (`twilio_error`, `message_resource`), the inbound webhook form (`inbound_form`)
+and checks (`authorised`, `refusal`) are
+Twilio's shapes, shared with the tests' fake Twilio (tests/fakes/twilio_api.py), which adds
+only fault injection and media on top.
+
 `POST /sandbox/providers/twilio/2010-04-01/Accounts/<sid>/Messages.json` takes what the
 twilio library sends (urlencoded, HTTP Basic AccountSid:AuthToken) and answers 201 with a
 `queued` Message resource, or Twilio-shaped errors (401/20003, 400/21604, 21602, 21617).
@@ -15,6 +20,7 @@ import base64
 import hmac
 import logging
 import uuid
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -33,7 +39,29 @@ CALLBACK_PAUSES = {"sent": 0.6, "delivered": 0.6}
 API_VERSION = "2010-04-01"
 
 
-def _error(status: int, code: int, message: str) -> web.Response:
+def inbound_form(
+    sid: str, account_sid: str, sender: str, to: str, body: str, **fields: str
+) -> dict[str, str]:
+    """The form Twilio posts to the messages webhook for an incoming SMS (WhatsApp: `sender`
+    and `to` prefixed `whatsapp:`, and `fields` with ProfileName, WaId)."""
+    return {
+        "MessageSid": sid,
+        "SmsMessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": account_sid,
+        "From": sender,
+        "To": to,
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+        "ApiVersion": API_VERSION,
+        **fields,
+    }
+
+
+def twilio_error(status: int, code: int, message: str) -> web.Response:
+    """An error answer as Twilio's REST API gives it."""
     return web.json_response(
         {
             "code": code,
@@ -45,33 +73,53 @@ def _error(status: int, code: int, message: str) -> web.Response:
     )
 
 
-def _authorised(state: SandboxState, request: web.Request) -> bool:
-    sid, token = state.settings.twilio_account_sid, state.settings.twilio_auth_token
-    if sid is None or token is None or request.match_info["sid"] != sid:
-        return False
-    expected = base64.b64encode(f"{sid}:{token.get_secret_value()}".encode()).decode()
+def authorised(request: web.Request, account_sid: str, auth_token: str) -> bool:
+    """HTTP Basic AccountSid:AuthToken, for the account the URL names."""
+    expected = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
     given = request.headers.get("Authorization", "")
-    return hmac.compare_digest(given.encode(), f"Basic {expected}".encode())
+    return request.match_info["sid"] == account_sid and hmac.compare_digest(
+        given.encode(), f"Basic {expected}".encode()
+    )
 
 
-def _refusal(fields: dict[str, str]) -> web.Response | None:
+def refusal(fields: dict[str, str]) -> web.Response | None:
+    """Twilio's answer to a Messages create it refuses for its fields, or None."""
     if not fields.get("To") or not fields.get("From"):
-        return _error(400, 21604, "A 'To' and 'From' phone number is required.")
-    if not fields.get("Body") and not fields.get("ContentSid"):
-        return _error(400, 21602, "Message body is required.")
+        return twilio_error(400, 21604, "A 'To' and 'From' phone number is required.")
+    if not fields.get("Body") and not fields.get("ContentSid") and not fields.get("MediaUrl"):
+        return twilio_error(400, 21602, "Message body is required.")
     if len(fields.get("Body", "")) > MAX_BODY:
-        return _error(400, 21617, "The concatenated message body exceeds the 1600 limit")
+        return twilio_error(400, 21617, "The concatenated message body exceeds the 1600 limit")
     return None
+
+
+def message_resource(sid: str, account_sid: str, fields: dict[str, str]) -> dict[str, Any]:
+    """The Message resource Twilio answers a create with (201), still `queued`."""
+    return {
+        "sid": sid,
+        "account_sid": account_sid,
+        "to": fields["To"],
+        "from": fields["From"],
+        "body": fields.get("Body", ""),
+        "status": "queued",
+        "num_segments": "1",
+        "direction": "outbound-api",
+        "api_version": API_VERSION,
+        "error_code": None,
+        "error_message": None,
+        "uri": f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}.json",
+    }
 
 
 async def create_message(request: web.Request) -> web.Response:
     state = request.app[SANDBOX]
-    if not _authorised(state, request):
-        return _error(401, 20003, "Authenticate")
+    sid, token = state.settings.twilio_account_sid, state.settings.twilio_auth_token
+    if sid is None or token is None or not authorised(request, sid, token.get_secret_value()):
+        return twilio_error(401, 20003, "Authenticate")
     fields = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-    if (refused := _refusal(fields)) is not None:
+    if (refused := refusal(fields)) is not None:
         return refused
-    sid = "SM" + uuid.uuid4().hex
+    message_sid = "SM" + uuid.uuid4().hex
     to = fields["To"]
     whatsapp = to.startswith("whatsapp:")
     text, detail = fields.get("Body", ""), ""
@@ -84,28 +132,12 @@ async def create_message(request: web.Request) -> web.Response:
         text,
         "queued",
         detail=detail,
-        ref=sid,
+        ref=message_sid,
     )
     callback = fields.get("StatusCallback")
     if callback:
         state.spawn(_report(state, local_base(request), callback, entry, fields))
-    return web.json_response(
-        {
-            "sid": sid,
-            "account_sid": state.settings.twilio_account_sid,
-            "to": to,
-            "from": fields["From"],
-            "body": fields.get("Body", ""),
-            "status": "queued",
-            "num_segments": "1",
-            "direction": "outbound-api",
-            "api_version": API_VERSION,
-            "error_code": None,
-            "error_message": None,
-            "uri": f"/{API_VERSION}/Accounts/{request.match_info['sid']}/Messages/{sid}.json",
-        },
-        status=201,
-    )
+    return web.json_response(message_resource(message_sid, sid, fields), status=201)
 
 
 async def _report(

@@ -20,6 +20,8 @@ from hub.errors import InvalidInput
 from hub.sandbox.customers import Persona
 from hub.sandbox.exchange import Entry
 from hub.sandbox.state import SandboxState
+from hub.sandbox.telegram_updates import telegram_update
+from hub.sandbox.twilio_api import inbound_form
 
 MAX_TEXT = 4096
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -30,47 +32,38 @@ _telegram_ids = itertools.count(int(time.time() * 1000))
 
 def _telegram_update(persona: Persona, text: str, share_contact: bool) -> dict[str, Any]:
     first, _, last = persona.name.partition(" ")
-    user: dict[str, Any] = {"id": int(persona.address), "is_bot": False, "first_name": first}
-    if last:
-        user["last_name"] = last
-    message: dict[str, Any] = {
-        "message_id": next(_telegram_ids),
-        "from": user,
-        "chat": {"id": int(persona.address), "type": "private", "first_name": first},
-        "date": int(time.time()),
-    }
+    user_id = int(persona.address)
+    fields: dict[str, Any] = {}
     if share_contact:
         # What Telegram sends when the user taps "share my phone number": their own card.
-        message["contact"] = {
+        fields["contact"] = {
             "phone_number": persona.phone,
             "first_name": first,
-            "user_id": int(persona.address),
+            "user_id": user_id,
         } | ({"last_name": last} if last else {})
-    else:
-        message["text"] = text
-    return {"update_id": next(_telegram_ids), "message": message}
+    return telegram_update(
+        next(_telegram_ids),
+        user_id,
+        None if share_contact else text,
+        first_name=first,
+        last_name=last or None,
+        message_id=next(_telegram_ids),
+        date=int(time.time()),
+        **fields,
+    )
 
 
 def _twilio_form(state: SandboxState, persona: Persona, text: str) -> dict[str, str]:
     settings = state.settings
-    sid = "SM" + uuid.uuid4().hex
     whatsapp = persona.channel == "whatsapp"
-    form = {
-        "MessageSid": sid,
-        "SmsMessageSid": sid,
-        "SmsSid": sid,
-        "AccountSid": settings.twilio_account_sid or "",
-        "From": f"whatsapp:{persona.address}" if whatsapp else persona.address,
-        "To": (settings.whatsapp_sender if whatsapp else settings.twilio_sms_from) or "",
-        "Body": text,
-        "NumMedia": "0",
-        "NumSegments": "1",
-        "SmsStatus": "received",
-        "ApiVersion": "2010-04-01",
-    }
-    if whatsapp:
-        form |= {"ProfileName": persona.name, "WaId": persona.address.lstrip("+")}
-    return form
+    return inbound_form(
+        "SM" + uuid.uuid4().hex,
+        settings.twilio_account_sid or "",
+        f"whatsapp:{persona.address}" if whatsapp else persona.address,
+        (settings.whatsapp_sender if whatsapp else settings.twilio_sms_from) or "",
+        text,
+        **({"ProfileName": persona.name, "WaId": persona.address.lstrip("+")} if whatsapp else {}),
+    )
 
 
 def _mail(state: SandboxState, persona: Persona, text: str, subject: str) -> EmailMessage:

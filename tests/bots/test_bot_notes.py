@@ -8,11 +8,11 @@ from typing import Any
 
 import aiohttp
 
-from tests.bots.people import settled
-from tests.bots.test_order_status_bot import put_order, sent_to
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub
-from tests.web.conftest import Api, Browser, customer_writes
+from tests.support.api import Api, Browser, customer_writes
+from tests.support.orders import put_order, sent_to
+from tests.support.people import settled
 
 
 async def inbox_thread(running: RunningHub, api: Api, conversation_id: int) -> str:

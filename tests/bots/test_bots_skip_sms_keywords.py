@@ -7,13 +7,12 @@ from typing import Any
 
 import pytest
 
-from tests.bots.people import settled
-from tests.channels.conftest import twilio_settings
-from tests.channels.twilio_support import post_form, sms
 from tests.factories import messages_of
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.support import RunningHub, eventually, start_hub, stop_hub
-from tests.web.conftest import make_api
+from tests.support.api import make_api
+from tests.support.people import settled
+from tests.support.twilio import post_form, sms, twilio_settings
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from tests.bots.people import CHANNELS, Fakes, Person, person, settled, stranger_of
 from tests.factories import messages_of
 from tests.support import RunningHub, eventually
-from tests.web.conftest import Api, make_api
+from tests.support.api import Api, make_api
+from tests.support.orders import put_order
+from tests.support.people import CHANNELS, Fakes, Person, person, settled, stranger_of
 
 TRACKING = "https://track.example/4242?lang=en&x=1"
 PICKUP = "Parcel locker 17, 5 Market Street"
@@ -35,15 +36,6 @@ async def people(every_channel_hub: RunningHub, fakes: Fakes) -> AsyncIterator[l
     yield made
     for someone in made:
         await someone.close()
-
-
-async def put_order(
-    api: Api, number: str, owner: Person, status: str, **fields: Any
-) -> dict[str, Any]:
-    body = {"customer": owner.order_customer(), "status": status, **fields}
-    code, data, _ = await api.call("PUT", f"/orders/{number}", body)
-    assert code in (200, 201), data
-    return dict(data)
 
 
 async def answers(someone: Person, n: int = 1) -> list[str]:

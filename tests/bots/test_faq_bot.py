@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bots.faq import parse_faq
-from tests.bots.test_order_status_bot import bot_answer
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub
-from tests.web.conftest import Api, customer_writes
+from tests.support.api import Api, customer_writes
+from tests.support.orders import bot_answer
 
 
 async def test_faq_answers_in_russian_and_english(

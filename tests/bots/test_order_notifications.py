@@ -11,11 +11,11 @@ from hub.actions.notifications import Reach, Route, choose_route, do_notify_orde
 from hub.domain.types import Channel
 from hub.models import Conversation, Customer, Identity, Message, Order
 from hub.models.base import utcnow
-from tests.bots.test_order_status_bot import put_order, sent_to
 from tests.factories import messages_of
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually
-from tests.web.conftest import Api, customer_writes
+from tests.support.api import Api, customer_writes
+from tests.support.orders import put_order, sent_to
 
 WA, TG, SMS, EMAIL = Channel.WHATSAPP, Channel.TELEGRAM, Channel.SMS, Channel.EMAIL
 ALL = {WA, TG, SMS, EMAIL, Channel.WEBCHAT}

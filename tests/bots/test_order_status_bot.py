@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from hub.models import Message
-from tests.bots.people import settled
 from tests.factories import messages_of
-from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage
+from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually
-from tests.web.conftest import Api, customer_writes
+from tests.support.api import Api, customer_writes
+from tests.support.orders import bot_answer, put_order, sent_to
+from tests.support.people import settled
 
 TRACKING = "https://track.example/1042?lang=ru&x=1"
-
-
-async def put_order(api: Api, number: str, telegram_id: int, status: str, **fields: Any) -> None:
-    body = {"customer": {"telegram_id": telegram_id, "name": "Owner"}, "status": status, **fields}
-    status_code, data, _ = await api.call("PUT", f"/orders/{number}", body)
-    assert status_code in (200, 201), data
-
-
-async def bot_answer(fake: FakeTelegramAPI, chat_id: int, after: int = 0) -> SentMessage:
-    """The next message the hub sent to this chat, beyond the first `after` ones."""
-
-    def nth(sent: SentMessage) -> bool:
-        mine = [s for s in fake.sent if s.chat_id == chat_id]
-        return sent.chat_id == chat_id and len(mine) > after and sent is mine[after]
-
-    return await fake.wait_for_sent(nth, timeout=10)
-
-
-def sent_to(fake: FakeTelegramAPI, chat_id: int) -> list[str]:
-    return [s.text or "" for s in fake.sent if s.chat_id == chat_id]
 
 
 async def bot_messages(running: RunningHub, conversation_id: int) -> list[Message]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.bots.test_order_status_bot import bot_answer
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub
-from tests.web.conftest import Api, customer_writes
+from tests.support.api import Api, customer_writes
+from tests.support.orders import bot_answer
 
 PICKUP = "Пункт выдачи №17, ул. Ленина, 5"
 

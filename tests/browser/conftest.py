@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 from tests.support import RunningHub
-from tests.web.conftest import Api, make_api
+from tests.support.api import Api, make_api
+from tests.support.browser import watched_page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_INSTALLED = CHROMIUM.exists()
@@ -38,31 +37,6 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield instance
         await instance.close()
-
-
-@asynccontextmanager
-async def watched_page(
-    browser: Browser, *, console_errors: bool = False, **context_options: Any
-) -> AsyncIterator[Page]:
-    """A tab in a fresh context whose script errors and dialogs (an XSS payload that ran)
-    fail the test; with `console_errors`, so do errors logged to the console."""
-    context = await browser.new_context(**context_options)
-    tab = await context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and "favicon" not in str(message.location):
-            errors.append(f"{message.text} {message.location}")
-
-    if console_errors:
-        tab.on("console", on_console)
-    try:
-        yield tab
-    finally:
-        await context.close()
-    assert errors == [], errors
 
 
 @pytest.fixture

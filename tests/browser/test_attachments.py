@@ -14,13 +14,13 @@ import aiohttp
 import pytest
 from playwright.async_api import Locator, Page, expect
 
-from tests.browser.test_inbox import sign_in
-from tests.channels.test_attachments import files_of, operator
 from tests.conftest import make_settings
 from tests.factories import messages_of, telegram_update
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually, start_hub, stop_hub
-from tests.web.conftest import Api, customer_writes
+from tests.support.api import Api, customer_writes
+from tests.support.attachments import files_of, operator
+from tests.support.browser import sign_in
 
 LIMIT = 256 * 1024
 

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import watched_page
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub
-from tests.web.conftest import PASSWORD, Api, customer_writes
+from tests.support.api import PASSWORD, Api, customer_writes
+from tests.support.browser import watched_page
 
 
 @pytest.fixture

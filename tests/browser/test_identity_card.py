@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from playwright.async_api import Page, expect
 
-from tests.browser.test_inbox import sign_in
 from tests.factories import messages_of
 from tests.support import RunningHub
-from tests.web.conftest import Api, customer_writes
-from tests.webchat_visitor import Visitor
+from tests.support.api import Api, customer_writes
+from tests.support.browser import sign_in
+from tests.support.webchat_visitor import Visitor
 
 
 async def test_the_card_marks_proof_and_claims_and_an_operator_decides(

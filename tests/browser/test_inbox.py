@@ -11,16 +11,9 @@ from hub.models import Conversation
 from tests.factories import messages_of
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually
-from tests.web.conftest import PASSWORD, Api, customer_writes
-from tests.web.test_webchat import open_chat, receive
-
-
-async def sign_in(page: Page, hub: RunningHub, email: str) -> None:
-    await page.goto(f"{hub.url}/inbox")
-    await page.locator('input[type="email"][name="email"]').fill(email)
-    await page.locator('input[type="password"][name="password"]').fill(PASSWORD)
-    await page.locator('input[name="password"]').press("Enter")
-    await expect(page.locator("[data-live-state]")).to_have_text("live")
+from tests.support.api import Api, customer_writes
+from tests.support.browser import sign_in
+from tests.support.webchat import open_chat, receive
 
 
 async def shows_the_last_message(page: Page, hub: RunningHub, conversation_id: int) -> None:

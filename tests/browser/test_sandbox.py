@@ -12,11 +12,10 @@ from playwright.async_api import Browser, Page, expect
 
 from hub.actions.orders import do_upsert_order
 from hub.commands.demo_data import DEMO_ORDERS
-from tests.browser.conftest import watched_page
-from tests.browser.test_inbox import sign_in
 from tests.support import RunningHub, operator_reply, stop_hub
-from tests.web.conftest import make_api
-from tests.web.test_sandbox import ANNA, sandbox_settings, start_sandbox, stored_inbound
+from tests.support.api import make_api
+from tests.support.browser import sign_in, watched_page
+from tests.support.sandbox import ANNA, sandbox_settings, start_sandbox, stored_inbound
 
 
 @pytest.fixture

@@ -8,10 +8,9 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from hub.models import Conversation
-from tests.browser.conftest import watched_page
-from tests.browser.test_inbox import sign_in
 from tests.support import RunningHub, eventually
-from tests.web.conftest import Api, customer_writes
+from tests.support.api import Api, customer_writes
+from tests.support.browser import sign_in, watched_page
 
 # Any element wider than the viewport, or a pane that scrolls sideways, is an overflow.
 OVERFLOWS = """() => {

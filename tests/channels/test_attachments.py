@@ -9,28 +9,33 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import select
 
 from hub.actions.attachments import do_add_outbound_attachment
 from hub.actions.replies import do_reply
 from hub.actions.unit import take_events
 from hub.domain.types import SenderType
 from hub.media.store import media_store
-from hub.models import Attachment, Conversation, Message
+from hub.models import Conversation
 from hub.queue.port import OUTBOUND
-from tests.channels.conftest import mail_settings, twilio_settings
-from tests.channels.test_email_channel import deliver, mail
-from tests.channels.twilio_support import post_form, whatsapp
 from tests.factories import messages_of, telegram_update
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.support import RunningHub, eventually, start_hub, stop_hub, tampered
-from tests.web.conftest import Api, Browser, make_api
+from tests.support.attachments import (
+    JPEG,
+    PDF,
+    PNG,
+    files_of,
+    inbound,
+    operator,
+    photo_update,
+    send_file,
+    settled,
+)
+from tests.support.mail import deliver, mail, mail_settings
+from tests.support.twilio import post_form, twilio_settings, whatsapp
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 LIMIT = 64 * 1024
 
 
@@ -39,44 +44,7 @@ def settings_overrides(tmp_path: Path) -> dict[str, Any]:
     return {"media_dir": tmp_path / "media", "max_attachment_bytes": LIMIT}
 
 
-async def files_of(running: RunningHub, message_id: int | None = None) -> list[Attachment]:
-    async with running.hub.db.session() as session:
-        query = select(Attachment).order_by(Attachment.id)  # type: ignore[arg-type]
-        if message_id is not None:
-            query = query.where(Attachment.message_id == message_id)  # type: ignore[arg-type]
-        return list((await session.scalars(query)).all())
-
-
-async def settled(running: RunningHub, n: int = 1) -> list[Attachment] | None:
-    """The files once `n` of them exist and none is pending any more."""
-    found = await files_of(running)
-    done = len(found) >= n and all(a.status != "pending" for a in found)
-    return found if done else None
-
-
-async def operator(running: RunningHub, email: str = "anna@shop.test") -> Browser:
-    api: Api = await make_api(running, email, "Anna")
-    browser = Browser(running, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)))
-    assert await browser.sign_in(api.email) == 303
-    return browser
-
-
-async def inbound(running: RunningHub, channel: str) -> Message | None:
-    found = await messages_of(running.hub, channel=channel, direction="inbound")
-    return found[0] if found else None
-
-
 # ------------------------------------------------------------------ Telegram
-
-
-def photo_update(fake: FakeTelegramAPI, caption: str, **fields: Any) -> dict[str, Any]:
-    fake.add_file("small-photo", JPEG[:300], "photos/file_0.jpg")
-    fake.add_file("big-photo", JPEG, "photos/file_1.jpg")
-    sizes = [
-        {"file_id": "small-photo", "file_unique_id": "s", "width": 90, "height": 60},
-        {"file_id": "big-photo", "file_unique_id": "b", "width": 1280, "height": 853},
-    ]
-    return telegram_update(4242, None, caption=caption, photo=sizes, **fields)
 
 
 async def test_a_telegram_photo_lands_with_its_caption_and_only_operators_can_open_it(
@@ -259,30 +227,6 @@ async def test_a_mailed_pdf_is_stored_from_the_kept_original(mail_hub: RunningHu
 
 
 # ------------------------------------------------------------------ operators send files
-
-
-async def send_file(
-    running: RunningHub, conversation_id: int, data: bytes, filename: str, text: str = ""
-) -> int:
-    """The inbox's reply form as the browser posts it (multipart, via fetch)."""
-    agent = await operator(running, f"op{conversation_id}@shop.test")
-    try:
-        form = aiohttp.FormData()
-        form.add_field("csrf", await agent.csrf())
-        form.add_field("text", text)
-        form.add_field("mode", "reply")
-        form.add_field("file", data, filename=filename, content_type="application/octet-stream")
-        async with agent.http.post(
-            f"{running.url}/inbox/conversations/{conversation_id}/reply",
-            data=form,
-            headers={"Hub-Fetch": "1"},
-        ) as answer:
-            assert answer.status == 200, await answer.text()
-    finally:
-        await agent.http.close()
-    [sent] = [m for m in await messages_of(running.hub, sender_type="operator")][-1:]
-    assert sent.id is not None
-    return sent.id
 
 
 async def test_a_reply_with_a_file_but_a_wrong_csrf_token_stores_nothing(hub: RunningHub) -> None:

@@ -16,48 +16,24 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, select, text
 
-from hub.actions.operators import do_create_operator
 from hub.errors import ConfigurationError
 from hub.models import Message, MessageSource
 from hub.resources import migrations_dir
-from tests.channels.conftest import MAILBOX, mail_settings
 from tests.conftest import make_settings
 from tests.factories import count, customer_of, messages_of
 from tests.fakes.smtp_relay import RelayedMail, SmtpRelay
 from tests.servers import make_self_signed_cert
 from tests.support import RunningHub, eventually, operator_reply, start_hub, stop_hub
-from tests.web.conftest import PASSWORD, Browser
-
-
-def mail(
-    sender: str = "Ann Smith <ann@customer.test>",
-    text: str = "Where is my parcel?",
-    subject: str = "Parcel",
-    *,
-    html: str | None = None,
-    **headers: str,
-) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = MAILBOX
-    message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain="customer.test")
-    for name, value in headers.items():
-        message[name.replace("_", "-")] = value
-    message.set_content(text)
-    if html is not None:
-        message.add_alternative(html, subtype="html")
-    return message
-
-
-async def deliver(running: RunningHub, message: EmailMessage, sender: str | None = None) -> None:
-    server = await eventually(lambda: _listener(running), what="SMTP listener up")
-    port = server.sockets[0].getsockname()[1]
-    await aiosmtplib.send(message, hostname="127.0.0.1", port=port, sender=sender, timeout=10)
-
-
-async def _listener(running: RunningHub) -> object:
-    return running.hub.mail_server
+from tests.support.api import Browser
+from tests.support.mail import (
+    LATIN1_MAIL,
+    MAILBOX,
+    deliver,
+    mail,
+    mail_settings,
+    signed_in,
+    smtp_listener,
+)
 
 
 async def _inbound(running: RunningHub, n: int = 1) -> list[Message] | None:
@@ -85,7 +61,7 @@ async def test_a_mail_is_queued_before_250_and_lands_in_the_senders_thread(
 async def test_mail_for_another_address_is_refused(mail_hub: RunningHub) -> None:
     message = mail()
     with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
-        server = await eventually(lambda: _listener(mail_hub))
+        server = await eventually(lambda: smtp_listener(mail_hub))
         port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         await aiosmtplib.send(
             message, hostname="127.0.0.1", port=port, recipients=["other@shop.test"], timeout=10
@@ -223,30 +199,6 @@ async def test_a_relay_that_refuses_ends_the_reply_failed(
 
 # --------------------------------------------------------------- the original, byte for byte
 
-# ISO-8859-1 with an 8-bit body: not UTF-8, so any decoding on the way would change it.
-LATIN1_MAIL = (
-    b"From: =?iso-8859-1?q?Ren=E9e?= <renee@customer.test>\r\n"
-    b"To: support@shop.test\r\n"
-    b"Subject: =?iso-8859-1?q?Caf=E9_froid?=\r\n"
-    b"Message-ID: <latin1-1@customer.test>\r\n"
-    b"MIME-Version: 1.0\r\n"
-    b"Content-Type: text/plain; charset=iso-8859-1\r\n"
-    b"Content-Transfer-Encoding: 8bit\r\n"
-    b"\r\n"
-    b"Le caf\xe9 est arriv\xe9 froid \xa4 \xff.\r\n"
-)
-
-
-async def signed_in(running: RunningHub, http: aiohttp.ClientSession) -> Browser:
-    async with running.hub.db.session() as session:
-        await do_create_operator(
-            session, email="olga@shop.test", name="Olga", role="agent", password=PASSWORD
-        )
-        await session.commit()
-    browser = Browser(running, http)
-    assert await browser.sign_in("olga@shop.test") == 303
-    return browser
-
 
 async def original_of(browser: Browser, message_id: int) -> tuple[int, bytes, Any]:
     url = f"{browser.url}/inbox/messages/{message_id}/original"
@@ -255,7 +207,7 @@ async def original_of(browser: Browser, message_id: int) -> tuple[int, bytes, An
 
 
 async def test_a_latin1_mail_is_kept_and_served_byte_for_byte(mail_hub: RunningHub) -> None:
-    server = await eventually(lambda: _listener(mail_hub), what="SMTP listener up")
+    server = await eventually(lambda: smtp_listener(mail_hub), what="SMTP listener up")
     port = server.sockets[0].getsockname()[1]
     await aiosmtplib.send(
         LATIN1_MAIL,
@@ -340,7 +292,7 @@ async def tls_mail_hub(
 
 
 async def _smtp_client(running: RunningHub) -> aiosmtplib.SMTP:
-    server = await eventually(lambda: _listener(running), what="SMTP listener up")
+    server = await eventually(lambda: smtp_listener(running), what="SMTP listener up")
     port = server.sockets[0].getsockname()[1]
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=10)
     await client.connect()

@@ -17,10 +17,9 @@ import pytest
 
 from hub.intake import mail_parsing
 from hub.models import Message
-from tests.channels.conftest import MAILBOX
-from tests.channels.test_email_channel import deliver, mail, signed_in
 from tests.factories import messages_of
 from tests.support import RunningHub, eventually
+from tests.support.mail import MAILBOX, deliver, mail, signed_in
 
 
 async def _stored(running: RunningHub, address: str) -> Message | None:

@@ -16,13 +16,12 @@ import pytest
 from hub.models import Message, MessageSource
 from hub.runtime.services import close_hub, open_hub
 from hub.runtime.worker import IMAP_TASK, start_consumers
-from tests.channels.conftest import MAILBOX
-from tests.channels.test_email_channel import LATIN1_MAIL
 from tests.conftest import make_settings
 from tests.factories import customer_of, messages_of
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.servers import DovecotServer, make_self_signed_cert, start_dovecot
 from tests.support import RunningHub, eventually, operator_reply, start_hub, stop_hub
+from tests.support.mail import LATIN1_MAIL, MAILBOX
 
 
 def mail(

@@ -17,12 +17,12 @@ import aiosmtplib
 import pytest
 
 from hub.models import Message
-from tests.bots.people import settled
-from tests.channels.conftest import MAILBOX, mail_settings
 from tests.factories import messages_of
 from tests.fakes.smtp_relay import RelayedMail, SmtpRelay
 from tests.support import RunningHub, eventually, start_hub, stop_hub
-from tests.web.conftest import Api, make_api
+from tests.support.api import Api, make_api
+from tests.support.mail import MAILBOX, mail_settings
+from tests.support.people import settled
 
 CUSTOMER = "ann@customer.test"
 ORDER = "1042"

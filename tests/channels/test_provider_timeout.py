@@ -13,11 +13,11 @@ from hub.domain.messages import OutboundMessage
 from hub.domain.types import Channel
 from hub.errors import ProviderError
 from hub.settings import Settings
-from tests.channels.conftest import twilio_settings
 from tests.factories import messages_of, telegram_update
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.support import RunningHub, eventually, operator_reply, start_hub, stop_hub
+from tests.support.twilio import twilio_settings
 
 TIMEOUT = 0.5  # seconds
 HOLD = 3.0  # the fakes answer only this late: far past the timeout

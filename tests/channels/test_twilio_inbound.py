@@ -6,11 +6,10 @@ import asyncio
 import io
 
 from hub.models import Message
-from tests.channels.conftest import PUBLIC_URL
-from tests.channels.twilio_support import post_form, sms, whatsapp
 from tests.factories import conversations_of, count, customer_of, messages_of
 from tests.fakes.twilio_api import sign
 from tests.support import RunningHub, eventually
+from tests.support.twilio import PUBLIC_URL, post_form, sms, whatsapp
 
 MESSAGES = "/webhooks/twilio/messages"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'

@@ -13,8 +13,14 @@ from hub.domain.types import SenderType
 from hub.errors import WindowClosed
 from hub.models import Conversation, Message
 from hub.models.base import utcnow
-from tests.channels.conftest import PUBLIC_URL, SMS_FROM, WHATSAPP_FROM
-from tests.channels.twilio_support import (
+from tests.factories import customer_of, messages_of
+from tests.fakes.twilio_api import FakeTwilioAPI, TwilioCall
+from tests.support import RunningHub, eventually, operator_reply
+from tests.support.api import make_api
+from tests.support.twilio import (
+    PUBLIC_URL,
+    SMS_FROM,
+    WHATSAPP_FROM,
     message,
     post_form,
     sms,
@@ -22,10 +28,6 @@ from tests.channels.twilio_support import (
     status_is,
     whatsapp,
 )
-from tests.factories import customer_of, messages_of
-from tests.fakes.twilio_api import FakeTwilioAPI, TwilioCall
-from tests.support import RunningHub, eventually, operator_reply
-from tests.web.conftest import make_api
 
 MESSAGES = "/webhooks/twilio/messages"
 

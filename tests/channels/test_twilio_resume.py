@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.channels.twilio_support import post_form, sms, status_is
 from tests.factories import messages_of
 from tests.fakes.twilio_api import FakeTwilioAPI, TwilioCall
 from tests.support import RunningHub, eventually, operator_reply
+from tests.support.twilio import post_form, sms, status_is
 
 LONG_TEXT = " ".join(f"w{n:04d}" for n in range(500))  # 2,999 chars: two parts
 

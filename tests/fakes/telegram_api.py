@@ -4,9 +4,10 @@ The hub talks to Telegram through aiogram pointed at `HUB_TELEGRAM_API_URL`, so 
 real client code against this server instead of patching it. It speaks the wire format aiogram
 uses (POST `{base}/bot{token}/{method}`, urlencoded or multipart form, values JSON-encoded;
 uploads referenced as `attach://KEY`), answers with Telegram-shaped JSON, enforces the provider
-rules the product must respect (4096-char text, 1024-char caption, 401 for a wrong token,
-409 for getUpdates while a webhook is set) and can inject 429/5xx answers or dropped
-connections.
+rules the product must respect (text of 4096 UTF-16 units, 1024-char caption, 401 for a
+wrong token, 409 for getUpdates while a webhook is set) and can inject 429/5xx answers or
+dropped connections. Answer shapes and the text rule are the sandbox's Bot API
+(hub/sandbox/telegram_api.py); what is here is for tests only.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from hub.sandbox.telegram_api import bot_error, bot_ok, sent_message, text_refusal
 from tests.fakes.connection_faults import cut_off, drop
 
 DEFAULT_TOKEN = "123456789:TEST-fake-token_ABCdef"
-MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_POLL_WAIT = 2.0  # cap on getUpdates long polling so shutdown and tests stay fast
 
@@ -100,13 +101,6 @@ class _StoredFile:
 
 
 _Handler = Callable[[dict[str, Any], dict[str, UploadedFile]], Awaitable[web.Response]]
-
-
-def _error(status: int, description: str, **parameters: Any) -> web.Response:
-    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
-    if parameters:
-        body["parameters"] = parameters
-    return web.json_response(body, status=status)
 
 
 def _decode(key: str, value: Any) -> Any:
@@ -337,7 +331,7 @@ class FakeTelegramAPI:
     def _fault_response(self, fault: _Fault) -> web.Response:
         if fault.status == 429:
             retry = fault.retry_after or 1
-            return _error(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
+            return bot_error(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
         descriptions = {
             400: "Bad Request",
             401: "Unauthorized",
@@ -348,11 +342,11 @@ class FakeTelegramAPI:
             502: "Bad Gateway",
             504: "Gateway Timeout",
         }
-        return _error(fault.status, descriptions.get(fault.status, "Error"))
+        return bot_error(fault.status, descriptions.get(fault.status, "Error"))
 
     async def _handle_method(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
-            return _error(401, "Unauthorized")
+            return bot_error(401, "Unauthorized")
         raw_method = request.match_info["method"]
         fields, uploads = await self._read_params(request)
         handler = self._handlers.get(raw_method.lower())
@@ -375,7 +369,7 @@ class FakeTelegramAPI:
         elif method in self.results:
             response = web.json_response({"ok": True, "result": self.results[method]})
         else:
-            response = _error(404, "Not Found: method not found")
+            response = bot_error(404, "Not Found: method not found")
         call.status = response.status
         if fault is not None:  # accepted, but the client never hears the answer in time
             if fault.hold:
@@ -386,7 +380,7 @@ class FakeTelegramAPI:
 
     async def _handle_download(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
-            return _error(401, "Unauthorized")
+            return bot_error(401, "Unauthorized")
         fault = self._take_fault("download")
         if fault is not None:
             if fault.status == 0:
@@ -398,7 +392,7 @@ class FakeTelegramAPI:
         for stored in self._files.values():
             if stored.path == path:
                 return web.Response(body=stored.content, content_type="application/octet-stream")
-        return _error(404, "Not Found")
+        return bot_error(404, "Not Found")
 
     # ------------------------------------------------------------------ API methods
 
@@ -417,10 +411,6 @@ class FakeTelegramAPI:
         }
         return {name.lower(): (name, fn) for name, fn in methods.items()}
 
-    @staticmethod
-    def _ok(result: Any) -> web.Response:
-        return web.json_response({"ok": True, "result": result})
-
     def _bot_user(self) -> dict[str, Any]:
         return {
             "id": self.bot_id,
@@ -433,13 +423,13 @@ class FakeTelegramAPI:
         }
 
     async def _get_me(self, fields: dict[str, Any], _: dict[str, UploadedFile]) -> web.Response:
-        return self._ok(self._bot_user())
+        return bot_ok(self._bot_user())
 
     def _check_chat(self, chat_id: Any) -> web.Response | None:
         if chat_id is None or chat_id == "":
-            return _error(400, "Bad Request: chat_id is empty")
+            return bot_error(400, "Bad Request: chat_id is empty")
         if chat_id in self.blocked_chats:
-            return _error(403, "Forbidden: bot was blocked by the user")
+            return bot_error(403, "Forbidden: bot was blocked by the user")
         return None
 
     def _record(
@@ -450,12 +440,7 @@ class FakeTelegramAPI:
         self.sent.append(SentMessage(method, chat_id, text, fields, files, message_id))
         self._changed.set()
         self._changed = asyncio.Event()
-        return {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": {"id": _chat_number(chat_id), "type": "private"},
-            "from": self._bot_user(),
-        }
+        return sent_message(message_id, _chat_number(chat_id), self._bot_user())
 
     async def _send_message(
         self, fields: dict[str, Any], _: dict[str, UploadedFile]
@@ -463,13 +448,12 @@ class FakeTelegramAPI:
         if (bad := self._check_chat(fields.get("chat_id"))) is not None:
             return bad
         text = fields.get("text")
-        if not isinstance(text, str) or not text.strip():
-            return _error(400, "Bad Request: message text is empty")
-        if len(text) > MAX_TEXT:
-            return _error(400, "Bad Request: message is too long")
+        if (refused := text_refusal(text)) is not None:
+            return refused
+        assert isinstance(text, str)
         message = self._record("sendMessage", fields, text, {})
         message["text"] = text
-        return self._ok(message)
+        return bot_ok(message)
 
     async def _send_media(
         self, fields: dict[str, Any], uploads: dict[str, UploadedFile]
@@ -480,13 +464,13 @@ class FakeTelegramAPI:
             return bad
         caption = fields.get("caption")
         if isinstance(caption, str) and len(caption) > MAX_CAPTION:
-            return _error(400, "Bad Request: message caption is too long")
+            return bot_error(400, "Bad Request: message caption is too long")
         ref = fields.get(key)
         files: dict[str, UploadedFile] = {}
         if isinstance(ref, str) and ref.startswith("attach://"):
             upload = uploads.get(ref.removeprefix("attach://"))
             if upload is None:
-                return _error(400, f"Bad Request: file of {key} not found in the request")
+                return bot_error(400, f"Bad Request: file of {key} not found in the request")
             files[key] = upload
             file_id = f"F{next(self._file_ids):06d}"
             self.add_file(file_id, upload.content, f"{key}s/{upload.filename or file_id}")
@@ -494,7 +478,7 @@ class FakeTelegramAPI:
         elif isinstance(ref, str) and ref:
             file_id, size = ref, len(self._files[ref].content) if ref in self._files else 0
         else:
-            return _error(400, f"Bad Request: there is no {key} in the request")
+            return bot_error(400, f"Bad Request: there is no {key} in the request")
         message = self._record(method, fields, caption if isinstance(caption, str) else None, files)
         if caption:
             message["caption"] = caption
@@ -512,14 +496,14 @@ class FakeTelegramAPI:
                 "file_name": upload_name or file_id,
                 "file_size": size,
             }
-        return self._ok(message)
+        return bot_ok(message)
 
     async def _set_webhook(
         self, fields: dict[str, Any], _: dict[str, UploadedFile]
     ) -> web.Response:
         url = str(fields.get("url") or "")
         if url and not url.startswith("https://"):
-            return _error(
+            return bot_error(
                 400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
             )
         self.webhook_url = url
@@ -527,7 +511,7 @@ class FakeTelegramAPI:
         self.webhook_secret = str(secret) if secret else None
         if fields.get("drop_pending_updates"):
             self._updates.clear()
-        return self._ok(True)
+        return bot_ok(True)
 
     async def _delete_webhook(
         self, fields: dict[str, Any], _: dict[str, UploadedFile]
@@ -536,12 +520,12 @@ class FakeTelegramAPI:
         self.webhook_secret = None
         if fields.get("drop_pending_updates"):
             self._updates.clear()
-        return self._ok(True)
+        return bot_ok(True)
 
     async def _get_webhook_info(
         self, fields: dict[str, Any], _: dict[str, UploadedFile]
     ) -> web.Response:
-        return self._ok(
+        return bot_ok(
             {
                 "url": self.webhook_url,
                 "has_custom_certificate": False,
@@ -552,8 +536,8 @@ class FakeTelegramAPI:
     async def _get_file(self, fields: dict[str, Any], _: dict[str, UploadedFile]) -> web.Response:
         stored = self._files.get(str(fields.get("file_id", "")))
         if stored is None:
-            return _error(400, "Bad Request: invalid file_id")
-        return self._ok(
+            return bot_error(400, "Bad Request: invalid file_id")
+        return bot_ok(
             {
                 "file_id": stored.file_id,
                 "file_unique_id": stored.file_unique_id,
@@ -566,7 +550,7 @@ class FakeTelegramAPI:
         self, fields: dict[str, Any], _: dict[str, UploadedFile]
     ) -> web.Response:
         if self.webhook_url:
-            return _error(
+            return bot_error(
                 409,
                 "Conflict: can't use getUpdates method while webhook is active; "
                 "use deleteWebhook to delete the webhook first",
@@ -587,4 +571,4 @@ class FakeTelegramAPI:
             except TimeoutError:
                 break
         batch = sorted(self._updates, key=lambda u: int(u["update_id"]))[:limit]
-        return self._ok(batch)
+        return bot_ok(batch)

@@ -6,27 +6,28 @@ run the real client against this server. It speaks what the library sends: POST
 (AccountSid:AuthToken); answers 201 with a Message resource, or Twilio-shaped errors
 (`{"code","message","more_info","status"}`): 401 for wrong credentials, 400/21617 for a body
 over 1600 characters, 400/21610 for an opted-out number, 63016 injected for WhatsApp
-outside the window, and injected 429/5xx answers.
+outside the window, and injected 429/5xx answers. Twilio's answers and checks are the
+sandbox's (hub/sandbox/twilio_api.py); what is here is for tests only: recorded calls,
+opted-out numbers, fault injection and media.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
+from hub.sandbox.twilio_api import authorised, message_resource, refusal, twilio_error
 from tests.fakes.connection_faults import cut_off, drop
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "fake-twilio-auth-token"
-MAX_BODY = 1600
 
 
 @dataclass
@@ -53,18 +54,6 @@ class _Fault:
     message: str
     hold: float = 0.0  # answer only after this long: the client times out first
     accept: bool = False  # the message is created first; then the answer is lost
-
-
-def _error(status: int, code: int, message: str) -> web.Response:
-    return web.json_response(
-        {
-            "code": code,
-            "message": message,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status,
-        },
-        status=status,
-    )
 
 
 class FakeTwilioAPI:
@@ -151,14 +140,14 @@ class FakeTwilioAPI:
         authorised = self._authorised(request)
         self.media_requests.append((request.path, authorised))
         if not authorised:
-            return _error(401, 20003, "Authenticate")
+            return twilio_error(401, 20003, "Authenticate")
         if request.path in self.redirects:
             raise web.HTTPFound(self.redirects[request.path])
         found = self.media.get(request.path)
         if found is None:
-            return _error(404, 20404, "The requested resource was not found")
+            return twilio_error(404, 20404, "The requested resource was not found")
         if isinstance(found, int):
-            return _error(found, 20500, "injected")
+            return twilio_error(found, 20500, "injected")
         raise web.HTTPFound(f"{self.storage_url}/storage/{request.match_info['me']}")
 
     async def _storage(self, request: web.Request) -> web.StreamResponse:
@@ -174,9 +163,7 @@ class FakeTwilioAPI:
         return [c for c in self.calls if c.sid is not None]
 
     def _authorised(self, request: web.Request) -> bool:
-        header = request.headers.get("Authorization", "")
-        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
-        return header == f"Basic {expected}" and request.match_info["sid"] == self.account_sid
+        return authorised(request, self.account_sid, self.auth_token)
 
     async def _create(self, request: web.Request) -> web.Response:
         fields = {k: str(v) for k, v in (await request.post()).items()}
@@ -189,7 +176,7 @@ class FakeTwilioAPI:
             call.status = fault.status
             if fault.status == 0:
                 return drop(request)
-            return _error(fault.status, fault.code, fault.message)
+            return twilio_error(fault.status, fault.code, fault.message)
         answer = self._answer(request, fields)
         if answer is not None:
             call.status = answer.status
@@ -197,7 +184,9 @@ class FakeTwilioAPI:
         call.sid = f"SM{next(self._sids):032x}"
         if self.before_answer is not None:
             await self.before_answer(call)
-        response = web.json_response(self._resource(call.sid, fields), status=201)
+        response = web.json_response(
+            message_resource(call.sid, self.account_sid, fields), status=201
+        )
         if fault is not None:  # created, but the client never hears the answer in time
             if fault.hold:
                 await asyncio.sleep(fault.hold)
@@ -207,31 +196,12 @@ class FakeTwilioAPI:
 
     def _answer(self, request: web.Request, fields: dict[str, str]) -> web.Response | None:
         if not self._authorised(request):
-            return _error(401, 20003, "Authenticate")
-        if not fields.get("To") or not fields.get("From"):
-            return _error(400, 21604, "A 'To' and 'From' phone number is required.")
-        if "Body" not in fields and "ContentSid" not in fields:
-            return _error(400, 21602, "Message body is required.")
-        if len(fields.get("Body", "")) > MAX_BODY:
-            return _error(400, 21617, "The concatenated message body exceeds the 1600 limit")
+            return twilio_error(401, 20003, "Authenticate")
+        if (refused := refusal(fields)) is not None:
+            return refused
         if fields["To"] in self.unsubscribed:
-            return _error(400, 21610, "Attempt to send to unsubscribed recipient")
+            return twilio_error(400, 21610, "Attempt to send to unsubscribed recipient")
         return None
-
-    def _resource(self, sid: str, fields: dict[str, str]) -> dict[str, Any]:
-        return {
-            "sid": sid,
-            "account_sid": self.account_sid,
-            "to": fields["To"],
-            "from": fields["From"],
-            "body": fields.get("Body", ""),
-            "status": "queued",
-            "num_segments": "1",
-            "direction": "outbound-api",
-            "error_code": None,
-            "error_message": None,
-            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
-        }
 
 
 def sign(url: str, fields: dict[str, str], auth_token: str = AUTH_TOKEN) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.channels.conftest import PUBLIC_URL, SMS_FROM
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioAPI
+from tests.support.twilio import PUBLIC_URL, SMS_FROM
 
 FAST_BACKOFF = 0.2
 

@@ -13,9 +13,9 @@ import random
 from collections import Counter
 
 from hub.models import Message
-from tests.channels.twilio_support import post_form, sms
 from tests.factories import count, messages_of, telegram_update
 from tests.support import RunningHub, eventually
+from tests.support.twilio import post_form, sms
 
 COPIES = 10
 

@@ -23,7 +23,9 @@ from hub.migrate import migrate
 from hub.runtime.services import Hub, close_hub, open_hub
 from hub.settings import Settings
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.faults.stack import (
+from tests.servers import free_port
+from tests.support import eventually
+from tests.support.faults import (
     HubProcess,
     Outcome,
     Provider,
@@ -35,8 +37,6 @@ from tests.faults.stack import (
     reply_to_each,
     stream_of_updates,
 )
-from tests.servers import free_port
-from tests.support import eventually
 
 CUSTOMERS, PER_CUSTOMER = 20, 20
 

@@ -19,12 +19,12 @@ import pytest
 
 from hub.domain.types import Channel
 from hub.queue.consumers import MAX_SEND_ATTEMPTS
-from tests.channels.twilio_support import post_form, sms
 from tests.factories import messages_of, telegram_update
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
-from tests.faults.stack import all_replies_final
 from tests.support import RunningHub, eventually, operator_reply
+from tests.support.faults import all_replies_final
+from tests.support.twilio import post_form, sms
 
 CLIENT_TIMEOUT = 0.5  # seconds; the fakes hold a request 3x longer
 HOLD = 1.5

@@ -17,7 +17,9 @@ import pytest
 
 from hub.settings import Settings
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.faults.stack import (
+from tests.servers import PostgresServer, RedisServer
+from tests.support import RunningHub, eventually, start_hub, stop_hub
+from tests.support.faults import (
     Outcome,
     Provider,
     all_replies_final,
@@ -27,8 +29,6 @@ from tests.faults.stack import (
     reply_to_each,
     stream_of_updates,
 )
-from tests.servers import PostgresServer, RedisServer
-from tests.support import RunningHub, eventually, start_hub, stop_hub
 
 CUSTOMERS, PER_CUSTOMER = 10, 40  # 400 updates at about 80 a second: ~5 s of stream
 PACE = 0.1

@@ -22,9 +22,9 @@ from hub.queue.consumers import MAX_SEND_ATTEMPTS
 from hub.queue.port import INBOUND, OUTBOUND, NewJob
 from tests.factories import messages_of, telegram_update
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.faults.stack import all_replies_final
 from tests.support import RunningHub, eventually, operator_reply
-from tests.web.conftest import make_api
+from tests.support.api import make_api
+from tests.support.faults import all_replies_final
 
 pytestmark = pytest.mark.usefixtures("fast_retries")
 

@@ -13,7 +13,9 @@ from pydantic import SecretStr
 
 from hub.settings import Settings
 from tests.factories import telegram_update
-from tests.faults.stack import (
+from tests.servers import free_port
+from tests.support import eventually
+from tests.support.faults import (
     TELEGRAM_SECRET,
     HubProcess,
     Provider,
@@ -21,8 +23,6 @@ from tests.faults.stack import (
     at_least,
     hub_env,
 )
-from tests.servers import free_port
-from tests.support import eventually
 
 UPDATES = 400
 

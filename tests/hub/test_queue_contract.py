@@ -20,15 +20,27 @@ from hub.db import Database
 from hub.errors import QueueUnavailable
 from hub.migrate import migrate
 from hub.models.queue import DeadLetter
-from hub.queue import database
 from hub.queue.database import DatabaseQueue
-from hub.queue.port import INBOUND, OUTBOUND, PARTITIONS, Job, NewJob, QueueBackend, partition_of
+from hub.queue.port import (
+    INBOUND,
+    OUTBOUND,
+    PARTITIONS,
+    PRODUCTION_LEASES,
+    Job,
+    Leases,
+    NewJob,
+    QueueBackend,
+    partition_of,
+)
 from hub.queue.redis_streams import RedisStreamsQueue
 from hub.settings import Settings
 from tests.servers import RedisServer, start_redis
 from tests.support import eventually
 
-SHORT_LEASE = 0.5
+# A dead consumer's leases and heartbeat lapse in half a second: both backends take it the
+# same way, through their `leases` argument.
+SHORT_LEASES = Leases(lease_seconds=0.5, alive_seconds=0.5)
+short_leases = pytest.mark.parametrize("queue_leases", [SHORT_LEASES])
 
 
 @pytest.fixture(scope="module")
@@ -44,32 +56,31 @@ async def flushall(url: str) -> None:
     await client.aclose()
 
 
+@pytest.fixture
+def queue_leases() -> Leases:
+    """The production timings; a test marked `short_leases` gets SHORT_LEASES instead."""
+    return PRODUCTION_LEASES
+
+
 @pytest.fixture(params=["database", "redis"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[QueueBackend]:
+async def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, queue_leases: Leases
+) -> AsyncIterator[QueueBackend]:
     queue: QueueBackend
     db: Database | None = None
     if request.param == "database":
         db = Database(Settings(database_url=f"sqlite:///{tmp_path}/q.db"))
         await migrate(db)
-        queue = DatabaseQueue(db)
+        queue = DatabaseQueue(db, leases=queue_leases)
     else:
         server: RedisServer = request.getfixturevalue("queue_redis")
         await flushall(server.url)
-        queue = RedisStreamsQueue(server.url)
+        queue = RedisStreamsQueue(server.url, leases=queue_leases)
     await queue.start()
     yield queue
     await queue.close()
     if db is not None:
         await db.close()
-
-
-def shorten_leases(backend: QueueBackend, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let a dead consumer's leases and heartbeat lapse in half a second."""
-    if isinstance(backend, RedisStreamsQueue):
-        backend.lease_seconds = backend.alive_seconds = SHORT_LEASE
-    else:  # the database backend reads module constants
-        monkeypatch.setattr(database, "LEASE_SECONDS", SHORT_LEASE)
-        monkeypatch.setattr(database, "CONSUMER_ALIVE_SECONDS", SHORT_LEASE)
 
 
 async def dead_letters(backend: QueueBackend, queue: str) -> list[tuple[str, str]]:
@@ -187,10 +198,10 @@ class TestQueueContract:
         assert sorted(got["w1"] + got["w2"]) == sorted(keys)
         assert all(partition_of(k) in held["w1"] for k in got["w1"])
 
+    @short_leases
     async def test_a_dead_consumers_partitions_and_unacked_jobs_go_to_a_survivor(
-        self, backend: QueueBackend, monkeypatch: pytest.MonkeyPatch
+        self, backend: QueueBackend
     ) -> None:
-        shorten_leases(backend, monkeypatch)
         keys = [f"customer-{n}" for n in range(20)]
         await backend.enqueue(INBOUND, [NewJob(key=k, payload=k) for k in keys])
         await backend.rebalance(INBOUND, "dying")
@@ -203,10 +214,8 @@ class TestQueueContract:
         await eventually(survivor_holds_all, what="the survivor to take every partition")
         assert sorted(payloads(await backend.claim(INBOUND, "survivor", 100))) == sorted(keys)
 
-    async def test_one_customers_order_survives_a_takeover(
-        self, backend: QueueBackend, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        shorten_leases(backend, monkeypatch)
+    @short_leases
+    async def test_one_customers_order_survives_a_takeover(self, backend: QueueBackend) -> None:
         await backend.enqueue(INBOUND, jobs_for("ann", *(f"m{n}" for n in range(8))))
         await backend.rebalance(INBOUND, "dying")
         claimed = await backend.claim(INBOUND, "dying", 5)

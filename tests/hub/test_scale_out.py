@@ -11,7 +11,7 @@ from tests.conftest import make_settings
 from tests.factories import messages_of, telegram_update
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
 from tests.support import eventually, operator_reply, start_hub, stop_hub
-from tests.web.test_webchat import receive
+from tests.support.webchat import receive
 
 
 def split_settings(urls: dict[str, Any], fake: FakeTelegramAPI) -> Settings:

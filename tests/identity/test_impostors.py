@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from hub.models import Customer
-from tests.bots.people import Fakes, MailPerson, PhonePerson, TelegramPerson, settled
 from tests.factories import conversations_of, customer_of, messages_of, telegram_update
-from tests.identity.conftest import customer_card, put_order
 from tests.support import RunningHub, eventually
-from tests.web.conftest import Api
-from tests.webchat_visitor import Visitor
+from tests.support.api import Api, customer_card
+from tests.support.orders import put_order
+from tests.support.people import Fakes, MailPerson, PhonePerson, TelegramPerson, settled
+from tests.support.webchat_visitor import Visitor
 
 TRACKING = "https://track.example/7351"
 # The bot's hint to an anonymous or claimed visitor, in English and in Russian.

@@ -16,12 +16,11 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.models import Conversation
 from hub.models.base import utcnow
-from tests.bots.conftest import every_channel_settings
-from tests.bots.people import Fakes, PhonePerson, TelegramPerson
 from tests.factories import conversations_of, customer_of, messages_of
 from tests.support import RunningHub, eventually, start_hub, stop_hub
-from tests.web.conftest import Api, make_api
-from tests.webchat_visitor import Visitor
+from tests.support.api import Api, make_api
+from tests.support.people import Fakes, PhonePerson, TelegramPerson, every_channel_settings
+from tests.support.webchat_visitor import Visitor
 
 PAIRS = 12
 # Two workers share the partitions only after a rebalance (a few seconds): wait longer.

@@ -23,7 +23,7 @@ from hub.models import ApiToken, Operator, OperatorSession
 from hub.models.base import utcnow
 from hub.web.keys import LOGIN_LIMITER
 from tests.support import RunningHub
-from tests.web.conftest import PASSWORD, Api, Browser, make_api
+from tests.support.api import PASSWORD, Api, Browser, make_api
 
 HUB = str(Path(sys.executable).parent / "hub")
 ADMIN_EMAIL = "root@shop.test"

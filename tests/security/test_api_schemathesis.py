@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.security.fuzz import fuzz
 from tests.support import RunningHub
-from tests.web.conftest import Api, customer_writes, make_api
+from tests.support.api import Api, customer_writes, make_api
 
 CONFORMANCE = [
     not_a_server_error,

@@ -12,7 +12,7 @@ import pytest
 from hub.models import Message
 from tests.conftest import TELEGRAM_SECRET
 from tests.factories import count, messages_of, telegram_update
-from tests.security.test_http_fuzz import settled
+from tests.security.footprint import settled
 from tests.support import RunningHub, eventually
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET, "Content-Type": "application/json"}

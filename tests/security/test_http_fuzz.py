@@ -18,22 +18,14 @@ from hypothesis import strategies as st
 
 from adapters.telegram import TelegramWebhook
 from adapters.twilio import FORM_TYPE, TwilioWebhook
-from hub import metrics
 from hub.domain.ports import WebhookRequest
 from hub.errors import InvalidInput
-from hub.models import Message
-from hub.queue.port import INBOUND
 from tests.conftest import TELEGRAM_SECRET
-from tests.factories import count, messages_of, telegram_update
+from tests.factories import messages_of, telegram_update
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioAPI, sign
+from tests.security.footprint import settled
 from tests.security.fuzz import fuzz
-from tests.security.test_parser_fuzz import (
-    ANY_TEXT,
-    FORM_KEYS,
-    JSON,
-    deep_or_huge,
-    telegram_like,
-)
+from tests.security.strategies import ANY_TEXT, FORM_KEYS, JSON, deep_or_huge, telegram_like
 from tests.support import RunningHub, eventually
 
 PUBLIC_URL = "https://support.example.test"
@@ -63,25 +55,6 @@ def settings_overrides(fake_twilio: FakeTwilioAPI) -> dict[str, Any]:
         "twilio_whatsapp_from": "whatsapp:+15550002222",
         "twilio_api_url": fake_twilio.base_url,
     }
-
-
-async def footprint(running: RunningHub) -> tuple[int, int, float]:
-    """What an accepted event leaves: message rows, queued jobs, the inbound counter."""
-    received = sum(
-        metrics.inbound_received.labels(channel)._value.get()  # type: ignore[attr-defined]
-        for channel in ("telegram", "sms", "whatsapp", "webchat")
-    )
-    return await count(running.hub, Message), await running.hub.queue.depth(INBOUND), received
-
-
-async def settled(running: RunningHub) -> tuple[int, int, float]:
-    """The footprint once the worker has routed everything queued."""
-
-    async def empty_queue() -> bool:
-        return await running.hub.queue.depth(INBOUND) == 0
-
-    await eventually(empty_queue, what="the inbound queue drained", timeout=30)
-    return await footprint(running)
 
 
 def stored_by(parse: Any, request: WebhookRequest) -> int:

@@ -20,12 +20,11 @@ from adapters.media_origins import (
     refused,
 )
 from hub.models import Attachment
-from tests.channels.conftest import twilio_settings
-from tests.channels.test_attachments import PNG, inbound, photo_update, settled
-from tests.channels.twilio_support import post_form, whatsapp
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import ACCOUNT_SID, FakeTwilioAPI
 from tests.support import RunningHub, eventually, start_hub, stop_hub
+from tests.support.attachments import PNG, inbound, photo_update, settled
+from tests.support.twilio import post_form, twilio_settings, whatsapp
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from hub.web.api.auth import LoginLimiter
 from hub.web.keys import LOGIN_LIMITER
 from tests.factories import count
 from tests.support import RunningHub, concrete_path
-from tests.web.conftest import PASSWORD, Api, Browser, customer_writes
+from tests.support.api import PASSWORD, Api, Browser, customer_writes
 
 ADMIN_EMAIL = "root@shop.test"
 

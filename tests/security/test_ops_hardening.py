@@ -15,15 +15,12 @@ import pytest
 from pydantic import SecretStr
 
 from hub.settings import Settings
-from tests.channels.conftest import MAILBOX, mail_settings
-from tests.channels.test_email_channel import deliver, mail
 from tests.conftest import make_settings
 from tests.fakes.smtp_relay import SmtpRelay
-from tests.faults import test_disk_full as disk
 from tests.support import RunningHub, eventually, start_hub, stop_hub
-from tests.test_cli_processes import clean_env, run_hub
-
-small_disk = disk.small_disk  # the tmpfs fixture the full-disk fault test mounts
+from tests.support.cli import clean_env, run_hub
+from tests.support.disk import fill
+from tests.support.mail import MAILBOX, deliver, mail, mail_settings
 
 OUTSIDE = {"X-Forwarded-For": "203.0.113.50"}  # a client the trusted proxy speaks for
 
@@ -96,7 +93,7 @@ async def test_healthz_is_503_while_the_disk_is_full(settings: Settings, small_d
 
     try:
         assert await health() == 200
-        await asyncio.to_thread(disk.fill, filler)
+        await asyncio.to_thread(fill, filler)
 
         async def refused() -> bool:
             return await health() == 503

@@ -18,58 +18,7 @@ from hub.domain.messages import InboundMessage
 from hub.domain.ports import WebhookRequest
 from hub.errors import InvalidInput
 from tests.security.fuzz import fuzz
-
-# Any code point, lone surrogates and NUL included: JSON can escape them all.
-ANY_TEXT = st.text(st.characters(codec=None, categories=None), max_size=30)
-JSON_SCALARS = (
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30) | ANY_TEXT
-)
-JSON = st.recursive(
-    JSON_SCALARS,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
-    ),
-    max_leaves=20,
-)
-TELEGRAM_KEYS = st.sampled_from(
-    ["update_id", "message", "edited_message", "channel_post", "callback_query", "my_chat_member"]
-)
-MESSAGE_KEYS = st.sampled_from(
-    [
-        "message_id",
-        "from",
-        "chat",
-        "date",
-        "text",
-        "caption",
-        "contact",
-        "photo",
-        "document",
-        "voice",
-        "sticker",
-        "video",
-        "location",
-        "entities",
-    ]
-)
-FORM_KEYS = st.sampled_from(
-    [
-        "From",
-        "To",
-        "Body",
-        "MessageSid",
-        "MessageStatus",
-        "ErrorCode",
-        "ErrorMessage",
-        "NumMedia",
-        "MediaUrl0",
-        "MediaContentType0",
-        "MediaUrl11",
-        "ProfileName",
-        "WaId",
-        "SmsSid",
-    ]
-)
+from tests.security.strategies import FORM_KEYS, JSON, deep_or_huge, telegram_like
 
 
 def request(body: bytes, content_type: str = "application/json", url: str = "") -> WebhookRequest:
@@ -91,29 +40,6 @@ def assert_messages(result: list[InboundMessage] | None) -> None:
     for message in result or []:
         assert isinstance(message.address, str) and message.address
         assert isinstance(message.text, str) and isinstance(message.dedupe_key, str)
-
-
-@st.composite
-def telegram_like(draw: st.DrawFn) -> dict[str, Any]:
-    """Updates shaped like Telegram's, with wrong types and odd values in every field."""
-    message = draw(st.dictionaries(MESSAGE_KEYS, JSON, max_size=6))
-    if draw(st.booleans()):
-        user = {
-            "id": draw(st.integers() | JSON),
-            "is_bot": draw(st.booleans() | JSON),
-            "first_name": draw(JSON),
-            "last_name": draw(JSON),
-            "language_code": draw(JSON),
-        }
-        message.update(
-            message_id=draw(st.integers() | JSON),
-            chat={"id": draw(JSON), "type": "private"},
-            **{"from": user},
-        )
-    update = draw(st.dictionaries(TELEGRAM_KEYS, JSON, max_size=3))
-    update.setdefault("update_id", draw(st.integers() | JSON))
-    update["message"] = message
-    return update
 
 
 @fuzz(300)
@@ -297,25 +223,6 @@ def test_a_boolean_or_oversized_id_never_makes_a_customer_message(update: dict[s
 def test_telegram_addresses_are_real_64_bit_ints(update: dict[str, Any]) -> None:
     body = json.dumps(update).encode()
     assert_telegram_messages(parsed_or_refused(TelegramWebhook("s").parse, request(body)))
-
-
-@st.composite
-def deep_or_huge(draw: st.DrawFn) -> bytes:
-    """A Telegram-like update with nesting past the limit or one number past its size."""
-    kind = draw(st.sampled_from(["array", "object", "int", "float", "mixed"]))
-    depth = draw(st.integers(65, 12_000))
-    if kind == "array":
-        inner = "[" * depth + "]" * depth
-    elif kind == "object":
-        inner = '{"a":' * depth + "1" + "}" * depth
-    elif kind == "mixed":
-        inner = '[{"a":' * (depth // 2) + "1" + "}]" * (depth // 2)
-    elif kind == "int":
-        inner = "-" * draw(st.integers(0, 1)) + "7" * draw(st.integers(41, 6000))
-    else:
-        inner = "1." + "5" * draw(st.integers(41, 6000))
-    field = draw(st.sampled_from(["update_id", "message", "x"]))
-    return ('{"update_id":1,"' + field + '":' + inner + "}").encode()
 
 
 @fuzz(120)

@@ -18,7 +18,7 @@ from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import ACCOUNT_SID, FakeTwilioAPI, sign
 from tests.support import RunningHub, eventually, operator_reply
-from tests.web.conftest import PASSWORD, Api
+from tests.support.api import PASSWORD, Api
 
 PUBLIC_URL = "https://support.example.test"
 TELEGRAM_TOKEN = "987654321:TG-secret-token-Zq8"

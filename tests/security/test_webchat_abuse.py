@@ -17,7 +17,7 @@ from hub.web.webchat_files import issue_upload_id
 from hub.web.webchat_limits import SlidingWindow, message_budget
 from tests.factories import count, messages_of
 from tests.support import RunningHub, operator_reply
-from tests.web.test_webchat import open_chat, receive
+from tests.support.webchat import open_chat, receive
 
 
 async def refused_hello(running: RunningHub, token: Any) -> None:

@@ -19,12 +19,11 @@ from hub.web.client_address import budget_key, forwarded_client
 from hub.web.keys import WEBCHAT_LIMITS
 from hub.web.webchat import CLOSE_RATE_LIMITED
 from hub.web.webchat_limits import SlidingWindow, UploadQuota, WebchatLimits
-from tests.channels.test_attachments import PNG
 from tests.conftest import make_settings
 from tests.factories import count
 from tests.support import RunningHub, eventually, start_hub, stop_hub
-from tests.web.test_webchat import open_chat, receive
-from tests.web.test_webchat_files import stored_files, upload
+from tests.support.attachments import PNG
+from tests.support.webchat import open_chat, receive, stored_files, upload
 
 LIMIT = 256 * 1024
 

@@ -13,22 +13,10 @@ from hub.web.api.schemas import ChannelName, StatusName
 from hub.web.keys import LOGIN_LIMITER
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, concrete_path, eventually
-from tests.web.conftest import PASSWORD, Api, customer_writes, make_api
+from tests.support.api import PASSWORD, Api, customer_writes, make_api
+from tests.support.inbox import walk_pages
 
 ROUTES = api_routes(LoginLimiter())
-
-
-async def _walk(api: Api, path: str, limit: int) -> list[list[dict[str, Any]]]:
-    """Every page of a list, following next_cursor to the end."""
-    pages, cursor = [], None
-    sep = "&" if "?" in path else "?"
-    while True:
-        url = f"{path}{sep}limit={limit}" + (f"&cursor={cursor}" if cursor else "")
-        page = await api.get(url)
-        pages.append(page["items"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return pages
 
 
 def test_schema_names_match_the_domain() -> None:
@@ -321,7 +309,7 @@ async def test_conversations_list_newest_first_with_filters_and_pages(
     ids = [third.conversation_id, second.conversation_id, first.conversation_id]
     everything = await api.get("/conversations")
     assert [c["id"] for c in everything["items"]] == ids and everything["next_cursor"] is None
-    pages = await _walk(api, "/conversations", 2)
+    pages = await walk_pages(api, "/conversations", 2)
     assert [[c["id"] for c in page] for page in pages] == [ids[:2], ids[2:]]
 
     colleague = await make_api(hub, "boris@shop.test", "Boris")
@@ -385,7 +373,7 @@ async def test_messages_page_forward_in_time(hub: RunningHub, api: Api) -> None:
     everything = (await api.get(f"{path}?limit=200"))["items"]
     assert [m["id"] for m in everything] == sorted(m["id"] for m in everything)
     assert [m["text"] for m in everything if m["direction"] == "inbound"] == texts
-    pages = await _walk(api, path, 2)
+    pages = await walk_pages(api, path, 2)
     assert all(len(page) == 2 for page in pages[:-1]) and 1 <= len(pages[-1]) <= 2
     assert [m for page in pages for m in page] == everything
     first = everything[0]
@@ -506,7 +494,7 @@ async def test_customer_card_search_and_pages(hub: RunningHub, api: Api) -> None
     listed = await api.get("/customers")
     assert [c["name"] for c in listed["items"]] == ["Rita", "Pavel", "Olga Orlova"]
     assert listed["items"][2] == card
-    pages = await _walk(api, "/customers", 2)
+    pages = await walk_pages(api, "/customers", 2)
     assert [[c["name"] for c in p] for p in pages] == [["Rita", "Pavel"], ["Olga Orlova"]]
     assert [c["id"] for c in (await api.get("/customers?q=orlo"))["items"]] == [olga.customer_id]
     assert [c["id"] for c in (await api.get("/customers?q=5501"))["items"]] == [olga.customer_id]
@@ -527,7 +515,7 @@ async def test_canned_responses_are_listed_and_shortcuts_unique(hub: RunningHub,
     listed = await api.get("/canned-responses")
     assert [c["shortcut"] for c in listed["items"]] == ["thanks", "доставка"]
     assert listed["next_cursor"] is None
-    pages = await _walk(api, "/canned-responses", 1)
+    pages = await walk_pages(api, "/canned-responses", 1)
     assert [[c["shortcut"] for c in p] for p in pages] == [["thanks"], ["доставка"]]
 
 

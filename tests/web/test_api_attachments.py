@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from hub.models import Attachment
-from tests.channels.test_attachments import JPEG, photo_update, settled
 from tests.factories import messages_of, telegram_update
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually
-from tests.web.conftest import Api
+from tests.support.api import Api
+from tests.support.attachments import JPEG, photo_update, settled
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from hub.models import MessageNoteKind
 from tests.factories import count, messages_of
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub
-from tests.web.conftest import Api, Browser, customer_writes
+from tests.support.api import Api, Browser, customer_writes
 
 
 async def test_a_phone_call_logged_in_the_inbox_is_a_marked_note_never_sent(

@@ -23,8 +23,8 @@ from hub.resources import templates_dir
 from hub.web import i18n
 from hub.web.app import templates
 from tests.support import RunningHub
-from tests.web.conftest import PASSWORD, Api, Browser, customer_writes
-from tests.web.test_inbox_security import XSS
+from tests.support.api import PASSWORD, Api, Browser, customer_writes
+from tests.support.inbox import XSS
 
 GETTEXT = {"_", "gettext"}
 PGETTEXT = {"pgettext"}

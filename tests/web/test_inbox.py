@@ -13,11 +13,8 @@ from hub.models import Conversation
 from tests.factories import messages_of
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually
-from tests.web.conftest import PASSWORD, Api, Browser, customer_writes
-
-
-def row_ids(html: str) -> list[int]:
-    return [int(i) for i in re.findall(r'class="row[^"]*" data-conversation-id="(\d+)"', html)]
+from tests.support.api import PASSWORD, Api, Browser, customer_writes
+from tests.support.inbox import row_ids
 
 
 async def test_the_list_filters_by_status_channel_assignee_label_and_search(

@@ -13,9 +13,8 @@ from hub.migrate import alembic_config
 from hub.queries import conversations as conversation_queries
 from hub.queries import search
 from tests.support import RunningHub
-from tests.web.conftest import Api, Browser, customer_writes
-from tests.web.test_api import _walk
-from tests.web.test_inbox import row_ids
+from tests.support.api import Api, Browser, customer_writes
+from tests.support.inbox import row_ids, walk_pages
 
 
 async def test_a_search_pages_the_same_whether_it_walks_or_sorts(
@@ -32,7 +31,7 @@ async def test_a_search_pages_the_same_whether_it_walks_or_sorts(
     expected = [written[i].conversation_id for i in (1, 4, 3, 2, 0)]
 
     async def pages() -> list[list[int]]:
-        return [[c["id"] for c in p] for p in await _walk(api, "/conversations?q=refund", 2)]
+        return [[c["id"] for c in p] for p in await walk_pages(api, "/conversations?q=refund", 2)]
 
     monkeypatch.setattr(search, "WALK_FROM_HITS", 10_000)  # look up the hits, sort them
     sorted_pages = await pages()

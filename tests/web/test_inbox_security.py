@@ -10,9 +10,8 @@ from hub.web.inbox.common import safe_next
 from hub.web.keys import LOGIN_LIMITER
 from tests.factories import messages_of
 from tests.support import RunningHub
-from tests.web.conftest import PASSWORD, Api, Browser, customer_writes
-
-XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>"\'&'
+from tests.support.api import PASSWORD, Api, Browser, customer_writes
+from tests.support.inbox import XSS
 
 
 async def test_no_inbox_page_is_readable_without_a_session(

@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.factories import conversations_of, customer_of, messages_of
 from tests.support import RunningHub
-from tests.web.conftest import Api, Browser, customer_writes
+from tests.support.api import Api, Browser, customer_writes
 
 
 async def two_customers(hub: RunningHub) -> tuple[Any, Any]:

@@ -12,12 +12,11 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 from hub.models import Message, Operator
-from tests.channels.conftest import SMS_FROM, WHATSAPP_FROM
-from tests.channels.twilio_support import post_form, sms, whatsapp
 from tests.factories import messages_of
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioAPI
 from tests.support import RunningHub, eventually
-from tests.web.conftest import Api, Browser
+from tests.support.api import Api, Browser
+from tests.support.twilio import SMS_FROM, WHATSAPP_FROM, post_form, sms, whatsapp
 
 PHONE = "+15557770001"
 # Plain http: the inbox's session cookie is Secure behind an https public URL.

@@ -15,7 +15,7 @@ from hub.queries.reports import Period, Report, build_report, check_period, perc
 from hub.runtime.services import Hub
 from hub.web.inbox.reports import ReportCache
 from tests.support import RunningHub
-from tests.web.conftest import Api, Browser
+from tests.support.api import Api, Browser
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

@@ -9,12 +9,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from hub.actions.orders import do_upsert_order
 from hub.commands.demo_data import DEMO_ORDERS
 from hub.errors import ConfigurationError
-from hub.models import Message
 from hub.sandbox.config import (
     SANDBOX_MAILBOX,
     provider_url,
@@ -23,39 +21,12 @@ from hub.sandbox.config import (
 )
 from hub.sandbox.customers import demo_customers
 from hub.settings import Settings
-from hub.web.app import create_app
-from tests.conftest import TELEGRAM_SECRET, make_settings
+from tests.conftest import TELEGRAM_SECRET
 from tests.factories import customer_of, messages_of
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
 from tests.support import RunningHub, eventually, operator_reply, stop_hub
-from tests.web.conftest import Api, Browser, make_api
-
-ANNA = "anna-petrova"
-
-
-def sandbox_settings(backend_urls: dict[str, Any], **values: Any) -> Settings:
-    from hub.sandbox.config import free_loopback_port
-
-    settings = with_sandbox_channels(
-        make_settings(
-            **backend_urls,
-            port=free_loopback_port(),
-            secret_key="test-secret-key",
-            sandbox=True,
-            **values,
-        )
-    )
-    settings.check()
-    return settings
-
-
-async def start_sandbox(settings: Settings) -> RunningHub:
-    """Like `hub run`: the fakes are routes of the hub, so it listens on its own port."""
-    runner = web.AppRunner(create_app(settings, with_worker=True), shutdown_timeout=2)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-    url = f"http://127.0.0.1:{settings.port}"
-    return RunningHub(settings, runner, url, aiohttp.ClientSession())
+from tests.support.api import Api, Browser, make_api
+from tests.support.sandbox import ANNA, sandbox_settings, start_sandbox, stored_inbound
 
 
 @pytest.fixture
@@ -101,14 +72,6 @@ async def exchange_of(browser: Browser, channel: str, customer: str = ANNA, **qu
     ) as answer:
         assert answer.status == 200, await answer.text()
         return await answer.text()
-
-
-async def stored_inbound(running: RunningHub, text: str) -> Message:
-    async def routed() -> Message | None:
-        found = [m for m in await messages_of(running.hub, text=text) if m.direction == "inbound"]
-        return found[-1] if found else None
-
-    return await eventually(routed, what=f"{text!r} in the hub")
 
 
 ANNA_ADDRESSES = {

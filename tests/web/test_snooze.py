@@ -15,7 +15,7 @@ from hub.chores.snooze_wakeup import SnoozeAlarm
 from hub.domain.events import Event
 from hub.models import Conversation
 from tests.support import RunningHub, eventually
-from tests.web.conftest import Api, Browser, customer_writes
+from tests.support.api import Api, Browser, customer_writes
 
 
 @pytest.fixture

@@ -19,22 +19,7 @@ from tests.support import (
     stop_hub,
     tampered,
 )
-
-
-async def receive(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
-    """The next frame of `kind`, skipping others (typing, say); fails after 10 s."""
-    while True:
-        frame = await ws.receive_json(timeout=10)
-        if frame["type"] == kind:
-            return frame
-
-
-async def open_chat(
-    running: RunningHub, token: str | None = None
-) -> tuple[aiohttp.ClientWebSocketResponse, dict[str, Any]]:
-    ws = await running.http.ws_connect(f"{running.url}/webchat/ws")
-    await ws.send_json({"type": "hello", "visitor_token": token} if token else {"type": "hello"})
-    return ws, await receive(ws, "welcome")
+from tests.support.webchat import open_chat, receive
 
 
 async def test_visitor_writes_gets_an_ack_and_the_operator_reply_live(hub: RunningHub) -> None:

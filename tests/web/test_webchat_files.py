@@ -6,16 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from hub.models import Attachment
 from hub.web.webchat_limits import SlidingWindow, upload_budget
-from tests.channels.test_attachments import JPEG, PDF, PNG, files_of, send_file
 from tests.conftest import make_settings
 from tests.factories import messages_of
 from tests.support import RunningHub, eventually, start_hub, stop_hub, tampered
-from tests.web.test_webchat import open_chat, receive
+from tests.support.attachments import JPEG, PDF, PNG, files_of, send_file
+from tests.support.webchat import fetch, open_chat, receive, stored_files, upload
 
 LIMIT = 64 * 1024
 
@@ -23,34 +22,6 @@ LIMIT = 64 * 1024
 @pytest.fixture
 def settings_overrides(tmp_path: Path) -> dict[str, Any]:
     return {"media_dir": tmp_path / "media", "max_attachment_bytes": LIMIT}
-
-
-async def upload(
-    running: RunningHub,
-    token: str | None,
-    data: bytes,
-    filename: str,
-    content_type: str = "application/octet-stream",
-    headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, Any], dict[str, str]]:
-    form = aiohttp.FormData(quote_fields=False)  # names as browsers send them
-    if token is not None:
-        form.add_field("visitor_token", token)
-    form.add_field("file", data, filename=filename, content_type=content_type)
-    async with running.http.post(
-        f"{running.url}/webchat/upload", data=form, headers=headers or {}
-    ) as answer:
-        return answer.status, await answer.json(), dict(answer.headers)
-
-
-def stored_files(running: RunningHub) -> list[Path]:
-    root = running.settings.media_dir
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-
-
-async def fetch(running: RunningHub, url: str) -> tuple[int, bytes, dict[str, str]]:
-    async with running.http.get(url) as answer:
-        return answer.status, await answer.read(), dict(answer.headers)
 
 
 async def test_a_visitor_sends_a_photo_alone_and_sees_it_again_on_return(hub: RunningHub) -> None:

@@ -14,11 +14,10 @@ import pytest
 from hub.chores.media_sweep import GRACE_SECONDS, SWEEP_SECONDS, MediaSweeper
 from hub.media.store import media_store
 from hub.web.webchat_files import UPLOAD_SECONDS
-from tests.channels.test_attachments import PDF, PNG
 from tests.factories import messages_of
 from tests.support import RunningHub, eventually
-from tests.web.test_webchat import open_chat, receive
-from tests.web.test_webchat_files import fetch, stored_files, upload
+from tests.support.attachments import PDF, PNG
+from tests.support.webchat import fetch, open_chat, receive, stored_files, upload
 
 GRACE = 60.0  # seconds; the sweeps below look from a clock moved past it
 

@@ -10,8 +10,8 @@ import re
 from hub.models import Identity
 from tests.factories import customer_of, messages_of, telegram_update
 from tests.support import RunningHub, eventually
-from tests.web.conftest import Browser
-from tests.web.test_webchat import open_chat, receive
+from tests.support.api import Browser
+from tests.support.webchat import open_chat, receive
 
 SECRET = b"shop-hmac-secret"  # the `settings` fixture's HUB_WEBCHAT_HMAC_SECRET
 

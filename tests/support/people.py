@@ -11,14 +11,17 @@ from typing import Any, Protocol
 
 import aiosmtplib
 
-from tests.channels.conftest import MAILBOX
-from tests.channels.twilio_support import post_form, sms, whatsapp
+from hub.settings import Settings
+from tests.conftest import TELEGRAM_SECRET
 from tests.factories import telegram_update
 from tests.fakes.smtp_relay import SmtpRelay
-from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
-from tests.support import RunningHub, eventually
-from tests.webchat_visitor import Visitor
+from tests.support.mail import MAILBOX
+from tests.support.polling import eventually
+from tests.support.running import RunningHub
+from tests.support.twilio import post_form, sms, twilio_settings, whatsapp
+from tests.support.webchat_visitor import HMAC_SECRET, Visitor
 
 CHANNELS = ("telegram", "sms", "whatsapp", "email", "webchat")
 _numbers = itertools.count(1)
@@ -214,3 +217,21 @@ async def settled(running: RunningHub) -> None:
         return await queue.depth("inbound") == 0 and await queue.depth("outbound") == 0
 
     await eventually(empty, what="inbound and outbound queues drained")
+
+
+def every_channel_settings(backend_urls: dict[str, Any], fakes: Fakes) -> Settings:
+    """Telegram, SMS, WhatsApp, email and web chat on, each against its fake provider."""
+    settings = twilio_settings(
+        backend_urls,
+        fakes.twilio.base_url,
+        bots=True,
+        telegram_bot_token=DEFAULT_TOKEN,
+        telegram_webhook_secret=TELEGRAM_SECRET,
+        telegram_api_url=fakes.telegram.base_url,
+        webchat_hmac_secret=HMAC_SECRET,
+        email_address=MAILBOX,
+        smtp_url=fakes.relay.url,
+        smtp_listen="127.0.0.1:0",
+    )
+    settings.check()
+    return settings

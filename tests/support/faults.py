@@ -24,8 +24,10 @@ from sqlalchemy import select
 from hub.db import Database
 from hub.models import Message
 from hub.runtime.services import Hub
+from hub.sandbox.telegram_updates import telegram_update
 from hub.settings import Settings
-from tests.support import eventually, operator_reply
+from tests.support.polling import eventually
+from tests.support.running import operator_reply
 
 HUB_BIN = Path(sys.executable).parent / "hub"
 TELEGRAM_SECRET = "test-secret"
@@ -116,16 +118,14 @@ def stream_of_updates(customers: int, per_customer: int, first_user: int) -> lis
         for c in range(customers):
             user = first_user + c
             updates.append(
-                {
-                    "update_id": next(_update_ids),
-                    "message": {
-                        "message_id": next(_message_ids),
-                        "from": {"id": user, "is_bot": False, "first_name": f"C{user}"},
-                        "chat": {"id": user, "type": "private", "first_name": f"C{user}"},
-                        "date": 1_790_000_000 + n,
-                        "text": f"{user}#{n}",
-                    },
-                }
+                telegram_update(
+                    next(_update_ids),
+                    user,
+                    f"{user}#{n}",
+                    first_name=f"C{user}",
+                    message_id=next(_message_ids),
+                    date=1_790_000_000 + n,
+                )
             )
     return updates
 

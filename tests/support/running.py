@@ -1,13 +1,10 @@
-"""Small test tools: polling with a deadline (never sleeps) and a running hub on loopback."""
+"""A hub (web + worker in one process, like `hub run`) on a real loopback port, and an
+operator's reply put in as the API puts it."""
 
 from __future__ import annotations
 
-import asyncio
-import re
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -21,33 +18,6 @@ from hub.runtime.services import Hub
 from hub.settings import Settings
 from hub.web.app import create_app
 from hub.web.keys import HUB
-
-T = TypeVar("T")
-
-
-def tampered(signed: str) -> str:
-    """`signed` with its last character changed: always different (a fixed suffix may match)."""
-    return signed[:-1] + ("1" if signed[-1] == "0" else "0")
-
-
-def concrete_path(path: str) -> str:
-    """A route's path with its placeholders filled: every `{...id}` with 1, `{number}` with
-    an order number."""
-    return re.sub(r"{\w*id}", "1", path).replace("{number}", "A-1")
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, what: str = "condition"
-) -> T:
-    """Poll `probe` until it returns something truthy, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await probe()
-        if last:
-            return last
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
 
 
 @dataclass

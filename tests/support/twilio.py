@@ -1,4 +1,5 @@
-"""Twilio webhook payloads as Twilio sends them, signed, posted to a running hub."""
+"""A hub on Twilio in tests: its numbers and settings, and webhook payloads as Twilio sends
+them, signed, posted to it."""
 
 from __future__ import annotations
 
@@ -6,29 +7,36 @@ import itertools
 from typing import Any
 
 from hub.models import Message
-from tests.channels.conftest import PUBLIC_URL, SMS_FROM, WHATSAPP_FROM
-from tests.fakes.twilio_api import ACCOUNT_SID, sign
-from tests.support import RunningHub
+from hub.sandbox.twilio_api import inbound_form
+from hub.settings import Settings
+from tests.conftest import make_settings
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, sign
+from tests.support.running import RunningHub
 
+PUBLIC_URL = "https://support.example.test"
+SMS_FROM = "+15550001111"
+WHATSAPP_FROM = "whatsapp:+15550002222"
 _sids = itertools.count(1)
 
 
+def twilio_settings(backend_urls: dict[str, Any], api_url: str, **extra: Any) -> Settings:
+    return make_settings(
+        **backend_urls,
+        port=0,
+        secret_key="test-secret-key",
+        public_url=PUBLIC_URL,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_sms_from=SMS_FROM,
+        twilio_whatsapp_from=WHATSAPP_FROM,
+        twilio_api_url=api_url,
+        **extra,
+    )
+
+
 def sms(phone: str, body: str, **fields: str) -> dict[str, str]:
-    return {
-        "ToCountry": "US",
-        "SmsMessageSid": (sid := f"SM{next(_sids):032x}"),
-        "NumMedia": "0",
-        "SmsSid": sid,
-        "SmsStatus": "received",
-        "Body": body,
-        "To": SMS_FROM,
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": phone,
-        "ApiVersion": "2010-04-01",
-        **fields,
-    }
+    sid = f"SM{next(_sids):032x}"
+    return inbound_form(sid, ACCOUNT_SID, phone, SMS_FROM, body, ToCountry="US", **fields)
 
 
 def whatsapp(phone: str, body: str, profile: str | None = "Maria Lopez") -> dict[str, str]:
