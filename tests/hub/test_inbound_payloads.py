@@ -6,11 +6,18 @@ from __future__ import annotations
 import base64
 import json
 
+from sqlalchemy import select
+from sqlmodel import col
+
 from adapters.email_parse import parse_mail
 from adapters.twilio import TwilioWebhook
 from hub.domain.messages import InboundMessage, MailFacts
 from hub.domain.ports import WebhookRequest
 from hub.domain.types import Channel
+from hub.models import Identity, Message, MessageSource
+from hub.queue.port import INBOUND, NewJob
+from tests.factories import messages_of
+from tests.support import RunningHub, eventually
 
 MAIL = (
     b"From: Ann <ann@customer.test>\r\nTo: support@shop.test\r\nSubject: Where is it\r\n"
@@ -19,13 +26,13 @@ MAIL = (
 )
 
 
-def _old_payload(channel: str, extra: dict[str, object]) -> str:
+def _old_payload(channel: str, extra: dict[str, object], key: str = "<2@c.test>") -> str:
     """A job as the version before the typed fields wrote it."""
     return json.dumps(
         {
             "channel": channel,
             "address": "ann@customer.test" if channel == "email" else "+14155550100",
-            "dedupe_key": "<2@c.test>",
+            "dedupe_key": key,
             "text": "Out of office",
             "external_id": "<2@c.test>",
             "display_name": None,
@@ -99,3 +106,42 @@ def test_twilio_sms_keywords_become_the_typed_opt_out() -> None:
     assert parsed("%2B14155550100", "start").sms_opt_out is False
     assert parsed("%2B14155550100", "hello").sms_opt_out is None
     assert parsed("whatsapp%3A%2B14155550100", "STOP").sms_opt_out is None  # SMS only
+
+
+async def test_old_jobs_left_in_the_queue_are_routed_with_their_facts(hub: RunningHub) -> None:
+    """Jobs an older version queued before an upgrade: the mail keeps its flags and its
+    original, the STOP still opts the number out."""
+    mail = _old_payload(
+        "email",
+        {
+            "subject": "Where is it",
+            "references": ["<1@hub.test>"],
+            "html": None,
+            "raw_base64": base64.b64encode(MAIL).decode("ascii"),
+            "automated": True,
+            "unparsed": "time budget exhausted",
+        },
+    )
+    stop = _old_payload("sms", {"to": "+14155550000", "sms_opt_out": True}, key="SMold")
+    await hub.hub.queue.enqueue(
+        INBOUND,
+        [NewJob(key="ann@customer.test", payload=mail), NewJob(key="+14155550100", payload=stop)],
+    )
+
+    async def both_routed() -> list[Message]:
+        found = await messages_of(hub.hub, direction="inbound")
+        return found if len(found) == 2 else []
+
+    by_channel = {m.channel: m for m in await eventually(both_routed, what="both jobs routed")}
+    stored = by_channel["email"]
+    assert stored.automated and stored.error == "time budget exhausted"
+    async with hub.hub.db.session() as session:
+        source = await session.get(MessageSource, stored.id)
+        opted_out = await session.scalar(
+            select(col(Identity.opted_out)).where(
+                col(Identity.channel) == "sms", col(Identity.address) == "+14155550100"
+            )
+        )
+    assert source is not None and source.raw == MAIL and source.subject == "Where is it"
+    assert source.reference_ids == "<1@hub.test>"
+    assert opted_out is True and not by_channel["sms"].automated
