@@ -3,14 +3,13 @@
 The stored text is the new part only: quoted replies and the signature are cut with
 mail-parser-reply (maintained, multi-language), plus a small fallback for what it does not
 know (RFC 3676 "-- " delimiter, trailing ">" quotes, Russian "... пишет:" headers). The full
-original travels byte for byte, base64 in `extra["raw_base64"]` (queue payloads are JSON),
-the HTML part sanitised with nh3 in `extra["html"]`.
-Auto-replies, bounces and bulk mail are flagged `extra["automated"]`: stored, never answered.
+original travels byte for byte in `mail.original`, the HTML part sanitised with nh3 in
+`mail.html`. Auto-replies, bounces and bulk mail are flagged `automated`: stored, never
+answered.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
 import contextlib
 import hashlib
@@ -25,7 +24,7 @@ from mailparser_reply import EmailReplyParser
 
 from hub.domain.addresses import normalise_email
 from hub.domain.media import kind_of, mail_attachments
-from hub.domain.messages import InboundAttachment, InboundMessage
+from hub.domain.messages import InboundAttachment, InboundMessage, MailFacts
 from hub.domain.types import Channel
 from hub.errors import InvalidInput
 
@@ -185,7 +184,7 @@ def parse_mail(
 
     `hub_address` is the support mailbox: its own mail coming back is never answered.
     A body that cannot be read (broken MIME, an unknown charset) never refuses the mail: its
-    raw text is kept and `extra["unparsed"]` says why."""
+    raw text is kept and `mail.unparsed` says why."""
     try:
         mail = BytesParser(policy=policy.default).parsebytes(raw)
         assert isinstance(mail, EmailMessage)
@@ -225,7 +224,7 @@ def parse_mail_unparsed(
 ) -> InboundMessage:
     """The cheap reading, for a mail whose full parse ran out of time: headers only (the
     sender, subject and threading ids), the body's raw text, no quote stripping, no HTML,
-    no attachments; `extra["unparsed"]` is `reason`. Linear in the mail's size."""
+    no attachments; `mail.unparsed` is `reason`. Linear in the mail's size."""
     head = _HEADER_END.split(raw[:HEADER_BYTES], maxsplit=1)[0]
     try:
         mail = BytesHeaderParser(policy=policy.default).parsebytes(head)
@@ -295,20 +294,16 @@ def _message(
     references = _ids(mail.get("References"))
     references += [i for i in _ids(mail.get("In-Reply-To")) if i not in references]
     dedupe = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
-    extra: dict[str, object] = {
-        "subject": str(mail.get("Subject", "") or "").strip(),
-        "references": references,
-        "html": html,
-        # The exact bytes (any charset, 8-bit parts); base64 is ASCII, so the JSON
-        # stays compact where escaped non-ASCII text would grow up to sixfold.
-        "raw_base64": base64.b64encode(raw).decode("ascii"),
-        "automated": is_automated(mail, envelope_from, address, hub_address),
-    }
     if len(text) > TEXT_CHARS:
         text = text[:TEXT_CHARS]
         unparsed = unparsed or f"the text is cut at {TEXT_CHARS} characters"
-    if unparsed is not None:
-        extra["unparsed"] = unparsed
+    facts = MailFacts(
+        subject=str(mail.get("Subject", "") or "").strip(),
+        references=tuple(references),
+        html=html,
+        original=raw,  # the exact bytes (any charset, 8-bit parts)
+        unparsed=unparsed,
+    )
     return InboundMessage(
         channel=Channel.EMAIL,
         address=address,
@@ -317,6 +312,7 @@ def _message(
         text=text.replace("\x00", "\ufffd"),
         display_name=name[:200] or None,
         received_at=received_at,
-        extra=extra,
+        automated=is_automated(mail, envelope_from, address, hub_address),
+        mail=facts,
         attachments=files,
     )

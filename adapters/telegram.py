@@ -26,7 +26,7 @@ from hub.domain.messages import (
     OutboundAttachment,
     OutboundMessage,
 )
-from hub.domain.ports import WebhookRequest
+from hub.domain.ports import WebhookAnswer, WebhookRequest
 from hub.domain.storable import storable
 from hub.domain.types import Channel
 from hub.errors import InvalidInput, ProviderError
@@ -171,7 +171,12 @@ def _contact_text(contact: object) -> str:
 
 
 class TelegramWebhook:
-    channel = Channel.TELEGRAM
+    """`POST /webhooks/telegram`: authenticated by the secret token Telegram was given."""
+
+    name = "telegram"
+    content_type: str | None = None  # any: a body that is no JSON gets 400
+    refusal = "wrong secret token"
+    answer = WebhookAnswer()  # 200, empty
 
     def __init__(self, secret: str) -> None:
         self._secret = secret.encode()

@@ -15,7 +15,7 @@ from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
 from hub.domain.messages import InboundAttachment, InboundMessage
-from hub.domain.ports import WebhookRequest
+from hub.domain.ports import WebhookAnswer, WebhookRequest
 from hub.domain.types import Channel, MessageStatus
 from hub.errors import InvalidInput
 
@@ -79,7 +79,10 @@ def opt_change(body: str) -> bool | None:
 class TwilioWebhook:
     """Verifies and parses `POST /webhooks/twilio/messages` and `/webhooks/twilio/status`."""
 
-    answer = EMPTY_TWIML  # what both endpoints answer: 200, text/xml
+    name = "twilio/messages"
+    content_type: str | None = FORM_TYPE
+    refusal = "Forbidden"  # the plain HTTP reason, as Twilio's 403s have always said
+    answer = WebhookAnswer(EMPTY_TWIML, "text/xml")  # what both endpoints answer, with 200
 
     def __init__(self, auth_token: str) -> None:
         self._validator = RequestValidator(auth_token)
@@ -104,9 +107,6 @@ class TwilioWebhook:
         # Numbers Twilio gives are E.164 as they are (SPEC §6); only the prefix goes.
         address = sender[len(WHATSAPP_PREFIX) :] if whatsapp else sender
         body = form.get("Body", "")
-        extra: dict[str, object] = {"to": form.get("To", "")}
-        if channel is Channel.SMS and (change := opt_change(body)) is not None:
-            extra["sms_opt_out"] = change
         return [
             InboundMessage(
                 channel=channel,
@@ -116,7 +116,8 @@ class TwilioWebhook:
                 text=body,
                 display_name=(form.get("ProfileName") or "").strip() or None,
                 received_at=received_at,
-                extra=extra,
+                sms_opt_out=opt_change(body) if channel is Channel.SMS else None,
+                extra={"to": form.get("To", "")},
                 attachments=twilio_media(form),
             )
         ]

@@ -1,13 +1,139 @@
-"""Web chat: the socket lives in the hub's web layer; sending is a push to the visitor."""
+"""Web chat: the socket's client frames (SPEC §4) read into typed values, pure, no I/O;
+sending is a push to the visitor. The socket, visitor sessions and hub calls live in
+`hub.web.webchat`, which acts on what is read here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
+from hub.domain.json_input import decode_json
 from hub.domain.messages import DeliveryReceipt, OutboundMessage
+from hub.domain.storable import UNSTORABLE, storable_text
 from hub.domain.types import Channel
 
 Push = Callable[[OutboundMessage], Awaitable[None]]
+
+MAX_TEXT_CHARS = 10_000
+MAX_CLIENT_ID_CHARS = 100
+_IDENTIFY_FIELDS = ("name", "email", "phone", "identity_hash")
+
+
+def error_frame(code: str, message: str) -> dict[str, str]:
+    """The server's error frame: the visitor is told, the socket stays open."""
+    return {"type": "error", "code": code, "message": message}
+
+
+@dataclass(frozen=True, slots=True)
+class FrameError:
+    """A client frame refused as it was read."""
+
+    code: str
+    message: str
+
+    def frame(self) -> dict[str, str]:
+        return error_frame(self.code, self.message)
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """`{"type":"hello","visitor_token":T?}`. None: a new visitor. A token that is no
+    string is read as "", which no visitor's token ever is (→ invalid_token)."""
+
+    visitor_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """`{"type":"message","text":S,"client_id":C,"attachments":[upload id...]?}`, as sent:
+    the hub checks the attachments (signed upload ids) first, then `said` reads the rest."""
+
+    text: object
+    client_id: object
+    attachments: object
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """A message frame's checked text (made storable) and the widget's id for it."""
+
+    text: str
+    client_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Identify:
+    """`{"type":"identify","name":N?,"email":E?,"phone":P?,"identity_hash":H?}`."""
+
+    name: str | None
+    email: str | None
+    phone: str | None
+    identity_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Typing:
+    """`{"type":"typing"}`."""
+
+
+ClientFrame = Hello | ChatMessage | Identify | Typing
+
+
+def _unstorable(value: str) -> bool:
+    """NUL or a lone surrogate (JSON may escape both): no database text column holds them,
+    and a message the database refuses would be retried forever after its frame was taken."""
+    return UNSTORABLE.search(value) is not None
+
+
+def read_frame(data: str | bytes) -> ClientFrame | FrameError:
+    """One client frame: JSON (depth and number size capped) holding an object of a known
+    type; anything else is refused with the error frame the visitor gets."""
+    try:
+        frame = decode_json(data)
+    except ValueError:
+        return FrameError("invalid_json", "frames are JSON objects")
+    if not isinstance(frame, dict):
+        return FrameError("invalid_json", "frames are JSON objects")
+    kind = frame.get("type")
+    if kind == "message":
+        return ChatMessage(frame.get("text"), frame.get("client_id"), frame.get("attachments"))
+    if kind == "identify":
+        return _identify(frame)
+    if kind == "typing":
+        return Typing()
+    if kind == "hello":
+        token = frame.get("visitor_token")
+        return Hello(token if token is None or isinstance(token, str) else "")
+    return FrameError("unknown_type", f"unknown frame type {kind!r}")
+
+
+def said(message: ChatMessage, with_files: bool) -> Said | FrameError:
+    """The text and client id of a message frame whose files (if any) the hub accepted:
+    a text is needed unless files came; NUL and lone surrogates become U+FFFD, as email
+    does with NUL."""
+    text, client_id = message.text, message.client_id
+    if with_files and text is None:
+        text = ""  # a file alone
+    if not isinstance(text, str) or not (text.strip() or with_files):
+        return FrameError("invalid_message", "text must be a non-empty string")
+    if len(text) > MAX_TEXT_CHARS:
+        return FrameError("too_long", f"at most {MAX_TEXT_CHARS} characters")
+    if (
+        not isinstance(client_id, str)
+        or not 0 < len(client_id) <= MAX_CLIENT_ID_CHARS
+        or _unstorable(client_id)
+    ):
+        return FrameError("invalid_message", "client_id must be a short string")
+    return Said(storable_text(text), client_id)
+
+
+def _identify(frame: dict[str, object]) -> Identify | FrameError:
+    fields = [frame.get(key) for key in _IDENTIFY_FIELDS]
+    if any(v is not None and (not isinstance(v, str) or _unstorable(v)) for v in fields):
+        return FrameError("invalid_identify", "identify fields are strings")
+    name, email, phone, identity_hash = (v if isinstance(v, str) else None for v in fields)
+    return Identify(name, email, phone, identity_hash)
 
 
 class WebchatSender:

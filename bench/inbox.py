@@ -127,6 +127,17 @@ class Rows:
     labels: list[tuple[Any, ...]]
     resolutions: list[tuple[Any, ...]]
 
+    def before_messages(self) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """Each table and its rows, in an order foreign keys accept; messages come after."""
+        return [
+            ("operators", self.operators),
+            ("customers", self.customers),
+            ("identities", self.identities),
+            ("conversations", self.conversations),
+            ("conversation_labels", self.labels),
+            ("conversation_resolutions", self.resolutions),
+        ]
+
 
 COLUMNS = {
     "operators": ("id", "email", "name", "role", "locale", "created_at"),
@@ -267,14 +278,7 @@ def seed_sqlite(path: Path, volume: Volume, now: datetime) -> None:
     db.execute("PRAGMA synchronous=OFF")
     fts = _migration("0002_inbox.py").SQLITE_FTS
     db.execute("DROP TRIGGER messages_fts_insert")
-    for table, data in (
-        ("operators", rows.operators),
-        ("customers", rows.customers),
-        ("identities", rows.identities),
-        ("conversations", rows.conversations),
-        ("conversation_labels", rows.labels),
-        ("conversation_resolutions", rows.resolutions),
-    ):
+    for table, data in rows.before_messages():
         _sqlite_insert(db, table, data)
     with tqdm(total=volume.messages, desc="sqlite messages", unit="msg") as bar:
         for batch in chunks(messages(rows, counts), 20_000):
@@ -302,14 +306,7 @@ async def seed_postgres(url: str, volume: Volume, now: datetime) -> None:
     conn = await asyncpg.connect(url)
     try:
         await conn.execute("DROP INDEX IF EXISTS ix_messages_text_fts")
-        for table, data in (
-            ("operators", rows.operators),
-            ("customers", rows.customers),
-            ("identities", rows.identities),
-            ("conversations", rows.conversations),
-            ("conversation_labels", rows.labels),
-            ("conversation_resolutions", rows.resolutions),
-        ):
+        for table, data in rows.before_messages():
             await conn.copy_records_to_table(table, records=data, columns=COLUMNS[table])
         with tqdm(total=volume.messages, desc="postgres messages", unit="msg") as bar:
             for batch in chunks(messages(rows, counts), 50_000):

@@ -57,7 +57,14 @@ from bench.lib.metrics import (
     wait_quiet,
 )
 from bench.lib.processes import HOST, free_port, log_tail, spawn, stop_process, wait_port
-from bench.lib.report import machine, machine_line, print_table, run_and_report, verdict
+from bench.lib.report import (
+    cpu_ms_cell,
+    machine,
+    machine_line,
+    print_table,
+    run_and_report,
+    verdict,
+)
 from bench.lib.scrape import bucket_quantile, wait_routed
 from bench.lib.stack import (
     BACKENDS,
@@ -335,11 +342,7 @@ def summary_rows(results: dict[str, Any]) -> list[list[str]]:
 
     def cpu_ms(r: dict[str, Any]) -> str:
         full = r["full"]
-        per_msg, parts = full.get("hub_cpu_ms_per_msg"), full.get("process_cpu_ms_per_msg", [])
-        if per_msg is None:
-            return "n/a"
-        split = " + ".join(f"{c:.2f}" for c in parts)
-        return f"{per_msg:.2f}" + (f" ({split})" if len(parts) > 1 else "")
+        return cpu_ms_cell(full.get("hub_cpu_ms_per_msg"), full.get("process_cpu_ms_per_msg", []))
 
     def others(r: dict[str, Any]) -> str:
         return f"{r['full']['others_cores']:.2f}"

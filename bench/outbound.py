@@ -54,7 +54,7 @@ from bench.lib.metrics import (
 )
 from bench.lib.posting import answer_status, post_each, shared
 from bench.lib.processes import hub_cli, in_own_process
-from bench.lib.report import machine, machine_line, print_table, run_and_report
+from bench.lib.report import cpu_ms_cell, machine, machine_line, print_table, run_and_report
 from bench.lib.scrape import counter_totals, wait_routed
 from bench.lib.stack import (
     BACKENDS,
@@ -394,11 +394,7 @@ def _counts(statuses: dict[str, int]) -> str:
 
 
 def _cpu_cell(batch: dict[str, Any]) -> str:
-    total, parts = batch["hub_cpu_ms_per_reply"], batch["process_cpu_ms_per_reply"]
-    if total is None:
-        return "n/a"
-    split = " + ".join(f"{c:.2f}" for c in parts)
-    return f"{total:.2f}" + (f" ({split})" if len(parts) > 1 else "")
+    return cpu_ms_cell(batch["hub_cpu_ms_per_reply"], batch["process_cpu_ms_per_reply"])
 
 
 def _others_cell(batch: dict[str, Any]) -> str:

@@ -1,4 +1,8 @@
-"""Handing a conversation to a person: on request, or after two turns no bot could answer."""
+"""Handing a conversation to a person on request; the last word when no bot understood.
+
+The rule "two turns in a row unanswered hand off" is the hub's
+(`hub.domain.bots.UNANSWERED_TURNS_BEFORE_HANDOFF`): it applies whichever bot could not help.
+"""
 
 from __future__ import annotations
 
@@ -26,17 +30,12 @@ class HandoffBot:
 
 
 class FallbackBot:
-    """Asked last: says it did not understand; the second such turn in a row hands off."""
+    """Asked last: says it did not understand, unless this turn hands off anyway (then the
+    hub's handoff text is the answer)."""
 
     name = "fallback"
-    turns_before_handoff = 2
 
     async def handle(self, ctx: BotContext) -> BotOutcome:
-        if ctx.conversation.unanswered_turns + 1 >= self.turns_before_handoff:
-            await ctx.handoff(
-                BotText("handoff"),
-                f"handoff: {self.turns_before_handoff} turns in a row the bots could not answer",
-            )
-            return BotOutcome.HANDED_OFF
-        await ctx.reply(BotText("not_understood"), "no bot matched this message")
+        if not ctx.conversation.hands_off_if_unanswered:
+            await ctx.reply(BotText("not_understood"), "no bot matched this message")
         return BotOutcome.UNANSWERED

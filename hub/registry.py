@@ -13,29 +13,64 @@ from adapters.media import TelegramMedia, TwilioMedia
 from adapters.telegram import TelegramSender, TelegramWebhook
 from adapters.twilio import TwilioWebhook
 from adapters.twilio_send import TwilioSender
-from adapters.webchat import WebchatSender
+from adapters.webchat import (
+    ChatMessage,
+    ClientFrame,
+    FrameError,
+    Hello,
+    Identify,
+    Typing,
+    WebchatSender,
+    error_frame,
+    read_frame,
+    said,
+)
 from bots.faq import FaqBot
 from bots.handoff import FallbackBot, HandoffBot
 from bots.order_status import OrderStatusBot
 from hub.domain.bots import Bot
 from hub.domain.media import MediaSource
 from hub.domain.messages import OutboundMessage
-from hub.domain.ports import OpenMailbox, SendingAdapter
+from hub.domain.ports import OpenMailbox, SendingAdapter, WebhookAdapter
 from hub.domain.types import Channel
 from hub.intake.imap_account import ImapAccount
 from hub.intake.mail_parsing import MailReader
 from hub.resources import templates_dir
 from hub.settings import Settings
 
-__all__ = ["Channels", "TwilioWebhook", "build_channels"]
+# Re-exported for hub.web: the webhook view, and the web chat frames read at its edge.
+__all__ = [
+    "WEBHOOKS",
+    "Channels",
+    "ChatMessage",
+    "ClientFrame",
+    "FrameError",
+    "Hello",
+    "Identify",
+    "TwilioWebhook",
+    "Typing",
+    "build_channels",
+    "error_frame",
+    "read_frame",
+    "said",
+]
+
+# Every webhook an adapter serves (`POST /webhooks/{name}`, hub.web.webhooks), and what a
+# request there is told while its channel is not configured.
+WEBHOOKS = {
+    TelegramWebhook.name: "the Telegram channel is not configured",
+    TwilioWebhook.name: "the Twilio channels are not configured",
+}
 
 
 @dataclass
 class Channels:
     senders: dict[Channel, SendingAdapter] = field(default_factory=dict)
-    telegram_webhook: TelegramWebhook | None = None
+    # The configured ones of WEBHOOKS, by name.
+    webhooks: dict[str, WebhookAdapter] = field(default_factory=dict)
     telegram: TelegramSender | None = None
-    twilio_webhook: TwilioWebhook | None = None
+    # Twilio's delivery-status callbacks (`POST /webhooks/twilio/status`), signed the same.
+    twilio_status: TwilioWebhook | None = None
     # Email: how a received mail becomes an InboundMessage (raw, envelope sender, time).
     parse_mail: MailReader | None = None
     # How each channel's customer files are fetched (mail attachments are in the mail).
@@ -56,9 +91,8 @@ def build_channels(
     channels = Channels()
     channels.senders[Channel.WEBCHAT] = WebchatSender(push_webchat)
     if settings.telegram_bot_token is not None and settings.telegram_webhook_secret is not None:
-        channels.telegram_webhook = TelegramWebhook(
-            settings.telegram_webhook_secret.get_secret_value()
-        )
+        webhook = TelegramWebhook(settings.telegram_webhook_secret.get_secret_value())
+        channels.webhooks[webhook.name] = webhook
         channels.telegram = TelegramSender(
             settings.telegram_bot_token.get_secret_value(),
             settings.telegram_api_url,
@@ -87,7 +121,8 @@ def _add_twilio(settings: Settings, channels: Channels) -> None:
     sid, token = settings.twilio_account_sid, settings.twilio_auth_token
     if sid is None or token is None:
         return
-    channels.twilio_webhook = TwilioWebhook(token.get_secret_value())
+    webhook = TwilioWebhook(token.get_secret_value())
+    channels.webhooks[webhook.name] = channels.twilio_status = webhook
     media = TwilioMedia(sid, token.get_secret_value(), settings.twilio_api_url)
     channels.media[Channel.SMS] = channels.media[Channel.WHATSAPP] = media
     for channel, sender in (

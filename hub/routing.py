@@ -24,7 +24,7 @@ from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.addresses import normalise_email, normalise_phone
 from hub.domain.events import Event
-from hub.domain.messages import PREVIEW_CHARS, InboundMessage
+from hub.domain.messages import PREVIEW_CHARS, InboundMessage, Routed
 from hub.domain.types import Channel, ConversationStatus, Direction, MessageStatus, SenderType
 from hub.models import Conversation, Customer, Identity, Message
 from hub.models.base import utcnow
@@ -43,16 +43,6 @@ _PHONE_TWIN = {Channel.SMS.value: Channel.WHATSAPP.value, Channel.WHATSAPP.value
 def _with_twin(pair: tuple[str, str]) -> list[tuple[str, str]]:
     twin = _PHONE_TWIN.get(pair[0])
     return [pair, (twin, pair[1])] if twin else [pair]
-
-
-@dataclass(frozen=True, slots=True)
-class Routed:
-    """A stored inbound message, as the bots and the metrics see it."""
-
-    inbound: InboundMessage
-    message_id: int
-    conversation_id: int
-    customer_id: int
 
 
 @dataclass(slots=True)

@@ -63,6 +63,14 @@ def verdict(ok: bool | None) -> str:
     return "" if ok is None else ("PASS" if ok else "MISS")
 
 
+def cpu_ms_cell(total: float | None, per_process: Sequence[float]) -> str:
+    """Hub CPU ms per unit of work, split per process when there are several."""
+    if total is None:
+        return "n/a"
+    split = " + ".join(f"{c:.2f}" for c in per_process)
+    return f"{total:.2f}" + (f" ({split})" if len(per_process) > 1 else "")
+
+
 def print_table(rows: Sequence[Sequence[str]], indent: str = "  ") -> None:
     """Rows of cells, each column as wide as its widest cell."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

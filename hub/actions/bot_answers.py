@@ -18,23 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.actions.unit import defer_send, record
 from hub.domain import events
 from hub.domain.events import Event
-from hub.domain.messages import PREVIEW_CHARS, InboundMessage
+from hub.domain.messages import PREVIEW_CHARS, Routed
 from hub.domain.types import ConversationStatus, Direction, MessageStatus, SenderType
 from hub.models import Conversation, Message
 from hub.models.base import utcnow
 
 MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
 CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, slots=True)
-class Question:
-    """A stored customer message the bots may answer."""
-
-    inbound: InboundMessage
-    message_id: int
-    conversation_id: int
-    customer_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +45,7 @@ class PlannedText:
 class PlannedTurn:
     """What to store for one question, and the conversation's bot state before and after."""
 
-    question: Question
+    question: Routed  # the customer message this turn answers
     texts: list[PlannedText]
     after: BotState
     before: BotState = field(default_factory=lambda: BotState(True, 0))
@@ -72,7 +62,7 @@ def answer_key(message_id: int, n: int = 0) -> str:
     return f"bot:{message_id}" if n == 0 else f"bot:{message_id}:{n}"
 
 
-async def answered_keys(session: AsyncSession, questions: Iterable[Question]) -> set[str]:
+async def answered_keys(session: AsyncSession, questions: Iterable[Routed]) -> set[str]:
     """The first answer keys already stored for these questions."""
     keys = {(q.inbound.channel.value, answer_key(q.message_id)) for q in questions}
     if not keys:

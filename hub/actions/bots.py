@@ -30,7 +30,6 @@ from hub.actions.bot_answers import (
     BotState,
     PlannedText,
     PlannedTurn,
-    Question,
     StoredAnswers,
     answer_key,
     answered_keys,
@@ -42,6 +41,7 @@ from hub.actions.texts import pick_locale, render
 from hub.actions.unit import commit_and_publish
 from hub.db import Database
 from hub.domain.bots import (
+    UNANSWERED_TURNS_BEFORE_HANDOFF,
     Bot,
     BotConversation,
     BotCustomer,
@@ -49,7 +49,7 @@ from hub.domain.bots import (
     BotText,
     Preparing,
 )
-from hub.domain.messages import InboundMessage
+from hub.domain.messages import InboundMessage, Routed
 from hub.domain.types import Channel, Direction
 from hub.models import Customer, Identity
 from hub.queue.port import QueueBackend
@@ -57,8 +57,6 @@ from hub.realtime import Broker
 
 log = logging.getLogger(__name__)
 
-# A conversation stops being answered by bots after this many unanswered turns in a row.
-UNANSWERED_TURNS_BEFORE_HANDOFF = 2
 # Planning again when a conversation changed under the bots (an operator took it over).
 ROUNDS = 3
 NOTE_CHARS = 2000
@@ -74,16 +72,12 @@ Finish = Callable[[AsyncSession], Awaitable[bool]]
 
 def wants_an_answer(message: InboundMessage) -> bool:
     """Auto-replies and SMS STOP/START keywords are for the hub, not a conversation."""
-    return (
-        bool(message.text.strip())
-        and not message.extra.get("automated")
-        and "sms_opt_out" not in message.extra
-    )
+    return bool(message.text.strip()) and not message.automated and message.sms_opt_out is None
 
 
 async def unanswered_questions(
     session: AsyncSession, batch: Sequence[InboundMessage]
-) -> list[Question]:
+) -> list[Routed]:
     """The stored messages of `batch` that the bots have not answered yet, in batch order."""
     keys = {(m.channel.value, m.dedupe_key) for m in batch}
     if not keys:
@@ -102,7 +96,7 @@ async def unanswered_questions(
     )
     stored = {(ch, key): (int(mid), int(vid), int(cid)) for mid, ch, key, vid, cid in rows}
     questions = [
-        Question(m, *stored[(m.channel.value, m.dedupe_key)])
+        Routed(m, *stored[(m.channel.value, m.dedupe_key)])
         for m in batch
         if (m.channel.value, m.dedupe_key) in stored
     ]
@@ -114,8 +108,14 @@ class BotRunner:
     """Offers each stored customer message in a conversation that is with the bot to the
     bots in order, and stores what they said (see the module docstring)."""
 
-    def __init__(self, bots: Sequence[Bot]) -> None:
+    def __init__(self, bots: Sequence[Bot] = ()) -> None:
         self.bots = list(bots)
+
+    @property
+    def answers(self) -> bool:
+        """False for a runner without bots (HUB_BOTS off): it never has a write turn, so
+        the router's own write turn acks the jobs (one turn per batch instead of two)."""
+        return bool(self.bots)
 
     async def answer(
         self,
@@ -127,9 +127,11 @@ class BotRunner:
     ) -> bool:
         """Answer `batch` (already routed and committed); `finish` acks the inbound jobs
         inside the last write turn and tells whether it could (the result). Each write turn
-        commits, queues its replies and publishes its events."""
+        commits, queues its replies and publishes its events. Without bots: nothing."""
         acked = False
-        pending = [m for m in batch if wants_an_answer(m)] if self.bots else []
+        if not self.answers:
+            return acked
+        pending = [m for m in batch if wants_an_answer(m)]
         for round_ in range(ROUNDS):
             async with db.session() as session:
                 questions = await unanswered_questions(session, pending)
@@ -145,7 +147,7 @@ class BotRunner:
             pending = _conflicting(questions, stored)
         return acked
 
-    async def _plan(self, session: AsyncSession, questions: list[Question]) -> list[PlannedTurn]:
+    async def _plan(self, session: AsyncSession, questions: list[Routed]) -> list[PlannedTurn]:
         """What the bots say to each question, read and thought out with no lock held."""
         if not questions:
             return []
@@ -173,7 +175,7 @@ class BotRunner:
     async def _turn(
         self,
         session: AsyncSession,
-        question: Question,
+        question: Routed,
         customer: Customer,
         state: BotState,
         sees_orders: bool,
@@ -253,23 +255,20 @@ class BotRunner:
 
 
 def _state_after(turn: Turn, outcome: BotOutcome, state: BotState) -> BotState:
-    """The conversation's bot state once this turn is stored; a second unanswered turn in a
-    row hands the conversation to a person (the fallback bot may have done so already)."""
+    """The conversation's bot state once this turn is stored. The one place of the handoff
+    rule: an unanswered turn that makes UNANSWERED_TURNS_BEFORE_HANDOFF in a row hands the
+    conversation to a person (`BotConversation.hands_off_if_unanswered`)."""
     if turn.handed_off:
         return BotState(active=False, unanswered=0)
     if outcome is BotOutcome.ANSWERED:
         return BotState(active=True, unanswered=0)
     if outcome is BotOutcome.UNANSWERED:
-        unanswered = state.unanswered + 1
-        if unanswered >= UNANSWERED_TURNS_BEFORE_HANDOFF:
-            turn.acts.append(
-                (
-                    BotText("handoff"),
-                    f"handoff: {UNANSWERED_TURNS_BEFORE_HANDOFF} turns in a row unanswered",
-                )
-            )
+        if turn.conversation.hands_off_if_unanswered:
+            turns = UNANSWERED_TURNS_BEFORE_HANDOFF
+            note = f"handoff: {turns} turns in a row the bots could not answer"
+            turn.acts.append((BotText("handoff"), note))
             return BotState(active=False, unanswered=0)
-        return BotState(active=True, unanswered=unanswered)
+        return BotState(active=True, unanswered=state.unanswered + 1)
     return state
 
 
@@ -297,7 +296,7 @@ async def _customers(session: AsyncSession, ids: set[int]) -> dict[int, Customer
     return {int(c.id or 0): c for c in rows}
 
 
-async def _proven_visitors(session: AsyncSession, questions: list[Question]) -> set[str]:
+async def _proven_visitors(session: AsyncSession, questions: list[Routed]) -> set[str]:
     """Web chat visitors who proved who they are with the shop's identity_hash."""
     visitors = {q.inbound.address for q in questions if q.inbound.channel is Channel.WEBCHAT}
     if not visitors:
@@ -316,7 +315,7 @@ def _shared_own_contact(message: InboundMessage) -> bool:
     return message.contact is not None and message.contact.verified
 
 
-async def _question_before(session: AsyncSession, question: Question) -> str | None:
+async def _question_before(session: AsyncSession, question: Routed) -> str | None:
     """The customer's previous message in this conversation, if it had any text."""
     text = await session.scalar(
         select(MESSAGES.c.text)
@@ -331,5 +330,5 @@ async def _question_before(session: AsyncSession, question: Question) -> str | N
     return text if isinstance(text, str) and text.strip() else None
 
 
-def _conflicting(questions: list[Question], stored: StoredAnswers) -> list[InboundMessage]:
+def _conflicting(questions: list[Routed], stored: StoredAnswers) -> list[InboundMessage]:
     return [q.inbound for q in questions if q.conversation_id in stored.conflicts]

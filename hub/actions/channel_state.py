@@ -5,11 +5,9 @@ Called by the router inside its write transaction, set-based (one statement per 
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,45 +39,36 @@ async def do_store_channel_state(
     """SMS STOP/START, the automated-mail flag, the unparsed-mail flag (in the message's
     `error`) and mail originals of freshly stored messages."""
     opt = [
-        {"b_a": m.address, "b_v": bool(m.extra["sms_opt_out"])}
+        {"b_a": m.address, "b_v": m.sms_opt_out}
         for m, _ in stored
-        if m.channel is Channel.SMS and "sms_opt_out" in m.extra
+        if m.channel is Channel.SMS and m.sms_opt_out is not None
     ]
     if opt:
         await session.execute(_SET_OPT_OUT, opt)
-    automated = [mid for m, mid in stored if m.extra.get("automated")]
+    automated = [mid for m, mid in stored if m.automated]
     if automated:
         await session.execute(
             update(MESSAGES).where(MESSAGES.c.id.in_(automated)).values(automated=True)
         )
-    for m, mid in stored:  # a mail kept as raw text (hub.intake.mail_parsing): the inbox says so
-        unparsed = m.extra.get("unparsed")
-        if m.channel is Channel.EMAIL and isinstance(unparsed, str):
+    mails = [(m.mail, mid) for m, mid in stored if m.channel is Channel.EMAIL and m.mail]
+    for mail, mid in mails:  # a mail kept as raw text (hub.intake.mail_parsing): the inbox says so
+        if mail.unparsed is not None:
             await session.execute(
-                update(MESSAGES).where(MESSAGES.c.id == mid).values(error=unparsed[:2000])
+                update(MESSAGES).where(MESSAGES.c.id == mid).values(error=mail.unparsed[:2000])
             )
     sources = [
         {
             "message_id": mid,
-            "subject": m.extra.get("subject"),
-            "reference_ids": " ".join(m.extra.get("references") or []) or None,
-            "html": m.extra.get("html"),
-            "raw": original,
+            "subject": mail.subject,
+            "reference_ids": " ".join(mail.references) or None,
+            "html": mail.html,
+            "raw": mail.original,
         }
-        for m, mid in stored
-        if m.channel is Channel.EMAIL and (original := mail_original(m.extra)) is not None
+        for mail, mid in mails
+        if mail.original is not None
     ]
     if sources:
         await session.execute(insert(SOURCES), sources)
-
-
-def mail_original(extra: dict[str, Any]) -> bytes | None:
-    """The mail's exact bytes; a job queued before they travelled as base64 has UTF-8 text."""
-    encoded = extra.get("raw_base64")
-    if isinstance(encoded, str):
-        return base64.b64decode(encoded)
-    text = extra.get("raw")
-    return text.encode("utf-8") if isinstance(text, str) else None
 
 
 async def mail_threads(
@@ -93,7 +82,9 @@ async def mail_threads(
     conversation is not reopened: the mail then goes where the sender's mail would go.
     """
     wanted = {
-        m.dedupe_key: m.extra.get("references") or [] for m in batch if m.channel is Channel.EMAIL
+        m.dedupe_key: m.mail.references
+        for m in batch
+        if m.channel is Channel.EMAIL and m.mail is not None
     }
     ids = {ref for refs in wanted.values() for ref in refs}
     if not ids:
@@ -163,8 +154,10 @@ async def whatsapp_last_inbound(session: AsyncSession, customer_id: int) -> date
     return last
 
 
-def window_open(last: datetime | None) -> bool:
-    return last is not None and utcnow() - last < WHATSAPP_WINDOW
+def window_open(last: datetime | None, now: datetime | None = None) -> bool:
+    """The WhatsApp rule: free-form messages only within 24 h of the customer's last
+    WhatsApp message (`last`), at `now` (default: this moment)."""
+    return last is not None and (now or utcnow()) - last < WHATSAPP_WINDOW
 
 
 async def whatsapp_window_open(session: AsyncSession, customer_id: int) -> bool:

@@ -13,32 +13,25 @@ import logging
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from hub.actions.bot_context import bot_order
+from hub.actions.channel_state import whatsapp_window_open
 from hub.actions.customers import get_customer
 from hub.actions.replies import do_reply
 from hub.actions.texts import has_template, pick_locale, render
 from hub.domain.bots import order_view
 from hub.domain.types import REACHABILITY_ORDER, Channel, ConversationStatus, Direction, SenderType
 from hub.models import Conversation, Customer, Identity, Message, Order, OrderNotification
-from hub.models.base import utcnow
 from hub.queries.customers import preferred_channel
 
 log = logging.getLogger(__name__)
 
-WHATSAPP_WINDOW = timedelta(hours=24)
 _STATUS_NAME = re.compile(r"[a-z_]{1,64}")
 ORDER_STATUS_KIND = "order_status"
-
-
-def whatsapp_window_open(last_inbound_at: datetime | None, now: datetime) -> bool:
-    """Free-form WhatsApp messages only within 24 h of the customer's last WhatsApp message."""
-    return last_inbound_at is not None and now - last_inbound_at < WHATSAPP_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,15 +78,12 @@ def choose_route(
     return None
 
 
-async def _last_inbound(
-    session: AsyncSession, customer_id: int, channel: Channel | None
-) -> Message | None:
+async def _last_inbound(session: AsyncSession, customer_id: int) -> Message | None:
     found = await session.scalars(
         select(Message)
         .where(
             col(Message.customer_id) == customer_id,
             col(Message.direction) == Direction.INBOUND,
-            *([col(Message.channel) == channel.value] if channel else []),
         )
         .order_by(col(Message.id).desc())
         .limit(1)
@@ -110,10 +100,7 @@ async def customer_reach(
             channel = Channel(identity.channel)
         except ValueError:
             continue
-        window = True
-        if channel is Channel.WHATSAPP:
-            last = await _last_inbound(session, customer_id, channel)
-            window = whatsapp_window_open(last.created_at if last else None, utcnow())
+        window = channel is not Channel.WHATSAPP or await whatsapp_window_open(session, customer_id)
         opted_out = channel is Channel.SMS and bool(getattr(identity, "opted_out", False))
         previous = reach.get(channel)
         if previous is None or previous.opted_out:
@@ -174,7 +161,7 @@ async def do_notify_order_status(
     if route is None:
         log.warning("order %s: no channel reaches customer %s", order.number, customer.id)
         return None
-    last = await _last_inbound(session, order.customer_id, None)
+    last = await _last_inbound(session, order.customer_id)
     locale = pick_locale(customer.locale, last.text if last else None)
     name = f"notify/{order.status}"
     if not _STATUS_NAME.fullmatch(order.status) or not has_template(locale, name):

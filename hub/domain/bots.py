@@ -16,6 +16,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+# A conversation goes to a person after this many customer turns in a row that no bot
+# could answer (the hub applies it, whichever bot said it could not help).
+UNANSWERED_TURNS_BEFORE_HANDOFF = 2
 # Statuses after which an order is no longer "open" (SPEC §5 status names).
 CLOSED_ORDER_STATUSES = frozenset({"delivered", "cancelled", "returned"})
 
@@ -69,8 +72,15 @@ def order_view(order: BotOrder) -> dict[str, Any]:
 @dataclass(frozen=True, slots=True)
 class BotConversation:
     id: int
-    # Customer turns in a row that no bot could answer (the two-turns handoff rule).
+    # Customer turns in a row that no bot could answer, before this one.
     unanswered_turns: int = 0
+
+    @property
+    def hands_off_if_unanswered(self) -> bool:
+        """True when this turn, left unanswered too, hands the conversation to a person:
+        the hub then says the handoff text, so a bot that could only say "not understood"
+        stays silent."""
+        return self.unanswered_turns + 1 >= UNANSWERED_TURNS_BEFORE_HANDOFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +93,7 @@ class BotText:
 
 class BotOutcome(StrEnum):
     ANSWERED = "answered"  # replied and helped: the unanswered count starts again
-    UNANSWERED = "unanswered"  # replied, but could not help (counts toward handoff)
+    UNANSWERED = "unanswered"  # could not help, replied or not (counts toward handoff)
     HANDED_OFF = "handed_off"  # a person takes over; the bot is silent from now on
     PASSED = "passed"  # not for this bot: the next one is asked
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -58,16 +59,35 @@ _UNSTORABLE_ESCAPE = re.compile(
 
 
 @dataclass(frozen=True, slots=True)
+class MailFacts:
+    """What the core keeps of a mail beside its text: threading ids, the sanitised HTML, the
+    exact original, and why the body was not parsed (if it was not)."""
+
+    subject: str = ""
+    # References, then In-Reply-To ids not among them: the ids a reply may thread on.
+    references: tuple[str, ...] = ()
+    html: str | None = None  # sanitised by the adapter
+    original: bytes | None = None  # the mail byte for byte
+    # Why only the raw text was kept (stored as the message's `error`, shown to operators).
+    unparsed: str | None = None
+
+
+# The keys a job queued before the typed fields carried in "extra" (see from_json).
+_OLD_MAIL_KEYS = ("subject", "references", "html", "raw_base64", "raw", "unparsed")
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMessage:
     """One customer message as a provider delivered it, already translated by the adapter.
 
     `dedupe_key` is unique per channel for one provider event (Telegram chat:message,
     Twilio MessageSid, mail Message-ID), so provider retries are stored once.
 
-    `extra` keys the core reads: SMS `sms_opt_out` (STOP/START); email `subject`,
-    `references`, `html` (sanitised), `raw_base64` (the original), `automated` (never
-    answered) and `unparsed` (why only the raw text was kept: stored as the message's
-    `error`, shown to operators). Every string in it is cleaned by `to_json`.
+    What the core branches on is typed: `automated` (an auto-reply or bounce: stored, never
+    answered), `sms_opt_out` (True for STOP, False for START, None for any other text) and
+    `mail` (email only). `extra` holds what the core never reads, for logs and debugging;
+    its one key today is Twilio's `to` (the hub's number the customer wrote to). Every
+    string in the message is cleaned by `to_json`.
     """
 
     channel: Channel
@@ -80,11 +100,15 @@ class InboundMessage:
     sent_at: datetime | None = None
     contact: ContactClaim | None = None
     received_at: float = 0.0
+    automated: bool = False
+    sms_opt_out: bool | None = None
+    mail: MailFacts | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     attachments: tuple[InboundAttachment, ...] = ()
 
     def to_json(self) -> str:
         # Built by hand: dataclasses.asdict deep-copies and was a visible cost per webhook.
+        # The typed facts are left out at their defaults: most messages carry none of them.
         contact = self.contact
         data: dict[str, Any] = {
             "channel": self.channel.value,
@@ -106,6 +130,21 @@ class InboundMessage:
             "received_at": self.received_at,
             "extra": self.extra,
         }
+        if self.automated:
+            data["automated"] = True
+        if self.sms_opt_out is not None:
+            data["sms_opt_out"] = self.sms_opt_out
+        if (mail := self.mail) is not None:
+            data["mail"] = {
+                "subject": mail.subject,
+                "references": list(mail.references),
+                "html": mail.html,
+                # base64 is ASCII: the JSON stays compact where escaped bytes would grow.
+                "original": None
+                if mail.original is None
+                else base64.b64encode(mail.original).decode("ascii"),
+                "unparsed": mail.unparsed,
+            }
         if self.attachments:  # left out when empty: jobs queued before attachments still load
             data["attachments"] = [a.to_dict() for a in self.attachments]
         out = json.dumps(data, separators=(",", ":"))  # ASCII output takes json's fast path
@@ -115,17 +154,72 @@ class InboundMessage:
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> InboundMessage:
+        """Reads what `to_json` writes, and jobs queued before the typed fields, whose
+        facts rode as keys of "extra" (the keys are taken out of it)."""
         data = json.loads(raw)
         contact = data.pop("contact", None)
         sent_at = data.pop("sent_at", None)
         attachments = data.pop("attachments", None)
+        channel = Channel(data.pop("channel"))
+        extra: dict[str, Any] = data.pop("extra", None) or {}
+        mail = data.pop("mail", None)
+        if "automated" in extra:
+            data["automated"] = bool(extra.pop("automated"))
+        if "sms_opt_out" in extra:
+            data["sms_opt_out"] = bool(extra.pop("sms_opt_out"))
+        facts = _mail_facts(mail) if mail is not None else None
+        if facts is None and channel is Channel.EMAIL:
+            facts = _old_mail(extra)
         return cls(
-            channel=Channel(data.pop("channel")),
+            channel=channel,
             attachments=tuple(InboundAttachment(**a) for a in attachments or ()),
             contact=ContactClaim(**contact) if contact else None,
             sent_at=datetime.fromisoformat(sent_at) if sent_at else None,
+            mail=facts,
+            extra=extra,
             **data,
         )
+
+
+def _mail_facts(data: dict[str, Any]) -> MailFacts:
+    original = data.get("original")
+    return MailFacts(
+        subject=data.get("subject") or "",
+        references=tuple(data.get("references") or ()),
+        html=data.get("html"),
+        original=None if original is None else base64.b64decode(original),
+        unparsed=data.get("unparsed"),
+    )
+
+
+def _old_mail(extra: dict[str, Any]) -> MailFacts:
+    """The mail facts of a job in the old shape, taken out of its `extra`; its original is
+    base64 ("raw_base64") or, queued earlier still, UTF-8 text ("raw")."""
+    old = {key: extra.pop(key) for key in _OLD_MAIL_KEYS if key in extra}
+    encoded, text, unparsed = old.get("raw_base64"), old.get("raw"), old.get("unparsed")
+    original = None
+    if isinstance(encoded, str):
+        original = base64.b64decode(encoded)
+    elif isinstance(text, str):
+        original = text.encode("utf-8")
+    return MailFacts(
+        subject=old.get("subject") or "",
+        references=tuple(old.get("references") or ()),
+        html=old.get("html"),
+        original=original,
+        unparsed=unparsed if isinstance(unparsed, str) else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """An inbound message the router stored, with where it went: what the bots answer and
+    the metrics count."""
+
+    inbound: InboundMessage
+    message_id: int
+    conversation_id: int
+    customer_id: int
 
 
 @dataclass(frozen=True, slots=True)

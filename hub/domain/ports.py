@@ -15,8 +15,9 @@ from hub.domain.types import Channel
 class WebhookRequest:
     """A provider's HTTP request, reduced to what verification and parsing need.
 
-    `url` is built on demand: only signature schemes over the URL (Twilio) need it, and
-    building it costs a visible share of a webhook's time.
+    `url` (the URL the provider called: the public base URL, path and query) is built on
+    demand: only signature schemes over the URL (Twilio) need it, and building it costs a
+    visible share of a webhook's time.
     """
 
     headers: Mapping[str, str]
@@ -27,6 +28,15 @@ class WebhookRequest:
     @property
     def url(self) -> str:
         return self.full_url()
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookAnswer:
+    """The 200 a provider gets once its messages are durably queued: `body` of
+    `content_type`, or no body at all (None)."""
+
+    body: str | None = None
+    content_type: str = "text/plain"
 
 
 class SendingAdapter(Protocol):
@@ -41,13 +51,22 @@ class SendingAdapter(Protocol):
 
 
 class WebhookAdapter(Protocol):
-    """The inbound half of a webhook channel: verify, then translate (pure, no I/O)."""
+    """The inbound half of a webhook channel, served at `POST /webhooks/{name}` by one view
+    (hub.web.webhooks): verify, then translate (pure, no I/O). How the view speaks to the
+    provider is data on the adapter."""
 
-    channel: Channel
+    name: str  # the path under /webhooks/
+    content_type: str | None  # the one body type the provider sends (else 415), None: any
+    refusal: str  # the message of the 403 a request that fails `verify` gets
+    answer: WebhookAnswer
 
     def verify(self, request: WebhookRequest) -> bool: ...
 
-    def parse(self, request: WebhookRequest) -> list[InboundMessage]: ...
+    def parse(self, request: WebhookRequest, received_at: float) -> list[InboundMessage]:
+        """The customer messages in the request (maybe none); InvalidInput when the body
+        is not what the provider sends at all (→ 400). `received_at`: time.time() on
+        arrival, for the route-latency metric."""
+        ...
 
 
 class UpdatePoller(Protocol):

@@ -4,7 +4,7 @@ Why: parsing, quote stripping and sanitising cost what the sender makes them cos
 quoted-printable line froze the hub for 16.8 s when this ran on the event loop). The full
 reading runs in a worker process (`hub.runtime.cpu_pool`); when it is not done within
 BUDGET_SECONDS, or fails in a way the adapter did not foresee, the adapter's cheap reading
-(headers and raw text, linear in size) stores the mail instead, flagged `extra["unparsed"]`.
+(headers and raw text, linear in size) stores the mail instead, flagged `mail.unparsed`.
 Only a mail without a usable From address is refused (InvalidInput), as before.
 """
 

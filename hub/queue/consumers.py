@@ -26,14 +26,14 @@ from hub.actions.delivery import (
 )
 from hub.actions.unit import commit_and_publish, defer_send
 from hub.db import Database
-from hub.domain.messages import DeliveryReceipt, InboundMessage, OutboundMessage
+from hub.domain.messages import DeliveryReceipt, InboundMessage, OutboundMessage, Routed
 from hub.domain.ports import SendingAdapter
 from hub.domain.types import Channel, MessageStatus
 from hub.errors import ProviderError
 from hub.queue.outbound import OutboundJob
 from hub.queue.port import INBOUND, OUTBOUND, Job, QueueBackend
 from hub.realtime import Broker
-from hub.routing import Routed, plan_batch, store_batch
+from hub.routing import plan_batch, store_batch
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class InboundConsumer(Consumer):
         name: str,
         db: Database,
         broker: Broker,
-        bots: BotRunner | None = None,
+        bots: BotRunner,
     ) -> None:
         super().__init__(backend, name)
         self.db = db
@@ -171,20 +171,19 @@ class InboundConsumer(Consumer):
             plan = await plan_batch(session, batch)
             async with self.db.writing():
                 routed = [] if plan is None else await store_batch(session, plan)
-                acked = self.bots is None and await self.backend.ack_within(
+                acked = not self.bots.answers and await self.backend.ack_within(
                     session, self.queue, jobs
                 )
                 await commit_and_publish(session, self.backend, self.broker)
         self._count(routed)
-        if self.bots is not None:
-            acked = await self.bots.answer(
-                self.db,
-                self.backend,
-                self.broker,
-                batch,
-                lambda s: self.backend.ack_within(s, self.queue, jobs),
-            )
-        if not acked:
+        answered = await self.bots.answer(
+            self.db,
+            self.backend,
+            self.broker,
+            batch,
+            lambda s: self.backend.ack_within(s, self.queue, jobs),
+        )
+        if not (acked or answered):
             await self.backend.ack(self.queue, jobs)
 
     def _count(self, routed: list[Routed]) -> None:

@@ -45,7 +45,7 @@ def background_jobs(
     plain `hub worker`". A new chore or listener is added here."""
     settings = hub.settings
     name = consumer_name(role, settings)
-    bots = BotRunner(build_bots(settings)) if settings.bots else None
+    bots = BotRunner(build_bots(settings) if settings.bots else ())
     store = media_store(settings)
     files = FileAttacher(store, hub.secret_key, settings.base_url)
     jobs: list[tuple[str, Job]] = [

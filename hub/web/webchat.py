@@ -23,13 +23,22 @@ from hub.actions.webchat import (
 )
 from hub.domain import events
 from hub.domain.events import Event
-from hub.domain.json_input import decode_json
 from hub.domain.messages import InboundMessage
-from hub.domain.storable import UNSTORABLE, storable_text
 from hub.domain.types import Channel
 from hub.errors import InvalidInput
 from hub.models import Message
 from hub.queue.inbound import accept_inbound
+from hub.registry import (
+    ChatMessage,
+    ClientFrame,
+    FrameError,
+    Hello,
+    Identify,
+    Typing,
+    error_frame,
+    read_frame,
+    said,
+)
 from hub.resources import static_dir
 from hub.runtime.secrets import sign
 from hub.runtime.services import WEBCHAT_OUTBOUND, Hub
@@ -41,7 +50,6 @@ from hub.web.webchat_limits import ThreeWayBudget, WebchatLimits, message_budget
 log = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024
-MAX_TEXT_CHARS = 10_000
 HELLO_TIMEOUT = 30.0
 ACK_FALLBACK_SECONDS = 5.0
 CLOSE_INVALID_TOKEN = 4401
@@ -82,16 +90,6 @@ def message_frame(
     }
 
 
-def _unstorable(value: str) -> bool:
-    """NUL or a lone surrogate (JSON may escape both): no database text column holds them,
-    and a message the database refuses would be retried forever after its frame was taken."""
-    return UNSTORABLE.search(value) is not None
-
-
-def _error(code: str, message: str) -> dict[str, str]:
-    return {"type": "error", "code": code, "message": message}
-
-
 class VisitorSocket:
     """One open widget: frames in, the visitor's replies out."""
 
@@ -130,47 +128,34 @@ class VisitorSocket:
             }
         )
 
-    async def on_frame(self, frame: dict[str, Any]) -> None:
-        kind = frame.get("type")
-        if kind == "message":
+    async def on_frame(self, frame: ClientFrame | FrameError) -> None:
+        if isinstance(frame, ChatMessage):
             await self.on_message(frame)
-        elif kind == "identify":
+        elif isinstance(frame, Identify):
             await self.on_identify(frame)
-        elif kind == "typing":
+        elif isinstance(frame, Typing):
             await self.on_typing()
-        elif kind == "hello":
+        elif isinstance(frame, Hello):
             await self.welcome()
         else:
-            await self.ws.send_json(_error("unknown_type", f"unknown frame type {kind!r}"))
+            await self.ws.send_json(frame.frame())
 
-    async def on_message(self, frame: dict[str, Any]) -> None:
+    async def on_message(self, frame: ChatMessage) -> None:
         wait = self.limiter.retry_after(self.visitor_id, self.address)
         if wait is not None:  # refused before any work: nothing stored, the socket stays
-            limited = _error("rate_limited", f"too many messages: wait {wait} s and send again")
-            await self.ws.send_json({**limited, "retry_after": wait})
+            text = f"too many messages: wait {wait} s and send again"
+            await self.ws.send_json({**error_frame("rate_limited", text), "retry_after": wait})
             return
-        text, client_id = frame.get("text"), frame.get("client_id")
         try:  # files uploaded to /webchat/upload by this very visitor
-            files = uploads_of(self.hub.secret_key, self.visitor_id, frame.get("attachments"))
+            files = uploads_of(self.hub.secret_key, self.visitor_id, frame.attachments)
         except InvalidInput as exc:
-            await self.ws.send_json(_error("invalid_attachment", exc.message))
+            await self.ws.send_json(error_frame("invalid_attachment", exc.message))
             return
-        if files and text is None:
-            text = ""  # a file alone
-        if not isinstance(text, str) or not (text.strip() or files):
-            await self.ws.send_json(_error("invalid_message", "text must be a non-empty string"))
+        checked = said(frame, with_files=bool(files))
+        if isinstance(checked, FrameError):
+            await self.ws.send_json(checked.frame())
             return
-        if len(text) > MAX_TEXT_CHARS:
-            await self.ws.send_json(_error("too_long", f"at most {MAX_TEXT_CHARS} characters"))
-            return
-        if (
-            not isinstance(client_id, str)
-            or not 0 < len(client_id) <= 100
-            or _unstorable(client_id)
-        ):
-            await self.ws.send_json(_error("invalid_message", "client_id must be a short string"))
-            return
-        text = storable_text(text)  # as email does with NUL
+        text, client_id = checked.text, checked.client_id
         dedupe_key = f"{self.visitor_id}:{client_id}"
         async with self.hub.db.session() as session:
             stored = await find_by_dedupe(session, dedupe_key)
@@ -208,31 +193,25 @@ class VisitorSocket:
                 {"type": "ack", "client_id": client_id, "id": stored.id if stored else None}
             )
 
-    async def on_identify(self, frame: dict[str, Any]) -> None:
-        fields = {k: frame.get(k) for k in ("name", "email", "phone", "identity_hash")}
-        if any(
-            v is not None and (not isinstance(v, str) or _unstorable(v)) for v in fields.values()
-        ):
-            await self.ws.send_json(_error("invalid_identify", "identify fields are strings"))
-            return
+    async def on_identify(self, frame: Identify) -> None:
         secret = self.hub.settings.webchat_hmac_secret
-        claimed = fields["email"] or fields["phone"]
+        claimed = frame.email or frame.phone
         verified = identity_hash_valid(
-            secret.get_secret_value() if secret else None, claimed, fields["identity_hash"]
+            secret.get_secret_value() if secret else None, claimed, frame.identity_hash
         )
         try:
             async with self.hub.db.session() as session:
                 await do_identify(
                     session,
                     self.visitor_id,
-                    name=fields["name"],
-                    email=fields["email"],
-                    phone=fields["phone"],
+                    name=frame.name,
+                    email=frame.email,
+                    phone=frame.phone,
                     verified=verified,
                 )
                 await commit_and_publish(session, self.hub.queue, self.hub.broker)
         except InvalidInput as exc:
-            await self.ws.send_json(_error("invalid_identify", exc.message))
+            await self.ws.send_json(error_frame("invalid_identify", exc.message))
             return
         if verified:
             await self.welcome()  # the whole thread is now theirs to see
@@ -274,29 +253,29 @@ async def _hello(
     (if the address and the hub still have room for new visitors)."""
     try:
         first = await ws.receive(timeout=HELLO_TIMEOUT)
-        frame = decode_json(first.data) if first.type == WSMsgType.TEXT else None
-    except (TimeoutError, ValueError):
+        frame = read_frame(first.data) if first.type == WSMsgType.TEXT else None
+    except TimeoutError:
         frame = None
-    if not isinstance(frame, dict) or frame.get("type") != "hello":
-        await ws.send_json(_error("hello_required", "the first frame must be hello"))
+    if not isinstance(frame, Hello):
+        await ws.send_json(error_frame("hello_required", "the first frame must be hello"))
         await ws.close()
         return None
-    token = frame.get("visitor_token")
+    token = frame.visitor_token
     if token is None:
         wait = limits.new_visitors.retry_after(address)
         if wait is not None:
             await _refuse(ws, wait, "too many new chats from here")
             return None
         return "v_" + secrets.token_urlsafe(16)
-    visitor_id = visitor_of(hub.secret_key, token) if isinstance(token, str) else None
+    visitor_id = visitor_of(hub.secret_key, token)
     if visitor_id is None:
-        await ws.send_json(_error("invalid_token", "the visitor token is not valid"))
+        await ws.send_json(error_frame("invalid_token", "the visitor token is not valid"))
         await ws.close(code=CLOSE_INVALID_TOKEN, message=b"invalid token")
     return visitor_id
 
 
 async def _refuse(ws: web.WebSocketResponse, wait: int, what: str) -> None:
-    limited = _error("rate_limited", f"{what}: wait {wait} s and try again")
+    limited = error_frame("rate_limited", f"{what}: wait {wait} s and try again")
     await ws.send_json({**limited, "retry_after": wait})
     await ws.close(code=CLOSE_RATE_LIMITED, message=b"rate limited")
 
@@ -344,20 +323,12 @@ async def _converse(
                 if msg.type != WSMsgType.TEXT:
                     continue
                 try:
-                    frame = decode_json(msg.data)  # depth and number size capped
-                except ValueError:
-                    await ws.send_json(_error("invalid_json", "frames are JSON objects"))
-                    continue
-                if not isinstance(frame, dict):
-                    await ws.send_json(_error("invalid_json", "frames are JSON objects"))
-                    continue
-                try:
-                    await visitor.on_frame(frame)
+                    await visitor.on_frame(read_frame(msg.data))
                 except ConnectionError:
                     break
                 except Exception:  # one bad frame must not end the socket (nor garble it)
                     log.exception("a web chat frame failed")
-                    await ws.send_json(_error("internal", "the frame could not be handled"))
+                    await ws.send_json(error_frame("internal", "the frame could not be handled"))
         finally:
             visitor.close()
             forward.cancel()

@@ -10,7 +10,7 @@ import time
 
 import aiohttp
 
-from hub.web.webchat import MAX_TEXT_CHARS
+from adapters.webchat import MAX_TEXT_CHARS
 from tests.factories import messages_of
 from tests.support import RunningHub, eventually
 

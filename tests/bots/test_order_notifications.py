@@ -6,13 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from hub.actions.notifications import (
-    Reach,
-    Route,
-    choose_route,
-    do_notify_order_status,
-    whatsapp_window_open,
-)
+from hub.actions.channel_state import window_open
+from hub.actions.notifications import Reach, Route, choose_route, do_notify_order_status
 from hub.domain.types import Channel
 from hub.models import Conversation, Customer, Identity, Message, Order
 from hub.models.base import utcnow
@@ -82,9 +77,9 @@ async def test_a_notification_is_written_in_the_customers_language(
 
 def test_whatsapp_window_is_24_hours_from_the_last_customer_message() -> None:
     now = utcnow()
-    assert whatsapp_window_open(now - timedelta(hours=23, minutes=59), now)
-    assert not whatsapp_window_open(now - timedelta(hours=24), now)
-    assert not whatsapp_window_open(None, now)
+    assert window_open(now - timedelta(hours=23, minutes=59), now)
+    assert not window_open(now - timedelta(hours=24), now)
+    assert not window_open(None, now)
 
 
 def test_route_prefers_the_preferred_channel_then_reachability_order() -> None:

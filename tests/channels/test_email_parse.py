@@ -36,8 +36,9 @@ def test_address_is_lower_cased_and_threading_ids_are_collected() -> None:
     )
     assert message.address == "ann@customer.test" and message.display_name == "Ann"
     assert message.external_id == "<1@c.test>" and message.dedupe_key == "<1@c.test>"
-    assert message.extra["references"] == ["<a@hub.test>", "<b@hub.test>"]
-    assert message.extra["automated"] is False
+    assert message.mail is not None
+    assert message.mail.references == ("<a@hub.test>", "<b@hub.test>")
+    assert message.automated is False
 
 
 @pytest.mark.parametrize(
@@ -53,15 +54,15 @@ def test_address_is_lower_cased_and_threading_ids_are_collected() -> None:
     ],
 )
 def test_automatic_mail_is_flagged(extra: str) -> None:
-    assert parse_mail(raw(BASE + "\n" + extra)).extra["automated"] is True
+    assert parse_mail(raw(BASE + "\n" + extra)).automated is True
 
 
 def test_auto_submitted_no_is_a_person() -> None:
-    assert parse_mail(raw(BASE + "\nAuto-Submitted: no")).extra["automated"] is False
+    assert parse_mail(raw(BASE + "\nAuto-Submitted: no")).automated is False
 
 
 def test_a_null_envelope_sender_is_a_bounce() -> None:
-    assert parse_mail(raw(BASE), envelope_from="<>").extra["automated"] is True
+    assert parse_mail(raw(BASE), envelope_from="<>").automated is True
 
 
 def test_a_mail_without_message_id_still_dedupes_by_content() -> None:

@@ -10,8 +10,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from adapters.webchat import MAX_TEXT_CHARS
 from hub.models import Message
-from hub.web.webchat import MAX_FRAME_BYTES, MAX_TEXT_CHARS, issue_token
+from hub.web.webchat import MAX_FRAME_BYTES, issue_token
 from hub.web.webchat_files import issue_upload_id
 from hub.web.webchat_limits import SlidingWindow, message_budget
 from tests.factories import count, messages_of

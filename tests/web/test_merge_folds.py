@@ -104,7 +104,7 @@ async def test_an_operator_confirms_a_claim_or_dismisses_a_suggestion(
     hub: RunningHub, api: Api
 ) -> None:
     """Claims come from the web chat's identify without proof; an operator decides."""
-    from tests.webchat_visitor import Visitor
+    from tests.support.webchat_visitor import Visitor
 
     owner = await customer_writes(hub, 8301, "hello")
     await api.ok(
