@@ -1,6 +1,6 @@
 """Web chat: the socket's client frames (SPEC §4) read into typed values, pure, no I/O;
 sending is a push to the visitor. The socket, visitor sessions and hub calls live in
-`hub.web.webchat`, which acts on what is read here.
+`hub.web.webchat.socket`, which acts on what is read here.
 """
 
 from __future__ import annotations

@@ -26,14 +26,10 @@ from hub.domain.addresses import normalise_email, normalise_phone
 from hub.domain.events import Event
 from hub.domain.messages import PREVIEW_CHARS, InboundMessage, Routed
 from hub.domain.types import Channel, ConversationStatus, Direction, MessageStatus, SenderType
-from hub.models import Conversation, Customer, Identity, Message
 from hub.models.base import utcnow
 from hub.models.conversations import UNRESOLVED_SQL
+from hub.models.tables import CONVERSATIONS, CUSTOMERS, IDENTITIES, MESSAGES
 
-MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
-CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
-IDENTITIES: Table = Identity.__table__  # type: ignore[attr-defined]
-CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
 _UNRESOLVED = text(UNRESOLVED_SQL)
 _REOPENED = (ConversationStatus.SNOOZED.value, ConversationStatus.PENDING.value)
 # SMS and WhatsApp from one phone are one person: each phone identity has a twin.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -28,9 +28,8 @@ from hub.errors import NotFound
 from hub.media.store import MediaStore, signed_link
 from hub.models import Attachment, Customer, Message
 from hub.models.base import utcnow
+from hub.models.tables import ATTACHMENTS, MESSAGES
 
-ATTACHMENTS: Table = Attachment.__table__  # type: ignore[attr-defined]
-MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
 # Wakes the worker's fetcher when routed messages brought files (not shown in the inbox).
 ATTACHMENTS_PENDING = "attachment.pending"
 STORED_PREFIX = "media:"  # a ref naming a file already in the media store (web chat upload)

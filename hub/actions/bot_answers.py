@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.actions.unit import defer_send, record
@@ -20,11 +20,9 @@ from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.messages import PREVIEW_CHARS, Routed
 from hub.domain.types import ConversationStatus, Direction, MessageStatus, SenderType
-from hub.models import Conversation, Message
+from hub.models import Message
 from hub.models.base import utcnow
-
-MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
-CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
+from hub.models.tables import CONVERSATIONS, MESSAGES
 
 
 @dataclass(frozen=True, slots=True)

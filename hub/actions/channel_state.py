@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -17,10 +17,8 @@ from hub.domain.messages import InboundMessage, MailThread
 from hub.domain.types import Channel, ConversationStatus, Direction
 from hub.models import Conversation, Customer, Identity, Message, MessageSource
 from hub.models.base import utcnow
+from hub.models.tables import IDENTITIES, MESSAGES, SOURCES
 
-IDENTITIES: Table = Identity.__table__  # type: ignore[attr-defined]
-MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
-SOURCES: Table = MessageSource.__table__  # type: ignore[attr-defined]
 # WhatsApp: free-form replies only within 24 h of the customer's last message (Twilio 63016).
 WHATSAPP_WINDOW = timedelta(hours=24)
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.models import Customer
+from hub.models.tables import CUSTOMERS
 
-CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
 _TAKE_SQLITE_WRITE_LOCK = update(CUSTOMERS).where(CUSTOMERS.c.id == -1).values(name=None)
 
 

@@ -1,12 +1,12 @@
 """The worker's orphan-file sweep: media-store files no attachment names are removed.
 
-A web chat upload (hub/web/webchat_upload.py) and an operator's file (hub/web/inbox/
+A web chat upload (hub/web/webchat/upload.py) and an operator's file (hub/web/inbox/
 attachments.py) are stored before the message that carries them; a visitor who never sends
 theirs, or a reply that fails validation, leaves a file nothing refers to. Files put more
 than GRACE_SECONDS ago that no attachment row names are deleted, every SWEEP_SECONDS, by
 each worker (a delete is idempotent): an unattached upload is gone within the hour (SPEC
 §10), so uploads a stranger never sends cannot fill the disk. The grace outlasts an upload
-id (20 min, hub.web.webchat_files.UPLOAD_SECONDS) with 20 min to spare for a queue
+id (20 min, hub.web.webchat.files.UPLOAD_SECONDS) with 20 min to spare for a queue
 backlog: a file is named by its attachment row only once the inbound message carrying it
 was routed.
 The media store alone knows where files are (hub.media.store).

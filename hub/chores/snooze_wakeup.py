@@ -13,7 +13,7 @@ import asyncio
 import logging
 from datetime import datetime
 
-from sqlalchemy import Table, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.actions.unit import commit_and_publish, record
@@ -22,14 +22,12 @@ from hub.db import Database
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.types import ConversationStatus
-from hub.models import Conversation
 from hub.models.base import utcnow
+from hub.models.tables import CONVERSATIONS
 from hub.queue.port import QueueBackend
 from hub.realtime import Broker
 
 log = logging.getLogger(__name__)
-
-CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
 
 
 async def do_wake_due(session: AsyncSession, now: datetime) -> int:

@@ -11,7 +11,7 @@ import time
 from datetime import timedelta
 from functools import cached_property
 
-from sqlalchemy import Table, bindparam, delete, event, func, or_, select, update
+from sqlalchemy import bindparam, delete, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -22,21 +22,27 @@ from hub.db import Database
 from hub.errors import QueueUnavailable
 from hub.models.base import UTCDateTime, utcnow
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
+from hub.models.tables import QUEUE_JOBS
 from hub.queue.group_commit import Batch, GroupCommit
 from hub.queue.port import PARTITIONS, PRODUCTION_LEASES, Job, Leases, NewJob, Wakeups, partition_of
 
-JOBS: Table = QueueJob.__table__  # type: ignore[attr-defined]
 _CLAIM = (
-    select(JOBS.c.id, JOBS.c.partition, JOBS.c.payload, JOBS.c.attempts, JOBS.c.enqueued_at)
-    .where(
-        JOBS.c.queue == bindparam("queue"),
-        JOBS.c.partition.in_(bindparam("held", expanding=True)),
-        JOBS.c.available_at <= bindparam("now", type_=UTCDateTime()),
+    select(
+        QUEUE_JOBS.c.id,
+        QUEUE_JOBS.c.partition,
+        QUEUE_JOBS.c.payload,
+        QUEUE_JOBS.c.attempts,
+        QUEUE_JOBS.c.enqueued_at,
     )
-    .order_by(JOBS.c.id)
+    .where(
+        QUEUE_JOBS.c.queue == bindparam("queue"),
+        QUEUE_JOBS.c.partition.in_(bindparam("held", expanding=True)),
+        QUEUE_JOBS.c.available_at <= bindparam("now", type_=UTCDateTime()),
+    )
+    .order_by(QUEUE_JOBS.c.id)
     .limit(bindparam("limit"))
 )
-_ACK = delete(JOBS).where(JOBS.c.id.in_(bindparam("ids", expanding=True)))
+_ACK = delete(QUEUE_JOBS).where(QUEUE_JOBS.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _unavailable(exc: Exception) -> Exception:
@@ -70,7 +76,9 @@ class DatabaseQueue:
     def _insert(self) -> Executable:
         """One statement for every flush: compiled once, run as executemany."""
         dialect = sqlite if self.db.is_sqlite else postgresql
-        return dialect.insert(JOBS).on_conflict_do_nothing(index_elements=["queue", "dedupe_key"])
+        return dialect.insert(QUEUE_JOBS).on_conflict_do_nothing(
+            index_elements=["queue", "dedupe_key"]
+        )
 
     async def enqueue(self, queue: str, jobs: list[NewJob]) -> None:
         await self._commits.enqueue(queue, jobs)

@@ -11,13 +11,14 @@ from hub.resources import static_dir, templates_dir
 from hub.runtime.services import Hub, close_hub, open_hub
 from hub.runtime.worker import start_consumers
 from hub.settings import Settings
-from hub.web import demo, i18n, inbox, ops, security_headers, webchat, webhooks
+from hub.web import demo, i18n, inbox, ops, security_headers, webhooks
 from hub.web.api import routes as api_routes
 from hub.web.inbox import attachments
 from hub.web.keys import HUB, LOGIN_LIMITER, TEMPLATES, WEBCHAT_LIMITS
 from hub.web.login_limits import LoginLimiter
 from hub.web.middlewares import errors
-from hub.web.webchat_limits import WebchatLimits
+from hub.web.webchat import socket as webchat
+from hub.web.webchat.limits import WebchatLimits
 
 
 def templates() -> jinja2.Environment:

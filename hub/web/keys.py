@@ -7,7 +7,7 @@ from aiohttp import web
 
 from hub.runtime.services import Hub
 from hub.web.login_limits import LoginLimiter
-from hub.web.webchat_limits import WebchatLimits
+from hub.web.webchat.limits import WebchatLimits
 
 HUB = web.AppKey("hub", Hub)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)

@@ -12,9 +12,9 @@ import pytest
 
 from adapters.webchat import MAX_TEXT_CHARS
 from hub.models import Message
-from hub.web.webchat import MAX_FRAME_BYTES, issue_token
-from hub.web.webchat_files import issue_upload_id
-from hub.web.webchat_limits import SlidingWindow, message_budget
+from hub.web.webchat.files import issue_upload_id
+from hub.web.webchat.limits import SlidingWindow, message_budget
+from hub.web.webchat.socket import MAX_FRAME_BYTES, issue_token
 from tests.factories import count, messages_of
 from tests.support import RunningHub, operator_reply
 from tests.support.webchat import open_chat, receive

@@ -17,8 +17,8 @@ import pytest
 from hub.models import Message
 from hub.web.client_address import budget_key, forwarded_client
 from hub.web.keys import WEBCHAT_LIMITS
-from hub.web.webchat import CLOSE_RATE_LIMITED
-from hub.web.webchat_limits import SlidingWindow, UploadQuota, WebchatLimits
+from hub.web.webchat.limits import SlidingWindow, UploadQuota, WebchatLimits
+from hub.web.webchat.socket import CLOSE_RATE_LIMITED
 from tests.conftest import make_settings
 from tests.factories import count
 from tests.support import RunningHub, eventually, start_hub, stop_hub
@@ -213,7 +213,7 @@ async def test_open_sockets_per_address_are_limited_before_any_hello(hub: Runnin
 
 async def test_uploads_from_one_address_stay_within_its_storage_quota(hub: RunningHub) -> None:
     """Before: 10 visitors put 200 MB of uploads on disk in 3.3 s."""
-    quota_files = 4  # hub.web.webchat_limits.upload_quota: four files of the largest size
+    quota_files = 4  # hub.web.webchat.limits.upload_quota: four files of the largest size
     statuses = []
     for n in range(quota_files + 1):
         _, welcome = await open_chat(hub)  # a new identity for every file

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from hub.models import Attachment
-from hub.web.webchat_limits import SlidingWindow, upload_budget
+from hub.web.webchat.limits import SlidingWindow, upload_budget
 from tests.conftest import make_settings
 from tests.factories import messages_of
 from tests.support import RunningHub, eventually, start_hub, stop_hub, tampered

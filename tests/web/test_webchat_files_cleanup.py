@@ -13,7 +13,7 @@ import pytest
 
 from hub.chores.media_sweep import GRACE_SECONDS, SWEEP_SECONDS, MediaSweeper
 from hub.media.store import media_store
-from hub.web.webchat_files import UPLOAD_SECONDS
+from hub.web.webchat.files import UPLOAD_SECONDS
 from tests.factories import messages_of
 from tests.support import RunningHub, eventually
 from tests.support.attachments import PDF, PNG

@@ -19,11 +19,12 @@ from hub.errors import InvalidInput, NotFound, Unauthorized
 from hub.media.store import link_valid, media_store
 from hub.models import Attachment
 from hub.runtime.services import Hub
-from hub.web import sessions, webchat_upload
+from hub.web import sessions
 from hub.web.api.calls import path_id
 from hub.web.inbox.common import View, answer_form, failure, hub_of, page
 from hub.web.keys import HUB
 from hub.web.sessions import SignedIn
+from hub.web.webchat import upload as webchat_upload
 
 INBOX_PATH = "/inbox/attachments/{id}"
 PUBLIC_PATH = "/media/{id}/{expires}/{signature}"

@@ -44,8 +44,8 @@ from hub.runtime.secrets import sign
 from hub.runtime.services import WEBCHAT_OUTBOUND, Hub
 from hub.web.client_address import budget_key, client_address
 from hub.web.keys import HUB, WEBCHAT_LIMITS
-from hub.web.webchat_files import frame_files, uploads_of
-from hub.web.webchat_limits import ThreeWayBudget, WebchatLimits, message_budget
+from hub.web.webchat.files import frame_files, uploads_of
+from hub.web.webchat.limits import ThreeWayBudget, WebchatLimits, message_budget
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ from hub.media.store import media_store
 from hub.runtime.services import Hub
 from hub.web.client_address import budget_key, client_address
 from hub.web.keys import HUB, WEBCHAT_LIMITS
-from hub.web.webchat import _origin_allowed, visitor_of
-from hub.web.webchat_files import UPLOAD_SECONDS, issue_upload_id
-from hub.web.webchat_limits import WebchatLimits, upload_quota
+from hub.web.webchat.files import UPLOAD_SECONDS, issue_upload_id
+from hub.web.webchat.limits import WebchatLimits, upload_quota
+from hub.web.webchat.socket import _origin_allowed, visitor_of
 
 UPLOAD_PATH = "/webchat/upload"
 TOKEN_FIELD = "visitor_token"
