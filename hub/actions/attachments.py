@@ -302,7 +302,25 @@ class FileAttacher:
         self.store, self.secret, self.base_url = store, secret, base_url
 
     async def attach(self, session: AsyncSession, outbound: OutboundMessage) -> OutboundMessage:
-        files = (await attachments_of(session, [outbound.message_id])).get(outbound.message_id)
+        return (await self.attach_all(session, {outbound.message_id: outbound}))[
+            outbound.message_id
+        ]
+
+    async def attach_all(
+        self, session: AsyncSession, sends: dict[int, OutboundMessage]
+    ) -> dict[int, OutboundMessage]:
+        """The same for a batch of sends: one query finds the files of all of them."""
+        found = await attachments_of(session, list(sends))
+        if not found:
+            return sends
+        return {
+            message_id: await self._with_files(outbound, found.get(message_id))
+            for message_id, outbound in sends.items()
+        }
+
+    async def _with_files(
+        self, outbound: OutboundMessage, files: list[Attachment] | None
+    ) -> OutboundMessage:
         if not files:
             return outbound
         attached = []

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -16,6 +17,7 @@ from hub.domain.messages import OutboundMessage
 from hub.domain.types import STATUS_RANK, Channel, Direction, MessageStatus
 from hub.models import Message
 from hub.models.base import utcnow
+from hub.models.tables import IDENTITIES, MESSAGES
 from hub.queue.outbound import OutboundJob
 
 # What an operator reads on a reply to a customer who texted STOP.
@@ -43,6 +45,121 @@ async def load_outbound(session: AsyncSession, job: OutboundJob) -> OutboundMess
         opted_out=channel is Channel.SMS and await sms_opted_out(session, message.address),
         progress=job.progress,
     )
+
+
+async def load_sends(session: AsyncSession, jobs: list[OutboundJob]) -> dict[int, OutboundMessage]:
+    """The sends of a whole batch of queued replies, by message id, in two Core statements
+    (messages, then SMS opt-outs) instead of an ORM load per reply; a reply with nothing
+    left to send is absent. Mail threads are read per mail reply (rare, and never hot)."""
+    wanted = {job.message_id: job for job in jobs}
+    if not wanted:
+        return {}
+    rows = (
+        await session.execute(
+            select(
+                MESSAGES.c.id,
+                MESSAGES.c.conversation_id,
+                MESSAGES.c.customer_id,
+                MESSAGES.c.channel,
+                MESSAGES.c.address,
+                MESSAGES.c.text,
+                MESSAGES.c.content_sid,
+            ).where(
+                MESSAGES.c.id.in_(list(wanted)),
+                MESSAGES.c.status == MessageStatus.QUEUED.value,
+                MESSAGES.c.address.is_not(None),
+            )
+        )
+    ).all()
+    sms = {row.address for row in rows if row.channel == Channel.SMS.value}
+    opted_out: set[str] = set()
+    if sms:
+        opted_out = set(
+            await session.scalars(
+                select(IDENTITIES.c.address).where(
+                    IDENTITIES.c.channel == Channel.SMS.value,
+                    IDENTITIES.c.address.in_(sms),
+                    IDENTITIES.c.opted_out.is_(True),
+                )
+            )
+        )
+    sends: dict[int, OutboundMessage] = {}
+    for row in rows:
+        channel = Channel(row.channel)
+        sends[row.id] = OutboundMessage(
+            message_id=row.id,
+            conversation_id=row.conversation_id,
+            channel=channel,
+            address=row.address,
+            text=row.text,
+            content_sid=row.content_sid or None,
+            thread=await mail_thread(session, row.customer_id)
+            if channel is Channel.EMAIL
+            else None,
+            # The customer refuses it: the reply ends failed, visibly, and is never sent.
+            opted_out=channel is Channel.SMS and row.address in opted_out,
+            progress=wanted[row.id].progress,
+        )
+    return sends
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A send's result to record: the status it reached and the provider's id."""
+
+    message_id: int
+    status: MessageStatus
+    external_id: str | None = None
+
+
+_SET_STATUS = (
+    update(MESSAGES)
+    .where(MESSAGES.c.id == bindparam("b_id"))
+    .values(status=bindparam("b_status"), external_id=bindparam("b_external_id"))
+)
+
+
+async def record_outcomes(session: AsyncSession, outcomes: list[Outcome]) -> None:
+    """What do_set_delivery_status does, for a batch of sends in two Core statements: a
+    status only moves forward (a callback may have been faster) and the provider's id is
+    kept the first time it is known; each message that moved is published."""
+    if not outcomes:
+        return
+    current = {
+        row.id: row
+        for row in await session.execute(
+            select(
+                MESSAGES.c.id,
+                MESSAGES.c.status,
+                MESSAGES.c.external_id,
+                MESSAGES.c.conversation_id,
+                MESSAGES.c.customer_id,
+            ).where(MESSAGES.c.id.in_([o.message_id for o in outcomes]))
+        )
+    }
+    changes = []
+    for outcome in outcomes:
+        row = current.get(outcome.message_id)
+        if row is None:
+            continue
+        external_id = row.external_id if row.external_id is not None else outcome.external_id
+        moved = STATUS_RANK[MessageStatus(row.status)] < STATUS_RANK[outcome.status]
+        status = outcome.status if moved else MessageStatus(row.status)
+        if not moved and external_id == row.external_id:
+            continue
+        changes.append({"b_id": row.id, "b_status": status.value, "b_external_id": external_id})
+        if moved:
+            record(
+                session,
+                Event(
+                    events.MESSAGE_UPDATED,
+                    conversation_id=row.conversation_id,
+                    customer_id=row.customer_id,
+                    data={"message_id": row.id, "status": status},
+                ),
+            )
+    if changes:
+        await session.execute(_SET_STATUS, changes)
 
 
 def _updated(session: AsyncSession, message: Message) -> None:

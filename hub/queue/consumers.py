@@ -9,7 +9,7 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -20,8 +20,11 @@ from hub.actions.attachments import FileAttacher
 from hub.actions.bots import BotRunner
 from hub.actions.delivery import (
     OPTED_OUT_ERROR,
+    Outcome,
     do_set_delivery_status,
     load_outbound,
+    load_sends,
+    record_outcomes,
     stranded_outbound,
 )
 from hub.actions.unit import commit_and_publish, defer_send
@@ -197,11 +200,36 @@ class InboundConsumer(Consumer):
             metrics.messages_routed.labels(channel).inc(count)
 
 
+class _Recorder:
+    """Group commit for one batch's send outcomes: the first sender to finish writes, and
+    keeps writing what the others finished meanwhile until nothing is left."""
+
+    def __init__(self, write: Callable[[list[tuple[Job, Outcome | None]]], Awaitable[None]]):
+        self.write = write
+        self.pending: list[tuple[Job, Outcome | None]] = []
+        self._writing = False
+
+    async def add(self, job: Job, outcome: Outcome) -> None:
+        self.pending.append((job, outcome))
+        await self.flush()
+
+    async def flush(self) -> None:
+        if self._writing:
+            return  # the writer takes this one along
+        self._writing = True
+        try:
+            while self.pending:
+                batch, self.pending = self.pending, []
+                await self.write(batch)
+        finally:
+            self._writing = False
+
+
 class OutboundConsumer(Consumer):
     """Sends replies through their channel's adapter, retrying with backoff, ending visibly."""
 
     queue = OUTBOUND
-    batch_size = 50
+    batch_size = 100
 
     def __init__(
         self,
@@ -220,12 +248,55 @@ class OutboundConsumer(Consumer):
         self._last_sweep = time.monotonic()
 
     async def handle(self, jobs: list[Job]) -> None:
-        # One conversation's replies go out in order; different conversations in parallel.
+        """A batch: its sends read in a few Core statements, sent concurrently across
+        conversations and in order within one, their outcomes and acks committed together
+        in shared write turns (a group commit: each outcome is written as soon as the write
+        turn is free, so the duplicate window stays one send long, not one batch long)."""
+        sends: list[tuple[Job, OutboundJob]] = []
+        unreadable: list[Job] = []
+        for job in jobs:
+            try:
+                sends.append((job, OutboundJob.read(job.payload)))
+            except (ValueError, KeyError, TypeError):
+                unreadable.append(job)
+        try:
+            async with self.db.session() as session:
+                loaded = await load_sends(session, [send for _, send in sends])
+                if self.files is not None and loaded:
+                    loaded = await self.files.attach_all(session, loaded)
+        except Exception as exc:
+            if is_outage(exc):
+                raise  # nothing sent yet: the run loop waits and claims the batch again
+            log.warning("outbound batch load failed (%r); sending its jobs one by one", exc)
+            await self._handle_one_by_one(jobs)
+            return
+        recorder = _Recorder(self._record_batch)
+        by_conversation: dict[int, list[tuple[Job, OutboundMessage]]] = defaultdict(list)
+        for job, send in sends:
+            outbound = loaded.get(send.message_id)
+            if outbound is None:
+                recorder.pending.append((job, None))  # nothing left to send: only the ack
+            else:
+                by_conversation[outbound.conversation_id].append((job, outbound))
+        for job in unreadable:  # counted as a failed try, like any unexpected error
+            bad = ProviderError("unexpected error: unreadable outbound job", retryable=True)
+            await self._failed(job, None, None, bad, dead_letter=True)
+        # Every group settles before a failure reaches the run loop: it claims un-acked jobs
+        # again, and a group still sending would then send its reply a second time.
+        outcomes = await asyncio.gather(
+            *(self._send_group(group, recorder) for group in by_conversation.values()),
+            return_exceptions=True,
+        )
+        await recorder.flush()
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _handle_one_by_one(self, jobs: list[Job]) -> None:
+        """The per-job path, for a batch whose load failed: a bad job fails alone."""
         by_partition: dict[int, list[Job]] = defaultdict(list)
         for job in jobs:
             by_partition[job.partition].append(job)
-        # Every group settles before a failure reaches the run loop: it claims un-acked jobs
-        # again, and a group still sending would then send its reply a second time.
         outcomes = await asyncio.gather(
             *(self._send_in_order(group) for group in by_partition.values()),
             return_exceptions=True,
@@ -233,6 +304,61 @@ class OutboundConsumer(Consumer):
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
+
+    async def _send_group(
+        self, group: list[tuple[Job, OutboundMessage]], recorder: _Recorder
+    ) -> None:
+        """One conversation's sends of the batch, one after the other."""
+        for job, outbound in group:
+            try:
+                receipt = await self._deliver(outbound)
+            except ProviderError as exc:
+                await self._failed(job, outbound.message_id, outbound.channel, exc)
+                continue
+            except Exception as exc:
+                if is_outage(exc):
+                    raise
+                log.exception("send of job %s (message %s) failed", job.id, outbound.message_id)
+                unexpected = ProviderError(f"unexpected error: {exc!r}"[:2000], retryable=True)
+                await self._failed(
+                    job, outbound.message_id, outbound.channel, unexpected, dead_letter=True
+                )
+                continue
+            status = MessageStatus.DELIVERED if receipt.delivered else MessageStatus.SENT
+            external_id = receipt.external_id[:255] if receipt.external_id else None
+            await recorder.add(job, Outcome(outbound.message_id, status, external_id))
+            metrics.outbound_sent.labels(outbound.channel.value).inc()
+
+    async def _record_batch(self, batch: list[tuple[Job, Outcome | None]]) -> None:
+        """Outcomes and their acks in one write turn. A database outage is waited out
+        (giving up would send those replies again); any other error falls back to recording
+        them one by one, with the per-send fallbacks of _record_sent."""
+        jobs = [job for job, _ in batch]
+        outcomes = [outcome for _, outcome in batch if outcome is not None]
+        while True:
+            try:
+                async with self.db.session() as session:
+                    async with self.db.writing():
+                        await record_outcomes(session, outcomes)
+                        acked = await self.backend.ack_within(session, self.queue, jobs)
+                        await commit_and_publish(session, self.backend, self.broker)
+                if not acked:
+                    await self.backend.ack(self.queue, jobs)
+                return
+            except Exception as exc:
+                if is_outage(exc):
+                    log.warning("recording %d sends waits for the database", len(batch))
+                    await asyncio.sleep(0.5)
+                    continue
+                log.exception("recording %d sends failed; one by one", len(batch))
+                break
+        for job, outcome in batch:
+            if outcome is None:
+                await self.backend.ack(self.queue, [job])
+            else:
+                await self._record_sent(
+                    job, outcome.message_id, outcome.status, outcome.external_id
+                )
 
     async def _send_in_order(self, jobs: list[Job]) -> None:
         for job in jobs:

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import io
 import weakref
+from collections.abc import Awaitable
 
 from sqlalchemy import select
 
@@ -15,6 +16,7 @@ from hub.models import HubSetting, Message
 from tests.factories import count, customer_of, messages_of, telegram_update
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually, operator_reply
+from tests.support.faults import all_replies_final
 
 
 async def test_a_private_message_lands_in_the_customers_thread(hub: RunningHub) -> None:
@@ -122,6 +124,39 @@ async def test_a_429_is_retried_after_retry_after_and_then_sent(
     message_id = await operator_reply(hub, inbound.conversation_id, "after a pause")
     await eventually(lambda: _status(hub, message_id, "sent"), timeout=15, what="sent after 429")
     assert len(fake_telegram.calls_of("sendMessage")) == 2
+
+
+async def test_one_conversations_replies_go_out_in_order_while_another_is_slow(
+    hub: RunningHub, fake_telegram: FakeTelegramAPI
+) -> None:
+    """Sends run concurrently across conversations, never within one: the provider holds
+    the first two answers, so a second reply that overtook the first would arrive while
+    the first is still held (or before it)."""
+    for chat in (785, 786):
+        await hub.post_telegram(telegram_update(chat, "hi"))
+    inbound = await eventually(
+        lambda: _two(messages_of(hub.hub, channel="telegram")), what="both routed"
+    )
+    slow, steady = inbound
+    hold = 1.0
+    fake_telegram.hold_next("sendMessage", hold, count=2, accept=True)
+    texts = ["slow one", "first of two", "second of two"]
+    ids = [
+        await operator_reply(hub, slow.conversation_id, texts[0]),
+        await operator_reply(hub, steady.conversation_id, texts[1]),
+        await operator_reply(hub, steady.conversation_id, texts[2]),
+    ]
+    outcomes = await all_replies_final(hub.hub, ids, timeout=20)
+    assert [o.status for o in outcomes] == ["sent"] * 3
+    calls = {c.fields["text"]: c for c in fake_telegram.calls_of("sendMessage")}
+    assert [s.text for s in fake_telegram.sent if s.text in texts[1:]] == texts[1:]
+    # The second went out only once the provider had answered the first (held `hold` s).
+    assert calls[texts[2]].at - calls[texts[1]].at >= hold * 0.9
+
+
+async def _two(found: Awaitable[list[Message]]) -> list[Message] | None:
+    messages = await found
+    return messages if len(messages) == 2 else None
 
 
 async def test_a_send_that_keeps_failing_ends_visibly_failed(
