@@ -1,13 +1,11 @@
 """Telegram: webhook updates in, Bot API sends out.
 
-Replies (sendMessage, sendPhoto, sendDocument) are plain aiohttp POSTs of the same forms
-aiogram would build: importing aiogram builds ~300 pydantic models (2-3 s of CPU, +123 MB
-RSS), which stalled a sending process's event loop on its first reply even from a thread
-(it holds the GIL), and each send through it cost twice the CPU (docs/PERFORMANCE.md,
-"Telegram client"). aiogram stays where it earns its place and no hot path waits on it:
-getUpdates long polling (`hub worker --telegram-polling`) and the `hub telegram
-set-webhook` command, loaded lazily in a thread there. Updates are parsed here from plain
-JSON.
+Replies (sendMessage, sendPhoto, sendDocument) and getUpdates polling are plain aiohttp
+POSTs of the same forms aiogram would build: importing aiogram builds ~300 pydantic models
+(2-3 s of CPU, +123 MB RSS), which stalled a sending process's event loop on its first
+reply even from a thread (it holds the GIL), and each send through it cost twice the CPU
+(docs/PERFORMANCE.md, "Telegram client"). aiogram stays for `hub telegram set-webhook`, a
+one-shot command, loaded lazily in a thread there. Updates are parsed here from plain JSON.
 """
 
 from __future__ import annotations
@@ -204,18 +202,8 @@ class TelegramWebhook:
         return parse_update(update, received_at)
 
 
-# aiogram parses every answer as `Response[<the method's result type>]`; pydantic keeps such
-# parametrised classes only weakly, so once collected each is rebuilt (~10 ms of schema
-# building) on a later call. Held here, they are built once per process (polling).
-_PINNED_RESPONSE_TYPES: list[type] = []
-
-
 def _load_aiogram() -> None:
     import aiogram.client.session.aiohttp  # noqa: F401
-    from aiogram.methods.base import Response
-    from aiogram.types import Update
-
-    _PINNED_RESPONSE_TYPES.extend([Response[list[Update]], Response[bool]])
 
 
 # Where a file goes in each send method, and the method for each kind of reply part.
@@ -262,7 +250,7 @@ class TelegramSender:
         return self._session
 
     async def bot(self) -> Bot:
-        """aiogram's Bot, for the calls that are no replies (polling, set-webhook)."""
+        """aiogram's Bot, for `hub telegram set-webhook`: no hot path waits on its import."""
         if self._bot is not None:
             return self._bot
         async with self._making_bot:  # concurrent first calls share one Bot (one session)
@@ -316,13 +304,16 @@ class TelegramSender:
             raise ProviderError(f"Telegram's {method} answer has no message_id", retryable=True)
         return str(message_id)
 
-    async def _call(self, method: str, form: aiohttp.FormData) -> dict[str, Any]:
+    async def _call(
+        self, method: str, form: aiohttp.FormData, *, timeout: float | None = None
+    ) -> dict[str, Any]:
         """POST one Bot API method; its answer when `ok`, else a ProviderError. Errors never
         carry the URL: it holds the bot token."""
         url = f"{self._api_url}/bot{self._token}/{method}"
+        seconds = self.timeout if timeout is None else timeout
         try:
             async with self._http().post(
-                url, data=form, timeout=aiohttp.ClientTimeout(total=self.timeout)
+                url, data=form, timeout=aiohttp.ClientTimeout(total=seconds)
             ) as response:
                 status, body = response.status, await response.read()
         except TimeoutError:
@@ -342,31 +333,36 @@ class TelegramSender:
                 f"Telegram's {method} answer is no JSON (HTTP {status})", retryable=True
             )
         if 200 <= status <= 226 and answer.get("ok") is True:
+            if _UNSTORABLE_SOURCE.search(body):  # as for webhooks: only then walk it
+                answer = storable(answer)
             return answer
         raise _api_error(status, answer)
 
     async def poll(
         self, offset: int | None, timeout: int, received_at: float
     ) -> tuple[list[InboundMessage], int | None]:
-        """Long-poll getUpdates: the customer messages and the offset to ask for next."""
-        bot = await self.bot()
-        from aiogram.exceptions import TelegramAPIError
+        """Long-poll getUpdates: the customer messages and the offset to ask for next.
 
+        Plain JSON into `parse_update`, as from the webhook (aiogram's typed Updates were
+        dumped back to dicts for it); every failure is retried by the polling loop."""
+        form = aiohttp.FormData(quote_fields=False)
+        if offset is not None:
+            form.add_field("offset", str(offset))
+        form.add_field("timeout", str(timeout))
         try:
-            updates = await bot.get_updates(
-                offset=offset, timeout=timeout, request_timeout=timeout + 10
-            )
-        except TelegramAPIError as exc:
-            raise ProviderError(str(exc), retryable=True) from None
+            answer = await self._call("getUpdates", form, timeout=timeout + 10)
+        except ProviderError as exc:
+            raise ProviderError(exc.message, retryable=True) from None
+        result = answer.get("result")
+        updates = [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
         messages: list[InboundMessage] = []
+        ids = [u["update_id"] for u in updates if is_id(u.get("update_id"))]
         for update in updates:
-            raw = update.model_dump(mode="json", by_alias=True, exclude_none=True)
             try:
-                messages += parse_update(raw, received_at)
+                messages += parse_update(update, received_at)
             except InvalidInput:
                 continue
-        next_offset = max(u.update_id for u in updates) + 1 if updates else offset
-        return messages, next_offset
+        return messages, max(ids) + 1 if ids else offset
 
     async def set_webhook(self, url: str, secret: str) -> None:
         await (await self.bot()).set_webhook(
