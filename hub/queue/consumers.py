@@ -251,7 +251,7 @@ class OutboundConsumer(Consumer):
         """A batch: its sends read in a few Core statements, sent concurrently across
         conversations and in order within one, their outcomes and acks committed together
         in shared write turns (a group commit: each outcome is written as soon as the write
-        turn is free, so the duplicate window stays one send long, not one batch long)."""
+        turn is free, so the duplicate window stays about one write turn long, not one batch's)."""
         sends: list[tuple[Job, OutboundJob]] = []
         unreadable: list[Job] = []
         for job in jobs:
@@ -273,7 +273,9 @@ class OutboundConsumer(Consumer):
         recorder = _Recorder(self._record_batch)
         by_conversation: dict[int, list[tuple[Job, OutboundMessage]]] = defaultdict(list)
         for job, send in sends:
-            outbound = loaded.get(send.message_id)
+            # A second job of one reply (the stranded-reply sweep's, say) only needs its ack,
+            # as it would find the reply sent had it run after the first.
+            outbound = loaded.pop(send.message_id, None)
             if outbound is None:
                 recorder.pending.append((job, None))  # nothing left to send: only the ack
             else:
