@@ -11,8 +11,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 from adapters.telegram import TelegramSender
+from hub.actions.replies import do_reply
+from hub.actions.unit import take_sends
+from hub.domain.types import SenderType
 from hub.intake.telegram_polling import OFFSET_KEY, TelegramPolling
-from hub.models import HubSetting, Message
+from hub.models import Conversation, HubSetting, Message
+from hub.queue.outbound import OutboundJob
+from hub.queue.port import OUTBOUND, NewJob
 from tests.factories import count, customer_of, messages_of, telegram_update
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually, operator_reply
@@ -152,6 +157,30 @@ async def test_one_conversations_replies_go_out_in_order_while_another_is_slow(
     assert [s.text for s in fake_telegram.sent if s.text in texts[1:]] == texts[1:]
     # The second went out only once the provider had answered the first (held `hold` s).
     assert calls[texts[2]].at - calls[texts[1]].at >= hold * 0.9
+
+
+async def test_two_jobs_of_one_reply_in_one_batch_send_it_once(
+    hub: RunningHub, fake_telegram: FakeTelegramAPI
+) -> None:
+    await hub.post_telegram(telegram_update(787, "hi"))
+    [inbound] = await eventually(lambda: messages_of(hub.hub, channel="telegram"))
+    async with hub.hub.db.session() as session:
+        conversation = await session.get(Conversation, inbound.conversation_id)
+        assert conversation is not None
+        message = await do_reply(session, conversation, "once", sender_type=SenderType.OPERATOR)
+        take_sends(session)  # queued below, twice, in one enqueue: one partition, one batch
+        await session.commit()
+    assert message.id is not None
+    job = OutboundJob(message.id, conversation_id=inbound.conversation_id).queued()
+    twin = NewJob(job.key, job.payload, dedupe_key=f"{job.dedupe_key}:twin")
+    await hub.hub.queue.enqueue(OUTBOUND, [job, twin])
+    await eventually(lambda: _status(hub, message.id or 0, "sent"), what="sent")
+    await eventually(lambda: _outbound_empty(hub), what="both jobs acked")
+    assert [s.text for s in fake_telegram.sent if s.chat_id == 787] == ["once"]
+
+
+async def _outbound_empty(hub: RunningHub) -> bool:
+    return await hub.hub.queue.depth(OUTBOUND) == 0
 
 
 async def _two(found: Awaitable[list[Message]]) -> list[Message] | None:
