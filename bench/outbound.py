@@ -149,6 +149,16 @@ async def api_get(session: aiohttp.ClientSession, url: str, token: str) -> Any:
         return await resp.json()
 
 
+async def api_token(hub: HubStack, tmp: Path) -> str:
+    """An admin and an API token for it, made with the hub's CLI as an operator would."""
+    await asyncio.to_thread(
+        hub_cli, hub.env, tmp, "operator", "create", "--email", EMAIL, "--name", "Bench",
+        "--role", "admin",
+    )  # fmt: skip
+    stdout = await asyncio.to_thread(hub_cli, hub.env, tmp, "token", "create", "--email", EMAIL)
+    return stdout.strip().splitlines()[-1]
+
+
 async def conversation_ids(session: aiohttp.ClientSession, base: str, token: str) -> list[int]:
     ids: list[int] = []
     cursor: str | None = ""
@@ -336,14 +346,7 @@ async def measure(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str
             _, _, complete = await wait_routed(session, hub.metrics, n)
             if not complete:
                 raise RuntimeError("seeding: not every update was routed")
-            await asyncio.to_thread(
-                hub_cli, hub.env, tmp, "operator", "create", "--email", EMAIL, "--name", "Bench",
-                "--role", "admin",
-            )  # fmt: skip
-            stdout = await asyncio.to_thread(
-                hub_cli, hub.env, tmp, "token", "create", "--email", EMAIL
-            )
-            token = stdout.strip().splitlines()[-1]
+            token = await api_token(hub, tmp)
             ids = await conversation_ids(session, hub.base, token)
             if len(ids) != n:
                 raise RuntimeError(f"expected {n} conversations, the API lists {len(ids)}")

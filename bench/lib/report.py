@@ -58,6 +58,11 @@ def machine_line(m: dict[str, Any]) -> str:
     )
 
 
+def loadavg() -> str:
+    """The 1, 5 and 15 minute load averages now, as /proc/loadavg gives them."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def verdict(ok: bool | None) -> str:
     """PASS or MISS against a goal; empty where the figure has no goal."""
     return "" if ok is None else ("PASS" if ok else "MISS")
