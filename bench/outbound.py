@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import random
 import sys
 import time
@@ -54,7 +53,14 @@ from bench.lib.metrics import (
 )
 from bench.lib.posting import answer_status, post_each, shared
 from bench.lib.processes import hub_cli, in_own_process
-from bench.lib.report import cpu_ms_cell, machine, machine_line, print_table, run_and_report
+from bench.lib.report import (
+    add_provider_wait_arguments,
+    cpu_ms_cell,
+    machine,
+    machine_line,
+    print_table,
+    run_and_report,
+)
 from bench.lib.scrape import counter_totals, wait_routed
 from bench.lib.stack import (
     BACKENDS,
@@ -64,7 +70,7 @@ from bench.lib.stack import (
     backends_arg,
     backends_help,
     each_backend,
-    start_hub_stack,
+    running_hub,
 )
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -328,13 +334,9 @@ async def measure(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str
     fake = ThrottlingTelegramAPI(BOT_TOKEN)
     fake.retry_after = args.retry_after
     await fake.start()
-    with contextlib.ExitStack() as stack:
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(60))
-        hub: HubStack | None = None
-        try:
-            hub = await start_hub_stack(
-                backend, stack, tmp, session, {"HUB_TELEGRAM_API_URL": fake.base_url}
-            )
+    env = {"HUB_TELEGRAM_API_URL": fake.base_url}
+    try:
+        async with running_hub(backend, tmp, env) as (hub, session):
             out["processes"] = len(hub.pids)
             out["healthy_s"] = hub.healthy_s
             n = args.conversations
@@ -371,15 +373,8 @@ async def measure(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str
                 )
                 fake.fraction = 0.0
             out["peak_rss_mb"] = total_mb(hub.pids, hwm_mb)
-        except Exception:
-            if hub is not None:
-                print(hub.log_tails(), file=sys.stderr)
-            raise
-        finally:
-            await session.close()
-            if hub is not None:
-                hub.stop()
-            await fake.stop()
+    finally:
+        await fake.stop()
     return out
 
 
@@ -524,14 +519,7 @@ def parser() -> argparse.ArgumentParser:
         "--retry-after", type=int, default=1, help="retry_after of those 429s (%(default)s s)"
     )
     p.add_argument("--warmup", type=int, default=100, help="unmeasured replies first")
-    p.add_argument(
-        "--stall-limit",
-        type=float,
-        default=60.0,
-        help="give up waiting for the provider after this long without progress (%(default)s s)",
-    )
-    p.add_argument("--idle-limit", type=float, default=20.0, help=argparse.SUPPRESS)
-    p.add_argument("--json", type=Path, metavar="FILE", help="also write all figures here")
+    add_provider_wait_arguments(p)
     return p
 
 

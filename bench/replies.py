@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 import time
 from collections import Counter
@@ -48,8 +47,16 @@ from bench.lib.load import CUSTOMER_BASE, WEBHOOK_PATH, LoadSpec, run_load
 from bench.lib.metrics import CpuWatch, RssSampler, cpu_seconds, hwm_mb, total_mb, wait_quiet
 from bench.lib.posting import answer_status, post_each, shared
 from bench.lib.probe import HealthProbe
-from bench.lib.processes import in_own_process
-from bench.lib.report import loadavg, machine, machine_line, print_table, run_and_report, verdict
+from bench.lib.processes import in_own_process, py_spy_records
+from bench.lib.report import (
+    add_provider_wait_arguments,
+    loadavg,
+    machine,
+    machine_line,
+    print_table,
+    run_and_report,
+    verdict,
+)
 from bench.lib.stack import (
     BACKENDS,
     BOT_TOKEN,
@@ -58,7 +65,7 @@ from bench.lib.stack import (
     backends_arg,
     backends_help,
     each_backend,
-    start_hub_stack,
+    running_hub,
 )
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -265,14 +272,9 @@ async def measure_bots(backend: str, args: argparse.Namespace, tmp: Path) -> dic
     out: dict[str, Any] = {"backend": backend, "description": BACKENDS[backend]}
     fake = FakeTelegramAPI(BOT_TOKEN)
     await fake.start()
-    with contextlib.ExitStack() as stack:
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(60))
-        hub: HubStack | None = None
-        sampler: RssSampler | None = None
-        try:
-            hub = await start_hub_stack(
-                backend, stack, tmp, session, {"HUB_TELEGRAM_API_URL": fake.base_url}, bots=True
-            )
+    env = {"HUB_TELEGRAM_API_URL": fake.base_url}
+    try:
+        async with running_hub(backend, tmp, env, bots=True) as (hub, _):
             out["processes"] = len(hub.pids)
             sampler = RssSampler(hub.pids)
             sampler.start()
@@ -287,23 +289,19 @@ async def measure_bots(backend: str, args: argparse.Namespace, tmp: Path) -> dic
             await wait_quiet(hub.pids, limit=args.idle_limit)
             out["rss_before_first_send_mb"] = total_mb(hub.pids)
             print(f"{backend}: {args.messages:,} order questions ...", file=sys.stderr, flush=True)
-            out["bots"] = await bot_load(hub, fake, users, args)
+            with py_spy_records(hub.pids, args.profile, f"{backend}-bots") as files:
+                out["bots"] = await bot_load(hub, fake, users, args)
+            out["bots"]["profiles"] = [str(f) for f in files]
+            await sampler.stop()
             out["peak_rss_sampled_mb"] = sampler.peak
             out["peak_rss_mb"] = max(sampler.peak, total_mb(hub.pids, hwm_mb))
             await wait_quiet(hub.pids, limit=args.idle_limit)
             print(f"{backend}: {args.notices:,} notices ...", file=sys.stderr, flush=True)
-            out["notices"] = await notices(hub, fake, token, users, args)
-        except Exception:
-            if hub is not None:
-                print(hub.log_tails(), file=sys.stderr)
-            raise
-        finally:
-            if sampler is not None:
-                await sampler.stop()
-            await session.close()
-            if hub is not None:
-                hub.stop()
-            await fake.stop()
+            with py_spy_records(hub.pids, args.profile, f"{backend}-notices") as files:
+                out["notices"] = await notices(hub, fake, token, users, args)
+            out["notices"]["profiles"] = [str(f) for f in files]
+    finally:
+        await fake.stop()
     return out
 
 
@@ -554,13 +552,13 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--skip-replies", action="store_true", help="no operator-reply phase")
     p.add_argument(
-        "--stall-limit",
-        type=float,
-        default=60.0,
-        help="give up waiting for the provider after this long without progress (%(default)s s)",
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy every hub process during the bot and notice phases (collapsed stacks "
+        "in DIR, one file a process; needs py-spy in the venv)",
     )
-    p.add_argument("--idle-limit", type=float, default=20.0, help=argparse.SUPPRESS)
-    p.add_argument("--json", type=Path, metavar="FILE", help="also write all figures here")
+    add_provider_wait_arguments(p)
     return p
 
 

@@ -7,21 +7,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass, field
 
 import aiohttp
 
-from bench.lib.metrics import percentile
+from bench.lib.metrics import Sampling, percentile
 
 
-@dataclass
-class HealthProbe:
+class HealthProbe(Sampling):
     """GET `base`/healthz one at a time, `interval` s apart, over its own connection."""
 
-    base: str
-    interval: float = 0.01
-    samples: list[tuple[float, float]] = field(default_factory=list)  # (sent at, seconds)
-    _task: asyncio.Task[None] | None = None
+    def __init__(self, base: str, interval: float = 0.01) -> None:
+        self.base = base
+        self.interval = interval
+        self.samples: list[tuple[float, float]] = []  # (sent at, seconds to the answer)
 
     async def _run(self) -> None:
         connector = aiohttp.TCPConnector(limit=1)
@@ -34,15 +32,6 @@ class HealthProbe:
                         await resp.read()
                 self.samples.append((sent, time.monotonic() - sent))
                 await asyncio.sleep(self.interval)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     def worst(self, start: float = 0.0, end: float = float("inf")) -> float | None:
         """The slowest answer to a probe in flight at some time in [start, end]."""

@@ -83,6 +83,18 @@ def print_table(rows: Sequence[Sequence[str]], indent: str = "  ") -> None:
         print(indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
 
 
+def add_provider_wait_arguments(p: argparse.ArgumentParser) -> None:
+    """--stall-limit, --idle-limit and --json of the scripts that wait for a fake provider."""
+    p.add_argument(
+        "--stall-limit",
+        type=float,
+        default=60.0,
+        help="give up waiting for the provider after this long without progress (%(default)s s)",
+    )
+    p.add_argument("--idle-limit", type=float, default=20.0, help=argparse.SUPPRESS)
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write all figures here")
+
+
 def _interrupted(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
