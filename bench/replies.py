@@ -48,6 +48,7 @@ from bench.lib.metrics import CpuWatch, RssSampler, cpu_seconds, hwm_mb, total_m
 from bench.lib.posting import answer_status, post_each, shared
 from bench.lib.probe import HealthProbe
 from bench.lib.processes import in_own_process, py_spy_records
+from bench.lib.profile import top_frames
 from bench.lib.report import (
     add_provider_wait_arguments,
     loadavg,
@@ -79,6 +80,8 @@ GOAL_PEAK_RSS = 200.0  # MB, embedded, bots on
 GOAL_RATIO = 0.5  # `hub web` accepted req/s / bare aiohttp, worker on the other core
 GOAL_SCALE = 1.8  # 2 workers / 1 worker bot-answered msgs/s: "throughput adds up"
 NOTICE_STATUSES = ["processing", "shipped", "in_transit", "ready_for_pickup", "delivered"]
+# where a profile's shares are worth reading: the hub, its edges and the libraries it drives
+PROFILED = ("/hub/", "/adapters/", "/bots/", "aiogram/", "sqlalchemy/", "pydantic", "jinja2/")
 QUESTION = "Where is my order {user}?"  # the order number is the customer's Telegram id
 
 
@@ -471,6 +474,18 @@ def _cpu(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
+def print_profiles(results: dict[str, Any]) -> None:
+    """With --profile: the functions that hold most samples of each hub process."""
+    for name, result in results["backends"].items():
+        for phase in ("bots", "notices"):
+            for path in map(Path, result.get(phase, {}).get("profiles", [])):
+                if not path.is_file():
+                    continue
+                print(f"\n{name} {phase}: py-spy {path} (share of samples, inclusive)")
+                for share, frame in top_frames(path, PROFILED):
+                    print(f"  {share:6.1%}  {frame}")
+
+
 def print_report(results: dict[str, Any]) -> None:
     cfg = results["config"]
     print()
@@ -487,6 +502,7 @@ def print_report(results: dict[str, Any]) -> None:
     if len(detail_rows(results)[0]) > 1:
         print()
         print_table(detail_rows(results))
+    print_profiles(results)
     print()
     print("== issue 14: goals ==  (load: load average at the phase's start; others: cores")
     print("   busy with processes that are neither the hub, its servers, the posters nor this)")

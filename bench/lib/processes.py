@@ -138,8 +138,10 @@ def py_spy_records(pids: list[int], folder: Path | None, name: str) -> Iterator[
         for spy in spies:  # SIGINT: py-spy writes what it sampled, then exits
             if spy.poll() is None:
                 spy.send_signal(signal.SIGINT)
-        for spy in spies:
-            stop_process(spy, grace=30)
+        for spy in spies:  # writing takes a moment; SIGTERM would lose the samples
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                spy.wait(timeout=30)
+            stop_process(spy)
 
 
 Work = Callable[[Any], Coroutine[Any, Any, dict[str, Any]]]
