@@ -11,6 +11,8 @@ from hub.actions.unit import commit_and_publish
 from hub.domain.types import SenderType
 from hub.media.store import media_store
 from hub.models import Conversation, Message
+from hub.queue.outbound import OutboundJob
+from hub.queue.port import Job
 from tests.factories import messages_of, telegram_update
 from tests.fakes.telegram_api import FakeTelegramAPI, SentMessage
 from tests.support import RunningHub, eventually, operator_reply, start_hub, stop_hub
@@ -91,17 +93,32 @@ async def _reply_with_file(
 
 
 async def test_the_parts_already_sent_are_remembered_across_a_worker_restart(
-    hub: RunningHub, fake_telegram: FakeTelegramAPI
+    hub: RunningHub, fake_telegram: FakeTelegramAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     conversation_id = await _conversation(hub, 793)
     fake_telegram.fail_next("sendMessage", 429, retry_after=2, after=1)
+    queue = hub.hub.queue
+    retries: list[str | None] = []
+    store_retry = queue.retry
+
+    async def recorded_retry(
+        job: Job, delay: float, error: str, payload: str | None = None
+    ) -> None:
+        await store_retry(job, delay, error, payload)
+        retries.append(payload)
+
+    monkeypatch.setattr(queue, "retry", recorded_retry)
     message_id = await operator_reply(hub, conversation_id, LONG_TEXT)
 
-    async def second_refused() -> bool:
-        return [c.status for c in fake_telegram.calls_of("sendMessage")] == [200, 429]
+    async def retry_stored() -> bool:
+        return bool(retries)
 
-    await eventually(second_refused, what="the second part refused")
-    await stop_hub(hub)  # the worker finishes its batch (the retry is stored), then stops
+    # Stopped once the retry with the progress is stored: a stop in between (tasks are
+    # cancelled) would resend the first part, the documented at-least-once window.
+    await eventually(retry_stored, what="the retry with its progress stored")
+    assert [c.status for c in fake_telegram.calls_of("sendMessage")] == [200, 429]
+    assert retries[0] is not None and OutboundJob.read(retries[0]).progress
+    await stop_hub(hub)
     again = await start_hub(hub.settings)
     try:
         sent = await eventually(lambda: _final(again, message_id), timeout=20, what="sent")
