@@ -1,17 +1,24 @@
-"""Telegram: webhook updates in, Bot API sends out (through aiogram, the only place it lives).
+"""Telegram: webhook updates in, Bot API sends out.
 
-aiogram is imported lazily: building its ~300 pydantic models costs seconds of CPU, which
-would break "healthy within 2 s of start" and is never needed by a web-only process (updates
-are parsed here from plain JSON). It is loaded in a thread on the first send.
+Replies (sendMessage, sendPhoto, sendDocument) and getUpdates polling are plain aiohttp
+POSTs of the same forms aiogram would build: importing aiogram builds ~300 pydantic models
+(2-3 s of CPU, +123 MB RSS), which stalled a sending process's event loop on its first
+reply even from a thread (it holds the GIL), and each send through it cost twice the CPU
+(docs/PERFORMANCE.md, "Telegram client"). aiogram stays for `hub telegram set-webhook`, a
+one-shot command, loaded lazily in a thread there. Updates are parsed here from plain JSON.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import re
+import secrets
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeGuard
+
+import aiohttp
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -195,18 +202,33 @@ class TelegramWebhook:
         return parse_update(update, received_at)
 
 
-# aiogram parses every answer as `Response[<the method's result type>]`; pydantic keeps such
-# parametrised classes only weakly, so once collected each is rebuilt (~10 ms of schema
-# building) on a later call. Held here, they are built once per process.
-_PINNED_RESPONSE_TYPES: list[type] = []
-
-
 def _load_aiogram() -> None:
     import aiogram.client.session.aiohttp  # noqa: F401
-    from aiogram.methods.base import Response
-    from aiogram.types import Message, Update
 
-    _PINNED_RESPONSE_TYPES.extend([Response[Message], Response[list[Update]], Response[bool]])
+
+# Where a file goes in each send method, and the method for each kind of reply part.
+_FILE_FIELD = {"sendPhoto": "photo", "sendDocument": "document"}
+
+
+def _api_error(status: int, answer: dict[str, Any]) -> ProviderError:
+    """A refusal, classified as aiogram's session did (429 with retry_after, 5xx and network
+    faults retryable, 403 a blocked bot, the rest final), with its wording."""
+    description = str(answer.get("description") or f"HTTP {status}")
+    parameters = answer.get("parameters")
+    retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
+    if isinstance(retry_after, int) and not isinstance(retry_after, bool) and retry_after > 0:
+        return ProviderError(
+            f"Telegram server says - Flood control exceeded. Retry in {retry_after} seconds."
+            f"\nOriginal description: {description}",
+            retryable=True,
+            retry_after=retry_after,
+        )
+    said = f"Telegram server says - {description}"
+    if status >= 500:
+        return ProviderError(said, retryable=True)
+    if status == 403:
+        return ProviderError(f"the customer blocked the bot: {said}", retryable=False)
+    return ProviderError(said, retryable=False)
 
 
 class TelegramSender:
@@ -215,15 +237,23 @@ class TelegramSender:
 
     def __init__(self, token: str, api_url: str, *, timeout: float = REQUEST_TIMEOUT) -> None:
         self._token = token
-        self._api_url = api_url
-        self._timeout = timeout
+        self._api_url = api_url.rstrip("/")
+        self.timeout = timeout  # seconds per Bot API call, HUB_PROVIDER_TIMEOUT_SECONDS
+        self._session: aiohttp.ClientSession | None = None
         self._bot: Bot | None = None
         self._making_bot = asyncio.Lock()
 
+    def _http(self) -> aiohttp.ClientSession:
+        # Made on first use, inside the running loop that will own it.
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
     async def bot(self) -> Bot:
+        """aiogram's Bot, for `hub telegram set-webhook`: no hot path waits on its import."""
         if self._bot is not None:
             return self._bot
-        async with self._making_bot:  # concurrent first sends share one Bot (one session)
+        async with self._making_bot:  # concurrent first calls share one Bot (one session)
             if self._bot is None:
                 await asyncio.to_thread(_load_aiogram)  # keeps the event loop serving meanwhile
                 from aiogram import Bot
@@ -231,7 +261,7 @@ class TelegramSender:
                 from aiogram.client.telegram import TelegramAPIServer
 
                 session = AiohttpSession(
-                    api=TelegramAPIServer.from_base(self._api_url), timeout=self._timeout
+                    api=TelegramAPIServer.from_base(self._api_url), timeout=self.timeout
                 )
                 self._bot = Bot(token=self._token, session=session)
             return self._bot
@@ -253,60 +283,86 @@ class TelegramSender:
     async def _send_part(
         self, chat_id: str, text: str | None, file: OutboundAttachment | None = None
     ) -> str:
-        bot = await self.bot()  # first: it loads aiogram off the event loop, imports below don't
-        from aiogram.exceptions import (
-            TelegramAPIError,
-            TelegramForbiddenError,
-            TelegramNetworkError,
-            TelegramRetryAfter,
-            TelegramServerError,
-        )
+        """One send* call, as the form aiogram builds: no parse_mode (text goes as is, so
+        nothing is escaped), a file as multipart `attach://` upload."""
+        form = aiohttp.FormData(quote_fields=False)
+        form.add_field("chat_id", str(int(chat_id)))
+        if file is None:
+            method = "sendMessage"
+            form.add_field("text", text or "")
+        else:
+            method = "sendPhoto" if file.is_image else "sendDocument"
+            key = secrets.token_urlsafe(10)
+            form.add_field(_FILE_FIELD[method], f"attach://{key}")
+            if text:
+                form.add_field("caption", text)
+            form.add_field(key, file.data, filename=file.filename or key)
+        answer = await self._call(method, form)
+        result = answer.get("result")
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        if not is_id(message_id):
+            raise ProviderError(f"Telegram's {method} answer has no message_id", retryable=True)
+        return str(message_id)
 
+    async def _call(
+        self, method: str, form: aiohttp.FormData, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """POST one Bot API method; its answer when `ok`, else a ProviderError. Errors never
+        carry the URL: it holds the bot token."""
+        url = f"{self._api_url}/bot{self._token}/{method}"
+        seconds = self.timeout if timeout is None else timeout
         try:
-            if file is None:
-                sent = await bot.send_message(chat_id=int(chat_id), text=text or "")
-            else:
-                from aiogram.types import BufferedInputFile
-
-                upload = BufferedInputFile(file.data, filename=file.filename)
-                if file.is_image:
-                    sent = await bot.send_photo(chat_id=int(chat_id), photo=upload, caption=text)
-                else:
-                    sent = await bot.send_document(
-                        chat_id=int(chat_id), document=upload, caption=text
-                    )
-        except TelegramRetryAfter as exc:
-            raise ProviderError(str(exc), retryable=True, retry_after=exc.retry_after) from None
-        except (TelegramServerError, TelegramNetworkError) as exc:
-            raise ProviderError(str(exc), retryable=True) from None
-        except TelegramForbiddenError as exc:
-            raise ProviderError(f"the customer blocked the bot: {exc}", retryable=False) from None
-        except TelegramAPIError as exc:
-            raise ProviderError(str(exc), retryable=False) from None
-        return str(sent.message_id)
+            async with self._http().post(
+                url, data=form, timeout=aiohttp.ClientTimeout(total=seconds)
+            ) as response:
+                status, body = response.status, await response.read()
+        except TimeoutError:
+            raise ProviderError(
+                "HTTP Client says - Request timeout error", retryable=True
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise ProviderError(
+                f"HTTP Client says - {type(exc).__name__}: {exc}", retryable=True
+            ) from None
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):  # a proxy's error page, a cut answer: try again
+            raise ProviderError(
+                f"Telegram's {method} answer is no JSON (HTTP {status})", retryable=True
+            )
+        if 200 <= status <= 226 and answer.get("ok") is True:
+            if _UNSTORABLE_SOURCE.search(body):  # as for webhooks: only then walk it
+                answer = storable(answer)
+            return answer
+        raise _api_error(status, answer)
 
     async def poll(
         self, offset: int | None, timeout: int, received_at: float
     ) -> tuple[list[InboundMessage], int | None]:
-        """Long-poll getUpdates: the customer messages and the offset to ask for next."""
-        bot = await self.bot()
-        from aiogram.exceptions import TelegramAPIError
+        """Long-poll getUpdates: the customer messages and the offset to ask for next.
 
+        Plain JSON into `parse_update`, as from the webhook (aiogram's typed Updates were
+        dumped back to dicts for it); every failure is retried by the polling loop."""
+        form = aiohttp.FormData(quote_fields=False)
+        if offset is not None:
+            form.add_field("offset", str(offset))
+        form.add_field("timeout", str(timeout))
         try:
-            updates = await bot.get_updates(
-                offset=offset, timeout=timeout, request_timeout=timeout + 10
-            )
-        except TelegramAPIError as exc:
-            raise ProviderError(str(exc), retryable=True) from None
+            answer = await self._call("getUpdates", form, timeout=timeout + 10)
+        except ProviderError as exc:
+            raise ProviderError(exc.message, retryable=True) from None
+        result = answer.get("result")
+        updates = [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
         messages: list[InboundMessage] = []
+        ids = [u["update_id"] for u in updates if is_id(u.get("update_id"))]
         for update in updates:
-            raw = update.model_dump(mode="json", by_alias=True, exclude_none=True)
             try:
-                messages += parse_update(raw, received_at)
+                messages += parse_update(update, received_at)
             except InvalidInput:
                 continue
-        next_offset = max(u.update_id for u in updates) + 1 if updates else offset
-        return messages, next_offset
+        return messages, max(ids) + 1 if ids else offset
 
     async def set_webhook(self, url: str, secret: str) -> None:
         await (await self.bot()).set_webhook(
@@ -314,5 +370,8 @@ class TelegramSender:
         )
 
     async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
         if self._bot is not None:
             await self._bot.session.close()

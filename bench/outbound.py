@@ -7,7 +7,7 @@ Per backend (the topologies of bench/ingest.py), on loopback only:
 2. ``--conversations`` Telegram customers write in through ``/webhooks/telegram`` (one
    conversation each), an admin and an API token are made with ``hub operator create`` and
    ``hub token create``;
-3. warm-up replies (not measured: the first Telegram send imports aiogram), then
+3. warm-up replies (not measured: connections and caches warm up), then
    ``--replies`` operator replies are posted to ``POST /api/v1/conversations/{id}/messages``
    as fast as the API takes them, over ``--connections`` connections from a separate
    process, and the script waits until the fake provider has received every one;

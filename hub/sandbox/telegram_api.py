@@ -1,10 +1,11 @@
 """A lean Bot API for the sandbox: `POST /sandbox/providers/telegram/bot<token>/<method>`.
 
-It answers what the hub's TelegramSender (aiogram) calls, the way Telegram does: urlencoded
-or JSON parameters in, `{"ok": true, "result": ...}` out, 401 for a wrong token, 400 for
-an empty or too long text, 404 for any other method. Each accepted text is recorded as
-sent to that chat. Its answer shapes (`bot_ok`, `bot_error`, `sent_message`) and the text
-rule (`text_refusal`) are shared with the tests' fake Bot API (tests/fakes/telegram_api.py).
+It answers what the hub's TelegramSender (adapters/telegram.py) calls, the way Telegram
+does: urlencoded or JSON parameters in, `{"ok": true, "result": ...}` out, 401 for a wrong
+token, 400 for an empty or too long text, 404 for any other method. Each accepted text is
+recorded as sent to that chat. Its answer shapes (`bot_ok`, `bot_error`, `sent_message`)
+and the text rule (`text_refusal`) are shared with the tests' fake Bot API
+(tests/fakes/telegram_api.py).
 """
 
 from __future__ import annotations

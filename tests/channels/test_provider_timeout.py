@@ -43,7 +43,6 @@ async def test_a_telegram_send_gives_up_retryably_after_the_timeout(
 ) -> None:
     sender = hub.hub.channels.telegram
     assert sender is not None
-    await sender.bot()  # aiogram loaded before the clock starts
     fake_telegram.hold_next("sendMessage", HOLD, accept=False)
     started = time.monotonic()
     with pytest.raises(ProviderError) as failed:

@@ -1,8 +1,9 @@
 """A fake Telegram Bot API server on loopback.
 
-The hub talks to Telegram through aiogram pointed at `HUB_TELEGRAM_API_URL`, so tests run the
-real client code against this server instead of patching it. It speaks the wire format aiogram
-uses (POST `{base}/bot{token}/{method}`, urlencoded or multipart form, values JSON-encoded;
+The hub talks to the Bot API at `HUB_TELEGRAM_API_URL` (aiohttp for replies and polling,
+aiogram for `hub telegram set-webhook`), so tests run the real client code against this server
+instead of patching it. It speaks the Bot API's wire format
+(POST `{base}/bot{token}/{method}`, urlencoded or multipart form, values JSON-encoded;
 uploads referenced as `attach://KEY`), answers with Telegram-shaped JSON, enforces the provider
 rules the product must respect (text of 4096 UTF-16 units, 1024-char caption, 401 for a
 wrong token, 409 for getUpdates while a webhook is set) and can inject 429/5xx answers or
@@ -32,7 +33,7 @@ DEFAULT_TOKEN = "123456789:TEST-fake-token_ABCdef"
 MAX_CAPTION = 1024
 MAX_POLL_WAIT = 2.0  # cap on getUpdates long polling so shutdown and tests stay fast
 
-# Values aiogram sends as plain strings that must never be JSON-decoded ("123" stays text).
+# Values clients send as plain strings that must never be JSON-decoded ("123" stays text).
 _STRING_KEYS = frozenset(
     {"text", "caption", "secret_token", "url", "file_id", "parse_mode", "ip_address",
      "business_connection_id", "message_effect_id", "emoji", "title", "description",
@@ -120,7 +121,7 @@ def _chat_number(chat_id: int | str | None) -> int:
 
 
 class FakeTelegramAPI:
-    """In-process Bot API server. `await start()` returns the base URL for aiogram/the hub."""
+    """In-process Bot API server. `await start()` returns the base URL for the hub."""
 
     def __init__(self, token: str = DEFAULT_TOKEN, bot_username: str = "hub_test_bot") -> None:
         self.token = token

@@ -88,7 +88,7 @@ async def test_telegram_replies_survive_provider_faults_or_fail_visibly(
     [inbound] = await eventually(lambda: messages_of(hub.hub, channel="telegram"))
     sender = hub.hub.channels.telegram
     assert sender is not None
-    (await sender.bot()).session.timeout = CLIENT_TIMEOUT
+    sender.timeout = CLIENT_TIMEOUT
 
     def accepted(text: str) -> int:
         return sum(1 for m in fake_telegram.sent if m.text == text)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import io
-import weakref
+import sys
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -189,20 +189,56 @@ async def test_polling_mode_routes_updates_and_keeps_its_offset(
     await eventually(offset_saved, what="offset stored")
 
 
-async def test_concurrent_first_sends_share_one_bot_and_its_answer_type_stays_built(
-    fake_telegram: FakeTelegramAPI,
-) -> None:
-    """aiogram's `Response[Message]` is held only weakly by pydantic: without the sender
-    pinning it, a garbage collection makes the next send build it again (~10 ms)."""
+async def test_concurrent_first_calls_share_one_bot(fake_telegram: FakeTelegramAPI) -> None:
     sender = TelegramSender("123:ABC", fake_telegram.base_url)
     try:
         bots = await asyncio.gather(*(sender.bot() for _ in range(5)))
         assert all(b is bots[0] for b in bots)
-        from aiogram.methods.base import Response
-        from aiogram.types import Message as TelegramMessage
-
-        built = weakref.ref(Response[TelegramMessage])
-        gc.collect()
-        assert built() is not None and built() is Response[TelegramMessage]
     finally:
         await sender.close()
+
+
+_SEND_WITHOUT_AIOGRAM = """
+import asyncio, sys
+from adapters.telegram import TelegramSender
+from hub.domain.messages import OutboundAttachment, OutboundMessage
+from hub.domain.types import Channel
+
+async def main() -> None:
+    sender = TelegramSender(sys.argv[1], sys.argv[2])
+    photo = OutboundAttachment("a.png", "image/png", b"png", "https://hub.example/f/1")
+    for files in ((), (photo,)):
+        await sender.send(OutboundMessage(
+            message_id=1, conversation_id=1, channel=Channel.TELEGRAM, address="7401",
+            text="hi <b>&", attachments=files))
+    polled, offset = await sender.poll(None, 0, 0.0)
+    await sender.close()
+    print([m.text for m in polled], offset)
+    print(sorted(m for m in sys.modules if m.split(".")[0] == "aiogram"))
+
+asyncio.run(main())
+"""
+
+
+async def test_replies_and_polling_never_load_aiogram(fake_telegram: FakeTelegramAPI) -> None:
+    """Importing aiogram takes 2-3 s of CPU holding the GIL (a thread does not help): a
+    worker must not pay it on its event loop, so replies and getUpdates go without it. A
+    fresh interpreter, as this process may have loaded aiogram for other tests."""
+    update_id = fake_telegram.push_update(telegram_update(7401, "polled"))
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _SEND_WITHOUT_AIOGRAM,
+        fake_telegram.token,
+        fake_telegram.base_url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=Path(__file__).parents[2],
+    )
+    out, err = await child.communicate()
+    assert child.returncode == 0, err.decode()
+    assert out.decode().splitlines() == [f"['polled'] {update_id + 1}", "[]"]
+    photo, text = fake_telegram.sent[-1], fake_telegram.sent[-2]
+    assert (text.method, text.chat_id, text.text) == ("sendMessage", 7401, "hi <b>&")
+    assert (photo.method, photo.text) == ("sendPhoto", "hi <b>&")
+    assert [(f.filename, f.content) for f in photo.files.values()] == [("a.png", b"png")]
