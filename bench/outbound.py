@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import random
 import sys
 import time
@@ -54,7 +53,14 @@ from bench.lib.metrics import (
 )
 from bench.lib.posting import answer_status, post_each, shared
 from bench.lib.processes import hub_cli, in_own_process
-from bench.lib.report import cpu_ms_cell, machine, machine_line, print_table, run_and_report
+from bench.lib.report import (
+    add_provider_wait_arguments,
+    cpu_ms_cell,
+    machine,
+    machine_line,
+    print_table,
+    run_and_report,
+)
 from bench.lib.scrape import counter_totals, wait_routed
 from bench.lib.stack import (
     BACKENDS,
@@ -64,7 +70,7 @@ from bench.lib.stack import (
     backends_arg,
     backends_help,
     each_backend,
-    start_hub_stack,
+    running_hub,
 )
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -147,6 +153,16 @@ async def api_get(session: aiohttp.ClientSession, url: str, token: str) -> Any:
     async with session.get(url, headers={"Authorization": f"Bearer {token}"}) as resp:
         resp.raise_for_status()
         return await resp.json()
+
+
+async def api_token(hub: HubStack, tmp: Path) -> str:
+    """An admin and an API token for it, made with the hub's CLI as an operator would."""
+    await asyncio.to_thread(
+        hub_cli, hub.env, tmp, "operator", "create", "--email", EMAIL, "--name", "Bench",
+        "--role", "admin",
+    )  # fmt: skip
+    stdout = await asyncio.to_thread(hub_cli, hub.env, tmp, "token", "create", "--email", EMAIL)
+    return stdout.strip().splitlines()[-1]
 
 
 async def conversation_ids(session: aiohttp.ClientSession, base: str, token: str) -> list[int]:
@@ -318,13 +334,9 @@ async def measure(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str
     fake = ThrottlingTelegramAPI(BOT_TOKEN)
     fake.retry_after = args.retry_after
     await fake.start()
-    with contextlib.ExitStack() as stack:
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(60))
-        hub: HubStack | None = None
-        try:
-            hub = await start_hub_stack(
-                backend, stack, tmp, session, {"HUB_TELEGRAM_API_URL": fake.base_url}
-            )
+    env = {"HUB_TELEGRAM_API_URL": fake.base_url}
+    try:
+        async with running_hub(backend, tmp, env) as (hub, session):
             out["processes"] = len(hub.pids)
             out["healthy_s"] = hub.healthy_s
             n = args.conversations
@@ -336,14 +348,7 @@ async def measure(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str
             _, _, complete = await wait_routed(session, hub.metrics, n)
             if not complete:
                 raise RuntimeError("seeding: not every update was routed")
-            await asyncio.to_thread(
-                hub_cli, hub.env, tmp, "operator", "create", "--email", EMAIL, "--name", "Bench",
-                "--role", "admin",
-            )  # fmt: skip
-            stdout = await asyncio.to_thread(
-                hub_cli, hub.env, tmp, "token", "create", "--email", EMAIL
-            )
-            token = stdout.strip().splitlines()[-1]
+            token = await api_token(hub, tmp)
             ids = await conversation_ids(session, hub.base, token)
             if len(ids) != n:
                 raise RuntimeError(f"expected {n} conversations, the API lists {len(ids)}")
@@ -368,15 +373,8 @@ async def measure(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str
                 )
                 fake.fraction = 0.0
             out["peak_rss_mb"] = total_mb(hub.pids, hwm_mb)
-        except Exception:
-            if hub is not None:
-                print(hub.log_tails(), file=sys.stderr)
-            raise
-        finally:
-            await session.close()
-            if hub is not None:
-                hub.stop()
-            await fake.stop()
+    finally:
+        await fake.stop()
     return out
 
 
@@ -521,14 +519,7 @@ def parser() -> argparse.ArgumentParser:
         "--retry-after", type=int, default=1, help="retry_after of those 429s (%(default)s s)"
     )
     p.add_argument("--warmup", type=int, default=100, help="unmeasured replies first")
-    p.add_argument(
-        "--stall-limit",
-        type=float,
-        default=60.0,
-        help="give up waiting for the provider after this long without progress (%(default)s s)",
-    )
-    p.add_argument("--idle-limit", type=float, default=20.0, help=argparse.SUPPRESS)
-    p.add_argument("--json", type=Path, metavar="FILE", help="also write all figures here")
+    add_provider_wait_arguments(p)
     return p
 
 

@@ -22,15 +22,22 @@ SECRET = "bench"  # HUB_TELEGRAM_WEBHOOK_SECRET of every hub a benchmark starts
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/webhooks/telegram"
 CUSTOMER_BASE = 7_000_000
+DEFAULT_TEXT = "Where is my order? (bench message {seq})"
 
 
-def update_body(seq: int, customers: int) -> bytes:
-    """Update `seq` as the bytes Telegram posts: a text from one of `customers` customers."""
-    user_id = CUSTOMER_BASE + seq % customers
+def customer_of(seq: int, customers: int) -> int:
+    """The Telegram user id that sends update `seq` when `customers` take turns."""
+    return CUSTOMER_BASE + seq % customers
+
+
+def update_body(seq: int, customers: int, text: str = DEFAULT_TEXT) -> bytes:
+    """Update `seq` as the bytes Telegram posts: a text from one of `customers` customers;
+    `text` is formatted with the update's `seq` and the sender's `user` id."""
+    user_id = customer_of(seq, customers)
     update = telegram_update(
         seq,
         user_id,
-        f"Where is my order? (bench message {seq})",
+        text.format(seq=seq, user=user_id),
         first_name=f"Customer{user_id}",
         last_name="Bench",
         language_code="en",
@@ -48,6 +55,7 @@ class LoadSpec:
     customers: int = 500
     rate: float | None = None  # requests/s offered; None: as fast as the connections go
     client: str = "aiohttp"  # or "raw": a minimal HTTP/1.1 keep-alive client on asyncio streams
+    text: str = DEFAULT_TEXT  # what each customer writes, see update_body
 
 
 class RawConnection:
@@ -100,7 +108,7 @@ class RawConnection:
 
 async def generate_load(spec: LoadSpec) -> dict[str, Any]:
     """POST `count` unique updates over `connections` keep-alive connections."""
-    bodies = [update_body(spec.first_seq + i, spec.customers) for i in range(spec.count)]
+    bodies = [update_body(spec.first_seq + i, spec.customers, spec.text) for i in range(spec.count)]
     headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
     connector = aiohttp.TCPConnector(limit=spec.connections, limit_per_host=0)
     timeout = aiohttp.ClientTimeout(total=60)

@@ -145,19 +145,13 @@ async def wait_quiet(
     return time.monotonic() - started
 
 
-class RssSampler:
-    """Peak of the summed VmRSS of the hub's processes, sampled every 100 ms while running."""
+class Sampling:
+    """A task that samples something in the background from start() until stop()."""
 
-    def __init__(self, pids: list[int], interval: float = 0.1) -> None:
-        self.pids = pids
-        self.interval = interval
-        self.peak = 0.0
-        self._task: asyncio.Task[None] | None = None
+    _task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
-        while True:
-            self.peak = max(self.peak, total_mb(self.pids))
-            await asyncio.sleep(self.interval)
+        raise NotImplementedError
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -167,3 +161,17 @@ class RssSampler:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+class RssSampler(Sampling):
+    """Peak of the summed VmRSS of the hub's processes, sampled every 100 ms while running."""
+
+    def __init__(self, pids: list[int], interval: float = 0.1) -> None:
+        self.pids = pids
+        self.interval = interval
+        self.peak = 0.0
+
+    async def _run(self) -> None:
+        while True:
+            self.peak = max(self.peak, total_mb(self.pids))
+            await asyncio.sleep(self.interval)

@@ -13,11 +13,13 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
+# collapsed stacks; sampled without pausing the process, 100 times a second
+PY_SPY = ["--format", "raw", "--nonblocking", "--rate", "100"]
 
 
 def free_port() -> int:
@@ -108,6 +110,38 @@ def pids_of(program: str, needle: str) -> list[int]:
                 if program in cmdline + title and needle in cmdline:
                     found.append(int(entry.name))
     return found
+
+
+@contextlib.contextmanager
+def py_spy_records(pids: list[int], folder: Path | None, name: str) -> Iterator[list[Path]]:
+    """py-spy samples each process while the body runs (collapsed stacks, one file a
+    process, in `folder`); nothing when `folder` is None. py-spy runs beside the hub, so its
+    own CPU is not the hub's; --nonblocking keeps it from pausing the hub to sample."""
+    exe = Path(sys.executable).parent / "py-spy"
+    if folder is None:
+        yield []
+        return
+    if not exe.is_file():
+        raise RuntimeError("--profile needs py-spy in the venv: .venv/bin/pip install py-spy")
+    folder.mkdir(parents=True, exist_ok=True)
+    outputs = [folder / f"{name}-{n}.txt" for n in range(len(pids))]
+    spies = [
+        spawn(
+            [str(exe), "record", "--pid", str(pid), *PY_SPY, "--output", str(out)],
+            out.with_suffix(".log"),
+        )
+        for pid, out in zip(pids, outputs, strict=True)
+    ]
+    try:
+        yield outputs
+    finally:
+        for spy in spies:  # SIGINT: py-spy writes what it sampled, then exits
+            if spy.poll() is None:
+                spy.send_signal(signal.SIGINT)
+        for spy in spies:  # writing takes a moment; SIGTERM would lose the samples
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                spy.wait(timeout=30)
+            stop_process(spy)
 
 
 Work = Callable[[Any], Coroutine[Any, Any, dict[str, Any]]]

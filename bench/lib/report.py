@@ -58,6 +58,11 @@ def machine_line(m: dict[str, Any]) -> str:
     )
 
 
+def loadavg() -> str:
+    """The 1, 5 and 15 minute load averages now, as /proc/loadavg gives them."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def verdict(ok: bool | None) -> str:
     """PASS or MISS against a goal; empty where the figure has no goal."""
     return "" if ok is None else ("PASS" if ok else "MISS")
@@ -76,6 +81,18 @@ def print_table(rows: Sequence[Sequence[str]], indent: str = "  ") -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print(indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+def add_provider_wait_arguments(p: argparse.ArgumentParser) -> None:
+    """--stall-limit, --idle-limit and --json of the scripts that wait for a fake provider."""
+    p.add_argument(
+        "--stall-limit",
+        type=float,
+        default=60.0,
+        help="give up waiting for the provider after this long without progress (%(default)s s)",
+    )
+    p.add_argument("--idle-limit", type=float, default=20.0, help=argparse.SUPPRESS)
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write all figures here")
 
 
 def _interrupted(signum: int, frame: object) -> None:

@@ -12,7 +12,8 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -234,3 +235,21 @@ async def start_hub_stack(
         print(hub.log_tails(), file=sys.stderr)
         raise
     return hub
+
+
+@asynccontextmanager
+async def running_hub(
+    backend: str, tmp: Path, extra_env: dict[str, str] | None = None, *, bots: bool = False
+) -> AsyncIterator[tuple[HubStack, aiohttp.ClientSession]]:
+    """A started hub of `backend` and a client session for the body of an `async with`: on
+    an error the hub's log tails are printed; hub, servers and session end on the way out."""
+    with contextlib.ExitStack() as stack:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(60)) as session:
+            hub = await start_hub_stack(backend, stack, tmp, session, extra_env, bots=bots)
+            try:
+                yield hub, session
+            except Exception:
+                print(hub.log_tails(), file=sys.stderr)
+                raise
+            finally:
+                hub.stop()
