@@ -118,13 +118,17 @@ async def test_sigkill_of_hub_run_with_replies_in_flight(
     await hub.start(http)
     started = time.monotonic()
     try:
-        # One reply out first: the process loads its Telegram client (seconds, in a thread)
-        # before the stream starts, so replies go out while updates still stream in.
+        # One reply out first, so replies go out while updates still stream in; the worker
+        # is a fresh process on a possibly busy machine: its first send may take a while.
         warm_up = stream_of_updates(1, 1, 7600)
         await Provider(http, [hub.url]).deliver(warm_up)
-        [first] = await eventually(lambda: conversation_ids(control), what="warm-up routed")
+        [first] = await eventually(
+            lambda: conversation_ids(control), timeout=30, what="warm-up routed"
+        )
         await reply_to_each(control, [first], "warm-up")
-        await eventually(lambda: at_least(fake_telegram.sent, 1), what="warm-up reply sent")
+        await eventually(
+            lambda: at_least(fake_telegram.sent, 1), timeout=30, what="warm-up reply sent"
+        )
         provider = Provider(http, [hub.url], pace=0.02)
         updates = stream_of_updates(CUSTOMERS, PER_CUSTOMER, 7700)
         sending = asyncio.create_task(provider.deliver(updates))
