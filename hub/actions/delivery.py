@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hub.actions.channel_state import find_message, mail_thread, sms_opted_out
+from hub.actions.channel_state import find_message, mail_thread
 from hub.actions.unit import record
 from hub.domain import events
 from hub.domain.events import Event
@@ -27,24 +27,7 @@ OPTED_OUT_ERROR = "the customer opted out of SMS (texted STOP); they must text S
 async def load_outbound(session: AsyncSession, job: OutboundJob) -> OutboundMessage | None:
     """The send to make for a queued reply, or None when there is nothing left to send;
     the job's `progress` is an earlier attempt's (ProviderError.progress), passed on."""
-    message = await session.get(Message, job.message_id)
-    if message is None or message.status != MessageStatus.QUEUED or message.address is None:
-        return None
-    channel = Channel(message.channel)
-    return OutboundMessage(
-        message_id=job.message_id,
-        conversation_id=message.conversation_id,
-        channel=channel,
-        address=message.address,
-        text=message.text,
-        content_sid=message.content_sid or None,
-        thread=await mail_thread(session, message.customer_id)
-        if channel is Channel.EMAIL
-        else None,
-        # The customer refuses it: the reply ends failed, visibly, and is never sent.
-        opted_out=channel is Channel.SMS and await sms_opted_out(session, message.address),
-        progress=job.progress,
-    )
+    return (await load_sends(session, [job])).get(job.message_id)
 
 
 async def load_sends(session: AsyncSession, jobs: list[OutboundJob]) -> dict[int, OutboundMessage]:
