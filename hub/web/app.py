@@ -33,6 +33,11 @@ def templates() -> jinja2.Environment:
     return env
 
 
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """Browsers ask for /favicon.ico whatever the page says; the icon is one SVG."""
+    raise web.HTTPMovedPermanently("/static/favicon.svg")
+
+
 def create_app(
     settings: Settings, *, with_worker: bool = False, role: str = "web", migrate: bool = True
 ) -> web.Application:
@@ -64,4 +69,5 @@ def create_app(
         app.add_routes(demo.routes())
         install_sandbox(app, settings)
     app.router.add_static("/static", static_dir())
+    app.router.add_get("/favicon.ico", favicon)
     return app

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from hub.actions.canned import do_create_canned
 from hub.models import Conversation
@@ -154,3 +155,39 @@ async def test_web_chat_typing_shows_and_customer_strings_stay_inert(
     await ws.send_json({"type": "typing"})
     await expect(typing).to_be_visible()
     await ws.close()
+
+
+# WCAG 2 contrast of an element's text against the first opaque background behind it.
+CONTRAST_JS = """el => {
+  const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const c = [r, g, b].map(v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  let bg = el;
+  while (bg && (rgb(getComputedStyle(bg).backgroundColor)[3] ?? 1) === 0) bg = bg.parentElement;
+  const fg = lum(rgb(getComputedStyle(el).color));
+  const back = lum(rgb(bg ? getComputedStyle(bg).backgroundColor : "rgb(255,255,255)"));
+  return (Math.max(fg, back) + 0.05) / (Math.min(fg, back) + 0.05);
+}"""
+
+
+async def test_row_timestamps_are_readable_on_every_row(
+    hub: RunningHub, anna: Api, page: Page
+) -> None:
+    """Small text needs 4.5:1 (WCAG AA), also on the highlighted row of the open thread."""
+    first = await customer_writes(hub, 7101, "First")
+    second = await customer_writes(hub, 7102, "Second")
+    await sign_in(page, hub, anna.email)
+    await page.goto(f"{hub.url}/inbox/conversations/{first.conversation_id}")
+    current = page.locator(f'.row.current[data-conversation-id="{first.conversation_id}"] time')
+    other = page.locator(f'.row[data-conversation-id="{second.conversation_id}"] time').first
+    for stamp in (current, other):
+        await expect(stamp).to_be_visible()
+
+        async def contrast(stamp: Locator = stamp) -> float | None:
+            # NaN while a live update swaps the list (a detached row has no computed style)
+            ratio = float(await stamp.evaluate(CONTRAST_JS))
+            return None if math.isnan(ratio) else ratio
+
+        assert await eventually(contrast, what="the row's computed colours") >= 4.5

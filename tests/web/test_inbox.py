@@ -176,3 +176,14 @@ async def test_rename_and_merge_keep_everything(hub: RunningHub, api: Api, agent
     assert len(customer["identities"]) == 2
     moved = await eventually(lambda: messages_of(hub.hub, customer_id=one.customer_id))
     assert {m.text for m in moved} >= {"first", "second"}
+
+
+async def test_the_inbox_has_an_icon_and_favicon_ico_finds_it(hub: RunningHub) -> None:
+    async with hub.http.get(f"{hub.url}/inbox/login") as page:
+        html = await page.text()
+    [icon] = re.findall(r'<link rel="icon" href="([^"]+)"', html)
+    async with hub.http.get(f"{hub.url}/favicon.ico") as found:  # what browsers ask first
+        assert found.status == 200
+        assert found.content_type == "image/svg+xml"
+        assert found.url.path == icon
+        assert (await found.read()).startswith(b"<svg")
