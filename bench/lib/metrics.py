@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 
@@ -145,13 +146,14 @@ async def wait_quiet(
     return time.monotonic() - started
 
 
-class Sampling:
+class Sampling(ABC):
     """A task that samples something in the background from start() until stop()."""
 
     _task: asyncio.Task[None] | None = None
 
+    @abstractmethod
     async def _run(self) -> None:
-        raise NotImplementedError
+        """Sample until cancelled."""
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
