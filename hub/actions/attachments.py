@@ -301,11 +301,6 @@ class FileAttacher:
     def __init__(self, store: MediaStore, secret: bytes, base_url: str) -> None:
         self.store, self.secret, self.base_url = store, secret, base_url
 
-    async def attach(self, session: AsyncSession, outbound: OutboundMessage) -> OutboundMessage:
-        return (await self.attach_all(session, {outbound.message_id: outbound}))[
-            outbound.message_id
-        ]
-
     async def attach_all(
         self, session: AsyncSession, sends: dict[int, OutboundMessage]
     ) -> dict[int, OutboundMessage]:

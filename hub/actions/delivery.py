@@ -24,12 +24,6 @@ from hub.queue.outbound import OutboundJob
 OPTED_OUT_ERROR = "the customer opted out of SMS (texted STOP); they must text START first"
 
 
-async def load_outbound(session: AsyncSession, job: OutboundJob) -> OutboundMessage | None:
-    """The send to make for a queued reply, or None when there is nothing left to send;
-    the job's `progress` is an earlier attempt's (ProviderError.progress), passed on."""
-    return (await load_sends(session, [job])).get(job.message_id)
-
-
 async def load_sends(session: AsyncSession, jobs: list[OutboundJob]) -> dict[int, OutboundMessage]:
     """The sends of a whole batch of queued replies, by message id, in two Core statements
     (messages, then SMS opt-outs) instead of an ORM load per reply; a reply with nothing

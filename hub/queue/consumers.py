@@ -22,7 +22,6 @@ from hub.actions.delivery import (
     OPTED_OUT_ERROR,
     Outcome,
     do_set_delivery_status,
-    load_outbound,
     load_sends,
     record_outcomes,
     stranded_outbound,
@@ -267,8 +266,16 @@ class OutboundConsumer(Consumer):
         except Exception as exc:
             if is_outage(exc):
                 raise  # nothing sent yet: the run loop waits and claims the batch again
-            log.warning("outbound batch load failed (%r); sending its jobs one by one", exc)
-            await self._handle_one_by_one(jobs)
+            if len(jobs) > 1:
+                log.warning("outbound batch load failed (%r); sending its jobs one by one", exc)
+                await self._handle_one_by_one(jobs)
+                return
+            # One job whose send cannot even be read: a failed try of it, like any
+            # unexpected error (retried, then the message failed and the job dead-lettered).
+            log.exception("loading the send of job %s failed", jobs[0].id)
+            message_id = sends[0][1].message_id if sends else None
+            unexpected = ProviderError(f"unexpected error: {exc!r}"[:2000], retryable=True)
+            await self._failed(jobs[0], message_id, None, unexpected, dead_letter=True)
             return
         recorder = _Recorder(self._record_batch)
         by_conversation: dict[int, list[tuple[Job, OutboundMessage]]] = defaultdict(list)
@@ -295,13 +302,18 @@ class OutboundConsumer(Consumer):
                 raise outcome
 
     async def _handle_one_by_one(self, jobs: list[Job]) -> None:
-        """The per-job path, for a batch whose load failed: a bad job fails alone."""
+        """For a batch whose load failed: each job as a batch of its own, in order within a
+        partition, so a bad job fails alone."""
         by_partition: dict[int, list[Job]] = defaultdict(list)
         for job in jobs:
             by_partition[job.partition].append(job)
+
+        async def in_order(group: list[Job]) -> None:
+            for job in group:
+                await self.handle([job])
+
         outcomes = await asyncio.gather(
-            *(self._send_in_order(group) for group in by_partition.values()),
-            return_exceptions=True,
+            *(in_order(group) for group in by_partition.values()), return_exceptions=True
         )
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
@@ -361,44 +373,6 @@ class OutboundConsumer(Consumer):
                 await self._record_sent(
                     job, outcome.message_id, outcome.status, outcome.external_id
                 )
-
-    async def _send_in_order(self, jobs: list[Job]) -> None:
-        for job in jobs:
-            await self._send(job)
-
-    async def _send(self, job: Job) -> None:
-        """One try of one job. Whatever goes wrong here that is not an outage of the
-        database or queue is a failed try of this job: counted, retried with backoff, then
-        the message `failed` and the job dead-lettered. Re-raising it instead would hand
-        the batch back to the run loop, which claims the same job again: its partition,
-        a sixteenth of all replies, would wait behind it forever."""
-        message_id: int | None = None
-        channel: Channel | None = None
-        try:
-            send = OutboundJob.read(job.payload)
-            message_id = send.message_id
-            async with self.db.session() as session:
-                outbound = await load_outbound(session, send)
-                if outbound is not None and self.files is not None:
-                    outbound = await self.files.attach(session, outbound)
-            if outbound is None:
-                await self.backend.ack(self.queue, [job])
-                return
-            channel = outbound.channel
-            receipt = await self._deliver(outbound)
-        except ProviderError as exc:
-            await self._failed(job, message_id, channel, exc)
-            return
-        except Exception as exc:
-            if is_outage(exc):
-                raise  # the run loop waits and claims the batch again, no try counted
-            log.exception("send of job %s (message %s) failed unexpectedly", job.id, message_id)
-            unexpected = ProviderError(f"unexpected error: {exc!r}"[:2000], retryable=True)
-            await self._failed(job, message_id, channel, unexpected, dead_letter=True)
-            return
-        status = MessageStatus.DELIVERED if receipt.delivered else MessageStatus.SENT
-        await self._record_sent(job, message_id, status, receipt.external_id)
-        metrics.outbound_sent.labels(channel.value).inc()
 
     async def _deliver(self, outbound: OutboundMessage) -> DeliveryReceipt:
         if outbound.opted_out:  # the core's rule: no adapter is asked to send it
