@@ -52,6 +52,7 @@ class _Customer:
 class _Conversation:
     id: int
     status: str
+    assignee_id: int | None = None
 
 
 async def _already_stored(
@@ -183,14 +184,19 @@ async def _current_conversations(
 ) -> dict[int, _Conversation]:
     """Each customer's one unresolved conversation (if any): the thread a new message joins."""
     rows = await session.execute(
-        select(CONVERSATIONS.c.customer_id, CONVERSATIONS.c.id, CONVERSATIONS.c.status)
+        select(
+            CONVERSATIONS.c.customer_id,
+            CONVERSATIONS.c.id,
+            CONVERSATIONS.c.status,
+            CONVERSATIONS.c.assignee_id,
+        )
         .where(
             CONVERSATIONS.c.customer_id.in_(set(customer_ids)),
             CONVERSATIONS.c.status != ConversationStatus.RESOLVED.value,
         )
         .order_by(CONVERSATIONS.c.id)
     )
-    return {cid: _Conversation(vid, status) for cid, vid, status in rows}
+    return {cid: _Conversation(vid, status, who) for cid, vid, status, who in rows}
 
 
 async def _open_conversations(
@@ -423,6 +429,9 @@ async def store_batch(session: AsyncSession, plan: Plan) -> list[Routed]:
         Routed(inbound, message_id, conversation.id, customer.id)
         for message_id, (inbound, customer, conversation) in zip(message_ids, placed, strict=True)
     ]
+    # Who the thread is assigned to rides along: the inbox's desktop notices go to the
+    # assignee without a read per notice per open inbox tab.
+    assignee_of = {conversation.id: conversation.assignee_id for _, _, conversation in placed}
     for item in routed:
         record(
             session,
@@ -430,7 +439,12 @@ async def store_batch(session: AsyncSession, plan: Plan) -> list[Routed]:
                 events.MESSAGE_CREATED,
                 conversation_id=item.conversation_id,
                 customer_id=item.customer_id,
-                data={"message_id": item.message_id, "dedupe_key": item.inbound.dedupe_key},
+                data={
+                    "message_id": item.message_id,
+                    "dedupe_key": item.inbound.dedupe_key,
+                    "sender": SenderType.CUSTOMER.value,
+                    "assignee_id": assignee_of[item.conversation_id],
+                },
             ),
         )
         if item.inbound.contact is not None:

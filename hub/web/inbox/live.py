@@ -1,8 +1,9 @@
 """Live notices for the inbox over Server-Sent Events.
 
-Each notice is small JSON (`name`, `conversation_id`, `customer_id`); the page refetches
-the affected server-rendered fragments. On (re)connect the page refetches everything, so
-an event missed while disconnected is never lost for good.
+Each notice is small JSON (`name`, `conversation_id`, `customer_id`, and on a customer's
+message `sender` and the thread's `assignee_id`, so notify.js can tell the assignee without
+asking); the page refetches the affected server-rendered fragments. On (re)connect the
+page refetches everything, so an event missed while disconnected is never lost for good.
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ async def stream(request: web.Request, me: SignedIn) -> web.StreamResponse:
                     "conversation_id": event.conversation_id,
                     "customer_id": event.customer_id,
                     "merged_id": event.data.get("merged_id"),
+                    # For desktop notices: a customer's message, and whose thread it is.
+                    "sender": event.data.get("sender"),
+                    "assignee_id": event.data.get("assignee_id"),
                 }
                 await response.write(f"data: {json.dumps(notice)}\n\n".encode())
         except ConnectionResetError:

@@ -56,6 +56,7 @@
         }
         localTimes(list);
         markSelection();
+        document.dispatchEvent(new CustomEvent("hub:list"));  // notify.js counts unread rows
       });
   }
 
@@ -108,6 +109,7 @@
   }
 
   function onNotice(n) {
+    document.dispatchEvent(new CustomEvent("hub:notice", { detail: n }));  // notify.js
     var mine = conversationId && (String(n.conversation_id) === conversationId ||
       String(n.customer_id) === customerId || String(n.merged_id) === customerId);
     if (n.name === "webchat.typing") { if (mine) showTyping(); return; }

@@ -114,6 +114,17 @@
     '.files{display:flex;flex-direction:column;gap:4px;margin-top:4px}' +
     '.files img{display:block;max-width:220px;max-height:180px;border-radius:8px;border:1px solid #e3e5e8}' +
     '.files a{color:inherit;overflow-wrap:anywhere}.file{font-size:13px}' +
+    // Phones: the panel takes the whole screen (dvh: the part the keyboard leaves).
+    '@media (max-width:480px),(max-height:560px){.panel{inset:0;width:100%;height:100%;max-width:none;' +
+      'max-height:none;height:100dvh;border-radius:0}.launcher{right:14px;bottom:14px}' +
+      '.close{font-size:28px;padding:0 8px}textarea,input{font-size:16px}}' +
+    // Dark mode follows the visitor's browser; the shop's colour stays the accent.
+    '@media (prefers-color-scheme:dark){.panel{background:#1b1e24;color:#e8eaed}' +
+      '.list{background:#14161a}.text{background:#262a31;border-color:#3a3f47;color:#e8eaed}' +
+      '.label,.typing,form p,.thanks,.chosen{color:#aab1bc}.error{background:#3b1d1d;color:#ffb4ab}' +
+      'form,.compose,.thanks{border-color:#30343b}' +
+      'input,textarea{background:#14161a;color:#e8eaed;border-color:#3a3f47}' +
+      '.clip{border-color:#3a3f47;color:#c3c8d0}.chosen button{color:#ffb4ab}}' +
     '</style>' +
     '<button class="launcher" type="button" data-hubchat="launcher" aria-label="Open chat" aria-expanded="false">' +
       '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>' +
