@@ -4,7 +4,8 @@ Starts `hub demo` on a free loopback port with a throwaway SQLite file, writes t
 few web chat customers (one of them verified, so her card shows her orders), then drives
 headless Debian Chromium (as tests/browser does) through the inbox at 1280×800 and saves
 PNGs into docs/screenshots/: the list, a thread with the customer card, the same thread in
-Russian, and the reports and sandbox pages when this hub has them.
+Russian, and the reports and sandbox pages when this hub has them; then the list and a
+thread on a phone (390×844) and the thread in dark mode.
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 """
@@ -29,13 +30,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from playwright.async_api import Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 EMOJI_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 HMAC_SECRET = "screenshots-only"
 START_SECONDS = 90.0
 ANSWER_SECONDS = 20.0
@@ -258,7 +260,39 @@ async def take(out: Path, workdir: Path) -> list[Path]:
                         saved.append(await shoot(page, out, name))
                     else:
                         print(f"skipped {path}: this hub does not serve it")
+                saved += await phone_and_dark(browser, base, out)
                 await browser.close()
+    return saved
+
+
+async def phone_and_dark(browser: Browser, base: str, out: Path) -> list[Path]:
+    """The list and Anna's thread on a phone (two pictures), and the thread
+    at 1280×800 with the browser asking for dark mode."""
+    from hub.commands.demo_data import DEMO_EMAIL, DEMO_PASSWORD
+
+    saved = []
+    phone = await browser.new_context(
+        viewport=PHONE, locale="en-GB", timezone_id="Europe/Berlin", has_touch=True
+    )
+    page = await phone.new_page()
+    await sign_in(page, base, DEMO_EMAIL, DEMO_PASSWORD)
+    await expect(page.locator(".row").first).to_be_visible()
+    saved.append(await shoot(page, out, "inbox-phone-list.png"))
+    await page.locator(".row", has_text="Anna Petrova").locator("a").click()
+    await expect(page.locator('[data-sender="operator"]').last).to_be_visible()
+    saved.append(await shoot(page, out, "inbox-phone.png"))
+    thread_url = page.url
+    await phone.close()
+
+    dark = await browser.new_context(
+        viewport=VIEWPORT, locale="en-GB", timezone_id="Europe/Berlin", color_scheme="dark"
+    )
+    page = await dark.new_page()
+    await sign_in(page, base, DEMO_EMAIL, DEMO_PASSWORD)
+    await page.goto(thread_url)
+    await expect(page.locator("[data-live-state]")).to_have_attribute("data-state", "live")
+    saved.append(await shoot(page, out, "inbox-dark.png"))
+    await dark.close()
     return saved
 
 

@@ -41,6 +41,7 @@
   function refreshList() {
     var list = document.querySelector("[data-list]");
     if (!list) return Promise.resolve();
+    var started = performance.now();
     return fetch(list.dataset.src + location.search, { headers: REFRESH, credentials: "same-origin" })
       .then(function (r) { if (r.status === 401) location.reload(); return r.ok ? r.text() : null; })
       .then(function (html) {
@@ -56,7 +57,8 @@
         }
         localTimes(list);
         markSelection();
-        document.dispatchEvent(new CustomEvent("hub:list"));  // notify.js counts unread rows
+        // notify.js counts unread rows, and names notices that came before `started`
+        document.dispatchEvent(new CustomEvent("hub:list", { detail: { started: started } }));
       });
   }
 

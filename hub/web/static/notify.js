@@ -162,8 +162,12 @@
   // or after a short wait where this page has no list.
   var waiting = [];
   var fallback = null;
-  function flush(onlyListed) {
-    var now = waiting.filter(function (w) { return !onlyListed || rowOf(w.id); });
+  // `fetchedAfter`: only notices that came before the list was fetched, and have a row in it
+  // (a fetch already under way when a message came shows the thread's older text).
+  function flush(fetchedAfter) {
+    var now = waiting.filter(function (w) {
+      return fetchedAfter === undefined || (w.at <= fetchedAfter && rowOf(w.id));
+    });
     waiting = waiting.filter(function (w) { return now.indexOf(w) < 0; });
     if (!waiting.length) { clearTimeout(fallback); fallback = null; }
     if (desktopState() === "on") now.forEach(show);
@@ -185,16 +189,19 @@
     if (id === current && document.visibilityState === "visible" && document.hasFocus()) return;
     if (soundOn()) tone();
     if (desktopState() !== "on") return;
-    if (!waiting.some(function (w) { return w.id === id; })) waiting.push({ kind: kind, id: id });
+    var known = waiting.filter(function (w) { return w.id === id; })[0];
+    if (known) known.at = performance.now();
+    else waiting.push({ kind: kind, id: id, at: performance.now() });
     if (!fallback) {
-      fallback = setTimeout(function () { fallback = null; flush(false); },
-        document.querySelector("[data-list]") ? 2000 : 0);
+      fallback = setTimeout(function () { fallback = null; flush(); },
+        document.querySelector("[data-list]") ? 5000 : 0);
     }
   });
 
-  document.addEventListener("hub:list", function () {
+  document.addEventListener("hub:list", function (e) {
     showCount();
-    if (waiting.length) flush(true);
+    var started = e.detail && e.detail.started;
+    if (waiting.length) flush(typeof started === "number" ? started : performance.now());
   });
 
   showSound();
