@@ -1,5 +1,6 @@
-"""Phones (issue 16): the inbox as separate screens (list → thread → card) at 390×844, the
-admin and reports pages without sideways scrolling, and the web chat widget at 360×740."""
+"""Phones (issue 16): the inbox as separate screens (list → thread → card) at 390×844, a
+tablet's two panes, the admin and reports pages without sideways scrolling, and the web chat
+widget at 360×740."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.support.browser import sign_in, watched_page
 
 PHONE = {"width": 390, "height": 844}
 SMALL_PHONE = {"width": 360, "height": 740}
+TABLET = {"width": 820, "height": 1180}
 
 
 async def no_sideways_scroll(page: Page) -> None:
@@ -99,6 +101,21 @@ async def test_a_whole_shift_on_a_phone(
         await page.locator("[data-back-to-list]").click()
         await expect(page.locator(".list-pane")).to_be_visible()
         await expect(row).to_have_count(0)  # resolved: off the open tab
+        await no_sideways_scroll(page)
+
+
+async def test_a_tablet_shows_the_list_beside_the_thread(
+    hub: RunningHub, anna: Api, browser: Browser
+) -> None:
+    customer = await customer_writes(hub, 7421, "Hello from a tablet")
+    async with watched_page(browser, viewport=TABLET) as page:
+        await sign_in(page, hub, anna.email)
+        await page.goto(f"{hub.url}/inbox/conversations/{customer.conversation_id}")
+        for pane in (".list-pane", ".thread-pane", ".card-pane"):
+            await expect(page.locator(pane)).to_be_visible()
+        await expect(page.locator("[data-open-card]")).to_be_hidden()  # phones only
+        await on_screen(page, page.locator('textarea[name="text"]'))
+        await on_screen(page, page.locator("[data-send]"))
         await no_sideways_scroll(page)
 
 
