@@ -19,6 +19,7 @@ from typing import Any
 from hub.domain.addresses import normalise_email, normalise_phone
 from hub.domain.feeds import FeedItem
 from hub.domain.json_input import JsonRefused, decode_json
+from hub.domain.storable import storable_text
 from hub.errors import InvalidInput
 
 MAX_ITEMS = 250  # Shopify's own cap on an order's line items
@@ -56,10 +57,11 @@ def delivery_id(header: str | None, topic: str, body: bytes) -> str:
 
 
 def text(value: object, limit: int = MAX_NAME_CHARS) -> str | None:
-    """A non-empty string (numbers as written), cut to `limit`; anything else None."""
+    """A non-empty string (numbers as written) the database can hold (no NUL, no lone
+    surrogate), cut to `limit`; anything else None."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
-    cleaned = " ".join(str(value).replace("\x00", "").split())
+    cleaned = " ".join(storable_text(str(value).replace("\x00", "")).split())
     return cleaned[:limit] or None
 
 
@@ -81,7 +83,7 @@ def source_id(value: object, what: str) -> str:
 def order_number(*candidates: object) -> str:
     """The number the customer sees: the first usable candidate, a leading '#' dropped."""
     for candidate in candidates:
-        found = text(candidate, MAX_NUMBER_CHARS + 1)
+        found = text(candidate, 1000)
         if found is not None:
             found = found.lstrip("#").strip()
         if found and len(found) <= MAX_NUMBER_CHARS:
