@@ -21,7 +21,6 @@ from hub.domain.feeds import FeedOrder
 from hub.domain.json_input import JsonRefused, decode_json
 from hub.errors import InvalidInput, ProviderError
 
-API_VERSION = "2025-01"
 PAGE_SIZE = 250  # the most Shopify gives per page
 MAX_THROTTLED = 10
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
