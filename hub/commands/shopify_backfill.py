@@ -21,16 +21,17 @@ ATTEMPTS = 3  # a live feed delivery may create the same new customer meanwhile
 
 
 async def _apply(db: Database, order: FeedOrder) -> FeedOutcome:
-    for attempt in range(ATTEMPTS):
+    tries = 0
+    while True:
         try:
             async with db.writing(), db.session() as session:
                 outcome = await do_apply_feed_order(session, order, None)
                 await session.commit()
-                return outcome
+            return outcome
         except IntegrityError:
-            if attempt + 1 == ATTEMPTS:
+            tries += 1
+            if tries >= ATTEMPTS:
                 raise
-    raise AssertionError("unreachable")
 
 
 async def backfill(settings: Settings, days: int = DEFAULT_DAYS) -> str:

@@ -84,8 +84,9 @@ class FeedConsumer(Consumer):
         metrics.feed_events.labels(delivery.order.source, outcome).inc()
 
     async def _apply(self, job: Job, delivery: FeedDelivery) -> str:
-        order = delivery.order
-        for attempt in range(RACE_ATTEMPTS):
+        """Apply the delivery (once per delivery id) and ack it in one commit."""
+        order, tries = delivery.order, 0
+        while True:
             try:
                 async with self.db.writing(), self.db.session() as session:
                     outcome = FeedOutcome.REPEAT
@@ -93,19 +94,19 @@ class FeedConsumer(Consumer):
                         outcome = await do_apply_feed_order(session, order, self.notices)
                     acked = await self.backend.ack_within(session, self.queue, [job])
                     await commit_and_publish(session, self.backend, self.broker)
+                break
             except IntegrityError:
-                if attempt + 1 == RACE_ATTEMPTS:
+                tries += 1
+                if tries >= RACE_ATTEMPTS:
                     raise
-                continue
-            if not acked:
-                await self.backend.ack(self.queue, [job])
-            log.info(
-                "feed %s delivery %s (%s) of order %s: %s",
-                order.source,
-                delivery.delivery_id,
-                delivery.topic,
-                order.source_id,
-                outcome,
-            )
-            return outcome.value
-        raise AssertionError("unreachable")
+        if not acked:
+            await self.backend.ack(self.queue, [job])
+        log.info(
+            "feed %s delivery %s (%s) of order %s: %s",
+            order.source,
+            delivery.delivery_id,
+            delivery.topic,
+            order.source_id,
+            outcome,
+        )
+        return outcome.value
