@@ -3,8 +3,7 @@
 `inbox`, `browser`), customers on every channel (`people`, `twilio`, `mail`, `webchat`,
 `attachments`, `webchat_visitor`), orders (`orders`; the shop platforms' order feeds:
 `feeds`), the sandbox (`sandbox`), the `hub` command (`cli`) and the fault tests' processes
-(`faults`, `disk`). Test modules import
-helpers from here, never from one another.
+(`faults`, `disk`). Test modules import helpers from here, never from one another.
 
 The most used tools are importable from the package itself.
 """
