@@ -200,6 +200,7 @@ class Settings(BaseSettings):
             raise ConfigurationError(f"HUB_TRUSTED_PROXIES: {exc}") from None
         check_twilio(self)
         check_email(self)
+        check_shopify(self)
 
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -246,6 +247,21 @@ def check_twilio(settings: Settings) -> None:
             )
     if not settings.twilio_api_url.startswith(("http://", "https://")):
         raise ConfigurationError("HUB_TWILIO_API_URL must be an http(s):// URL")
+
+
+_SHOP = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,99}(\.myshopify\.com)?")
+
+
+def check_shopify(settings: Settings) -> None:
+    """The shop's Admin API is named by its myshopify.com handle; the API base is a URL."""
+    if settings.shopify_shop is not None and not _SHOP.fullmatch(settings.shopify_shop):
+        raise ConfigurationError(
+            "HUB_SHOPIFY_SHOP must be the shop's handle, e.g. your-store or "
+            "your-store.myshopify.com"
+        )
+    url = settings.shopify_api_url
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ConfigurationError("HUB_SHOPIFY_API_URL must be an http(s):// URL")
 
 
 def check_email(settings: Settings) -> None:

@@ -133,3 +133,6 @@ async def test_the_command_shows_progress_and_needs_the_shop_settings(
     assert code == 2 and "HUB_SHOPIFY_SHOP" in err and "Traceback" not in err
     code, _, err = await run_hub(tmp_path, env, "shopify", "backfill", "--days", "0")
     assert code == 2 and "days" in err
+    elsewhere = {**env, "HUB_SHOPIFY_SHOP": "attacker.example/x"}
+    code, _, err = await run_hub(tmp_path, elsewhere, "shopify", "backfill")
+    assert code == 2 and "HUB_SHOPIFY_SHOP" in err
