@@ -143,7 +143,7 @@ class FeedWebhook(Protocol):
 
 
 class OrderHistory(Protocol):
-    """A platform's stored orders, newest changes first, page by page (a backfill)."""
+    """A platform's stored orders, page by page (a backfill)."""
 
     async def count(self, days: int) -> int | None:
         """How many orders changed in the last `days` days, when the platform says."""
