@@ -202,6 +202,12 @@ def cmd_orders_import(args: argparse.Namespace) -> None:
     print(summary)
 
 
+def cmd_shopify_backfill(args: argparse.Namespace) -> None:
+    from hub.commands.shopify_backfill import backfill
+
+    print(asyncio.run(backfill(_settings(), args.days)))
+
+
 def cmd_telegram_set_webhook(args: argparse.Namespace) -> None:
     from hub.commands.telegram_setup import set_webhook
 
@@ -224,6 +230,12 @@ def _with_session(action: Callable[[Any], Coroutine[Any, Any, str]]) -> str:
             await db.close()
 
     return asyncio.run(go())
+
+
+def _days(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 3650:
+        raise argparse.ArgumentTypeError("N is a whole number of days, 1 to 3650")
+    return int(text)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -327,6 +339,18 @@ def parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("file", metavar="FILE.csv")
     imp.set_defaults(func=cmd_orders_import)
+
+    shopify = sub.add_parser("shopify", help="Shopify order feed").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    pull = shopify.add_parser(
+        "backfill",
+        help="pull recent orders through the Admin API, with a progress bar (safe to re-run)",
+        description="Orders updated in the last N days, from HUB_SHOPIFY_SHOP with "
+        "HUB_SHOPIFY_ACCESS_TOKEN (scope read_orders). Nobody is notified of history.",
+    )
+    pull.add_argument("--days", type=_days, default=60, metavar="N", help="default 60")
+    pull.set_defaults(func=cmd_shopify_backfill)
 
     telegram = sub.add_parser("telegram", help="Telegram channel").add_subparsers(
         dest="action", required=True, metavar="ACTION"

@@ -24,6 +24,12 @@ outbound_sent = Counter(
 outbound_failed = Counter(
     "hub_outbound_failed", "Outbound messages that ended failed", ["channel"], registry=REGISTRY
 )
+feed_events = Counter(
+    "hub_feed_events",
+    "Order-feed deliveries applied, by platform and outcome (created, updated, repeat, ...)",
+    ["source", "outcome"],
+    registry=REGISTRY,
+)
 queue_depth = Gauge("hub_queue_depth", "Jobs waiting in a queue", ["queue"], registry=REGISTRY)
 route_latency = Histogram(
     "hub_route_latency_seconds",

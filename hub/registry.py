@@ -10,6 +10,8 @@ from adapters.email_parse import parse_mail, parse_mail_unparsed
 from adapters.email_send import EmailSender
 from adapters.imap import ImapSession
 from adapters.media import TelegramMedia, TwilioMedia
+from adapters.shopify import ShopifyWebhook
+from adapters.shopify_api import ShopifyOrders
 from adapters.telegram import TelegramSender, TelegramWebhook
 from adapters.twilio import TwilioWebhook
 from adapters.twilio_send import TwilioSender
@@ -25,14 +27,16 @@ from adapters.webchat import (
     read_frame,
     said,
 )
+from adapters.woocommerce import WooCommerceWebhook
 from bots.faq import FaqBot
 from bots.handoff import FallbackBot, HandoffBot
 from bots.order_status import OrderStatusBot
 from hub.domain.bots import Bot
 from hub.domain.media import MediaSource
 from hub.domain.messages import OutboundMessage
-from hub.domain.ports import OpenMailbox, SendingAdapter, WebhookAdapter
+from hub.domain.ports import FeedWebhook, OpenMailbox, OrderHistory, SendingAdapter, WebhookAdapter
 from hub.domain.types import Channel
+from hub.errors import ConfigurationError
 from hub.intake.imap_account import ImapAccount
 from hub.intake.mail_parsing import MailReader
 from hub.resources import templates_dir
@@ -40,6 +44,7 @@ from hub.settings import Settings
 
 # Re-exported for hub.web: the webhook view, and the web chat frames read at its edge.
 __all__ = [
+    "FEEDS",
     "WEBHOOKS",
     "Channels",
     "ChatMessage",
@@ -50,9 +55,11 @@ __all__ = [
     "TwilioWebhook",
     "Typing",
     "build_channels",
+    "build_feeds",
     "error_frame",
     "read_frame",
     "said",
+    "shopify_orders",
 ]
 
 # Every webhook an adapter serves (`POST /webhooks/{name}`, hub.web.webhooks), and what a
@@ -60,6 +67,15 @@ __all__ = [
 WEBHOOKS = {
     TelegramWebhook.name: "the Telegram channel is not configured",
     TwilioWebhook.name: "the Twilio channels are not configured",
+}
+
+# Every shop platform's order feed (`POST /webhooks/{name}`, hub.web.feeds), and what a
+# delivery there is told while its feed is not configured.
+FEEDS = {
+    ShopifyWebhook.name: "the Shopify order feed is not configured (HUB_SHOPIFY_WEBHOOK_SECRET)",
+    WooCommerceWebhook.name: (
+        "the WooCommerce order feed is not configured (HUB_WOOCOMMERCE_WEBHOOK_SECRET)"
+    ),
 }
 
 
@@ -71,6 +87,8 @@ class Channels:
     telegram: TelegramSender | None = None
     # Twilio's delivery-status callbacks (`POST /webhooks/twilio/status`), signed the same.
     twilio_status: TwilioWebhook | None = None
+    # The configured ones of FEEDS (shop platforms' order feeds), by name.
+    feeds: dict[str, FeedWebhook] = field(default_factory=dict)
     # Email: how a received mail becomes an InboundMessage (raw, envelope sender, time).
     parse_mail: MailReader | None = None
     # How each channel's customer files are fetched (mail attachments are in the mail).
@@ -90,6 +108,7 @@ def build_channels(
 ) -> Channels:
     channels = Channels()
     channels.senders[Channel.WEBCHAT] = WebchatSender(push_webchat)
+    channels.feeds = build_feeds(settings)
     if settings.telegram_bot_token is not None and settings.telegram_webhook_secret is not None:
         webhook = TelegramWebhook(settings.telegram_webhook_secret.get_secret_value())
         channels.webhooks[webhook.name] = webhook
@@ -139,6 +158,33 @@ def _add_twilio(settings: Settings, channels: Channels) -> None:
                 status_callback=f"{settings.base_url}/webhooks/twilio/status",
                 timeout=settings.provider_timeout_seconds,
             )
+
+
+def build_feeds(settings: Settings) -> dict[str, FeedWebhook]:
+    """The order feeds whose secret is set, by name."""
+    feeds: dict[str, FeedWebhook] = {}
+    for secret, make in (
+        (settings.shopify_webhook_secret, ShopifyWebhook),
+        (settings.woocommerce_webhook_secret, WooCommerceWebhook),
+    ):
+        if secret is not None and secret.get_secret_value():
+            feed = make(secret.get_secret_value())
+            feeds[feed.name] = feed
+    return feeds
+
+
+def shopify_orders(settings: Settings) -> OrderHistory:
+    """The shop's stored orders through the Admin API (`hub shopify backfill`)."""
+    shop, token = settings.shopify_shop, settings.shopify_access_token
+    if not shop or token is None or not token.get_secret_value():
+        raise ConfigurationError("set HUB_SHOPIFY_SHOP and HUB_SHOPIFY_ACCESS_TOKEN first")
+    return ShopifyOrders(
+        shop,
+        token.get_secret_value(),
+        settings.shopify_api_url,
+        version=settings.shopify_api_version,
+        timeout=settings.provider_timeout_seconds,
+    )
 
 
 def build_bots(settings: Settings) -> list[Bot]:

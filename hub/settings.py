@@ -87,6 +87,21 @@ class Settings(BaseSettings):
     # `/metrics` answers loopback clients; others only with `Authorization: Bearer <this>`.
     metrics_token: SecretStr | None = None
 
+    # Order feeds: Shopify and WooCommerce post signed order events to /webhooks/shopify
+    # and /webhooks/woocommerce; each feed is on once its secret is set (the app's / the
+    # webhook's secret, as the platform shows it).
+    shopify_webhook_secret: SecretStr | None = None
+    woocommerce_webhook_secret: SecretStr | None = None
+    # The statuses a feed's status change tells the customer about (comma list), once per
+    # status like the orders API's `notify`; empty: feeds never notify.
+    order_notify_statuses: str = "shipped,ready_for_pickup,delivered,cancelled"
+    # `hub shopify backfill`: the shop (`name` or `name.myshopify.com`), an Admin API access
+    # token with read_orders, and the API's base URL (a local fake in tests).
+    shopify_shop: str | None = None
+    shopify_access_token: SecretStr | None = None
+    shopify_api_url: str | None = None
+    shopify_api_version: str = "2025-01"
+
     # Attachments: a folder relative to the current directory, like the SQLite file.
     # 20 MiB by default: Telegram's Bot API does not let bots download more anyway.
     media_dir: Path = Path("./media")
@@ -105,6 +120,8 @@ class Settings(BaseSettings):
         "twilio_sms_from",
         "twilio_whatsapp_from",
         "metrics_token",
+        "shopify_shop",
+        "shopify_api_url",
         mode="before",
     )
     @classmethod
@@ -145,6 +162,12 @@ class Settings(BaseSettings):
         return frozenset(t.strip().lower() for t in self.attachment_types.split(",") if t.strip())
 
     @property
+    def notify_statuses(self) -> frozenset[str]:
+        """HUB_ORDER_NOTIFY_STATUSES as a set of the hub's status names."""
+        parts = (p.strip().lower() for p in self.order_notify_statuses.split(","))
+        return frozenset(p for p in parts if p)
+
+    @property
     def telegram_enabled(self) -> bool:
         return self.telegram_bot_token is not None
 
@@ -177,6 +200,7 @@ class Settings(BaseSettings):
             raise ConfigurationError(f"HUB_TRUSTED_PROXIES: {exc}") from None
         check_twilio(self)
         check_email(self)
+        check_shopify(self)
 
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -223,6 +247,21 @@ def check_twilio(settings: Settings) -> None:
             )
     if not settings.twilio_api_url.startswith(("http://", "https://")):
         raise ConfigurationError("HUB_TWILIO_API_URL must be an http(s):// URL")
+
+
+_SHOP = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,99}(\.myshopify\.com)?")
+
+
+def check_shopify(settings: Settings) -> None:
+    """The shop's Admin API is named by its myshopify.com handle; the API base is a URL."""
+    if settings.shopify_shop is not None and not _SHOP.fullmatch(settings.shopify_shop):
+        raise ConfigurationError(
+            "HUB_SHOPIFY_SHOP must be the shop's handle, e.g. your-store or "
+            "your-store.myshopify.com"
+        )
+    url = settings.shopify_api_url
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ConfigurationError("HUB_SHOPIFY_API_URL must be an http(s):// URL")
 
 
 def check_email(settings: Settings) -> None:

@@ -40,6 +40,7 @@ def test_help_on_every_command(tmp_path: Path) -> None:
         ["operator", "password"],
         ["orders", "import"],
         ["telegram", "set-webhook"],
+        ["shopify", "backfill"],
     ):
         result = hub(tmp_path, *command, "--help")
         assert result.returncode == 0 and "usage: hub" in result.stdout, command

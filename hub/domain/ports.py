@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from hub.domain.feeds import FeedDelivery, FeedOrder
 from hub.domain.messages import DeliveryReceipt, InboundMessage, OutboundMessage
 from hub.domain.types import Channel
 
@@ -119,3 +120,37 @@ class MailboxSession(Protocol):
 
 
 OpenMailbox = Callable[[], MailboxSession]
+
+
+class FeedWebhook(Protocol):
+    """A shop platform's order feed, served at `POST /webhooks/{name}` (hub.web.feeds):
+    verify the signature over the raw body, then translate (pure, no I/O)."""
+
+    name: str  # the path under /webhooks/
+    content_type: str | None  # the one body type the platform sends (else 415), None: any
+
+    def verify(self, request: WebhookRequest) -> bool:
+        """True for a delivery signed with the shop's secret (or a bare set-up ping that
+        carries nothing); False → 401 and nothing stored."""
+        ...
+
+    def parse(self, request: WebhookRequest) -> FeedDelivery | None:
+        """The order event; None when the delivery carries nothing to store (a ping, a
+        topic the hub does not follow, an order without a reachable customer): answered
+        200 so the platform neither retries nor disables the hook. InvalidInput when the
+        signed body is not what the platform sends (→ 400)."""
+        ...
+
+
+class OrderHistory(Protocol):
+    """A platform's stored orders, page by page (a backfill)."""
+
+    async def count(self, days: int) -> int | None:
+        """How many orders changed in the last `days` days, when the platform says."""
+        ...
+
+    def pages(self, days: int) -> AsyncIterator[tuple[list[FeedOrder], int]]:
+        """Each page's usable orders and how many orders the page had in all."""
+        ...
+
+    async def close(self) -> None: ...

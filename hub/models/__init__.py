@@ -4,6 +4,7 @@ from hub.models.attachments import Attachment
 from hub.models.contacts import ConversationResolution, MessageNoteKind
 from hub.models.conversations import Conversation, ConversationLabel
 from hub.models.customers import Customer, CustomerEvent, Identity, MergeSuggestion
+from hub.models.feeds import FeedDelivery, FeedOrderLink
 from hub.models.messages import Message
 from hub.models.operators import ApiToken, CannedResponse, HubSetting, Operator
 from hub.models.orders import Order, OrderNotification, OrderStatusChange
@@ -22,6 +23,8 @@ __all__ = [
     "Customer",
     "CustomerEvent",
     "DeadLetter",
+    "FeedDelivery",
+    "FeedOrderLink",
     "HubSetting",
     "Identity",
     "MergeSuggestion",

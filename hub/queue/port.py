@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 INBOUND = "inbound"
 OUTBOUND = "outbound"
-QUEUES = (INBOUND, OUTBOUND)
+FEEDS = "feeds"  # order events from shop platforms (hub.queue.feeds)
+QUEUES = (INBOUND, OUTBOUND, FEEDS)
 PARTITIONS = 16
 
 

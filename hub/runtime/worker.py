@@ -7,6 +7,7 @@ from typing import Protocol
 
 from hub.actions.attachments import FileAttacher
 from hub.actions.bots import BotRunner
+from hub.actions.feeds import Notices
 from hub.chores.attachment_fetcher import AttachmentFetcher
 from hub.chores.media_sweep import MediaSweeper
 from hub.chores.snooze_wakeup import SnoozeAlarm
@@ -16,6 +17,7 @@ from hub.intake.mail_listener import server_tls, start_listener
 from hub.intake.telegram_polling import TelegramPolling
 from hub.media.store import media_store
 from hub.queue.consumers import InboundConsumer, OutboundConsumer
+from hub.queue.feeds import FeedConsumer
 from hub.registry import build_bots, mailbox_opener
 from hub.runtime.services import Hub, consumer_name
 
@@ -72,6 +74,11 @@ def background_jobs(
         ),
         ("media-sweeper", MediaSweeper(hub.db, store)),
     ]
+    if hub.channels.feeds:  # an order feed is configured: apply what its webhook queues
+        notices = Notices(
+            settings.notify_statuses, set(hub.channels.senders), settings.whatsapp_templates
+        )
+        jobs.append(("feeds", FeedConsumer(hub.queue, name, hub.db, hub.broker, notices)))
     if telegram_polling and hub.channels.telegram is not None:
         jobs.append(("telegram-polling", TelegramPolling(hub.db, hub.queue, hub.channels.telegram)))
     runs_mail = role != "worker" if mail is None else mail

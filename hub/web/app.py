@@ -11,7 +11,7 @@ from hub.resources import static_dir, templates_dir
 from hub.runtime.services import Hub, close_hub, open_hub
 from hub.runtime.worker import start_consumers
 from hub.settings import Settings
-from hub.web import demo, i18n, inbox, ops, security_headers, webhooks
+from hub.web import demo, feeds, i18n, inbox, ops, security_headers, webhooks
 from hub.web.api import routes as api_routes
 from hub.web.inbox import attachments
 from hub.web.keys import HUB, LOGIN_LIMITER, TEMPLATES, WEBCHAT_LIMITS
@@ -58,6 +58,7 @@ def create_app(
     app.cleanup_ctx.append(hub_context)
     app.add_routes(ops.routes())
     app.add_routes(webhooks.routes())
+    app.add_routes(feeds.routes())
     app.add_routes(webchat.routes())
     app.add_routes(attachments.routes())
     limiter = app[LOGIN_LIMITER] = LoginLimiter()  # one budget for API and inbox logins

@@ -1,9 +1,9 @@
 """What tests share, one purpose a module: a running hub (`running`), waiting with a deadline
 (`polling`), forged inputs (`inputs`), an operator through the API and the inbox (`api`,
 `inbox`, `browser`), customers on every channel (`people`, `twilio`, `mail`, `webchat`,
-`attachments`, `webchat_visitor`), orders (`orders`), the sandbox (`sandbox`), the `hub`
-command (`cli`) and the fault tests' processes (`faults`, `disk`). Test modules import
-helpers from here, never from one another.
+`attachments`, `webchat_visitor`), orders (`orders`; the shop platforms' order feeds:
+`feeds`), the sandbox (`sandbox`), the `hub` command (`cli`) and the fault tests' processes
+(`faults`, `disk`). Test modules import helpers from here, never from one another.
 
 The most used tools are importable from the package itself.
 """
