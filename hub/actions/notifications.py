@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +42,28 @@ class Reach:
     channel: Channel
     opted_out: bool = False  # SMS: the number texted STOP
     window_open: bool = True  # WhatsApp: within 24 h of their last message
+
+
+class NoticeReason(StrEnum):
+    """Why a requested notice was not queued (the `notification.reason` of `PUT /orders`)."""
+
+    SAME_STATUS = "same_status"  # the order already had this status: nothing changed
+    ALREADY_NOTIFIED = "already_notified"  # the customer was told of this status before
+    NO_REACHABLE_CHANNEL = "no_reachable_channel"  # no proven address on an enabled channel
+    OPTED_OUT = "opted_out"  # only reachable on numbers that texted STOP
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What a notify request did: the queued notice and its channel, or why there is none."""
+
+    message: Message | None = None
+    channel: str | None = None
+    reason: NoticeReason | None = None
+
+    @property
+    def queued(self) -> bool:
+        return self.message is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +162,33 @@ async def do_notify_order_status(
 ) -> Message | None:
     """Tell the customer the order's new status, once per status: the stored notice, whose
     send the caller's commit queues. None: already told, or no channel reaches them."""
+    notice = await notify_order_status(
+        session, order, enabled=enabled, whatsapp_templates=whatsapp_templates
+    )
+    return notice.message
+
+
+def _unreachable_reason(
+    preferred: str | None,
+    reach: Mapping[Channel, Reach],
+    enabled: Collection[Channel],
+    templates: Mapping[str, str],
+) -> NoticeReason:
+    """opted_out when a STOP is all that stands in the way, else no_reachable_channel."""
+    opted_in = {channel: replace(known, opted_out=False) for channel, known in reach.items()}
+    if choose_route(preferred, opted_in, enabled, templates) is not None:
+        return NoticeReason.OPTED_OUT
+    return NoticeReason.NO_REACHABLE_CHANNEL
+
+
+async def notify_order_status(
+    session: AsyncSession,
+    order: Order,
+    *,
+    enabled: Collection[Channel],
+    whatsapp_templates: Mapping[str, str],
+) -> Notice:
+    """`do_notify_order_status`, saying why when nothing is queued (the API answers it)."""
     told = await session.scalar(
         select(col(OrderNotification.id)).where(
             col(OrderNotification.order_id) == order.id,
@@ -146,7 +196,7 @@ async def do_notify_order_status(
         )
     )
     if told is not None:
-        return None
+        return Notice(reason=NoticeReason.ALREADY_NOTIFIED)
     customer = await get_customer(session, order.customer_id)
     identities = list(  # proven only: a notification never goes to a claimed address
         await session.scalars(
@@ -159,8 +209,9 @@ async def do_notify_order_status(
     preferred = preferred_channel(customer, [i.channel for i in identities])
     route = choose_route(preferred, reach, enabled, whatsapp_templates)
     if route is None:
-        log.warning("order %s: no channel reaches customer %s", order.number, customer.id)
-        return None
+        reason = _unreachable_reason(preferred, reach, enabled, whatsapp_templates)
+        log.warning("order %s: customer %s not told (%s)", order.number, customer.id, reason)
+        return Notice(reason=reason)
     last = await _last_inbound(session, order.customer_id)
     locale = pick_locale(customer.locale, last.text if last else None)
     name = f"notify/{order.status}"
@@ -186,4 +237,4 @@ async def do_notify_order_status(
         )
     )
     await session.flush()
-    return message
+    return Notice(message=message, channel=route.channel.value)

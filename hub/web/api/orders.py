@@ -6,14 +6,20 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from hub.actions.notifications import do_notify_order_status
+from hub.actions.notifications import Notice, NoticeReason, notify_order_status
 from hub.actions.orders import OrderCustomer, OrderInput, decimal_string, do_upsert_order, get_order
 from hub.actions.unit import unit_of_work
 from hub.errors import Conflict, HubError, InvalidInput, NotFound
 from hub.queries.customers import order_history
 from hub.web.api import serialize
 from hub.web.api.calls import Call, Reply
-from hub.web.api.schemas import OrderBody, OrderItemBody, OrderOut
+from hub.web.api.schemas import (
+    NotificationOut,
+    OrderBody,
+    OrderItemBody,
+    OrderOut,
+    OrderPutOut,
+)
 from hub.web.api.spec import PATH_PARAMS, ApiRoute
 
 MAX_NUMBER_CHARS = PATH_PARAMS["number"]["maxLength"]
@@ -56,24 +62,41 @@ def _order_input(number: str, body: OrderBody) -> OrderInput:
     )
 
 
-async def _upsert(call: Call, data: OrderInput, notify: bool) -> tuple[OrderOut, bool]:
+def _notification(notice: Notice) -> NotificationOut:
+    return NotificationOut.model_validate(
+        {"queued": notice.queued, "channel": notice.channel, "reason": notice.reason}
+    )
+
+
+async def _upsert(call: Call, data: OrderInput, notify: bool) -> tuple[OrderPutOut, bool]:
     async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
         order, created, changed = await do_upsert_order(session, data)
         assert order.id is not None
-        if notify and changed and not created:
-            await do_notify_order_status(
+        notice: Notice | None = None
+        if notify and changed:  # a new order's first status is a change too (SPEC §5)
+            notice = await notify_order_status(
                 session,
                 order,
                 enabled=set(call.hub.channels.senders),
                 whatsapp_templates=call.hub.settings.whatsapp_templates,
             )
+        elif notify:
+            notice = Notice(reason=NoticeReason.SAME_STATUS)
         history = await order_history(session, [order.id])
-    return serialize.order(order, history[order.id]), created
+    out = serialize.order(order, history[order.id])
+    answer = OrderPutOut.model_validate(
+        {
+            **out.model_dump(),
+            "notification": None if notice is None else _notification(notice),
+        }
+    )
+    return answer, created
 
 
 async def put_order(call: Call) -> Reply:
-    """201 when the order is new, 200 when it existed. A status change with `notify` tells
-    the customer on their preferred channel (once per status); a new order tells nobody."""
+    """201 when the order is new, 200 when it existed. With `notify`, a new order or a
+    status change tells the customer on their preferred channel (once per status), and the
+    answer's `notification` says what was queued where, or why nothing was."""
     body = call.body_as(OrderBody)
     data = _order_input(_number(call, InvalidInput), body)
     for _ in range(UPSERT_ATTEMPTS):
@@ -101,8 +124,9 @@ ROUTES = [
         "PUT",
         "/orders/{number}",
         put_order,
-        "Create or update an order by its number (201 created, 200 updated)",
-        OrderOut,
+        "Create or update an order by its number (201 created, 200 updated); with notify, "
+        "the customer hears of a new order or a status change",
+        OrderPutOut,
         status=201,
         also=(200,),
         body=OrderBody,
