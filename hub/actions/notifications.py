@@ -23,7 +23,7 @@ from hub.actions.bot_context import bot_order
 from hub.actions.channel_state import whatsapp_window_open
 from hub.actions.customers import get_customer
 from hub.actions.replies import do_reply
-from hub.actions.texts import has_template, pick_locale, render
+from hub.actions.texts import LOCALES, has_template, pick_locale, render
 from hub.domain.bots import order_view
 from hub.domain.types import REACHABILITY_ORDER, Channel, ConversationStatus, Direction, SenderType
 from hub.models import Conversation, Customer, Identity, Message, Order, OrderNotification
@@ -112,6 +112,17 @@ async def _last_inbound(session: AsyncSession, customer_id: int) -> Message | No
         .limit(1)
     )
     return found.first()
+
+
+async def _locale(session: AsyncSession, customer: Customer) -> str:
+    """The customer's own locale when the hub speaks it, else that of their last message
+    (read only then: one statement less on most notices)."""
+    own = (customer.locale or "").lower().replace("_", "-").split("-", 1)[0]
+    if own in LOCALES:
+        return own
+    assert customer.id is not None
+    last = await _last_inbound(session, customer.id)
+    return pick_locale(customer.locale, last.text if last else None)
 
 
 async def customer_reach(
@@ -212,8 +223,7 @@ async def notify_order_status(
         reason = _unreachable_reason(preferred, reach, enabled, whatsapp_templates)
         log.warning("order %s: customer %s not told (%s)", order.number, customer.id, reason)
         return Notice(reason=reason)
-    last = await _last_inbound(session, order.customer_id)
-    locale = pick_locale(customer.locale, last.text if last else None)
+    locale = await _locale(session, customer)
     name = f"notify/{order.status}"
     if not _STATUS_NAME.fullmatch(order.status) or not has_template(locale, name):
         name = "notify/other"  # a status of the shop's own is shown as it is
