@@ -73,11 +73,11 @@ async def _upsert(
     call: Call, data: OrderInput, notify: bool, in_turn: bool
 ) -> tuple[OrderPutOut, bool]:
     """`in_turn`: in the process's write turn, as the order feeds' upserts are. Not at
-    first: holding the turn over the upsert's ~20 statements halved the rate of concurrent
-    PUTs (16 vs 33/s, 300 PUTs over 16 connections). But the upsert reads, then writes, and
-    on SQLite another writer committing in between fails the write at once ("database is
-    locked", SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out): 3 of 500 PUTs in
-    bench/replies.py answered 500. `put_order` retries such a PUT in the turn."""
+    first: concurrent PUTs would wait for each other's ~20 statements. But the upsert reads,
+    then writes, and on SQLite another writer committing in between fails the write ("database
+    is locked", SQLITE_BUSY_SNAPSHOT): 3 of 500 PUTs in bench/replies.py and 7 of 600
+    concurrent ones in process answered 500 before. `put_order` retries such a PUT in the
+    turn (4 of 600 needed it), where no writer of this process comes in between."""
     db = call.hub.db
     async with contextlib.AsyncExitStack() as stack:
         if in_turn:
