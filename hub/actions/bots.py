@@ -77,12 +77,18 @@ def wants_an_answer(message: InboundMessage) -> bool:
 
 
 async def unanswered_questions(
-    session: AsyncSession, batch: Sequence[InboundMessage]
+    session: AsyncSession, batch: Sequence[InboundMessage], fresh: Sequence[Routed] = ()
 ) -> list[Routed]:
-    """The stored messages of `batch` that the bots have not answered yet, in batch order."""
-    keys = {(m.channel.value, m.dedupe_key) for m in batch}
-    if not keys:
-        return []
+    """The stored messages of `batch` that the bots have not answered yet, in batch order.
+
+    `fresh`: what the router stored just now (its `Routed` rows, the same messages): those
+    have no answer yet, so only the rest of the batch (a redelivered message the router
+    found stored already) is read back."""
+    just_stored = {(r.inbound.channel.value, r.inbound.dedupe_key): r for r in fresh}
+    rest = [m for m in batch if (m.channel.value, m.dedupe_key) not in just_stored]
+    if not rest:
+        return [Routed(m, *_where(just_stored[(m.channel.value, m.dedupe_key)])) for m in batch]
+    keys = {(m.channel.value, m.dedupe_key) for m in rest}
     rows = await session.execute(
         select(
             MESSAGES.c.id,
@@ -96,13 +102,25 @@ async def unanswered_questions(
         )
     )
     stored = {(ch, key): (int(mid), int(vid), int(cid)) for mid, ch, key, vid, cid in rows}
+    stored.update({key: _where(r) for key, r in just_stored.items()})
     questions = [
         Routed(m, *stored[(m.channel.value, m.dedupe_key)])
         for m in batch
         if (m.channel.value, m.dedupe_key) in stored
     ]
-    answered = await answered_keys(session, questions)
+    answered = await answered_keys(
+        session,
+        [
+            q
+            for q in questions
+            if (q.inbound.channel.value, q.inbound.dedupe_key) not in just_stored
+        ],
+    )
     return [q for q in questions if answer_key(q.message_id) not in answered]
+
+
+def _where(routed: Routed) -> tuple[int, int, int]:
+    return routed.message_id, routed.conversation_id, routed.customer_id
 
 
 class BotRunner:
@@ -125,6 +143,7 @@ class BotRunner:
         broker: Broker,
         batch: Sequence[InboundMessage],
         finish: Finish,
+        routed: Sequence[Routed] = (),
     ) -> bool:
         """Answer `batch` (already routed and committed); `finish` acks the inbound jobs
         inside the last write turn and tells whether it could (the result). Each write turn
@@ -135,7 +154,9 @@ class BotRunner:
         pending = [m for m in batch if wants_an_answer(m)]
         for round_ in range(ROUNDS):
             async with db.session() as session:
-                questions = await unanswered_questions(session, pending)
+                # The router's own rows the first time: nothing read back per message.
+                fresh = routed if round_ == 0 else ()
+                questions = await unanswered_questions(session, pending, fresh)
                 turns = await self._plan(session, questions)
             last = round_ == ROUNDS - 1
             async with db.writing(), db.session() as session:
