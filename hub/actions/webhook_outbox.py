@@ -97,8 +97,9 @@ async def _subscribers(session: AsyncSession) -> dict[str, list[int]]:
     )
     hearing: dict[str, list[int]] = {}
     for subscription_id, names in rows:
-        for name in str(names).split(","):
-            hearing.setdefault(name, []).append(int(subscription_id))
+        assert subscription_id is not None
+        for name in names.split(","):
+            hearing.setdefault(name, []).append(subscription_id)
     return hearing
 
 
