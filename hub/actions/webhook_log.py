@@ -51,7 +51,7 @@ async def load_due(session: AsyncSession, keys: list[str]) -> dict[str, DueDeliv
         .where(col(WebhookDelivery.key).in_(keys), col(WebhookDelivery.status) == PENDING)
     )
     found: dict[str, DueDelivery] = {}
-    for delivery, subscription in rows.tuples():
+    for delivery, subscription in rows:
         assert delivery.id is not None
         found[delivery.key] = DueDelivery(
             delivery.id,

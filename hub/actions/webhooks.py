@@ -12,13 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from hub.domain.events import WEBHOOK_EVENTS
+from hub.domain.types import OperatorRole
 from hub.domain.webhook_targets import check_target_url
-from hub.errors import InvalidInput, NotFound
-from hub.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from hub.errors import AccessDenied, InvalidInput, NotFound
+from hub.models import Operator, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 SECRET_PREFIX = "whsec_"
 MAX_SUBSCRIPTIONS = 50
 LOG_ROWS = 20
+
+
+def access_webhooks(operator: Operator) -> None:
+    """Webhooks send the shop's conversations elsewhere: admins only."""
+    if operator.role != OperatorRole.ADMIN:
+        raise AccessDenied("only an admin can manage webhooks")
 
 
 def new_secret() -> str:
@@ -49,6 +56,22 @@ async def do_create_subscription(
     session.add(subscription)
     await session.flush()
     return subscription
+
+
+async def do_update_subscription(
+    session: AsyncSession,
+    subscription: WebhookSubscription,
+    url: str,
+    events: Iterable[str],
+    *,
+    enabled: bool,
+    allow_loopback: bool,
+) -> None:
+    """A new URL, events or state; the secret stays (rotate it on its own)."""
+    subscription.url = check_target_url(url, allow_loopback=allow_loopback)
+    subscription.events = ",".join(check_events(events))
+    subscription.enabled = enabled
+    session.add(subscription)
 
 
 async def get_subscription(session: AsyncSession, subscription_id: int) -> WebhookSubscription:

@@ -42,9 +42,7 @@ class PublicOnlyResolver(AbstractResolver):
         found = await self._inner.resolve(host, port, family)
         for entry in found:
             address = ip_literal(entry["host"])
-            if address is None or not allowed_address(
-                address, allow_loopback=self._allow_loopback
-            ):
+            if address is None or not allowed_address(address, allow_loopback=self._allow_loopback):
                 raise RefusedAddress(f"{host} resolves to a private or reserved address")
         return found
 
@@ -112,9 +110,7 @@ class WebhookSender:
         except InvalidInput as exc:
             return exc.message
         literal = ip_literal(urlsplit(url).hostname or "")
-        if literal is not None and not allowed_address(
-            literal, allow_loopback=self.allow_loopback
-        ):
+        if literal is not None and not allowed_address(literal, allow_loopback=self.allow_loopback):
             return "the URL points at a private or reserved address"
         return None
 

@@ -131,9 +131,7 @@ class WebhookConsumer(Consumer):
                         outcome=outcome,
                         next_attempt_at=next_at,
                     )
-                    acked = not again and await self.backend.ack_within(
-                        session, self.queue, [job]
-                    )
+                    acked = not again and await self.backend.ack_within(session, self.queue, [job])
                     await session.commit()
                 break
             except Exception as exc:
