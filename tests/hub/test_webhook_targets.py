@@ -4,6 +4,7 @@ address every name resolves to when connecting, and an IP literal before sending
 from __future__ import annotations
 
 import socket
+
 import pytest
 from aiohttp.abc import ResolveResult
 from sqlalchemy import select
