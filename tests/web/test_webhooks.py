@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import time
 import typing
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,6 +61,10 @@ def check_delivery(received: Received, secret: str) -> dict[str, Any]:
     what the OpenAPI document's schema for that event says."""
     assert received.signed_by(secret, int(time.time()))
     assert not received.signed_by("whsec_someone-else", int(time.time()))
+    verify = readme_verify()
+    header = received.headers["X-Hub-Signature"]
+    assert verify(secret, received.body, header)
+    assert not verify(secret, received.body + b" ", header)
     body = received.json
     assert received.headers["X-Hub-Event"] == body["event"]
     assert received.headers["X-Hub-Delivery"] == body["id"]
@@ -67,6 +72,16 @@ def check_delivery(received: Received, secret: str) -> dict[str, Any]:
     PAYLOADS[body["event"]].model_validate(body)
     assert body["created_at"].endswith("Z")
     return body
+
+
+def readme_verify() -> Callable[[str, bytes, str], bool]:
+    """The receiver's check the README gives, run as written."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
+    section = readme.split("### Outgoing webhooks", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict[str, Any] = {}
+    exec(snippet, scope)
+    return typing.cast(Callable[[str, bytes, str], bool], scope["verify"])
 
 
 def test_event_names_match_the_documented_ones() -> None:
