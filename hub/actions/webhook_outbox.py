@@ -148,6 +148,7 @@ async def stage_webhooks(session: AsyncSession, recorded: Sequence[Event]) -> li
     wanted = [w for w in wanted if hearing.get(w.name)]
     if not wanted:
         return []
+    await session.flush()  # the payloads are read in Core: the ORM's changes first
     data = await _data(session, wanted)
     now = utcnow()
     rows: list[dict[str, object]] = []

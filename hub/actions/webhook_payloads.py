@@ -11,25 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from hub.models import (
     Attachment,
     Conversation,
+    ConversationLabel,
     Customer,
-    Message,
     MessageNoteKind,
     Order,
     OrderStatusChange,
 )
-from hub.queries.conversations import ConversationDetails, conversation_details
+from hub.models.tables import CONVERSATIONS, CUSTOMERS, MESSAGES, core_table
+from hub.queries.conversations import ConversationDetails
 from hub.queries.customers import customer_cards, order_history
 
 Json = dict[str, Any]
+LABELS = core_table(ConversationLabel)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -40,20 +42,48 @@ def iso(moment: datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def conversation_json(row: Conversation, details: ConversationDetails) -> Json:
-    customer = details.customers.get(row.customer_id)
+class ConversationRow(Protocol):
+    """A conversation as the ORM or a Core row holds it."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def customer_id(self) -> int: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def assignee_id(self) -> int | None: ...
+    @property
+    def bot_active(self) -> bool: ...
+    @property
+    def merged_into_id(self) -> int | None: ...
+    @property
+    def last_message_at(self) -> datetime: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def conversation_json(row: ConversationRow, name: str | None, labels: list[str]) -> Json:
     return {
         "id": row.id,
         "status": row.status,
-        "customer": {"id": row.customer_id, "name": customer.name if customer else None},
+        "customer": {"id": row.customer_id, "name": name},
         "channel": row.channel,
         "assignee_id": row.assignee_id,
-        "labels": details.labels.get(row.id or 0, []),
+        "labels": labels,
         "bot_active": row.bot_active,
         "merged_into": row.merged_into_id,
         "last_message_at": iso(row.last_message_at),
         "created_at": iso(row.created_at),
     }
+
+
+def _card_conversation(row: Conversation, details: ConversationDetails) -> Json:
+    customer = details.customers.get(row.customer_id)
+    name = customer.name if customer else None
+    return conversation_json(row, name, details.labels.get(row.id or 0, []))
 
 
 def _attachment_json(row: Attachment) -> Json:
@@ -68,7 +98,7 @@ def _attachment_json(row: Attachment) -> Json:
     }
 
 
-def message_json(row: Message, note_kind: str | None, files: list[Attachment]) -> Json:
+def message_json(row: Row[Any], note_kind: str | None, files: list[Attachment]) -> Json:
     return {
         "id": row.id,
         "conversation_id": row.conversation_id,
@@ -101,32 +131,74 @@ def order_json(row: Order, history: list[OrderStatusChange]) -> Json:
     }
 
 
+_CONVERSATION_COLUMNS = [
+    CONVERSATIONS.c[name]
+    for name in (
+        "id",
+        "status",
+        "customer_id",
+        "channel",
+        "assignee_id",
+        "bot_active",
+        "merged_into_id",
+        "last_message_at",
+        "created_at",
+    )
+]
+_MESSAGE_COLUMNS = [
+    MESSAGES.c[name]
+    for name in (
+        "id",
+        "conversation_id",
+        "direction",
+        "sender_type",
+        "channel",
+        "text",
+        "private",
+        "status",
+        "error",
+        "external_id",
+        "created_at",
+    )
+]
+
+
 async def conversations(session: AsyncSession, ids: Iterable[int]) -> dict[int, Json]:
+    """Read in Core, as committed-to-be (the caller flushed): the router changes them in
+    Core too, and ORM objects would cost more than the rows on this hot path."""
     wanted = set(ids)
     if not wanted:
         return {}
     rows = list(
-        await session.scalars(
-            select(Conversation)
-            .where(col(Conversation.id).in_(wanted))
-            .execution_options(populate_existing=True)  # the router updates them in Core
-        )
+        await session.execute(select(*_CONVERSATION_COLUMNS).where(CONVERSATIONS.c.id.in_(wanted)))
     )
-    details = await conversation_details(session, rows)
-    return {row.id: conversation_json(row, details) for row in rows if row.id is not None}
+    names = dict(
+        (
+            await session.execute(
+                select(CUSTOMERS.c.id, CUSTOMERS.c.name).where(
+                    CUSTOMERS.c.id.in_({row.customer_id for row in rows})
+                )
+            )
+        ).all()
+    )
+    labels: dict[int, list[str]] = {}
+    for conversation_id, label in await session.execute(
+        select(LABELS.c.conversation_id, LABELS.c.label)
+        .where(LABELS.c.conversation_id.in_(wanted))
+        .order_by(LABELS.c.label)
+    ):
+        labels.setdefault(conversation_id, []).append(label)
+    return {
+        row.id: conversation_json(row, names.get(row.customer_id), labels.get(row.id, []))
+        for row in rows
+    }
 
 
 async def messages(session: AsyncSession, ids: Iterable[int]) -> dict[int, Json]:
     wanted = set(ids)
     if not wanted:
         return {}
-    rows = list(
-        await session.scalars(
-            select(Message)
-            .where(col(Message.id).in_(wanted))
-            .execution_options(populate_existing=True)
-        )
-    )
+    rows = list(await session.execute(select(*_MESSAGE_COLUMNS).where(MESSAGES.c.id.in_(wanted))))
     kinds = dict(
         (
             await session.execute(
@@ -143,11 +215,7 @@ async def messages(session: AsyncSession, ids: Iterable[int]) -> dict[int, Json]
         .order_by(col(Attachment.id))
     ):
         files.setdefault(attachment.message_id, []).append(attachment)
-    return {
-        row.id: message_json(row, kinds.get(row.id), files.get(row.id, []))
-        for row in rows
-        if row.id is not None
-    }
+    return {row.id: message_json(row, kinds.get(row.id), files.get(row.id, [])) for row in rows}
 
 
 async def customers(session: AsyncSession, ids: Iterable[int]) -> dict[int, Json]:
@@ -184,7 +252,7 @@ async def customers(session: AsyncSession, ids: Iterable[int]) -> dict[int, Json
                 for i in card.identities
             ],
             "orders": [order_json(o, card.history.get(o.id or 0, [])) for o in card.orders],
-            "conversations": [conversation_json(c, card.details) for c in card.conversations],
+            "conversations": [_card_conversation(c, card.details) for c in card.conversations],
         }
     return found
 
