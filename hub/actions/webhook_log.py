@@ -79,6 +79,9 @@ async def do_record_attempt(
     """The try in the log and the delivery's new state (`outcome`: pending means another
     try follows at `next_attempt_at`)."""
     now = utcnow()
+    delivery = await session.get(WebhookDelivery, due.id)
+    if delivery is None:  # deleted with its subscription meanwhile: nothing to log it on
+        return
     session.add(
         WebhookAttempt(
             delivery_id=due.id,
@@ -91,9 +94,6 @@ async def do_record_attempt(
             at=now,
         )
     )
-    delivery = await session.get(WebhookDelivery, due.id)
-    if delivery is None:  # deleted with its subscription meanwhile
-        return
     delivery.attempts = due.attempts + 1
     delivery.status = outcome
     delivery.last_status_code = status_code
