@@ -1,6 +1,7 @@
-"""Webhook deliveries are never lost: a pending delivery whose queue job vanished (a crash
-between the commit and a Redis enqueue) is queued again by the sweep and sent; finished
-deliveries older than the retention go, with their log."""
+"""Webhook deliveries are never lost nor invented: written with their change (a rollback
+leaves none); a pending delivery whose queue job vanished (a crash between the commit and
+a Redis enqueue) is queued again by the sweep and sent; finished deliveries older than the
+retention go, with their log."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
+from hub.actions.conversations import do_set_status, get_conversation
+from hub.actions.unit import unit_of_work
+from hub.domain.types import ConversationStatus
 from hub.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from hub.models.base import utcnow
 from hub.queue.webhook_http import WebhookSender
 from hub.queue.webhooks import RetryPolicy, WebhookConsumer
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.support import RunningHub, eventually
+from tests.support.api import customer_writes
 
 
 @pytest.fixture
@@ -110,3 +115,41 @@ async def test_finished_deliveries_past_the_retention_are_dropped_with_their_log
         kept = (await session.scalars(select(col(WebhookDelivery.key)))).all()
         tries = (await session.scalars(select(WebhookAttempt))).all()
     assert list(kept) == ["recent"] and len(tries) == 1
+
+
+async def test_a_delivery_exists_exactly_when_its_change_was_committed(
+    hub: RunningHub, receiver: WebhookReceiver
+) -> None:
+    """Written in the change's own transaction: a rolled-back resolve leaves no delivery,
+    a committed one leaves one per subscription that hears it (and only those)."""
+    async with hub.hub.db.session() as session:
+        for events in (
+            "conversation.resolved",
+            "conversation.resolved,message.created",
+            "order.notified",
+        ):
+            session.add(
+                WebhookSubscription(url=receiver.url("/x"), events=events, secret="whsec_s")
+            )
+        await session.commit()
+    inbound = await customer_writes(hub, 7601, "hello")
+
+    async def resolve(then_fail: bool) -> None:
+        async with unit_of_work(hub.hub.db, hub.hub.queue, hub.hub.broker) as session:
+            conversation = await get_conversation(session, inbound.conversation_id)
+            await do_set_status(session, conversation, ConversationStatus.RESOLVED, None)
+            if then_fail:
+                raise RuntimeError("the change fails after the event was recorded")
+
+    async def resolved_deliveries() -> list[WebhookDelivery]:
+        async with hub.hub.db.session() as session:
+            found = await session.scalars(
+                select(WebhookDelivery).where(col(WebhookDelivery.event) == "conversation.resolved")
+            )
+            return list(found)
+
+    with pytest.raises(RuntimeError):
+        await resolve(then_fail=True)
+    assert await resolved_deliveries() == []
+    await resolve(then_fail=False)
+    assert len(await resolved_deliveries()) == 2
