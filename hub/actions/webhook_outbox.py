@@ -11,6 +11,8 @@ for units that recorded an event a webhook may hear of.
 from __future__ import annotations
 
 import json
+import logging
+import typing
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from hub.models.base import utcnow
 from hub.models.tables import core_table
 from hub.queue.port import NewJob
 
+log = logging.getLogger(__name__)
 _HEARD = frozenset(events.WEBHOOK_EVENTS)
 _DELIVERIES = core_table(WebhookDelivery)
 
@@ -69,23 +72,33 @@ class _Wanted:
     key: tuple[int, ...]
 
 
+_KEYS = {
+    events.MESSAGE_CREATED: ("message_id",),
+    events.CUSTOMER_MERGED: ("survivor_id", "merged_id"),
+    events.ORDER_NOTIFIED: ("order_id", "message_id"),
+}
+
+
+def _key(event: Event) -> tuple[int, ...] | None:
+    """The ids naming what `event` tells of; None (skipped, never a failed commit: the
+    change matters more than its webhook) when the event does not carry them."""
+    names = _KEYS.get(event.name)
+    if names is None:
+        return None if event.conversation_id is None else (event.conversation_id,)
+    values = [event.data.get(name) for name in names]
+    if not all(isinstance(v, int) for v in values):
+        log.error("event %s lacks %s: no webhook for it", event.name, names)
+        return None
+    return tuple(typing.cast(list[int], values))
+
+
 def _wanted(recorded: Sequence[Event]) -> list[_Wanted]:
     seen: dict[_Wanted, None] = {}
     for event in recorded:
-        if event.name not in _HEARD:
-            continue
-        data = event.data
-        if event.name == events.MESSAGE_CREATED:
-            key: tuple[int, ...] = (int(data["message_id"]),)
-        elif event.name == events.CUSTOMER_MERGED:
-            key = (int(data["survivor_id"]), int(data["merged_id"]))
-        elif event.name == events.ORDER_NOTIFIED:
-            key = (int(data["order_id"]), int(data["message_id"]))
-        elif event.conversation_id is not None:
-            key = (event.conversation_id,)
-        else:
-            continue
-        seen.setdefault(_Wanted(event.name, key), None)
+        if event.name in _HEARD:
+            key = _key(event)
+            if key is not None:
+                seen.setdefault(_Wanted(event.name, key), None)
     return list(seen)
 
 
