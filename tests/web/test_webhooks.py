@@ -246,6 +246,19 @@ async def test_failing_targets_are_retried_logged_and_never_followed(
     assert [t["status_code"] for t in await log("/gone")] == [404]
 
 
+async def test_a_conversation_folded_by_a_merge_is_told_resolved_into_the_survivor(
+    hub: RunningHub, api: Api, admin: Api, receiver: WebhookReceiver
+) -> None:
+    hook = await subscribe(admin, receiver.url("/hook"), ["conversation.resolved"])
+    older = await customer_writes(hub, 7701, "first account")
+    newer = await customer_writes(hub, 7702, "second account")
+    await api.ok("POST", f"/customers/{older.customer_id}/merge", {"other_id": newer.customer_id})
+    [folded] = await arrived(receiver, "/hook", "conversation.resolved")
+    conversation = check_delivery(folded, hook["secret"])["data"]["conversation"]
+    assert conversation["id"] == newer.conversation_id and conversation["status"] == "resolved"
+    assert conversation["merged_into"] == older.conversation_id
+
+
 async def test_a_disabled_or_deleted_subscription_hears_nothing(
     hub: RunningHub, admin: Api, receiver: WebhookReceiver
 ) -> None:
