@@ -102,6 +102,17 @@ class Settings(BaseSettings):
     shopify_api_url: str | None = None
     shopify_api_version: str = "2025-01"
 
+    # Outgoing webhooks (admin page / `/api/v1/webhooks`): each POST's time limit, how many
+    # tries a delivery gets (backoff doubling from `webhook_retry_seconds`, at most an
+    # hour apart) and whether plain-http targets on loopback are allowed (tests, local
+    # development only: anything else must be https on a public address).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0.0, le=120.0)
+    webhook_max_attempts: int = Field(default=10, ge=1, le=50)
+    webhook_retry_seconds: float = Field(default=5.0, gt=0.0, le=3600.0)
+    webhook_allow_loopback: bool = False
+    # Finished deliveries (and their tries) are kept this many days for the delivery log.
+    webhook_keep_days: float = Field(default=7.0, gt=0.0, le=365.0)
+
     # Attachments: a folder relative to the current directory, like the SQLite file.
     # 20 MiB by default: Telegram's Bot API does not let bots download more anyway.
     media_dir: Path = Path("./media")

@@ -13,11 +13,12 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.actions.webhook_outbox import stage_webhooks
 from hub.db import Database
 from hub.domain.events import Event
 from hub.models import Message
 from hub.queue.outbound import OutboundJob
-from hub.queue.port import OUTBOUND, QueueBackend
+from hub.queue.port import OUTBOUND, WEBHOOKS, QueueBackend
 from hub.realtime import Broker
 
 _EVENTS = "hub.events"
@@ -58,9 +59,19 @@ async def commit_and_publish(session: AsyncSession, queue: QueueBackend, broker:
     or not at all). Redis cannot: its enqueue follows the commit, and a crash in between
     leaves a reply queued in the database only, which the outbound consumer's sweep for
     stranded replies queues again (at-least-once, docs/RELIABILITY.md). Called inside a
-    `Database.writing()` turn this is safe too: neither path takes that turn again."""
+    `Database.writing()` turn this is safe too: neither path takes that turn again.
+
+    Outgoing webhook deliveries are written first, in the same transaction as the change
+    they tell of (hub.actions.webhook_outbox), and queued like the sends; a Redis job lost
+    to a crash is queued again by the webhook consumer's sweep."""
+    try:
+        hooks = await stage_webhooks(session, session.info.get(_EVENTS, []))
+    except BaseException:
+        discard(session)
+        raise
     jobs = [job.queued() for job in take_sends(session)]
     within = bool(jobs) and await queue.enqueue_within(session, OUTBOUND, jobs)
+    hooks_within = bool(hooks) and await queue.enqueue_within(session, WEBHOOKS, hooks)
     try:
         await session.commit()
     except BaseException:
@@ -70,6 +81,8 @@ async def commit_and_publish(session: AsyncSession, queue: QueueBackend, broker:
     try:
         if jobs and not within:
             await queue.enqueue(OUTBOUND, jobs)
+        if hooks and not hooks_within:
+            await queue.enqueue(WEBHOOKS, hooks)
     finally:  # the change is committed: the inbox hears of it even if Redis is away
         await broker.publish(events)
 

@@ -11,6 +11,7 @@ from hub.models.orders import Order, OrderNotification, OrderStatusChange
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
 from hub.models.sessions import ConversationRead, OperatorSession
 from hub.models.sources import MessageSource
+from hub.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiToken",
@@ -39,4 +40,7 @@ __all__ = [
     "QueueConsumer",
     "QueueJob",
     "QueueLease",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 INBOUND = "inbound"
 OUTBOUND = "outbound"
 FEEDS = "feeds"  # order events from shop platforms (hub.queue.feeds)
-QUEUES = (INBOUND, OUTBOUND, FEEDS)
+WEBHOOKS = "webhooks"  # outgoing webhook deliveries (hub.queue.webhooks)
+QUEUES = (INBOUND, OUTBOUND, FEEDS, WEBHOOKS)
 PARTITIONS = 16
 
 

@@ -18,6 +18,8 @@ from hub.intake.telegram_polling import TelegramPolling
 from hub.media.store import media_store
 from hub.queue.consumers import InboundConsumer, OutboundConsumer
 from hub.queue.feeds import FeedConsumer
+from hub.queue.webhook_http import WebhookSender
+from hub.queue.webhooks import RetryPolicy, WebhookConsumer
 from hub.registry import build_bots, mailbox_opener
 from hub.runtime.services import Hub, consumer_name
 
@@ -73,6 +75,7 @@ def background_jobs(
             SnoozeAlarm(hub.db, hub.queue, hub.broker, interval=settings.snooze_check_seconds),
         ),
         ("media-sweeper", MediaSweeper(hub.db, store)),
+        ("webhooks", _webhook_consumer(hub, name)),
     ]
     if hub.channels.feeds:  # an order feed is configured: apply what its webhook queues
         notices = Notices(
@@ -98,6 +101,15 @@ def background_jobs(
             )
             jobs.append((IMAP_TASK, poller))
     return jobs
+
+
+def _webhook_consumer(hub: Hub, name: str) -> WebhookConsumer:
+    settings = hub.settings
+    sender = WebhookSender(settings.webhook_timeout_seconds, settings.webhook_allow_loopback)
+    policy = RetryPolicy(
+        settings.webhook_max_attempts, settings.webhook_retry_seconds, settings.webhook_keep_days
+    )
+    return WebhookConsumer(hub.queue, name, hub.db, sender, policy)
 
 
 class MailListenerJob:

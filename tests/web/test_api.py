@@ -95,6 +95,12 @@ async def test_openapi_lists_every_route_with_schemas(hub: RunningHub, api: Api)
         ("GET", "/api/v1/canned-responses"),
         ("POST", "/api/v1/canned-responses"),
         ("GET", "/api/v1/attachments/{id}"),
+        ("GET", "/api/v1/webhooks"),
+        ("POST", "/api/v1/webhooks"),
+        ("DELETE", "/api/v1/webhooks/{id}"),
+        ("PUT", "/api/v1/webhooks/{id}"),
+        ("POST", "/api/v1/webhooks/{id}/rotate-secret"),
+        ("GET", "/api/v1/webhooks/{id}/attempts"),
     }
     assert listed == expected == {(r.method, r.full_path) for r in ROUTES}
     schemas = doc["components"]["schemas"]
