@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 INBOUND = "inbound"
 OUTBOUND = "outbound"
 FEEDS = "feeds"  # order events from shop platforms (hub.queue.feeds)
-QUEUES = (INBOUND, OUTBOUND, FEEDS)
+AGENT_BOT = "agentbot"  # events for the shop's external bot (hub.queue.agent_bot)
+QUEUES = (INBOUND, OUTBOUND, FEEDS, AGENT_BOT)
 PARTITIONS = 16
 
 
