@@ -32,7 +32,7 @@ from hub.actions.unit import defer_job
 from hub.domain.messages import Routed
 from hub.domain.types import ConversationStatus, SenderType
 from hub.errors import AccessDenied
-from hub.models import AgentBotToken, AgentBotWait, Conversation, Message
+from hub.models import AgentBotToken, AgentBotWait, Conversation, Customer, Message
 from hub.models.base import utcnow
 from hub.models.tables import CONVERSATIONS
 from hub.queue.port import AGENT_BOT, NewJob
@@ -107,7 +107,9 @@ def event_job(routed: Routed) -> NewJob:
     a partition, so the bot hears them in the order they came."""
     return NewJob(
         key=f"conversation:{routed.conversation_id}",
-        payload=json.dumps({"message_id": routed.message_id}),
+        payload=json.dumps(
+            {"message_id": routed.message_id, "conversation_id": routed.conversation_id}
+        ),
         dedupe_key=f"agentbot:{routed.message_id}",
     )
 
@@ -214,3 +216,52 @@ async def do_hand_off_overdue(session: AsyncSession, now: datetime, timeout: flo
         )
         handed.append(conversation_id)
     return handed
+
+
+async def bot_event(session: AsyncSession, message_id: int) -> dict[str, object] | None:
+    """The `message.created` event for the external bot (README "External bots"); None
+    when there is nothing to tell it any more: the message is gone or its conversation is
+    no longer with the bot (a person took it over, or it was handed off meanwhile)."""
+    message = await session.get(Message, message_id)
+    if message is None:
+        return None
+    conversation = await session.get(Conversation, message.conversation_id)
+    customer = await session.get(Customer, message.customer_id)
+    if conversation is None or customer is None:
+        return None
+    try:
+        access_bot_conversation(conversation)
+    except AccessDenied:
+        return None
+    return {
+        "event": "message.created",
+        "conversation": {
+            "id": conversation.id,
+            "status": conversation.status,
+            "channel": conversation.channel,
+            "bot_active": conversation.bot_active,
+            "assignee_id": conversation.assignee_id,
+            "created_at": conversation.created_at.isoformat(),
+            "last_message_at": conversation.last_message_at.isoformat(),
+        },
+        "message": {
+            "id": message.id,
+            "conversation_id": message.conversation_id,
+            "direction": message.direction,
+            "sender_type": message.sender_type,
+            "channel": message.channel,
+            "text": message.text,
+            "created_at": message.created_at.isoformat(),
+        },
+        "customer": {"id": customer.id, "name": customer.name, "locale": customer.locale},
+    }
+
+
+async def do_hand_off_unreachable(session: AsyncSession, conversation_id: int, error: str) -> bool:
+    """The bot could not be told of a message (its deliveries ended failed): a person
+    answers instead. False when the conversation is no longer with the bot anyway."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None or not conversation.bot_active:
+        return False
+    await do_hand_off(session, conversation, f"the external bot could not be reached ({error})")
+    return True
