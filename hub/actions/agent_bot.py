@@ -88,14 +88,18 @@ async def bot_token_valid(session: AsyncSession, token: str) -> bool:
     return True
 
 
+def with_bot(conversation: Conversation) -> bool:
+    """Still the bot's: not taken over by a person, resolved, or folded into another."""
+    return (
+        conversation.bot_active
+        and conversation.status != ConversationStatus.RESOLVED
+        and conversation.merged_into_id is None
+    )
+
+
 def access_bot_conversation(conversation: Conversation) -> None:
-    """The bot reads and writes only conversations that are with the bot: not one a person
-    has taken over, a resolved one, or one folded into another by a merge."""
-    if (
-        not conversation.bot_active
-        or conversation.status == ConversationStatus.RESOLVED
-        or conversation.merged_into_id is not None
-    ):
+    """The bot reads and writes only conversations that are with the bot (`with_bot`)."""
+    if not with_bot(conversation):
         raise AccessDenied(
             f"conversation {conversation.id} is not with the bot (a person has it)",
             code="not_with_bot",
@@ -209,8 +213,8 @@ async def do_hand_off_overdue(session: AsyncSession, now: datetime, timeout: flo
     handed: list[int] = []
     for conversation_id in sorted(taken.scalars()):
         conversation = await session.get(Conversation, conversation_id)
-        if conversation is None or not conversation.bot_active:
-            continue  # a person took it over meanwhile: nothing to hand off
+        if conversation is None or not with_bot(conversation):
+            continue  # a person took it over or resolved it meanwhile: nothing to hand off
         await do_hand_off(
             session, conversation, f"the external bot did not answer within {timeout:g} s"
         )
@@ -229,9 +233,7 @@ async def bot_event(session: AsyncSession, message_id: int) -> dict[str, object]
     customer = await session.get(Customer, message.customer_id)
     if conversation is None or customer is None:
         return None
-    try:
-        access_bot_conversation(conversation)
-    except AccessDenied:
+    if not with_bot(conversation):
         return None
     return {
         "event": "message.created",
@@ -261,7 +263,7 @@ async def do_hand_off_unreachable(session: AsyncSession, conversation_id: int, e
     """The bot could not be told of a message (its deliveries ended failed): a person
     answers instead. False when the conversation is no longer with the bot anyway."""
     conversation = await session.get(Conversation, conversation_id)
-    if conversation is None or not conversation.bot_active:
+    if conversation is None or not with_bot(conversation):
         return False
     await do_hand_off(session, conversation, f"the external bot could not be reached ({error})")
     return True

@@ -10,8 +10,12 @@ from typing import Any
 
 import pytest
 
-from hub.actions.agent_bot import do_create_bot_token
+from hub.actions.agent_bot import do_create_bot_token, event_job
+from hub.domain.messages import InboundMessage, Routed
+from hub.domain.types import Channel
 from hub.models import Conversation, Message
+from hub.queue.agent_bot import AgentBotConsumer, AgentBotTarget
+from hub.queue.port import AGENT_BOT, Job
 from tests.factories import messages_of
 from tests.fakes.agent_bot import FakeAgentBot
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -139,7 +143,7 @@ async def test_the_bot_hands_off_to_a_person(hub: RunningHub, bot: FakeAgentBot,
 
 
 @pytest.mark.parametrize("agent_bot_timeout", [0.6])
-@pytest.mark.parametrize("behaviour", ["fail", "silent", "redirect"])
+@pytest.mark.parametrize("behaviour", ["fail", "silent", "redirect", "hang"])
 async def test_a_bot_that_does_not_answer_hands_off_after_the_timeout(
     hub: RunningHub, bot: FakeAgentBot, api: Api, behaviour: Any
 ) -> None:
@@ -194,3 +198,73 @@ async def test_the_openapi_document_names_the_bot_routes(hub: RunningHub) -> Non
     listing = document["paths"]["/api/v1/conversations"]["get"]
     assert listing["security"] == [{"bearer": []}]
     assert "agentBot" in document["components"]["securitySchemes"]
+
+
+@pytest.mark.parametrize("agent_bot_timeout", [0.6])
+async def test_a_hanging_bot_never_holds_up_routing(hub: RunningHub, bot: FakeAgentBot) -> None:
+    bot.behaviour = "hang"
+    await customer_writes(hub, 7006, "first")
+    # While the bot sits on the first event, every other customer is routed as usual.
+    others = [await customer_writes(hub, 7100 + n, f"meanwhile {n}") for n in range(3)]
+    assert len({m.conversation_id for m in others}) == 3
+    for message in others:
+        await eventually(lambda m=message: handoff_note(hub, m.conversation_id), what="handoff")
+
+
+class RecordingQueue:
+    """Stands in for the queue backend where the consumer is called directly: records what
+    it does with its jobs."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.acked: list[str] = []
+        self.retried: list[tuple[str, str]] = []
+        self.dead: list[tuple[str, str]] = []
+
+    async def ack(self, queue: str, jobs: list[Job]) -> None:
+        self.acked += [job.id for job in jobs]
+
+    async def retry(self, job: Job, delay: float, error: str, payload: str | None = None) -> None:
+        self.retried.append((job.id, error))
+
+    async def dead_letter(self, job: Job, error: str) -> None:
+        self.dead.append((job.id, error))
+
+    async def enqueue_within(self, session: Any, queue: str, jobs: list[Any]) -> bool:
+        return True  # nothing is queued by a handoff: no job reaches here
+
+
+def delivery_of(message: Message, attempts: int) -> Job:
+    """The job the router queued for `message`, as it is on its `attempts`+1-th try."""
+    inbound = InboundMessage(Channel.TELEGRAM, message.address or "", message.dedupe_key or "", "")
+    job = event_job(Routed(inbound, message.id or 0, message.conversation_id, 1))
+    return Job(f"job-{attempts}", AGENT_BOT, 0, job.payload, attempts, 0.0)
+
+
+@pytest.mark.parametrize("behaviour", ["fail", "redirect"])
+async def test_a_delivery_that_fails_for_good_hands_the_conversation_to_a_person(
+    hub: RunningHub, bot: FakeAgentBot, api: Api, behaviour: Any
+) -> None:
+    bot.behaviour = behaviour
+    asked = await customer_writes(hub, 7007, "are you a robot?")
+    queue = RecordingQueue()
+    target = AgentBotTarget(bot.url, BOT_SECRET, timeout=30.0)
+    consumer = AgentBotConsumer(queue, "test", hub.hub.db, hub.hub.broker, target, max_attempts=3)  # type: ignore[arg-type]
+    async with consumer.client() as consumer.http:
+        await consumer.handle([delivery_of(asked, attempts=0)])
+        assert queue.retried and not queue.dead  # a try left: again later
+        assert (await conversation(hub, asked.conversation_id)).bot_active
+        await consumer.handle([delivery_of(asked, attempts=2)])
+    [(_, error)] = queue.dead
+    expected = "HTTP 500" if behaviour == "fail" else "redirects are not followed"
+    assert expected in error and bot.followed_redirects == 0
+    note = await handoff_note(hub, asked.conversation_id)
+    assert note is not None and "could not be reached" in note.text and expected in note.text
+    shown = await api.get(f"/conversations/{asked.conversation_id}")
+    assert shown["bot_active"] is False and shown["status"] == "open"
+    # Once a person has it, a late delivery is dropped, not sent: the bot has nothing to do.
+    before = len(bot.events)
+    async with consumer.client() as consumer.http:
+        await consumer.handle([delivery_of(asked, attempts=0)])
+    assert len(bot.events) == before and queue.acked == ["job-0"]

@@ -5,11 +5,13 @@ hub's REST API with its bot token.
 
 What it does with an event is its `behaviour`: `answer` (posts "echo: <text>" as the bot),
 `handoff` (asks for a person), `silent` (200, nothing else), `fail` (500), `redirect` (302
-to a path of its own, which records any request that follows it).
+to a path of its own, which records any request that follows it), `hang` (never answers
+until the fake stops).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ from aiohttp import web
 
 from hub.domain.signing import SIGNATURE_HEADER, verify
 
-Behaviour = Literal["answer", "handoff", "silent", "fail", "redirect"]
+Behaviour = Literal["answer", "handoff", "silent", "fail", "redirect", "hang"]
 
 
 @dataclass
@@ -43,6 +45,7 @@ class FakeAgentBot:
     url: str = ""
     _runner: web.AppRunner | None = None
     _http: aiohttp.ClientSession | None = None
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> str:
         app = web.Application()
@@ -58,6 +61,7 @@ class FakeAgentBot:
         return self.url
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._http is not None:
             await self._http.close()
         if self._runner is not None:
@@ -90,6 +94,9 @@ class FakeAgentBot:
             return web.Response(status=500, text="the bot is down")
         if self.behaviour == "redirect":
             raise web.HTTPFound("/elsewhere")
+        if self.behaviour == "hang":
+            await self._stopping.wait()
+            return web.Response(status=503)
         conversation_id = event.body["conversation"]["id"]
         if self.behaviour == "answer":
             text = event.body["message"]["text"]
