@@ -13,10 +13,10 @@ import pytest
 from hub.actions.agent_bot import do_create_bot_token, event_job
 from hub.domain.messages import InboundMessage, Routed
 from hub.domain.types import Channel
-from hub.models import Conversation, Message
+from hub.models import AgentBotWait, Conversation, Message
 from hub.queue.agent_bot import AgentBotConsumer, AgentBotTarget
 from hub.queue.port import AGENT_BOT, Job
-from tests.factories import messages_of
+from tests.factories import count, messages_of
 from tests.fakes.agent_bot import FakeAgentBot
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually
@@ -268,3 +268,27 @@ async def test_a_delivery_that_fails_for_good_hands_the_conversation_to_a_person
     async with consumer.client() as consumer.http:
         await consumer.handle([delivery_of(asked, attempts=0)])
     assert len(bot.events) == before and queue.acked == ["job-0"]
+
+
+async def nobody_waits(running: RunningHub) -> bool:
+    return await count(running.hub, AgentBotWait) == 0
+
+
+@pytest.mark.parametrize("agent_bot_timeout", [2.0])
+@pytest.mark.parametrize("person", ["replies", "resolves"])
+async def test_a_conversation_a_person_took_meanwhile_is_left_alone_by_the_timeout(
+    hub: RunningHub, bot: FakeAgentBot, api: Api, person: str
+) -> None:
+    bot.behaviour = "silent"
+    asked = await customer_writes(hub, 7008, "hello")
+    vid = asked.conversation_id
+    assert not await nobody_waits(hub)
+    if person == "replies":
+        await api.ok("POST", f"/conversations/{vid}/messages", {"text": "Anna here"}, 201)
+    else:
+        await api.ok("POST", f"/conversations/{vid}/status", {"status": "resolved"})
+    await eventually(lambda: nobody_waits(hub), what="the wait timed out")
+    assert await handoff_note(hub, vid) is None
+    shown = await api.get(f"/conversations/{vid}")
+    expected = (False, "open") if person == "replies" else (True, "resolved")
+    assert (shown["bot_active"], shown["status"]) == expected
