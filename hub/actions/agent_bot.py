@@ -29,6 +29,7 @@ from hub.actions.bots import wants_an_answer
 from hub.actions.conversations import changed
 from hub.actions.replies import do_add_note, do_reply
 from hub.actions.unit import defer_job
+from hub.domain import events
 from hub.domain.messages import Routed
 from hub.domain.types import ConversationStatus, SenderType
 from hub.errors import AccessDenied
@@ -125,7 +126,7 @@ async def do_note_for_bot(session: AsyncSession, routed: Sequence[Routed]) -> in
     wanted = [r for r in routed if wants_an_answer(r.inbound)]
     if not wanted:
         return 0
-    with_bot = set(
+    bots = set(
         await session.scalars(
             select(CONVERSATIONS.c.id).where(
                 CONVERSATIONS.c.id.in_({r.conversation_id for r in wanted}),
@@ -134,15 +135,15 @@ async def do_note_for_bot(session: AsyncSession, routed: Sequence[Routed]) -> in
             )
         )
     )
-    queued = [r for r in wanted if r.conversation_id in with_bot]
+    queued = [r for r in wanted if r.conversation_id in bots]
     for item in queued:
         defer_job(session, AGENT_BOT, event_job(item))
-    if with_bot:
+    if bots:
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         now = utcnow()
         await session.execute(
             dialect.insert(AgentBotWait)
-            .values([{"conversation_id": vid, "since": now} for vid in sorted(with_bot)])
+            .values([{"conversation_id": vid, "since": now} for vid in sorted(bots)])
             .on_conflict_do_nothing(index_elements=["conversation_id"])
         )
     return len(queued)
@@ -236,7 +237,7 @@ async def bot_event(session: AsyncSession, message_id: int) -> dict[str, object]
     if not with_bot(conversation):
         return None
     return {
-        "event": "message.created",
+        "event": events.MESSAGE_CREATED,
         "conversation": {
             "id": conversation.id,
             "status": conversation.status,
