@@ -100,6 +100,10 @@ async def test_the_bot_hears_a_signed_event_and_its_answer_reaches_telegram(
     [reply] = [m for m in thread["items"] if m["direction"] == "outbound"]
     assert reply["sender_type"] == "bot" and reply["text"] == answer.text
     assert (await conversation(hub, asked.conversation_id)).bot_active  # still the bot's
+    async with hub.http.get(f"{hub.url}/metrics") as response:
+        metrics = await response.text()
+    assert 'hub_agent_bot_deliveries_total{outcome="delivered"}' in metrics
+    assert 'hub_queue_depth{queue="agentbot"}' in metrics
 
 
 async def test_the_built_in_bots_stay_silent_while_the_external_bot_is_the_bot(
