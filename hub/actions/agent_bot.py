@@ -28,11 +28,12 @@ from sqlmodel import col
 from hub.actions.bots import wants_an_answer
 from hub.actions.conversations import changed
 from hub.actions.replies import do_add_note, do_reply
+from hub.actions.texts import pick_locale, render
 from hub.actions.unit import defer_job
 from hub.domain import events
 from hub.domain.messages import Routed
 from hub.domain.types import ConversationStatus, SenderType
-from hub.errors import AccessDenied
+from hub.errors import AccessDenied, HubError
 from hub.models import AgentBotToken, AgentBotWait, Conversation, Customer, Message
 from hub.models.base import utcnow
 from hub.models.tables import CONVERSATIONS
@@ -176,9 +177,15 @@ async def do_bot_reply(
     return message
 
 
-async def do_hand_off(session: AsyncSession, conversation: Conversation, why: str) -> Conversation:
+async def do_hand_off(
+    session: AsyncSession, conversation: Conversation, why: str, *, tell_customer: bool = False
+) -> Conversation:
     """The same handoff the built-in bots make: no longer with the bot, open (a resolved
-    one stays resolved), waiting for a person; `why` goes on the thread as a system note."""
+    one stays resolved), waiting for a person; `why` goes on the thread as a system note.
+    `tell_customer`: the hub, not the bot, says a person will answer (the built-in
+    "handoff" text), for a customer the bot left without a word."""
+    if tell_customer:
+        await _say_a_person_will_answer(session, conversation)
     conversation.bot_active = False
     conversation.bot_unanswered = 0
     if conversation.status != ConversationStatus.RESOLVED:
@@ -189,6 +196,19 @@ async def do_hand_off(session: AsyncSession, conversation: Conversation, why: st
     await do_add_note(session, conversation, f"🤖 handoff: {why}", sender_type=SenderType.SYSTEM)
     log.info("agent bot handoff", extra={"conversation_id": conversation.id, "why": why})
     return conversation
+
+
+async def _say_a_person_will_answer(session: AsyncSession, conversation: Conversation) -> None:
+    customer = await session.get(Customer, conversation.customer_id)
+    locale = pick_locale(customer.locale if customer is not None else None)
+    text = render(locale, "handoff", {"channel": conversation.channel})
+    try:
+        # Checked before anything is written: a refusal leaves the session as it was.
+        await do_reply(session, conversation, text, sender_type=SenderType.BOT)
+    except HubError as exc:  # no address to reach them, WhatsApp's window closed, ...
+        log.info(
+            "handoff text not sent: %s", exc.message, extra={"conversation_id": conversation.id}
+        )
 
 
 async def do_bot_hand_off(
@@ -216,9 +236,8 @@ async def do_hand_off_overdue(session: AsyncSession, now: datetime, timeout: flo
         conversation = await session.get(Conversation, conversation_id)
         if conversation is None or not with_bot(conversation):
             continue  # a person took it over or resolved it meanwhile: nothing to hand off
-        await do_hand_off(
-            session, conversation, f"the external bot did not answer within {timeout:g} s"
-        )
+        why = f"the external bot did not answer within {timeout:g} s"
+        await do_hand_off(session, conversation, why, tell_customer=True)
         handed.append(conversation_id)
     return handed
 
@@ -266,5 +285,6 @@ async def do_hand_off_unreachable(session: AsyncSession, conversation_id: int, e
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None or not with_bot(conversation):
         return False
-    await do_hand_off(session, conversation, f"the external bot could not be reached ({error})")
+    why = f"the external bot could not be reached ({error})"
+    await do_hand_off(session, conversation, why, tell_customer=True)
     return True
