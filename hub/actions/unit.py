@@ -18,11 +18,12 @@ from hub.db import Database
 from hub.domain.events import Event
 from hub.models import Message
 from hub.queue.outbound import OutboundJob
-from hub.queue.port import OUTBOUND, WEBHOOKS, QueueBackend
+from hub.queue.port import OUTBOUND, WEBHOOKS, NewJob, QueueBackend
 from hub.realtime import Broker
 
 _EVENTS = "hub.events"
 _SENDS = "hub.sends"
+_JOBS = "hub.jobs"
 
 
 def record(session: AsyncSession, event: Event) -> None:
@@ -34,6 +35,19 @@ def defer_send(session: AsyncSession, message: Message) -> None:
     assert message.id is not None, "flush the message before deferring its send"
     job = OutboundJob(message_id=message.id, conversation_id=message.conversation_id)
     session.info.setdefault(_SENDS, []).append(job)
+
+
+def defer_job(session: AsyncSession, queue: str, job: NewJob) -> None:
+    """Queue `job` on `queue` once the session commits (in its transaction where the queue
+    lives in the database), like `defer_send` for replies."""
+    session.info.setdefault(_JOBS, []).append((queue, job))
+
+
+def take_jobs(session: AsyncSession) -> dict[str, list[NewJob]]:
+    by_queue: dict[str, list[NewJob]] = {}
+    for queue, job in session.info.pop(_JOBS, []):
+        by_queue.setdefault(queue, []).append(job)
+    return by_queue
 
 
 def take_events(session: AsyncSession) -> list[Event]:
@@ -50,10 +64,11 @@ def discard(session: AsyncSession) -> None:
     """Forget what a rolled-back change recorded."""
     take_events(session)
     take_sends(session)
+    take_jobs(session)
 
 
 async def commit_and_publish(session: AsyncSession, queue: QueueBackend, broker: Broker) -> None:
-    """Commit, then enqueue the deferred sends, then publish the recorded events.
+    """Commit, then enqueue the deferred sends and jobs, then publish the recorded events.
 
     The database queue takes the sends inside the transaction (they commit with their rows
     or not at all). Redis cannot: its enqueue follows the commit, and a crash in between
@@ -71,7 +86,14 @@ async def commit_and_publish(session: AsyncSession, queue: QueueBackend, broker:
         raise
     jobs = [job.queued() for job in take_sends(session)]
     within = bool(jobs) and await queue.enqueue_within(session, OUTBOUND, jobs)
-    hooks_within = bool(hooks) and await queue.enqueue_within(session, WEBHOOKS, hooks)
+    others = take_jobs(session)
+    if hooks:
+        others.setdefault(WEBHOOKS, []).extend(hooks)
+    later = {
+        name: batch
+        for name, batch in others.items()
+        if not await queue.enqueue_within(session, name, batch)
+    }
     try:
         await session.commit()
     except BaseException:
@@ -81,8 +103,8 @@ async def commit_and_publish(session: AsyncSession, queue: QueueBackend, broker:
     try:
         if jobs and not within:
             await queue.enqueue(OUTBOUND, jobs)
-        if hooks and not hooks_within:
-            await queue.enqueue(WEBHOOKS, hooks)
+        for name, batch in later.items():
+            await queue.enqueue(name, batch)
     finally:  # the change is committed: the inbox hears of it even if Redis is away
         await broker.publish(events)
 

@@ -1,5 +1,6 @@
 """SQLModel tables, one module per aggregate; importing this registers them all."""
 
+from hub.models.agent_bot import AgentBotToken, AgentBotWait
 from hub.models.attachments import Attachment
 from hub.models.contacts import ConversationResolution, MessageNoteKind
 from hub.models.conversations import Conversation, ConversationLabel
@@ -14,6 +15,8 @@ from hub.models.sources import MessageSource
 from hub.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "AgentBotToken",
+    "AgentBotWait",
     "ApiToken",
     "Attachment",
     "CannedResponse",

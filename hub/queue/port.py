@@ -18,7 +18,8 @@ INBOUND = "inbound"
 OUTBOUND = "outbound"
 FEEDS = "feeds"  # order events from shop platforms (hub.queue.feeds)
 WEBHOOKS = "webhooks"  # outgoing webhook deliveries (hub.queue.webhooks)
-QUEUES = (INBOUND, OUTBOUND, FEEDS, WEBHOOKS)
+AGENT_BOT = "agentbot"  # events for the shop's external bot (hub.queue.agent_bot)
+QUEUES = (INBOUND, OUTBOUND, FEEDS, WEBHOOKS, AGENT_BOT)
 PARTITIONS = 16
 
 

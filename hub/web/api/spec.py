@@ -53,6 +53,9 @@ class ApiRoute:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     auth: bool = True
+    # The external bot's token (`hub agent-bot token`) is accepted too; every other route
+    # refuses it (403).
+    bot: bool = False
     # Other success statuses with the same body (PUT answers 201 or 200).
     also: tuple[int, ...] = ()
     errors: tuple[int, ...] = ()
@@ -70,6 +73,8 @@ class ApiRoute:
     def error_statuses(self) -> list[int]:
         """Errors any route may give, plus the route's own."""
         common = {401} if self.auth else set()
+        if self.bot:
+            common.add(403)
         if self.body is not None:
             common |= {400, 422}
         if self.query is not None:
@@ -144,7 +149,7 @@ def _operation(route: ApiRoute, refs: Refs, defs: dict[str, Any]) -> dict[str, A
         "tags": list(route.tags),
         "parameters": _parameters(route, query_schema),
         "responses": responses,
-        "security": [{"bearer": []}] if route.auth else [],
+        "security": _security(route),
     }
     if route.body is not None:
         operation["requestBody"] = {
@@ -208,6 +213,12 @@ def _hooks(events: Mapping[str, type[BaseModel]], refs: Refs) -> dict[str, Any]:
     }
 
 
+def _security(route: ApiRoute) -> list[dict[str, list[str]]]:
+    if not route.auth:
+        return []
+    return [{"bearer": []}, {"agentBot": []}] if route.bot else [{"bearer": []}]
+
+
 def openapi_document(
     routes: Sequence[ApiRoute],
     *,
@@ -238,7 +249,14 @@ def openapi_document(
                     "type": "http",
                     "scheme": "bearer",
                     "description": "an API token from `hub token create` or the login route",
-                }
+                },
+                "agentBot": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the external bot's token from `hub agent-bot token`: "
+                    "reads and answers conversations that are with the bot, and hands them "
+                    "off; refused (403) everywhere else",
+                },
             },
         },
     }
