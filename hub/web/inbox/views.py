@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,6 +25,7 @@ from hub.queries import customers as customer_queries
 from hub.queries.canned import all_canned
 from hub.queries.conversations import read_markers, status_counts, unread
 from hub.queries.operators import list_operators
+from hub.queries.waiting import assignee_names, waited, waiting_since
 from hub.web.api import pages
 from hub.web.api.calls import path_id
 from hub.web.inbox.common import hub_of, page, render
@@ -103,7 +105,11 @@ async def _list(session: AsyncSession, me: SignedIn, filters: Filters) -> dict[s
     shown = rows[:PAGE_SIZE]
     markers = await read_markers(session, me.operator.id or 0, [c.id or 0 for c in shown])
     more = len(rows) > PAGE_SIZE
+    now = datetime.now(UTC)
+    waits = await waiting_since(session, shown)
     return {
+        "assignees": await assignee_names(session, shown),
+        "waiting": {i: (since, *waited(since, now)) for i, since in waits.items()},
         "rows": shown,
         "details": await conversation_queries.conversation_details(session, shown),
         "unread": {c.id for c in shown if unread(c, markers)},

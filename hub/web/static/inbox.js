@@ -367,6 +367,23 @@
     e.preventDefault();
   });
 
+  // ---- list rows: how long each customer has waited, kept current between refreshes ----
+  function waitingTimes(root) {
+    var list = root.querySelector ? root.querySelector("ul.rows[data-wait-min]") : null;
+    if (!list) return;
+    list.querySelectorAll("[data-waiting][data-since]").forEach(function (el) {
+      var since = new Date(el.dataset.since);
+      if (isNaN(since)) return;
+      var minutes = Math.max(0, Math.floor((Date.now() - since.getTime()) / 60000));
+      var n = minutes, fmt = list.dataset.waitMin;
+      if (minutes >= 48 * 60) { n = Math.floor(minutes / 1440); fmt = list.dataset.waitD; }
+      else if (minutes >= 60) { n = Math.floor(minutes / 60); fmt = list.dataset.waitH; }
+      el.textContent = fmt.replace("{n}", String(n));
+    });
+  }
+  document.addEventListener("hub:list", function () { waitingTimes(document); });
+  setInterval(function () { waitingTimes(document); }, 30000);
+
   localTimes(document);
   var msgs = document.querySelector('[data-part="messages"]');
   if (msgs) scrollToEnd(msgs);

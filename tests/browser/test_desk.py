@@ -1,0 +1,83 @@
+"""An operator's everyday details (issue 16) in real headless Chromium: who has each
+conversation and how long its customer has waited, search snippets, mail subjects, snooze
+presets, canned responses anywhere in the text, macros."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+from sqlalchemy import update
+from sqlmodel import col
+
+from hub.actions.operator_locale import do_set_operator_locale
+from hub.models import Message
+from tests.support import RunningHub, operator_reply
+from tests.support.api import Api, customer_writes
+from tests.support.browser import sign_in, watched_page
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    async with watched_page(browser, viewport={"width": 1280, "height": 800}) as tab:
+        yield tab
+
+
+async def backdate(hub: RunningHub, message_id: int, minutes: int) -> None:
+    """The customer wrote `minutes` ago."""
+    async with hub.hub.db.session() as session:
+        await session.execute(
+            update(Message)
+            .where(col(Message.id) == message_id)
+            .values(created_at=datetime.now(UTC) - timedelta(minutes=minutes))
+        )
+        await session.commit()
+
+
+async def test_rows_show_the_assignee_and_how_long_the_customer_has_waited(
+    hub: RunningHub, anna: Api, page: Page
+) -> None:
+    waiting = await customer_writes(hub, 7601, "Hello, anyone there?")
+    answered = await customer_writes(hub, 7602, "A question about my order")
+    await operator_reply(hub, answered.conversation_id, "Here is the answer")
+    await backdate(hub, waiting.id or 0, 12)
+    await anna.ok(
+        "POST",
+        f"/conversations/{waiting.conversation_id}/assign",
+        {"operator_id": anna.operator_id},
+    )
+
+    await sign_in(page, hub, anna.email)
+    first = page.locator(f'.row[data-conversation-id="{waiting.conversation_id}"]')
+    second = page.locator(f'.row[data-conversation-id="{answered.conversation_id}"]')
+    await expect(first.locator("[data-assignee]")).to_have_text("Anna")
+    await expect(first.locator("[data-waiting]")).to_have_text("12 min")
+    await expect(second.locator("[data-assignee]")).to_have_text("Unassigned")
+    await expect(second.locator("[data-waiting]")).to_have_count(0)
+
+    # A later customer message does not restart the wait: it counts from the first one.
+    await customer_writes(hub, 7601, "Still waiting")
+    await expect(first.locator("[data-waiting]")).to_have_text("12 min")
+    # The answer ends it, live.
+    await operator_reply(hub, waiting.conversation_id, "Sorry for the wait")
+    await expect(first.locator("[data-waiting]")).to_have_count(0)
+
+    async with hub.hub.db.session() as session:
+        await do_set_operator_locale(session, anna.operator_id, "ru")
+        await session.commit()
+    await backdate(hub, answered.id or 0, 180)
+    await customer_writes(hub, 7602, "And one more thing")
+    async with hub.hub.db.session() as session:
+        later = await session.scalar(
+            update(Message)
+            .where(col(Message.text) == "And one more thing")
+            .values(created_at=datetime.now(UTC) - timedelta(minutes=185))
+            .returning(col(Message.id))
+        )
+        await session.commit()
+    assert later is not None
+    await page.reload()
+    await expect(second.locator("[data-assignee]")).to_have_text("Без ответственного")
+    await expect(second.locator("[data-waiting]")).to_have_text("3 ч")
