@@ -81,3 +81,22 @@ async def test_rows_show_the_assignee_and_how_long_the_customer_has_waited(
     await page.reload()
     await expect(second.locator("[data-assignee]")).to_have_text("Без ответственного")
     await expect(second.locator("[data-waiting]")).to_have_text("3 ч")
+
+
+async def test_search_results_show_the_matching_line_marked_and_escaped(
+    hub: RunningHub, anna: Api, page: Page
+) -> None:
+    early = await customer_writes(hub, 7611, "My <b>refund</b> for the blue kettle is late")
+    await customer_writes(hub, 7611, "Also, thank you for the fast delivery")
+    other = await customer_writes(hub, 7612, "Nothing about money here")
+
+    await sign_in(page, hub, anna.email)
+    await page.locator("[data-filters] input[name=q]").fill("refund")
+    await page.locator("[data-filters] input[name=q]").press("Enter")
+    row = page.locator(f'.row[data-conversation-id="{early.conversation_id}"]')
+    line = row.locator("[data-snippet]")
+    await expect(line).to_have_text("My <b>refund</b> for the blue kettle is late")
+    await expect(line.locator("mark")).to_have_text("refund")
+    await expect(line.locator("b")).to_have_count(0)  # the customer's text is not markup
+    unmatched = page.locator(f'.row[data-conversation-id="{other.conversation_id}"]')
+    await expect(unmatched).to_have_count(0)

@@ -25,6 +25,7 @@ from hub.queries import customers as customer_queries
 from hub.queries.canned import all_canned
 from hub.queries.conversations import read_markers, status_counts, unread
 from hub.queries.operators import list_operators
+from hub.queries.snippets import matching_lines
 from hub.queries.waiting import assignee_names, waited, waiting_since
 from hub.web.api import pages
 from hub.web.api.calls import path_id
@@ -109,6 +110,7 @@ async def _list(session: AsyncSession, me: SignedIn, filters: Filters) -> dict[s
     waits = await waiting_since(session, shown)
     return {
         "assignees": await assignee_names(session, shown),
+        "snippets": await matching_lines(session, shown, filters.q) if filters.q else {},
         "waiting": {i: (since, *waited(since, now)) for i, since in waits.items()},
         "rows": shown,
         "details": await conversation_queries.conversation_details(session, shown),
