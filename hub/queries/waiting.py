@@ -1,5 +1,5 @@
-"""What a list row shows beside the conversation itself: who has it, and how long the
-customer has been waiting for an answer."""
+"""What list rows and threads show beside the conversation itself: who has it, how long
+its customer has waited for an answer, the subjects of its mails."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from hub.domain.types import ConversationStatus, Direction, SenderType
-from hub.models import Conversation, Message, Operator
+from hub.models import Conversation, Message, MessageSource, Operator
 
 # An answer ends the wait: an operator's or a bot's reply the customer could see. The hub's
 # own notices (order status, system texts) and private notes do not answer anyone.
@@ -77,3 +77,18 @@ def waited(since: datetime, now: datetime) -> tuple[int, str]:
     if minutes < 48 * 60:
         return minutes // 60, "h"
     return minutes // (24 * 60), "d"
+
+
+async def mail_subjects(session: AsyncSession, message_ids: Sequence[int | None]) -> dict[int, str]:
+    """Message id → the Subject of the mail it came in (mails without one are left out)."""
+    ids = [i for i in message_ids if i is not None]
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(col(MessageSource.message_id), col(MessageSource.subject)).where(
+            col(MessageSource.message_id).in_(ids)
+        )
+    )
+    return {
+        message_id: subject.strip() for message_id, subject in rows if subject and subject.strip()
+    }

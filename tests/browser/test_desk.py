@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -14,9 +15,12 @@ from sqlmodel import col
 
 from hub.actions.operator_locale import do_set_operator_locale
 from hub.models import Message
-from tests.support import RunningHub, operator_reply
-from tests.support.api import Api, customer_writes
+from tests.factories import messages_of
+from tests.fakes.smtp_relay import SmtpRelay
+from tests.support import RunningHub, eventually, operator_reply, start_hub, stop_hub
+from tests.support.api import Api, customer_writes, make_api
 from tests.support.browser import sign_in, watched_page
+from tests.support.mail import deliver, mail, mail_settings
 
 
 @pytest.fixture
@@ -100,3 +104,27 @@ async def test_search_results_show_the_matching_line_marked_and_escaped(
     await expect(line.locator("b")).to_have_count(0)  # the customer's text is not markup
     unmatched = page.locator(f'.row[data-conversation-id="{other.conversation_id}"]')
     await expect(unmatched).to_have_count(0)
+
+
+@pytest.fixture
+async def mail_hub(backend_urls: dict[str, Any]) -> AsyncIterator[RunningHub]:
+    async with SmtpRelay() as relay:
+        running = await start_hub(mail_settings(backend_urls, relay))
+        yield running
+        await stop_hub(running)
+
+
+async def test_a_mail_shows_its_subject_above_its_text(mail_hub: RunningHub, page: Page) -> None:
+    olga = await make_api(mail_hub, "olga@shop.test", "Olga")
+    await deliver(mail_hub, mail(text="The lid is cracked.", subject="Broken <kettle> lid"))
+    [stored] = await eventually(lambda: messages_of(mail_hub.hub, channel="email"))
+    await operator_reply(mail_hub, stored.conversation_id, "We will send a new one.")
+
+    await sign_in(page, mail_hub, olga.email)
+    await page.goto(f"{mail_hub.url}/inbox/conversations/{stored.conversation_id}")
+    theirs = page.locator(f'[data-message-id="{stored.id}"]')
+    await expect(theirs.locator("[data-subject]")).to_have_text("Subject: Broken <kettle> lid")
+    await expect(theirs.locator("[data-text]")).to_have_text("The lid is cracked.")
+    ours = page.locator('[data-sender="operator"]')
+    await expect(ours).to_contain_text("We will send a new one.")
+    await expect(ours.locator("[data-subject]")).to_have_count(0)

@@ -26,7 +26,7 @@ from hub.queries.canned import all_canned
 from hub.queries.conversations import read_markers, status_counts, unread
 from hub.queries.operators import list_operators
 from hub.queries.snippets import matching_lines
-from hub.queries.waiting import assignee_names, waited, waiting_since
+from hub.queries.waiting import assignee_names, mail_subjects, waited, waiting_since
 from hub.web.api import pages
 from hub.web.api.calls import path_id
 from hub.web.inbox.common import hub_of, page, render
@@ -164,6 +164,7 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
         "operators": {o.id: o for o in await list_operators(session)},
         "reachable": reachable,
         "canned": await all_canned(session),
+        "subjects": await mail_subjects(session, [m.id for m in messages if m.channel == "email"]),
     }
 
 
