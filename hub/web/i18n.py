@@ -187,6 +187,7 @@ ERRORS_BY_MESSAGE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "Give a valid date and time to snooze until.",
         ),
         (r"snooze until a time in the future", "Snooze until a time in the future."),
+        (r"unknown snooze preset", "Unknown snooze preset."),
         (
             r"snooze_until is required to snooze a conversation",
             "Give a date and time to snooze until.",

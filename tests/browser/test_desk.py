@@ -5,8 +5,9 @@ presets, canned responses anywhere in the text, macros."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -14,7 +15,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from hub.actions.operator_locale import do_set_operator_locale
-from hub.models import Message
+from hub.models import Conversation, Message
 from tests.factories import messages_of
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.support import RunningHub, eventually, operator_reply, start_hub, stop_hub
@@ -128,3 +129,76 @@ async def test_a_mail_shows_its_subject_above_its_text(mail_hub: RunningHub, pag
     ours = page.locator('[data-sender="operator"]')
     await expect(ours).to_contain_text("We will send a new one.")
     await expect(ours.locator("[data-subject]")).to_have_count(0)
+
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+async def snoozed_until(hub: RunningHub, conversation_id: int) -> datetime | None:
+    async with hub.hub.db.session() as session:
+        found = await session.get(Conversation, conversation_id)
+    assert found is not None
+    return found.snooze_until if found.status == "snoozed" else None
+
+
+def tokyo_morning(day: date) -> datetime:
+    return datetime.combine(day, time(9, 0), tzinfo=TOKYO).astimezone(UTC)
+
+
+async def test_snooze_presets_are_read_in_the_operators_time_zone(
+    hub: RunningHub, anna: Api, browser: Browser
+) -> None:
+    written = await customer_writes(hub, 7621, "Call me back tomorrow")
+    viewport = {"width": 1280, "height": 800}
+    async with watched_page(browser, viewport=viewport, timezone_id="Asia/Tokyo") as page:
+        await sign_in(page, hub, anna.email)
+        await page.goto(f"{hub.url}/inbox/conversations/{written.conversation_id}")
+        today = datetime.now(TOKYO).date()
+
+        await page.locator('[data-preset="tomorrow"]').click()
+        tomorrow = tokyo_morning(today + timedelta(days=1))
+        assert await eventually(lambda: snoozed_until(hub, written.conversation_id)) == tomorrow
+
+        await page.locator("[data-reopen]").click()
+        await expect(page.locator('[data-preset="next_week"]')).to_be_visible()
+        await page.locator('[data-preset="next_week"]').click()
+        monday = tokyo_morning(today + timedelta(days=7 - today.weekday()))
+
+        async def next_monday() -> bool:
+            return await snoozed_until(hub, written.conversation_id) == monday
+
+        await eventually(next_monday, what="snoozed until next Monday 9:00 in Tokyo")
+        assert monday.astimezone(TOKYO).weekday() == 0
+
+        await page.locator("[data-reopen]").click()
+        await page.locator('[data-preset="1h"]').click()
+        started = datetime.now(UTC)
+        until = await eventually(lambda: snoozed_until(hub, written.conversation_id))
+        assert timedelta(minutes=59) < until - started < timedelta(minutes=61)
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)])
+async def test_a_past_snooze_time_says_so_without_hiding_send(
+    hub: RunningHub, anna: Api, browser: Browser, size: tuple[int, int]
+) -> None:
+    written = await customer_writes(hub, 7622, "Snooze me into the past")
+    viewport = {"width": size[0], "height": size[1]}
+    async with watched_page(browser, viewport=viewport) as page:
+        await sign_in(page, hub, anna.email)
+        await page.goto(f"{hub.url}/inbox/conversations/{written.conversation_id}")
+        await page.locator('[data-snooze] input[name="snooze_until"]').fill("2001-01-01T10:00")
+        await page.locator("[data-snooze-picked]").click()
+        error = page.locator("[data-head-error]")
+        await expect(error).to_have_text("Snooze until a time in the future.")
+        await expect(error).to_be_in_viewport()
+        await expect(page.locator("[data-reply] [data-form-error]")).to_have_text("")
+        for button in ("[data-send]", "[data-note]"):
+            control = page.locator(button)
+            await expect(control).to_be_in_viewport()
+            # Nothing lies over it: the point at its centre is the button itself.
+            on_top = await control.evaluate(
+                """(el) => { const b = el.getBoundingClientRect();
+                  return el.contains(document.elementFromPoint(b.x + b.width / 2,
+                                                               b.y + b.height / 2)); }"""
+            )
+            assert on_top, button

@@ -140,8 +140,13 @@
 
   // ---- forms -------------------------------------------------------------------
   function showError(form, message) {
-    var el = form.querySelector("[data-form-error]") || document.querySelector("[data-form-error]");
-    if (el) el.textContent = message || "";
+    // The reply form has its own slot; the thread head's forms share the head's.
+    var head = form.closest("[data-part='head']");
+    var el = form.querySelector("[data-form-error]") ||
+      (head && head.querySelector("[data-head-error]")) || document.querySelector("[data-form-error]");
+    if (!el) return;
+    el.textContent = message || "";
+    if (message && el.scrollIntoView) el.scrollIntoView({ block: "nearest" });
   }
 
   document.addEventListener("submit", function (e) {
@@ -150,6 +155,8 @@
     e.preventDefault();
     var tz = form.querySelector("[data-tz-offset]");
     if (tz) tz.value = String(new Date().getTimezoneOffset());
+    var zone = form.querySelector("[data-tz-name]");
+    if (zone && window.Intl) zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
     var data = new FormData(form, e.submitter || null);
     showError(form, "");
     fetch(form.action, { method: "POST", body: data, headers: FETCH, credentials: "same-origin" })
