@@ -14,6 +14,7 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy import update
 from sqlmodel import col
 
+from hub.actions.canned import do_create_canned
 from hub.actions.operator_locale import do_set_operator_locale
 from hub.models import Conversation, Message
 from tests.factories import messages_of
@@ -202,3 +203,42 @@ async def test_a_past_snooze_time_says_so_without_hiding_send(
                                                                b.y + b.height / 2)); }"""
             )
             assert on_top, button
+
+
+async def test_a_canned_response_goes_in_anywhere_with_its_variables_filled(
+    hub: RunningHub, anna: Api, page: Page
+) -> None:
+    written = await customer_writes(
+        hub, 7631, "Where is my order?", first_name="Maria", last_name="Lopez"
+    )
+    await anna.ok(
+        "PUT",
+        "/orders/A-77",
+        {"customer": {"telegram_id": "7631"}, "status": "in_transit"},
+        status=201,
+    )
+    async with hub.hub.db.session() as session:
+        await do_create_canned(
+            session,
+            "status",
+            "{{customer.first_name}}, order {{ order.number }} is {{order.status}}. "
+            "{{operator.name}} {{customer.shoe_size}}",
+        )
+        await session.commit()
+
+    await sign_in(page, hub, anna.email)
+    await page.goto(f"{hub.url}/inbox/conversations/{written.conversation_id}")
+    box = page.locator("[data-reply] textarea[name=text]")
+    await box.fill("Hi! Good news: ")
+    await box.press("End")
+    await box.press_sequentially("/sta")
+    option = page.locator('[data-canned-list] button[data-shortcut="status"]')
+    await expect(option).to_be_visible()
+    await option.click()
+    expected = "Maria, order A-77 is in transit. Anna {{customer.shoe_size}}"
+    await expect(box).to_have_value(f"Hi! Good news: {expected}")
+    await box.press_sequentially(" Bye")  # the cursor is after the inserted text
+    await expect(box).to_have_value(f"Hi! Good news: {expected} Bye")
+    await box.press("Control+Enter")
+    sent = page.locator('[data-sender="operator"] [data-text]')
+    await expect(sent).to_have_text(f"Hi! Good news: {expected} Bye")

@@ -21,6 +21,7 @@ from hub.actions.unit import unit_of_work
 from hub.domain.types import ConversationStatus, SenderType
 from hub.errors import InvalidInput
 from hub.queries.canned import expand_canned
+from hub.queries.variables import fill_variables, reply_variables
 from hub.web.api.calls import path_id
 from hub.web.inbox.attachments import Upload, upload_action
 from hub.web.inbox.common import action, hub_of, safe_next
@@ -48,6 +49,8 @@ async def _reply(request: web.Request, me: SignedIn, form: Form, upload: Upload 
     async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         conversation = await get_conversation(session, conversation_id)
         text = await expand_canned(session, form.get("text", ""))
+        customer = await get_customer(session, conversation.customer_id)
+        text = fill_variables(text, await reply_variables(session, customer, me.operator))
         if upload is not None and not text.strip():
             text = upload.filename  # a file alone: its name is the message's text
         add = do_add_note if form.get("mode") == "note" else do_reply

@@ -26,6 +26,7 @@ from hub.queries.canned import all_canned
 from hub.queries.conversations import read_markers, status_counts, unread
 from hub.queries.operators import list_operators
 from hub.queries.snippets import matching_lines
+from hub.queries.variables import fill_variables, reply_variables
 from hub.queries.waiting import assignee_names, mail_subjects, waited, waiting_since
 from hub.web.api import pages
 from hub.web.api.calls import path_id
@@ -154,6 +155,8 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
     proven = {i.channel for i in card.identities if i.verified}
     claimed = {i.channel for i in card.identities} - proven - {conversation.channel}
     reachable = await reply_channels(session, customer.id or 0, channels, sms_to, claimed)
+    canned = await all_canned(session)
+    variables = await reply_variables(session, customer, me.operator)
     return {
         "attachments": await attachments_of(session, [m.id for m in messages if m.id]),
         "conversation": conversation,
@@ -163,7 +166,9 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
         "messages": messages,
         "operators": {o.id: o for o in await list_operators(session)},
         "reachable": reachable,
-        "canned": await all_canned(session),
+        "canned": canned,
+        # Canned texts as they would go to this customer: the box shows what is sent.
+        "canned_texts": {r.shortcut: fill_variables(r.text, variables) for r in canned},
         "subjects": await mail_subjects(session, [m.id for m in messages if m.channel == "email"]),
     }
 

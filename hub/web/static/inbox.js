@@ -222,14 +222,29 @@
     if (list) { list.hidden = true; list.textContent = ""; }
   }
 
-  function matches(value) {
-    var m = /^\/([\w-]*)$/.exec(value.trim());
-    if (!m) return [];
-    return cannedList().filter(function (c) { return c.shortcut.indexOf(m[1]) === 0; });
+  // The `/word` being typed: right before the cursor, at the start or after a space, so
+  // a shortcut works anywhere in the text (a path such as "a/b" is not one).
+  function typedShortcut(box) {
+    var end = box.selectionStart === box.selectionEnd ? box.selectionStart : box.value.length;
+    var m = /(^|\s)\/([\w-]*)$/.exec(box.value.slice(0, end));
+    return m ? { start: end - m[2].length - 1, end: end, word: m[2] } : null;
+  }
+
+  function matches(box) {
+    var typed = typedShortcut(box);
+    if (!typed) return [];
+    return cannedList().filter(function (c) { return c.shortcut.indexOf(typed.word) === 0; });
   }
 
   function useCanned(box, canned) {
-    box.value = canned.text;
+    var typed = typedShortcut(box);
+    if (typed) {
+      box.value = box.value.slice(0, typed.start) + canned.text + box.value.slice(typed.end);
+      var at = typed.start + canned.text.length;
+      box.setSelectionRange(at, at);
+    } else {
+      box.value = canned.text;
+    }
     hideCanned(box.form);
     box.focus();
   }
@@ -238,7 +253,7 @@
     var box = e.target;
     if (!box.matches("[data-reply] textarea[name=text]")) return;
     var list = box.form.querySelector("[data-canned-list]");
-    var found = matches(box.value);
+    var found = matches(box);
     list.textContent = "";
     found.slice(0, 8).forEach(function (c) {
       var li = document.createElement("li");
@@ -256,11 +271,13 @@
     if (!box.matches || !box.matches("[data-reply] textarea[name=text]")) return;
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();
-      var found = matches(box.value);
-      if (found.length === 1 && "/" + found[0].shortcut === box.value.trim()) box.value = found[0].text;
+      var found = matches(box);
+      var typed = typedShortcut(box);
+      var exact = typed && found.filter(function (c) { return c.shortcut === typed.word; });
+      if (exact && exact.length === 1) useCanned(box, exact[0]);
       box.form.requestSubmit(box.form.querySelector("[data-send]"));
     } else if (e.key === "Tab" && !e.shiftKey) {
-      var options = matches(box.value);
+      var options = matches(box);
       if (options.length) { e.preventDefault(); useCanned(box, options[0]); }
     }
   });
