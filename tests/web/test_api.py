@@ -95,6 +95,8 @@ async def test_openapi_lists_every_route_with_schemas(hub: RunningHub, api: Api)
         ("GET", "/api/v1/canned-responses"),
         ("POST", "/api/v1/canned-responses"),
         ("GET", "/api/v1/attachments/{id}"),
+        ("GET", "/api/v1/macros"),
+        ("POST", "/api/v1/conversations/{id}/macros/{macro_id}"),
     }
     assert listed == expected == {(r.method, r.full_path) for r in ROUTES}
     schemas = doc["components"]["schemas"]

@@ -6,7 +6,7 @@ import json
 
 from aiohttp import web
 
-from hub.web.api import attachments, canned, conversations, customers, orders
+from hub.web.api import attachments, canned, conversations, customers, macros, orders
 from hub.web.api.calls import endpoint
 from hub.web.api.login import login_route
 from hub.web.api.spec import PREFIX, ApiRoute, openapi_document
@@ -22,6 +22,7 @@ def api_routes(limiter: LoginLimiter) -> list[ApiRoute]:
         *orders.ROUTES,
         *canned.ROUTES,
         *attachments.ROUTES,
+        *macros.ROUTES,
     ]
 
 

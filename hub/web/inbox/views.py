@@ -15,6 +15,7 @@ from hub.actions.channel_state import reply_channels
 from hub.actions.contact_log import note_kinds
 from hub.actions.conversations import get_conversation
 from hub.actions.customers import get_customer
+from hub.actions.macros import list_macros
 from hub.actions.read_markers import do_mark_read
 from hub.actions.replies import reply_address
 from hub.actions.unit import unit_of_work
@@ -167,6 +168,7 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
         "operators": {o.id: o for o in await list_operators(session)},
         "reachable": reachable,
         "canned": canned,
+        "macros": await list_macros(session),
         # Canned texts as they would go to this customer: the box shows what is sent.
         "canned_texts": {r.shortcut: fill_variables(r.text, variables) for r in canned},
         "subjects": await mail_subjects(session, [m.id for m in messages if m.channel == "email"]),
