@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -91,4 +91,41 @@ async def mail_subjects(session: AsyncSession, message_ids: Sequence[int | None]
     )
     return {
         message_id: subject.strip() for message_id, subject in rows if subject and subject.strip()
+    }
+
+
+async def worth_reading(
+    session: AsyncSession,
+    conversations: Sequence[Conversation],
+    markers: dict[int, datetime],
+    operator_id: int,
+) -> set[int]:
+    """The conversations with something new for this operator since they last read them:
+    a customer's message or another operator's reply. The hub's own messages (bot answers,
+    order notices, system texts) and the operator's own replies never make one unread."""
+    ids = [
+        c.id
+        for c in conversations
+        if c.id is not None and (c.id not in markers or c.last_message_at > markers[c.id])
+    ]
+    if not ids:
+        return set()
+    from_people = or_(
+        col(Message.direction) == Direction.INBOUND.value,
+        and_(
+            col(Message.sender_type) == SenderType.OPERATOR.value,
+            col(Message.private).is_(False),
+            or_(col(Message.operator_id).is_(None), col(Message.operator_id) != operator_id),
+        ),
+    )
+    rows = await session.execute(
+        select(col(Message.conversation_id), func.max(col(Message.created_at)))
+        .where(col(Message.conversation_id).in_(ids), from_people)
+        .group_by(col(Message.conversation_id))
+    )
+    return {
+        conversation_id
+        for conversation_id, newest in rows
+        if newest is not None
+        and (conversation_id not in markers or newest > markers[conversation_id])
     }

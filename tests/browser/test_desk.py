@@ -4,6 +4,7 @@ presets, canned responses anywhere in the text, macros."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -242,3 +243,33 @@ async def test_a_canned_response_goes_in_anywhere_with_its_variables_filled(
     await box.press("Control+Enter")
     sent = page.locator('[data-sender="operator"] [data-text]')
     await expect(sent).to_have_text(f"Hi! Good news: {expected} Bye")
+
+
+async def test_the_hubs_own_notice_does_not_turn_a_conversation_unread(
+    hub: RunningHub, anna: Api, page: Page
+) -> None:
+    written = await customer_writes(hub, 7651, "Tell me when it ships")
+    order = {"customer": {"telegram_id": "7651"}, "status": "processing"}
+    await anna.ok("PUT", "/orders/C-1", order, status=201)
+    await sign_in(page, hub, anna.email)
+    row = page.locator(f'.row[data-conversation-id="{written.conversation_id}"]')
+    await expect(row).to_have_class(re.compile(r"\bunread\b"))
+    await page.goto(f"{hub.url}/inbox/conversations/{written.conversation_id}")
+    await page.goto(f"{hub.url}/inbox")
+    await expect(page.locator("[data-live-state]")).to_have_text("live")
+    await expect(row).not_to_have_class(re.compile(r"\bunread\b"))
+
+    await anna.ok("PUT", "/orders/C-1", {**order, "status": "shipped", "notify": True})
+
+    async def noticed() -> bool:
+        found = await messages_of(hub.hub, conversation_id=written.conversation_id)
+        return any(m.sender_type == "system" and "C-1" in m.text for m in found)
+
+    await eventually(noticed, what="the shipping notice in the thread")
+    await page.reload()
+    await expect(page.locator("[data-live-state]")).to_have_text("live")
+    await expect(row.locator("[data-last]")).to_contain_text("C-1")  # the notice is the latest
+    await expect(row).not_to_have_class(re.compile(r"\bunread\b"))
+    # A customer's message still does.
+    await customer_writes(hub, 7651, "Great, thanks")
+    await expect(row).to_have_class(re.compile(r"\bunread\b"))

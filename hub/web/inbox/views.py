@@ -24,11 +24,17 @@ from hub.errors import InvalidInput, NotFound
 from hub.queries import conversations as conversation_queries
 from hub.queries import customers as customer_queries
 from hub.queries.canned import all_canned
-from hub.queries.conversations import read_markers, status_counts, unread
+from hub.queries.conversations import read_markers, status_counts
 from hub.queries.operators import list_operators
 from hub.queries.snippets import matching_lines
 from hub.queries.variables import fill_variables, reply_variables
-from hub.queries.waiting import assignee_names, mail_subjects, waited, waiting_since
+from hub.queries.waiting import (
+    assignee_names,
+    mail_subjects,
+    waited,
+    waiting_since,
+    worth_reading,
+)
 from hub.web.api import pages
 from hub.web.api.calls import path_id
 from hub.web.inbox.common import hub_of, page, render
@@ -116,7 +122,7 @@ async def _list(session: AsyncSession, me: SignedIn, filters: Filters) -> dict[s
         "waiting": {i: (since, *waited(since, now)) for i, since in waits.items()},
         "rows": shown,
         "details": await conversation_queries.conversation_details(session, shown),
-        "unread": {c.id for c in shown if unread(c, markers)},
+        "unread": await worth_reading(session, shown, markers, me.operator.id or 0),
         "counts": await status_counts(session, STATUSES),
         "count_cap": conversation_queries.COUNT_CAP,
         "filters": filters,
