@@ -410,7 +410,18 @@
 
   localTimes(document);
   var msgs = document.querySelector('[data-part="messages"]');
-  if (msgs) scrollToEnd(msgs);
+  if (msgs) {
+    scrollToEnd(msgs);
+    // Images load after the thread is laid out: each one that finishes while the thread
+    // was at its end keeps it there, so a thread opens at its newest message.
+    var stuckToEnd = true;
+    msgs.addEventListener("scroll", function () {
+      stuckToEnd = msgs.scrollHeight - msgs.scrollTop - msgs.clientHeight < 40;
+    });
+    msgs.addEventListener("load", function (e) {
+      if (e.target && e.target.tagName === "IMG" && stuckToEnd) scrollToEnd(msgs);
+    }, true);
+  }
   markSelection();
   connect();
 })();
