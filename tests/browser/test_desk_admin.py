@@ -10,6 +10,7 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
 from hub.actions.canned import do_create_canned
+from hub.actions.macros import check_macro, do_create_macro
 from hub.models import CannedResponse, Conversation
 from hub.queries.conversations import labels_of
 from tests.support import RunningHub
@@ -139,3 +140,34 @@ async def test_an_admin_makes_a_macro_and_an_operator_runs_it_in_one_step(
         '[data-macros] tr[data-macro="Refund done"] [data-delete-macro] button'
     ).click()
     await expect(page.locator("[data-macros] tr[data-macro]")).to_have_count(0)
+
+
+# The page never scrolls sideways (wide admin tables scroll inside themselves).
+SIDEWAYS = "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+
+
+async def test_a_macro_runs_from_a_phone_and_the_admin_lists_fit_it(
+    hub: RunningHub, boss: Api, browser: Browser
+) -> None:
+    async with hub.hub.db.session() as session:
+        macro = await do_create_macro(
+            session,
+            check_macro("Close politely", "Bye, {{customer.first_name}}!", [], "resolved", False),
+        )
+        await session.commit()
+    written = await customer_writes(hub, 7721, "That is all", first_name="Ivo", last_name="P")
+    await boss.ok("POST", f"/conversations/{written.conversation_id}/labels", {"labels": ["late"]})
+    async with watched_page(browser, viewport={"width": 390, "height": 844}) as phone:
+        await sign_in(phone, hub, boss.email)
+        await phone.goto(f"{hub.url}/inbox/admin")
+        await expect(phone.locator(f'[data-macros] tr[data-macro="{macro.name}"]')).to_be_attached()
+        await expect(phone.locator('[data-labels-admin] tr[data-label="late"]')).to_be_attached()
+        assert not await phone.evaluate(SIDEWAYS)
+        await phone.goto(f"{hub.url}/inbox/conversations/{written.conversation_id}")
+        await phone.locator("[data-run-macro]").click()
+        await expect(phone.locator('[data-sender="operator"] [data-text]')).to_have_text(
+            "Bye, Ivo!"
+        )
+        await expect(phone.locator("[data-send]")).to_be_in_viewport()
+        assert not await phone.evaluate(SIDEWAYS)
+    assert (await conversation(hub, written.conversation_id)).status == "resolved"
