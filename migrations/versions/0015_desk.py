@@ -1,7 +1,7 @@
 """desk: macros (a reply, labels, a status and taking the thread, in one step)
 
 Revision ID: 0015_desk
-Revises: 0012_feeds
+Revises: 0017_agentbot
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_desk"
-down_revision: str | Sequence[str] | None = "0012_feeds"
+down_revision: str | Sequence[str] | None = "0017_agentbot"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
