@@ -6,6 +6,7 @@ from hub.models.contacts import ConversationResolution, MessageNoteKind
 from hub.models.conversations import Conversation, ConversationLabel
 from hub.models.customers import Customer, CustomerEvent, Identity, MergeSuggestion
 from hub.models.feeds import FeedDelivery, FeedOrderLink
+from hub.models.macros import Macro
 from hub.models.messages import Message
 from hub.models.operators import ApiToken, CannedResponse, HubSetting, Operator
 from hub.models.orders import Order, OrderNotification, OrderStatusChange
@@ -31,6 +32,7 @@ __all__ = [
     "FeedOrderLink",
     "HubSetting",
     "Identity",
+    "Macro",
     "MergeSuggestion",
     "Message",
     "MessageNoteKind",

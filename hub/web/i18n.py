@@ -187,6 +187,23 @@ ERRORS_BY_MESSAGE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "Give a valid date and time to snooze until.",
         ),
         (r"snooze until a time in the future", "Snooze until a time in the future."),
+        (r"unknown snooze preset", "Unknown snooze preset."),
+        (
+            r"a macro sets the status to open, pending or resolved",
+            "A macro sets the status to open, pending or resolved.",
+        ),
+        (r"a macro does at least one thing", "A macro must do at least one thing."),
+        (
+            r"a macro named (?P<name>.+) already exists",
+            "A macro named %(name)s already exists.",
+        ),
+        (r"macro (?P<id>\d+) not found", "This macro no longer exists."),
+        (r"canned response (?P<id>\d+) not found", "This canned response no longer exists."),
+        (
+            r"no conversation has the label (?P<label>.+)",
+            "No conversation has the label %(label)s.",
+        ),
+        (r"a label must not be empty", "A label must not be empty."),
         (
             r"snooze_until is required to snooze a conversation",
             "Give a date and time to snooze until.",

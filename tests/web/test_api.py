@@ -104,6 +104,8 @@ async def test_openapi_lists_every_route_with_schemas(hub: RunningHub, api: Api)
         ("GET", "/api/v1/canned-responses"),
         ("POST", "/api/v1/canned-responses"),
         ("GET", "/api/v1/attachments/{id}"),
+        ("GET", "/api/v1/macros"),
+        ("POST", "/api/v1/conversations/{id}/macros/{macro_id}"),
         ("GET", "/api/v1/webhooks"),
         ("POST", "/api/v1/webhooks"),
         ("DELETE", "/api/v1/webhooks/{id}"),

@@ -6,7 +6,7 @@ import json
 
 from aiohttp import web
 
-from hub.web.api import attachments, canned, conversations, customers, orders, webhooks
+from hub.web.api import attachments, canned, conversations, customers, macros, orders, webhooks
 from hub.web.api.calls import endpoint
 from hub.web.api.login import login_route
 from hub.web.api.spec import PREFIX, ApiRoute, openapi_document
@@ -23,6 +23,7 @@ def api_routes(limiter: LoginLimiter) -> list[ApiRoute]:
         *orders.ROUTES,
         *canned.ROUTES,
         *attachments.ROUTES,
+        *macros.ROUTES,
         *webhooks.ROUTES,
     ]
 

@@ -33,6 +33,7 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
     "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "identity_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "suggestion_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    "macro_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "number": {"type": "string", "minLength": 1, "maxLength": 64},
 }
 _PARAM = re.compile(r"{(\w+)}")
