@@ -9,6 +9,7 @@ from hub.models.messages import Message
 from hub.models.operators import ApiToken, CannedResponse, HubSetting, Operator
 from hub.models.orders import Order, OrderNotification, OrderStatusChange
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
+from hub.models.routing import ConversationEvent, RoutingRule, Team, TeamMember
 from hub.models.sessions import ConversationRead, OperatorSession
 from hub.models.sources import MessageSource
 
@@ -17,6 +18,7 @@ __all__ = [
     "Attachment",
     "CannedResponse",
     "Conversation",
+    "ConversationEvent",
     "ConversationLabel",
     "ConversationRead",
     "ConversationResolution",
@@ -39,4 +41,7 @@ __all__ = [
     "QueueConsumer",
     "QueueJob",
     "QueueLease",
+    "RoutingRule",
+    "Team",
+    "TeamMember",
 ]
