@@ -73,10 +73,10 @@ def _local(day: datetime, hhmm: str, tz: ZoneInfo) -> datetime:
 
 
 def _open_spans(hours: WeeklyHours, tz: ZoneInfo, now: datetime) -> list[tuple[datetime, datetime]]:
-    """Open spans (UTC) from 8 days before `now` to the day after, in time order."""
+    """Open spans (UTC) from 8 days before `now` to 8 days after, in time order."""
     local_now = now.astimezone(tz)
     spans = []
-    for back in range(8, -2, -1):
+    for back in range(8, -9, -1):
         day = local_now - timedelta(days=back)
         for start, end in hours.spans(day.weekday()):
             spans.append(
@@ -98,3 +98,11 @@ def closed_since(hours: WeeklyHours, tz: ZoneInfo, now: datetime) -> datetime | 
         return None
     ends = [end for _, end in _open_spans(hours, tz, now) if end <= now]
     return max(ends) if ends else now - timedelta(days=8)
+
+
+def next_open(hours: WeeklyHours, tz: ZoneInfo, now: datetime) -> datetime | None:
+    """When the team opens next (None: open now, or never within a week)."""
+    if is_open(hours, tz, now):
+        return None
+    starts = [start for start, _ in _open_spans(hours, tz, now) if start > now]
+    return min(starts) if starts else None

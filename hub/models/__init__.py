@@ -9,7 +9,7 @@ from hub.models.messages import Message
 from hub.models.operators import ApiToken, CannedResponse, HubSetting, Operator
 from hub.models.orders import Order, OrderNotification, OrderStatusChange
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
-from hub.models.routing import ConversationEvent, RoutingRule, Team, TeamMember
+from hub.models.routing import RoutingRule, Team, TeamMember
 from hub.models.sessions import ConversationRead, OperatorSession
 from hub.models.sources import MessageSource
 
@@ -18,7 +18,6 @@ __all__ = [
     "Attachment",
     "CannedResponse",
     "Conversation",
-    "ConversationEvent",
     "ConversationLabel",
     "ConversationRead",
     "ConversationResolution",

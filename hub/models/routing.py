@@ -1,10 +1,11 @@
-"""Teams, routing rules and each conversation's routing log (issue 16)."""
+"""Teams and routing rules (issue 16); what they do to a conversation is logged on its thread
+as a private system note (hub.actions.routing)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 from hub.models.base import UTCDateTime, utcnow
@@ -42,22 +43,6 @@ class RoutingRule(SQLModel, table=True):
     enabled: bool = Field(default=True)
     position: int = Field(default=0)
     definition: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
-    )
-
-
-class ConversationEvent(SQLModel, table=True):
-    """What the automation did to a conversation (assignment, rule, out-of-hours reply, alert),
-    shown on the thread's timeline so an operator can see why."""
-
-    __tablename__ = "conversation_events"
-    __table_args__ = (Index("ix_conversation_events_conversation", "conversation_id", "id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    conversation_id: int = Field(foreign_key="conversations.id")
-    kind: str = Field(max_length=32)
-    detail: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

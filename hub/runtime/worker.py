@@ -10,6 +10,7 @@ from hub.actions.bots import BotRunner
 from hub.actions.feeds import Notices
 from hub.chores.attachment_fetcher import AttachmentFetcher
 from hub.chores.media_sweep import MediaSweeper
+from hub.chores.routing import RoutingChore
 from hub.chores.snooze_wakeup import SnoozeAlarm
 from hub.intake.imap_account import parse_imap_url
 from hub.intake.imap_polling import MailboxPoller
@@ -73,6 +74,7 @@ def background_jobs(
             SnoozeAlarm(hub.db, hub.queue, hub.broker, interval=settings.snooze_check_seconds),
         ),
         ("media-sweeper", MediaSweeper(hub.db, store)),
+        ("routing", RoutingChore(hub.db, hub.queue, hub.broker, settings)),
     ]
     if hub.channels.feeds:  # an order feed is configured: apply what its webhook queues
         notices = Notices(

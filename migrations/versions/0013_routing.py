@@ -2,7 +2,6 @@
 
 - teams, team_members: operators grouped, each team with a time zone and weekly hours;
 - routing_rules: "when ... then ..." rules as validated JSON (hub.domain.rules);
-- conversation_events: what the automation did to a conversation, for its timeline;
 - conversations: team, priority, first reply, waiting and out-of-hours marks, routed mark;
 - operators.auto_assign_cap: a per-operator cap on auto-assigned open conversations.
 
@@ -53,19 +52,6 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_table(
-        "conversation_events",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("conversation_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("detail", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["conversation_id"], ["conversations.id"]),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_index(
-        "ix_conversation_events_conversation", "conversation_events", ["conversation_id", "id"]
-    )
     # Plain ADD COLUMN on both databases: every new column is nullable or has a default,
     # and a batch copy of `conversations` would have to drop a table others point at.
     op.add_column("conversations", sa.Column("team_id", sa.Integer(), nullable=True))
@@ -88,8 +74,6 @@ def downgrade() -> None:
         op.drop_constraint("fk_conversations_team_id", "conversations", type_="foreignkey")
     for name in (*_STAMPS, "priority", "team_id"):
         op.drop_column("conversations", name)
-    op.drop_index("ix_conversation_events_conversation", table_name="conversation_events")
-    op.drop_table("conversation_events")
     op.drop_table("routing_rules")
     op.drop_index("ix_team_members_operator_id", table_name="team_members")
     op.drop_table("team_members")
