@@ -20,7 +20,6 @@ from sqlmodel import col
 
 from hub.actions.conversations import changed
 from hub.actions.replies import do_add_note, do_reply
-from hub.actions.routing_settings import auto_assign_on
 from hub.actions.rules import list_rules
 from hub.actions.teams import do_set_priority, do_set_team
 from hub.actions.texts import pick_locale, render
@@ -51,6 +50,7 @@ from hub.models import (
     Team,
     TeamMember,
 )
+from hub.queries.routing_settings import auto_assign_on
 
 log = logging.getLogger(__name__)
 

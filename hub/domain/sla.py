@@ -84,9 +84,13 @@ class ConversationSla:
     @property
     def headline(self) -> SlaState:
         """The clock an operator must act on: the first response until given, else resolution."""
+        return self.first_response if self.headline_kind == "first_response" else self.resolution
+
+    @property
+    def headline_kind(self) -> str:
         if self.first_response.clock in (Clock.RUNNING, Clock.DUE_SOON, Clock.OVERDUE):
-            return self.first_response
-        return self.resolution
+            return "first_response"
+        return "resolution"
 
 
 def conversation_sla(

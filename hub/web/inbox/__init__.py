@@ -16,6 +16,7 @@ from hub.web.inbox import (
     login,
     originals,
     reports,
+    routing,
     views,
 )
 from hub.web.login_limits import LoginLimiter
@@ -59,6 +60,7 @@ def routes(limiter: LoginLimiter) -> list[web.RouteDef]:
         web.post(admin.ADMIN + "/operators/{id}/enable", admin.enable_operator),
         web.post(admin.ADMIN + "/operators/{id}/password", admin.set_password),
         web.post(admin.ADMIN + "/tokens/{id}/revoke", admin.revoke_token),
+        *routing.routes(),
     ]
 
 
