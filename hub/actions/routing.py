@@ -130,11 +130,26 @@ async def route_new_messages(session: AsyncSession, times: RoutingTimes, *, bots
         if rules:
             await _apply_rules(session, conversation, message, rules)
         if not (bots and conversation.bot_active):
-            if conversation.waiting_since is None:
+            if conversation.waiting_since is None and not await _answered(session, message):
                 conversation.waiting_since = message.created_at
                 session.add(conversation)
             await out_of_hours_reply(session, conversation, times.now)
     return routed
+
+
+async def _answered(session: AsyncSession, message: Message) -> bool:
+    """An operator replied after this message (routed late): it starts no wait."""
+    later = await session.scalar(
+        select(col(Message.id))
+        .where(
+            col(Message.conversation_id) == message.conversation_id,
+            col(Message.id) > message.id,
+            col(Message.sender_type) == SenderType.OPERATOR.value,
+            col(Message.private).is_(False),
+        )
+        .limit(1)
+    )
+    return later is not None
 
 
 async def _facts(session: AsyncSession, conversation: Conversation, message: Message) -> RuleFacts:
