@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select, true, update
+from sqlalchemy import ColumnElement, exists, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -97,16 +97,14 @@ async def route_new_messages(session: AsyncSession, times: RoutingTimes, *, bots
     """Rules and out-of-hours replies for customer messages stored since the last turn;
     how many messages were routed. A message waits (and the ones after it) while the bot
     may still answer it; the caller commits."""
+    # Migration 0013 starts the cursor at the last message then stored: history is never
+    # routed. Missing (a hand-cleared table): from the start.
     old = await _setting(session, CURSOR)
-    if old is None:  # first run on an existing hub: history is not routed again
-        last = await session.scalar(select(func.max(col(Message.id))))
-        await _move_cursor(session, None, int(last or 0))
-        return 0
     rows = (
         await session.execute(
             select(Message, col(Conversation.bot_active))
             .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
-            .where(col(Message.id) > int(old))
+            .where(col(Message.id) > int(old or 0))
             .order_by(col(Message.id))
             .limit(BATCH)
         )
@@ -305,32 +303,57 @@ async def online_operators(session: AsyncSession, now: datetime, within: timedel
     return sorted(set(ids))
 
 
+def _waiting(cursor: int, *, bots: bool) -> list[ColumnElement[bool]]:
+    """Open, unassigned conversations waiting for a person that were never routed."""
+    # With the bots off (HUB_BOTS=0) every new conversation waits for a person.
+    for_person = col(Conversation.bot_active).is_(False) if bots else true()
+    # Rules run first (they may set the team, or assign): a conversation with a message the
+    # cursor has not passed yet waits for the next turn. Checked here, not assumed from one
+    # snapshot: SQLite reads outside a write are each their own snapshot.
+    unrouted = exists().where(
+        col(Message.conversation_id) == col(Conversation.id), col(Message.id) > cursor
+    )
+    return [
+        col(Conversation.status) == ConversationStatus.OPEN.value,
+        col(Conversation.assignee_id).is_(None),
+        col(Conversation.routed_at).is_(None),
+        col(Conversation.merged_into_id).is_(None),
+        for_person,
+        ~unrouted,
+    ]
+
+
+async def has_work(session: AsyncSession, times: RoutingTimes, *, bots: bool) -> bool:
+    """Reads only: whether a turn would change anything, so that an idle hub never takes
+    the write turn (on SQLite every webhook's enqueue waits for it)."""
+    cursor = int(await _setting(session, CURSOR) or 0)
+    if await session.scalar(select(col(Message.id)).where(col(Message.id) > cursor).limit(1)):
+        return True
+    base = _waiting(cursor, bots=bots)
+    if await session.scalar(
+        select(col(Conversation.id))
+        .where(*base, col(Conversation.waiting_since).is_(None))
+        .limit(1)
+    ):
+        return True
+    if not await session.scalar(select(col(Conversation.id)).where(*base).limit(1)):
+        return False
+    return await auto_assign_on(session) and bool(
+        await online_operators(session, times.now, times.online)
+    )
+
+
 async def assign_waiting(
     session: AsyncSession, times: RoutingTimes, *, bots: bool, default_cap: int
 ) -> int:
     """Conversations waiting for a person (handed off by the bot, or every new one with the
     bots off) go round-robin to an online operator, of their team when they have one, under
     each operator's cap of open conversations. How many were assigned; the caller commits."""
-    # With the bots off (HUB_BOTS=0) every new conversation waits for a person.
-    waiting_for_person = col(Conversation.bot_active).is_(False) if bots else true()
-    # Rules run first (they may set the team, or assign): a conversation with a message the
-    # cursor has not passed yet waits for the next turn. Checked here, not assumed from one
-    # snapshot: SQLite reads outside a write are each their own snapshot.
     cursor = int(await _setting(session, CURSOR) or 0)
-    unrouted = exists().where(
-        col(Message.conversation_id) == col(Conversation.id), col(Message.id) > cursor
-    )
     waiting = list(
         await session.scalars(
             select(Conversation)
-            .where(
-                col(Conversation.status) == ConversationStatus.OPEN.value,
-                col(Conversation.assignee_id).is_(None),
-                col(Conversation.routed_at).is_(None),
-                col(Conversation.merged_into_id).is_(None),
-                waiting_for_person,
-                ~unrouted,
-            )
+            .where(*_waiting(cursor, bots=bots))
             .order_by(col(Conversation.id))
             .limit(BATCH)
         )

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from hub.actions.routing import RoutingTimes, assign_waiting, route_new_messages
+from hub.actions.routing import RoutingTimes, assign_waiting, has_work, route_new_messages
 from hub.actions.unit import commit_and_publish
 from hub.chores.periodic import every
 from hub.db import Database
@@ -38,6 +38,9 @@ class RoutingChore:
             online=timedelta(minutes=settings.online_minutes),
         )
         async with self.db.session() as session:
+            if not await has_work(session, times, bots=settings.bots):
+                return 0, 0
+            await session.rollback()  # the reads above are not the write turn's snapshot
             async with self.db.writing():
                 routed = await route_new_messages(session, times, bots=settings.bots)
                 assigned = await assign_waiting(

@@ -66,9 +66,16 @@ def upgrade() -> None:
             "fk_conversations_team_id", "conversations", "teams", ["team_id"], ["id"]
         )
     op.add_column("operators", sa.Column("auto_assign_cap", sa.Integer(), nullable=True))
+    # The routing cursor (hub.actions.routing) starts after every message stored so far:
+    # rules and out-of-hours replies are for what arrives from now on.
+    op.execute(
+        "INSERT INTO hub_settings (key, value) "
+        "SELECT 'routing.cursor', CAST(COALESCE(MAX(id), 0) AS TEXT) FROM messages"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM hub_settings WHERE key LIKE 'routing.%'")
     op.drop_column("operators", "auto_assign_cap")
     if op.get_bind().dialect.name != "sqlite":
         op.drop_constraint("fk_conversations_team_id", "conversations", type_="foreignkey")
