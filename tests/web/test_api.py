@@ -85,6 +85,8 @@ async def test_openapi_lists_every_route_with_schemas(hub: RunningHub, api: Api)
         ("POST", "/api/v1/conversations/{id}/assign"),
         ("POST", "/api/v1/conversations/{id}/status"),
         ("POST", "/api/v1/conversations/{id}/labels"),
+        ("POST", "/api/v1/conversations/{id}/team"),
+        ("POST", "/api/v1/conversations/{id}/priority"),
         ("GET", "/api/v1/customers"),
         ("GET", "/api/v1/customers/{id}"),
         ("POST", "/api/v1/customers/{id}/merge"),
@@ -137,6 +139,8 @@ async def test_openapi_lists_every_route_with_schemas(hub: RunningHub, api: Api)
         "labels",
         "bot_active",
         "merged_into",
+        "team_id",
+        "priority",
         "last_message_at",
         "created_at",
     }
