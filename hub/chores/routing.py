@@ -8,7 +8,8 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from hub.actions.routing import RoutingTimes, assign_waiting, has_work, route_new_messages
+from hub.actions.assignment import RoutingTimes, assign_waiting, has_work
+from hub.actions.routing import route_new_messages
 from hub.actions.unit import commit_and_publish
 from hub.chores.periodic import every
 from hub.db import Database

@@ -14,8 +14,8 @@ from multidict import MultiDictProxy
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.actions.access import access_admin, operator_by_id
+from hub.actions.assignment import online_operators
 from hub.actions.conversations import get_conversation
-from hub.actions.routing import online_operators
 from hub.actions.routing_settings import do_set_auto_assign, do_set_sla_policy
 from hub.actions.rules import do_delete_rule, do_save_rule, get_rule, list_rules
 from hub.actions.teams import (
