@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from hub import metrics
 from hub.actions.replies import do_reply
 from hub.actions.texts import pick_locale, render
 from hub.domain.hours import closed_since, next_open, parse_hours, zone
@@ -67,4 +68,5 @@ async def out_of_hours_reply(
     except HubError as exc:  # no address on that channel, WhatsApp window closed
         log.warning("out-of-hours reply to conversation %s not sent: %s", conversation.id, exc)
         return False
+    metrics.routing_actions.labels("out_of_hours_reply").inc()
     return True

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from hub import metrics
 from hub.actions.assignment import BATCH, CURSOR, RoutingTimes
 from hub.actions.conversations import changed
 from hub.actions.out_of_hours import out_of_hours_reply
@@ -178,6 +179,7 @@ async def _apply_rules(
             sender_type=SenderType.SYSTEM,
         )
         log.info("rule %r fired on conversation %s", name, conversation.id)
+        metrics.routing_actions.labels("rule_fired").inc()
 
 
 async def _apply(

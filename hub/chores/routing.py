@@ -8,6 +8,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from hub import metrics
 from hub.actions.assignment import RoutingTimes, assign_waiting, has_work
 from hub.actions.routing import route_new_messages
 from hub.actions.unit import commit_and_publish
@@ -48,6 +49,8 @@ class RoutingChore:
                     session, times, bots=settings.bots, default_cap=settings.auto_assign_cap
                 )
                 await commit_and_publish(session, self.queue, self.broker)
+        if assigned:
+            metrics.routing_actions.labels("auto_assigned").inc(assigned)
         if routed or assigned:
             log.info("routing: %d message(s) routed, %d conversation(s) assigned", routed, assigned)
         return routed, assigned

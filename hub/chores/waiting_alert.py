@@ -19,6 +19,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from hub import metrics
 from hub.actions.replies import do_add_note
 from hub.actions.texts import render
 from hub.actions.unit import commit_and_publish
@@ -127,6 +128,8 @@ class WaitingAlert:
         sent = 0
         for alert in alerts:
             sent += await self._send(alert)
+        if sent:
+            metrics.routing_actions.labels("waiting_alert").inc(sent)
         return sent
 
     async def _send(self, alert: Alert) -> int:
