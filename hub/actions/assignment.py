@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, exists, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from hub.actions.conversations import changed
@@ -165,6 +166,7 @@ async def assign_waiting(
     ):
         members.setdefault(team_id, set()).add(operator_id)
     assigned = 0
+    last_of: dict[str, int] = {}  # round-robin position per team key
     for conversation in waiting:
         pool = (
             online
@@ -175,8 +177,9 @@ async def assign_waiting(
         if not eligible:
             continue
         key = ROUND_ROBIN + (str(conversation.team_id) if conversation.team_id else "all")
-        last = int(await read_setting(session, key) or 0)
-        pick = next((o for o in eligible if o > last), eligible[0])
+        if key not in last_of:
+            last_of[key] = int(await read_setting(session, key) or 0)
+        pick = next((o for o in eligible if o > last_of[key]), eligible[0])
         taken = await session.execute(
             update(Conversation)
             .where(
@@ -188,8 +191,10 @@ async def assign_waiting(
         )
         if not taken.rowcount:  # type: ignore[attr-defined]
             continue  # assigned by hand (or by another worker) meanwhile
-        await session.refresh(conversation)
-        await _put(session, key, str(pick))
+        # Written by the UPDATE above: the loaded object learns it without another write.
+        set_committed_value(conversation, "assignee_id", pick)
+        set_committed_value(conversation, "routed_at", times.now)
+        last_of[key] = pick
         load[pick] += 1
         assigned += 1
         team = f", team {conversation.team_id}" if conversation.team_id else ""
@@ -203,4 +208,6 @@ async def assign_waiting(
             f"Auto-assigned to {names.get(pick, pick)} (round robin among online operators{team})",
             sender_type=SenderType.SYSTEM,
         )
+    for key, operator_id in last_of.items():
+        await _put(session, key, str(operator_id))
     return assigned

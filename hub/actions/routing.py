@@ -11,6 +11,7 @@ message is routed once.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -171,7 +172,9 @@ async def _apply_rules(
                 done.append(await _apply(session, conversation, message, action))
             except HubError as exc:  # a deleted team or operator: the rest still runs
                 done.append(f"skipped ({exc})")
-        facts = await _facts(session, conversation, message)  # a label may feed the next rule
+        added = {a.label for a in rule.then if isinstance(a, AddLabel)}
+        if added:  # a label this rule added may feed the next rule
+            facts = replace(facts, labels=facts.labels | added)
         await do_add_note(
             session,
             conversation,
