@@ -133,6 +133,13 @@ async def test_out_of_hours_reply_once_per_closed_period_in_the_customers_langua
 
 async def test_team_and_priority_over_the_api(hub: RunningHub, api: Api) -> None:
     sales = await team(hub, "Sales", [api.operator_id])
+    listed = await api.get("/teams")
+    assert listed == {
+        "items": [
+            {"id": sales, "name": "Sales", "timezone": "UTC", "member_ids": [api.operator_id]}
+        ],
+        "next_cursor": None,
+    }
     message = await customer_writes(hub, 9600, "a question")
     path = f"/conversations/{message.conversation_id}"
     assert (await api.ok("POST", f"{path}/team", {"team_id": sales}))["team_id"] == sales

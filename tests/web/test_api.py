@@ -96,6 +96,7 @@ async def test_openapi_lists_every_route_with_schemas(hub: RunningHub, api: Api)
         ("GET", "/api/v1/orders/{number}"),
         ("GET", "/api/v1/canned-responses"),
         ("POST", "/api/v1/canned-responses"),
+        ("GET", "/api/v1/teams"),
         ("GET", "/api/v1/attachments/{id}"),
     }
     assert listed == expected == {(r.method, r.full_path) for r in ROUTES}

@@ -6,7 +6,7 @@ import json
 
 from aiohttp import web
 
-from hub.web.api import attachments, canned, conversations, customers, orders
+from hub.web.api import attachments, canned, conversations, customers, orders, teams
 from hub.web.api.calls import endpoint
 from hub.web.api.login import login_route
 from hub.web.api.spec import PREFIX, ApiRoute, openapi_document
@@ -21,6 +21,7 @@ def api_routes(limiter: LoginLimiter) -> list[ApiRoute]:
         *customers.ROUTES,
         *orders.ROUTES,
         *canned.ROUTES,
+        *teams.ROUTES,
         *attachments.ROUTES,
     ]
 

@@ -326,6 +326,18 @@ class CustomerPage(Out):
     next_cursor: str | None
 
 
+class TeamOut(Out):
+    id: int
+    name: str
+    timezone: str = Field(description="IANA time zone of the team's business hours")
+    member_ids: list[int]
+
+
+class TeamPage(Out):
+    items: list[TeamOut]
+    next_cursor: str | None
+
+
 class CannedPage(Out):
     items: list[CannedOut]
     next_cursor: str | None
