@@ -94,6 +94,8 @@ async def route_new_messages(session: AsyncSession, times: RoutingTimes, *, bots
     for message in ready:
         if message.direction != Direction.INBOUND or message.sender_type != SenderType.CUSTOMER:
             continue
+        if message.automated:  # an auto-reply or bounce: answering it could start a mail loop
+            continue
         conversation = await session.get(Conversation, message.conversation_id)
         if conversation is None or conversation.status == ConversationStatus.RESOLVED:
             continue
