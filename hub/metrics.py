@@ -30,6 +30,18 @@ feed_events = Counter(
     ["source", "outcome"],
     registry=REGISTRY,
 )
+webhook_attempts = Counter(
+    "hub_webhook_attempts",
+    "Outgoing webhook POSTs, by outcome (delivered, retry, failed)",
+    ["outcome"],
+    registry=REGISTRY,
+)
+agent_bot_deliveries = Counter(
+    "hub_agent_bot_deliveries",
+    "Events POSTed to the external bot, by outcome (delivered, retried, failed, skipped)",
+    ["outcome"],
+    registry=REGISTRY,
+)
 routing_actions = Counter(
     "hub_routing_actions",
     "What routing did: rule_fired, auto_assigned, out_of_hours_reply, waiting_alert",

@@ -6,7 +6,7 @@
 - operators.auto_assign_cap: a per-operator cap on auto-assigned open conversations.
 
 Revision ID: 0013_routing
-Revises: 0012_feeds
+Revises: 0015_desk
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_routing"
-down_revision: str | Sequence[str] | None = "0012_feeds"
+down_revision: str | Sequence[str] | None = "0015_desk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
