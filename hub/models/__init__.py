@@ -11,6 +11,7 @@ from hub.models.messages import Message
 from hub.models.operators import ApiToken, CannedResponse, HubSetting, Operator
 from hub.models.orders import Order, OrderNotification, OrderStatusChange
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
+from hub.models.routing import RoutingRule, Team, TeamMember
 from hub.models.sessions import ConversationRead, OperatorSession
 from hub.models.sources import MessageSource
 from hub.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -45,6 +46,9 @@ __all__ = [
     "QueueConsumer",
     "QueueJob",
     "QueueLease",
+    "RoutingRule",
+    "Team",
+    "TeamMember",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from hub.models.base import utcnow
 from hub.queries import reports
 from hub.queries.reports import CHANNELS, PERIODS, Report
+from hub.queries.sla import sla_report
 from hub.web.inbox.common import hub_of, page, render
 from hub.web.sessions import SignedIn
 
@@ -209,6 +211,8 @@ async def reports_page(request: web.Request, me: SignedIn) -> web.StreamResponse
             report = await reports.build_report(session, period)
         if cache is not None:
             cache.put(key, report)
+    async with hub_of(request).db.session() as session:  # SLA figures: hub.queries.sla
+        sla = await sla_report(session, period.since, period.until, utcnow())
     return await render(
         request,
         "inbox/reports.html",
@@ -220,4 +224,5 @@ async def reports_page(request: web.Request, me: SignedIn) -> web.StreamResponse
         percent=percent,
         # The template passes its translated labels in: `charts({"bot": _("..."), ...})`.
         charts=lambda labels: charts(report, labels),
+        sla=sla,
     )
