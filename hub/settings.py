@@ -76,6 +76,10 @@ class Settings(BaseSettings):
 
     # Bots answer new conversations (SPEC §7); 0: every conversation waits for a person.
     bots: bool = True
+    # Customer satisfaction: when an operator resolves a conversation, the customer is asked
+    # for a 1–5 rating on its channel; a bare rating within this many hours is the answer.
+    csat: bool = False
+    csat_window_hours: float = Field(default=72.0, gt=0.0, le=30 * 24)
     # The shop's FAQ knowledge file (markdown, see templates/faq/faq.md); unset: the bundled one.
     faq_file: Path | None = None
     sandbox: bool = False

@@ -3,6 +3,7 @@
 from hub.models.attachments import Attachment
 from hub.models.contacts import ConversationResolution, MessageNoteKind
 from hub.models.conversations import Conversation, ConversationLabel
+from hub.models.csat import CsatRating
 from hub.models.customers import Customer, CustomerEvent, Identity, MergeSuggestion
 from hub.models.feeds import FeedDelivery, FeedOrderLink
 from hub.models.messages import Message
@@ -20,6 +21,7 @@ __all__ = [
     "ConversationLabel",
     "ConversationRead",
     "ConversationResolution",
+    "CsatRating",
     "Customer",
     "CustomerEvent",
     "DeadLetter",
