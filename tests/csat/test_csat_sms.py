@@ -68,7 +68,8 @@ async def test_csat_is_asked_on_resolve_and_a_bare_digit_answers_it(
     api = await make_api(csat_hub, "ann@example.test", "Ann")
     phone = "+14155550301"
     conversation_id = await _texts(csat_hub, phone, "my parcel is late")
-    await api.ok("POST", f"/conversations/{conversation_id}/assign", {"operator_id": api.operator_id})
+    assign = {"operator_id": api.operator_id}
+    await api.ok("POST", f"/conversations/{conversation_id}/assign", assign)
     await _resolve(api, conversation_id)
     [question] = await _sent(fake_twilio, phone, "Your conversation with us is resolved")
     assert "1 (poor) to 5 (excellent)" in (question.body or "")
@@ -79,9 +80,7 @@ async def test_csat_is_asked_on_resolve_and_a_bare_digit_answers_it(
 
     assert await _texts(csat_hub, phone, "4/5") == conversation_id  # joins the rated thread
     [thanks] = await _sent(fake_twilio, phone, "Thank you for your rating (4/5)")
-    [rated] = await eventually(
-        lambda: _rated(csat_hub, conversation_id), what="the rating stored"
-    )
+    [rated] = await eventually(lambda: _rated(csat_hub, conversation_id), what="the rating stored")
     assert rated.rating == 4 and rated.answered_at is not None
     conversation = await api.get(f"/conversations/{conversation_id}")
     assert conversation["status"] == "resolved"
