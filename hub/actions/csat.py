@@ -196,6 +196,16 @@ async def do_record_rating(
         return None
 
 
+async def question_of(session: AsyncSession, message_id: int | None) -> CsatRating | None:
+    """The rating whose question `message_id` is, if it is one."""
+    if message_id is None:
+        return None
+    rows = await session.scalars(
+        select(CsatRating).where(col(CsatRating.question_id) == message_id)
+    )
+    return rows.first()
+
+
 async def visitor_customer(session: AsyncSession, visitor_id: str) -> int | None:
     return await session.scalar(
         select(col(Identity.customer_id)).where(
