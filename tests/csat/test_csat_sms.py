@@ -37,7 +37,9 @@ async def _texts(running: RunningHub, phone: str, body: str) -> int:
     fields = sms(phone, body)
     assert (await post_form(running, MESSAGES, fields))[0] == 200
     [stored] = await eventually(
-        lambda: messages_of(running.hub, channel="sms", external_id=fields["MessageSid"])
+        lambda: messages_of(
+            running.hub, channel="sms", direction="inbound", external_id=fields["MessageSid"]
+        )
     )
     return stored.conversation_id
 

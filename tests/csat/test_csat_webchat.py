@@ -3,12 +3,15 @@ buttons, a `{"type":"csat","rating":N}` frame answers it once, and only the visi
 
 from __future__ import annotations
 
+import re
+
+import aiohttp
 import pytest
 
 from hub.models import CsatRating
 from tests.factories import messages_of
 from tests.support import RunningHub, eventually
-from tests.support.api import make_api
+from tests.support.api import Browser, make_api
 from tests.support.webchat import open_chat, receive
 
 
@@ -59,6 +62,14 @@ async def test_the_widget_gets_star_buttons_and_its_rating_is_stored_once(
     conversation = await api.get(f"/conversations/{first.conversation_id}")
     assert conversation["status"] == "resolved"
     await ws.close()
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        inbox = Browser(hub, http)
+        assert await inbox.sign_in(api.email) == 303
+        _, page, _ = await inbox.get(f"/inbox/conversations/{first.conversation_id}")
+    line = re.search(r'<p class="csat-line" data-csat="5"[^>]*>(.*?)</p>', page, re.S)
+    assert line and "Rated 5/5" in line.group(1)  # in the thread, after the question
+    card = page[page.index("data-csat-ratings") :]
+    assert "Rated 5/5" in card[: card.index("</ul>")]  # and in the customer card
 
 
 async def test_a_reconnecting_visitor_gets_the_open_question_back(hub: RunningHub) -> None:

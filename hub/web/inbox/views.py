@@ -20,6 +20,7 @@ from hub.actions.unit import unit_of_work
 from hub.domain.types import Channel, ConversationStatus
 from hub.errors import InvalidInput, NotFound
 from hub.queries import conversations as conversation_queries
+from hub.queries import csat as csat_queries
 from hub.queries import customers as customer_queries
 from hub.queries.canned import all_canned
 from hub.queries.conversations import read_markers, status_counts, unread
@@ -151,6 +152,8 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
         "conversation": conversation,
         "labels": (await conversation_queries.conversation_details(session, [conversation])).labels,
         "note_kinds": await note_kinds(session, [m.id for m in messages]),
+        "ratings": await csat_queries.ratings_by_question(session, conversation_id),
+        "customer_ratings": await csat_queries.customer_ratings(session, customer.id or 0),
         "card": card,
         "messages": messages,
         "operators": {o.id: o for o in await list_operators(session)},
