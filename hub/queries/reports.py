@@ -26,6 +26,7 @@ from hub.domain.types import Channel, Direction, SenderType
 from hub.errors import InvalidInput
 from hub.models import Conversation, ConversationResolution, Message, Operator
 from hub.models.base import utcnow
+from hub.queries.satisfaction import OperatorSatisfaction, Satisfaction, satisfaction
 
 PERIODS = (7, 30, 90)
 DEFAULT_DAYS = 30
@@ -104,6 +105,14 @@ class Report:
     resolution: Spread = Spread(0, None, None)
     bot: BotShare = BotShare(0, 0)
     operators: list[OperatorFigures] = field(default_factory=list)
+    # CSAT: answers given in the period, and questions asked in it.
+    csat: Satisfaction = field(default_factory=Satisfaction)
+    csat_asked: int = 0
+    csat_operators: list[OperatorSatisfaction] = field(default_factory=list)
+
+    @property
+    def csat_response_rate(self) -> float | None:
+        return self.csat.responses / self.csat_asked if self.csat_asked else None
 
     def day_total(self, day: date) -> int:
         return sum(self.volume.get((day, ch), 0) for ch in CHANNELS)
@@ -368,6 +377,9 @@ async def build_report(session: AsyncSession, period: Period) -> Report:
     for operator_id, _ in resolved:
         if operator_id is not None:
             resolved_by[operator_id] += 1
+    report.csat, report.csat_asked, report.csat_operators = await satisfaction(
+        session, period.since, period.until, period.channel
+    )
     ids = set(replies) | set(resolved_by) | set(first_by)
     if ids:
         rows = await session.execute(
