@@ -139,3 +139,35 @@ async def test_a_rating_after_the_window_or_from_another_number_is_a_message(
     async with csat_hub.hub.db.session() as session:
         still = await session.get(Conversation, conversation_id)
         assert still is not None and still.status == "resolved"
+
+
+@pytest.fixture
+async def csat_bot_hub(
+    backend_urls: dict[str, Any], fake_twilio: FakeTwilioAPI
+) -> AsyncIterator[RunningHub]:
+    from tests.support.twilio import twilio_settings
+
+    settings = twilio_settings(backend_urls, fake_twilio.base_url, csat=True, bots=True)
+    settings.check()
+    running = await start_hub(settings)
+    yield running
+    await stop_hub(running)
+
+
+async def test_with_the_bots_on_a_rating_is_thanked_by_the_hub_not_answered_by_a_bot(
+    csat_bot_hub: RunningHub, fake_twilio: FakeTwilioAPI
+) -> None:
+    api = await make_api(csat_bot_hub, "dan@example.test", "Dan")
+    phone = "+14155550305"
+    conversation_id = await _texts(csat_bot_hub, phone, "operator please")
+    await _sent(fake_twilio, phone, "I'm passing you to a colleague")
+    await _resolve(api, conversation_id)
+    await _sent(fake_twilio, phone, "Your conversation with us is resolved")
+    before = len([c for c in fake_twilio.sent if c.to == phone])
+    assert await _texts(csat_bot_hub, phone, "5 ⭐") == conversation_id
+    await _sent(fake_twilio, phone, "Thank you for your rating (5/5)")
+    # The thanks is the only answer: no bot reply, and no bot note, joins the thread.
+    messages = await api.get(f"/conversations/{conversation_id}/messages")
+    after_rating = [m for m in messages["items"] if m["id"] > 0][-2:]
+    assert [m["sender_type"] for m in after_rating] == ["customer", "system"]
+    assert len([c for c in fake_twilio.sent if c.to == phone]) == before + 1
