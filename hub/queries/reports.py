@@ -10,6 +10,7 @@ the period is today and the `days - 1` days before it, from local midnight to mi
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -132,9 +133,13 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+_UTC_ALIAS = re.compile(r"(?:Etc/)?(?:UTC|UCT|GMT[+-]?0?|Universal|Zulu|Greenwich)")
+
+
 def check_zone(zone: str | None) -> str:
-    """An IANA time zone name (`Europe/Moscow`); none given is UTC, an unknown one refused."""
-    if not zone:
+    """An IANA time zone name (`Europe/Moscow`); none given is UTC, an unknown one refused.
+    UTC's aliases (`Etc/UTC`, what many browsers report) are UTC itself: one cache entry."""
+    if not zone or _UTC_ALIAS.fullmatch(zone):
         return "UTC"
     if zone not in ZONES:
         raise InvalidInput(f"unknown time zone {zone[:64]!r}")

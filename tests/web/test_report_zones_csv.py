@@ -52,6 +52,18 @@ async def test_a_message_at_2330_utc_counts_on_the_next_day_in_moscow(hub: Runni
     assert new_york.volume[(date(2026, 3, 9), "sms")] == 1  # 18:30 EDT
 
 
+async def test_a_half_hour_zone_splits_days_at_its_own_midnight(hub: RunningHub) -> None:
+    s = Seeder(hub.hub)
+    # India is +05:30: 18:29 UTC is 23:59 on the same day, 18:30 UTC is the next midnight.
+    await s.conversation("sms", at(8, 18, 29), [("customer", at(8, 18, 29), None)])
+    await s.conversation("sms", at(8, 18, 30), [("customer", at(8, 18, 30), None)])
+    async with hub.hub.db.session() as session:
+        india = await build_report(session, check_period("7", None, NOW, "Asia/Kolkata"))
+    assert india.volume[(date(2026, 3, 8), "sms")] == 1
+    assert india.volume[(date(2026, 3, 9), "sms")] == 1
+    assert check_period("7", None, NOW, "Etc/UTC").zone == "UTC"  # what browsers may say
+
+
 async def _rate(
     hub: Hub, conversation_id: int, operator_id: int | None, rating: int | None, when: datetime
 ) -> None:

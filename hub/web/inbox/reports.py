@@ -218,7 +218,7 @@ def requested_zone(request: web.Request) -> str:
     if asked:
         return reports.check_zone(asked)
     remembered = request.cookies.get(ZONE_COOKIE, "")
-    return remembered if remembered in reports.ZONES else "UTC"
+    return reports.check_zone(remembered) if remembered in reports.ZONES else "UTC"
 
 
 @page

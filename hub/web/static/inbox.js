@@ -188,6 +188,7 @@
     var zone = "";
     try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (err) { zone = ""; }
     if (!pane || !zone) return;
+    if (/^(Etc\/)?(UTC|UCT|GMT[+-]?0?|Universal|Zulu|Greenwich)$/.test(zone)) zone = "UTC";
     // IANA names are plain cookie characters (letters, digits, / _ + -).
     document.cookie = "hub_tz=" + zone + "; path=/inbox; max-age=31536000; samesite=lax";
     var url = new URL(window.location.href);
