@@ -57,3 +57,23 @@ async def test_a_shopper_rates_with_a_star_and_the_operator_sees_it_in_the_threa
         await expect(line).to_have_attribute("data-csat", "4")
         await expect(inbox.locator("[data-csat-ratings]")).to_contain_text("Rated 4/5")
     await shopper.close()
+
+
+async def test_reports_count_days_in_the_browsers_time_zone(
+    shop: RunningHub, browser: Browser
+) -> None:
+    """A browser in Moscow gets Moscow days without asking; its CSV link keeps the zone."""
+    await make_api(shop, "anna@shop.test", "Anna")
+    async with watched_page(browser, timezone_id="Europe/Moscow", console_errors=True) as tab:
+        await sign_in(tab, shop, "anna@shop.test")
+        await tab.goto(f"{shop.url}/inbox/reports?days=7")
+        await expect(tab.locator("[data-reports]")).to_have_attribute("data-zone", "Europe/Moscow")
+        assert "tz=Europe%2FMoscow" in tab.url
+        await expect(tab.locator("[data-zone-hint]")).to_contain_text("Europe/Moscow")
+        await expect(tab.locator("[data-report-zone]")).to_have_value("Europe/Moscow")
+        href = await tab.locator("[data-csv-export]").get_attribute("href")
+        assert href is not None and "tz=Europe%2FMoscow" in href and "format=csv" in href
+        await expect(tab.locator('[data-report="csat"]')).to_be_visible()
+        # Next time the remembered zone is used straight away, without a redirect.
+        await tab.goto(f"{shop.url}/inbox/reports")
+        await expect(tab.locator("[data-reports]")).to_have_attribute("data-zone", "Europe/Moscow")
