@@ -131,6 +131,7 @@ async def _ask(
     )
     session.add(rating)
     await session.flush()
+    log.info("CSAT asked", extra={"conversation_id": conversation.id, "csat_id": rating.id})
     return rating
 
 
@@ -183,6 +184,10 @@ async def do_record_rating(
         raise NotFound(f"conversation {rating.conversation_id} not found")
     changed(session, conversation)  # the inbox shows "Rated N/5" in the thread
     await session.flush()
+    log.info(
+        "CSAT answered",
+        extra={"conversation_id": conversation.id, "csat_id": rating.id, "rating": value},
+    )
     if not thank:
         return None
     locale = await _locale(session, rating.customer_id)
