@@ -103,3 +103,35 @@ async def _rated(hub: RunningHub, conversation_id: int) -> bool:
             )
         )
         return rows.first() is not None
+
+
+async def test_an_expired_question_cannot_be_answered_and_the_thread_says_so(
+    hub: RunningHub,
+) -> None:
+    from sqlalchemy import update
+
+    from hub.models.base import utcnow
+
+    api = await make_api(hub, "fay@example.test", "Fay")
+    ws, _ = await open_chat(hub)
+    await ws.send_json({"type": "message", "text": "thanks, bye", "client_id": "c"})
+    await receive(ws, "ack")
+    [first] = await messages_of(hub.hub, channel="webchat")
+    await api.ok("POST", f"/conversations/{first.conversation_id}/status", {"status": "resolved"})
+    await receive(ws, "csat")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        inbox = Browser(hub, http)
+        assert await inbox.sign_in(api.email) == 303
+        thread = f"/inbox/conversations/{first.conversation_id}"
+        assert "Satisfaction asked, no answer yet" in (await inbox.get(thread))[1]
+        async with hub.hub.db.session() as session:
+            await session.execute(
+                update(CsatRating)
+                .where(CsatRating.conversation_id == first.conversation_id)  # type: ignore[arg-type]
+                .values(expires_at=utcnow())
+            )
+            await session.commit()
+        await ws.send_json({"type": "csat", "rating": 4})
+        assert (await receive(ws, "error"))["code"] == "csat_closed"
+        assert "Satisfaction asked, not answered" in (await inbox.get(thread))[1]
+    await ws.close()
