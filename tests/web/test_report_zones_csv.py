@@ -139,6 +139,8 @@ async def test_the_page_exports_csv_in_the_chosen_zone(
     await s.conversation(
         "sms", now, [("customer", now, None), ("operator", now, hacker)], resolutions=()
     )
+    rated = await s.conversation("sms", now, [("customer", now, None)])
+    await _rate(hub.hub, rated, hacker, 4, now)
     status, body, response = await agent.get(
         "/inbox/reports?days=7&format=csv&table=operators&tz=Europe/Moscow"
     )
@@ -155,7 +157,15 @@ async def test_the_page_exports_csv_in_the_chosen_zone(
 
     status, html, _ = await agent.get("/inbox/reports?days=7&tz=Europe/Moscow")
     assert status == 200 and 'data-zone="Europe/Moscow"' in html
-    assert "tz=Europe%2FMoscow&amp;format=csv" in html and 'data-report="csat"' in html
+    assert "tz=Europe%2FMoscow&amp;format=csv" in html and 'data-chart="csat"' in html
+    assert "<td data-responses>1</td>" in html and "<td data-average>4.00</td>" in html
+    status, body, _ = await agent.get("/inbox/reports?days=7&format=csv&table=csat_operators")
+    assert list(csv.reader(io.StringIO(body)))[1] == [
+        '\'=HYPERLINK("http://evil.test","x")',
+        "1",
+        "4",
+        "100",
+    ]
     assert (await agent.get("/inbox/reports?tz=Nowhere/Land"))[0] == 422
     # The browser's zone, remembered in a cookie, is used when the URL names none.
     agent.http.cookie_jar.update_cookies({"hub_tz": "Asia/Tokyo"}, response.url)
