@@ -1,5 +1,6 @@
 """SQLModel tables, one module per aggregate; importing this registers them all."""
 
+from hub.models.agent_bot import AgentBotToken, AgentBotWait
 from hub.models.attachments import Attachment
 from hub.models.contacts import ConversationResolution, MessageNoteKind
 from hub.models.conversations import Conversation, ConversationLabel
@@ -12,8 +13,11 @@ from hub.models.orders import Order, OrderNotification, OrderStatusChange
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
 from hub.models.sessions import ConversationRead, OperatorSession
 from hub.models.sources import MessageSource
+from hub.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "AgentBotToken",
+    "AgentBotWait",
     "ApiToken",
     "Attachment",
     "CannedResponse",
@@ -41,4 +45,7 @@ __all__ = [
     "QueueConsumer",
     "QueueJob",
     "QueueLease",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -1,7 +1,7 @@
 """csat: the satisfaction question asked at each resolution and the customer's answer.
 
 Revision ID: 0014_csat
-Revises: 0012_feeds
+Revises: 0017_agentbot
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_csat"
-down_revision: str | Sequence[str] | None = "0012_feeds"
+down_revision: str | Sequence[str] | None = "0017_agentbot"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

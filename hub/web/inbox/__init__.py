@@ -17,6 +17,7 @@ from hub.web.inbox import (
     originals,
     reports,
     views,
+    webhooks,
 )
 from hub.web.login_limits import LoginLimiter
 
@@ -59,6 +60,11 @@ def routes(limiter: LoginLimiter) -> list[web.RouteDef]:
         web.post(admin.ADMIN + "/operators/{id}/enable", admin.enable_operator),
         web.post(admin.ADMIN + "/operators/{id}/password", admin.set_password),
         web.post(admin.ADMIN + "/tokens/{id}/revoke", admin.revoke_token),
+        web.get(webhooks.WEBHOOKS, webhooks.webhooks_page),
+        web.post(webhooks.WEBHOOKS, webhooks.create_webhook),
+        web.post(webhooks.WEBHOOKS + "/{id}/rotate", webhooks.rotate_secret),
+        web.post(webhooks.WEBHOOKS + "/{id}/switch", webhooks.switch),
+        web.post(webhooks.WEBHOOKS + "/{id}/delete", webhooks.delete),
     ]
 
 
