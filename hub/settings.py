@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     # Email the assignee when a customer waited this long without a reply; 0: never.
     waiting_alert_minutes: float = Field(default=0.0, ge=0.0, le=7 * 24 * 60)
     waiting_check_seconds: float = Field(default=30.0, gt=0.0, le=3600.0)
+
+    # Customer satisfaction: when an operator resolves a conversation, the customer is asked
+    # for a 1–5 rating on its channel; a bare rating within this many hours is the answer.
+    csat: bool = False
+    csat_window_hours: float = Field(default=72.0, gt=0.0, le=30 * 24)
     # The shop's FAQ knowledge file (markdown, see templates/faq/faq.md); unset: the bundled one.
     faq_file: Path | None = None
     sandbox: bool = False

@@ -4,6 +4,7 @@ from hub.models.agent_bot import AgentBotToken, AgentBotWait
 from hub.models.attachments import Attachment
 from hub.models.contacts import ConversationResolution, MessageNoteKind
 from hub.models.conversations import Conversation, ConversationLabel
+from hub.models.csat import CsatRating
 from hub.models.customers import Customer, CustomerEvent, Identity, MergeSuggestion
 from hub.models.feeds import FeedDelivery, FeedOrderLink
 from hub.models.macros import Macro
@@ -26,6 +27,7 @@ __all__ = [
     "ConversationLabel",
     "ConversationRead",
     "ConversationResolution",
+    "CsatRating",
     "Customer",
     "CustomerEvent",
     "DeadLetter",

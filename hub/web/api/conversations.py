@@ -10,6 +10,7 @@ from hub.actions.agent_bot import access_bot_conversation, do_bot_hand_off, do_b
 from hub.actions.attachments import attachments_of
 from hub.actions.contact_log import do_log_contact, note_kinds
 from hub.actions.conversations import do_assign, do_set_labels, do_set_status, get_conversation
+from hub.actions.csat import csat_policy, do_ask_after_status
 from hub.actions.replies import do_add_note, do_reply
 from hub.actions.teams import do_set_priority, do_set_team
 from hub.actions.unit import unit_of_work
@@ -175,12 +176,17 @@ async def set_conversation_status(call: Call) -> ConversationOut:
     body = call.body_as(StatusBody)
     snooze_until: datetime | None = body.snooze_until
     async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
-        conversation = await do_set_status(
+        conversation = await get_conversation(session, call.id())
+        was = conversation.status
+        await do_set_status(
             session,
-            await get_conversation(session, call.id()),
+            conversation,
             ConversationStatus(body.status),
             snooze_until,
             by=call.operator_id,
+        )
+        await do_ask_after_status(
+            session, conversation, was, by=call.operator_id, policy=csat_policy(call.hub.settings)
         )
         return await _answer(session, conversation)
 

@@ -23,6 +23,7 @@ from hub.domain.types import Channel, ConversationStatus
 from hub.errors import InvalidInput, NotFound
 from hub.models.base import utcnow
 from hub.queries import conversations as conversation_queries
+from hub.queries import csat as csat_queries
 from hub.queries import customers as customer_queries
 from hub.queries.canned import all_canned
 from hub.queries.conversations import read_markers, status_counts
@@ -160,6 +161,8 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
     messages = await conversation_queries.list_messages(
         session, conversation_id, after_id=None, limit=THREAD_LIMIT
     )
+    ratings = await csat_queries.ratings_by_question(session, conversation_id)
+    now = utcnow()
     channels = sorted({i.channel for i in card.identities}, key=CHANNELS.index)
     sms = Channel.SMS.value
     sms_to = await reply_address(session, customer.id or 0, sms) if sms in channels else None
@@ -173,6 +176,10 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
         "conversation": conversation,
         "labels": (await conversation_queries.conversation_details(session, [conversation])).labels,
         "note_kinds": await note_kinds(session, [m.id for m in messages]),
+        "ratings": ratings,
+        # Questions a bare rating may still answer (the rest expired unanswered).
+        "open_ratings": {r.id for r in ratings.values() if r.expires_at > now},
+        "customer_ratings": await csat_queries.customer_ratings(session, customer.id or 0),
         "card": card,
         "messages": messages,
         "operators": {o.id: o for o in await list_operators(session)},
