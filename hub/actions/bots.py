@@ -51,7 +51,7 @@ from hub.domain.bots import (
     Preparing,
 )
 from hub.domain.messages import InboundMessage, Routed
-from hub.domain.types import Channel, Direction
+from hub.domain.types import Channel, ConversationStatus, Direction
 from hub.models import Customer, Identity
 from hub.queue.port import QueueBackend
 from hub.realtime import Broker
@@ -326,11 +326,17 @@ class _Tracked:
 async def _bot_states(session: AsyncSession, ids: set[int]) -> dict[int, _Tracked]:
     rows = await session.execute(
         select(
-            CONVERSATIONS.c.id, CONVERSATIONS.c.bot_active, CONVERSATIONS.c.bot_unanswered
+            CONVERSATIONS.c.id,
+            CONVERSATIONS.c.bot_active,
+            CONVERSATIONS.c.bot_unanswered,
+            CONVERSATIONS.c.status,
         ).where(CONVERSATIONS.c.id.in_(ids))
     )
     found = {}
-    for vid, active, unanswered in rows:
+    for vid, active, unanswered, status in rows:
+        # A message in a resolved conversation is a satisfaction answer (hub.routing):
+        # the hub thanks for it, the bots stay out.
+        active = active and status != ConversationStatus.RESOLVED.value
         state = BotState(bool(active), int(unanswered))
         found[int(vid)] = _Tracked(state, state)
     return found
