@@ -275,6 +275,21 @@ class OrderOut(Out):
     updated_at: datetime
 
 
+NoticeReasonName = Literal["same_status", "already_notified", "no_reachable_channel", "opted_out"]
+
+
+class NotificationOut(Out):
+    queued: bool = Field(description="a notice to the customer was queued")
+    channel: ChannelName | None = Field(description="where it goes; null when nothing is queued")
+    reason: NoticeReasonName | None = Field(description="why nothing was queued; null when queued")
+
+
+class OrderPutOut(OrderOut):
+    notification: NotificationOut | None = Field(
+        description="what `notify: true` did; null when notify was not asked for"
+    )
+
+
 class SuggestionOut(Out):
     id: int
     customer_id: int = Field(description="the customer who claimed the address")
