@@ -154,8 +154,12 @@ class BotRunner:
         pending = [m for m in batch if wants_an_answer(m)]
         for round_ in range(ROUNDS):
             async with db.session() as session:
-                # The router's own rows the first time: nothing read back per message.
-                fresh = routed if round_ == 0 else ()
+                # The router's own rows the first time: nothing read back per message. A shared
+                # contact card is read back: proving its phone may have folded the customer
+                # (and moved the message) after the router made its row.
+                fresh = (
+                    [r for r in routed if not _shared_own_contact(r.inbound)] if round_ == 0 else ()
+                )
                 questions = await unanswered_questions(session, pending, fresh)
                 turns = await self._plan(session, questions)
             last = round_ == ROUNDS - 1
