@@ -26,7 +26,7 @@ from bots.intent_features import features
 from bots.intents import LABELS, IntentModel
 
 CORPUS_DIR = Path(__file__).with_name("intent_corpus")
-EPOCHS = 12
+EPOCHS = 6
 SEED = 15
 # Weights smaller than this are dropped from the saved model (they never decide a label).
 PRUNE = 0.002
@@ -181,8 +181,8 @@ def train(
             scores[gold] -= 1.0  # a margin: the right label must win clearly
             guess = max(range(len(LABELS)), key=lambda k: (scores[k], k == gold))
             if guess != gold:
-                for label, sign in ((gold, 1.0), (guess, -1.0)):
-                    w, t = weights[label], totals[label]
+                for k, sign in ((gold, 1.0), (guess, -1.0)):
+                    w, t = weights[k], totals[k]
                     for f in feats:
                         w[f] = w.get(f, 0.0) + sign
                         t[f] = t.get(f, 0.0) + sign * step
@@ -190,9 +190,9 @@ def train(
             if progress is not None:
                 progress(1)
     averaged: dict[str, dict[str, float]] = {}
-    for label, w, t in zip(LABELS, weights, totals, strict=True):
+    for name, w, t in zip(LABELS, weights, totals, strict=True):
         kept = {f: round(v - t[f] / step, 3) for f, v in w.items()}
-        averaged[label] = {f: v for f, v in kept.items() if abs(v) >= PRUNE}
+        averaged[name] = {f: v for f, v in kept.items() if abs(v) >= PRUNE}
     return IntentModel(LABELS, averaged)
 
 

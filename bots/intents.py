@@ -8,12 +8,12 @@ confidence the softmax of those sums. Pure Python, loaded once on first use, det
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import math
 import threading
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 
 from bots.intent_features import features
@@ -33,6 +33,8 @@ LABELS = (
     "other",
 )
 MODEL_FILE = Path(__file__).with_name("intent_model.json.gz")
+# A message of which less than this share of words is known to the model reads as "other".
+UNKNOWN_WORDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,16 @@ class IntentModel:
 
     def __init__(self, labels: tuple[str, ...], weights: dict[str, dict[str, float]]) -> None:
         self.labels = labels
-        self.weights = [weights.get(label, {}) for label in labels]
+        # One row of weights per feature: a message costs one lookup per feature, and the
+        # rows are summed column by column in C. Equal weights share one float object.
+        zero = (0.0,) * len(labels)
+        rows: dict[str, list[float]] = {}
+        shared: dict[float, float] = {}
+        for k, label in enumerate(labels):
+            for feature, value in weights.get(label, {}).items():
+                rows.setdefault(feature, list(zero))[k] = shared.setdefault(value, value)
+        self._rows = {f: tuple(row) for f, row in rows.items()}
+        self._zero = zero
 
     @classmethod
     def load(cls, path: Path) -> IntentModel:
@@ -58,18 +69,33 @@ class IntentModel:
         data = {
             "labels": list(self.labels),
             "weights": {
-                label: dict(sorted(w.items())) for label, w in zip(self.labels, self.weights)
+                label: {f: row[k] for f, row in sorted(self._rows.items()) if row[k]}
+                for k, label in enumerate(self.labels)
             },
         }
-        with gzip.GzipFile(path, "wb", mtime=0) as f:  # mtime 0: same weights, same bytes
+        # No name and no time in the gzip header: the same weights give the same bytes.
+        with path.open("wb") as raw, gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as f:
             f.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
 
+    @property
+    def size(self) -> int:
+        """How many features carry a weight."""
+        return len(self._rows)
+
     def scores(self, feats: list[str]) -> list[float]:
-        zeros = repeat(0.0)
-        return [sum(map(w.get, feats, zeros)) for w in self.weights]
+        rows = self._rows
+        found = [rows[f] for f in feats if f in rows]
+        return [sum(column) for column in zip(*found, strict=True)] if found else list(self._zero)
 
     def classify(self, text: str) -> Intent:
-        scores = self.scores(features(text))
+        feats = features(text)
+        words = [f for f in feats if f.startswith("w:")]
+        known = sum(1 for f in words if f in self._rows)
+        if len(words) >= 6 and known < UNKNOWN_WORDS * len(words):
+            # Mostly words no phrase of the corpus had (random letters, another language):
+            # no intent can be read, however the n-grams happen to add up.
+            return Intent("other", 1.0 - known / len(words))
+        scores = self.scores(feats)
         best = max(range(len(scores)), key=lambda i: (scores[i], -i))
         top = scores[best]
         total = sum(math.exp(s - top) for s in scores)
@@ -90,6 +116,15 @@ def model() -> IntentModel:
     return _model
 
 
+@functools.lru_cache(maxsize=1024)
 def classify(text: str) -> Intent:
-    """The intent of `text` (its first bots.intent_features.MAX_CHARS characters)."""
+    """The intent of `text` (its first bots.intent_features.MAX_CHARS characters).
+    Remembered: every bot asks about the same message, the first time in a worker thread
+    (`hub.domain.bots.Preparing`), then on the event loop."""
     return model().classify(text)
+
+
+def wants_a_person(text: str) -> str | None:
+    """Why `text` asks for a person ("intent human (0.97)"), or None when it does not."""
+    intent = classify(text)
+    return f"intent human ({intent.confidence:.2f})" if intent.label == "human" else None

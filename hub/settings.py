@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     bots: bool = True
     # The shop's FAQ knowledge file (markdown, see templates/faq/faq.md); unset: the bundled one.
     faq_file: Path | None = None
+    # The shop's own labelled phrases ("label<TAB>text"), added by `hub bots train`.
+    intent_extra: Path | None = None
     sandbox: bool = False
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024

@@ -54,6 +54,7 @@ class Turn:
     sees_orders: bool = True
     acts: list[tuple[BotText, str]] = field(default_factory=list)
     handed_off: bool = False
+    labels: list[str] = field(default_factory=list)
 
     async def orders(self) -> list[BotOrder]:
         if not self.sees_orders:
@@ -72,3 +73,7 @@ class Turn:
     async def handoff(self, text: BotText, note: str) -> None:
         self.acts.append((text, note))
         self.handed_off = True
+
+    async def label(self, name: str) -> None:
+        if name.strip() and name.strip()[:64] not in self.labels:
+            self.labels.append(name.strip()[:64])
