@@ -41,5 +41,5 @@ def test_training_is_deterministic_and_learns_the_corpus(tmp_path: Path) -> None
 
 def test_a_label_outside_the_list_is_refused(tmp_path: Path) -> None:
     corpus = _write(tmp_path / "corpus.tsv", {"refunds": ["money back"]})
-    with pytest.raises(ValueError, match="corpus.tsv:1"):
+    with pytest.raises(ValueError, match=r"corpus\.tsv:1"):
         train_model(None, tmp_path / "m.json.gz", [corpus], dev=None)
