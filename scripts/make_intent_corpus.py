@@ -7,9 +7,11 @@ polite filler. Each template is rendered a few times with fillers picked by a se
 plus Latin-letter (translit) renderings of Russian ones, so the corpus is reproducible:
 `python scripts/make_intent_corpus.py` writes the same files every time.
 
-The dev split is by TEMPLATE, not by rendered line: every template whose stable hash
-(crc32) falls in one fifth goes to the dev file only, so dev phrasings are never the same
-sentence with other fillers as a training line. The dev file is never read by training.
+Two files are kept apart from training (which reads bots/intent_corpus/ only):
+- tests/bots/intent_dev.tsv, the dev split: every rendered line whose stable hash (crc32)
+  falls in one fifth (a line also rendered for training is dropped from it);
+- tests/bots/intent_unseen.tsv, harder: every TEMPLATE whose hash falls in one fifth is
+  rendered only there, so its phrasings are ones training never saw in any form.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bots.intent_train import noisy, to_latin  # noqa: E402
 
 CORPUS = ROOT / "bots" / "intent_corpus" / "corpus.tsv"
 DEV = ROOT / "tests" / "bots" / "intent_dev.tsv"
+UNSEEN = ROOT / "tests" / "bots" / "intent_unseen.tsv"
 RENDERINGS = 6
 
 NUMBERS = ["1042", "58213", "4471", "100234", "77812", "9031", "3355", "A-10442", "21907"]
@@ -1011,6 +1014,14 @@ MORE: dict[str, tuple[list[str], list[str]]] = {
             "the {item} is scratched",
             "the {item} is torn",
             "product fault",
+            "it broke",
+            "the {item} is not working properly",
+            "the {item} leaks",
+            "I got a {item} that is not the one I ordered",
+            "the {item} came with a crack",
+            "the colour is different from the photo, wrong item",
+            "got someone else's parcel",
+            "the {item} is used and dirty",
         ],
         [
             "{itemru} сломана",
@@ -1030,6 +1041,14 @@ MORE: dict[str, tuple[list[str], list[str]]] = {
             "{itemru} поцарапана",
             "{itemru} порвана",
             "сломался товар",
+            "сломалось",
+            "{itemru} плохо работает",
+            "{itemru} протекает",
+            "пришел чужой заказ",
+            "{itemru} пришла с трещиной",
+            "цвет не как на фото, прислали другое",
+            "товар б/у и грязный",
+            "не та модель пришла",
         ],
     ),
     "lost_parcel": (
@@ -1173,6 +1192,11 @@ MORE: dict[str, tuple[list[str], list[str]]] = {
             "can I add one more {item} to my order",
             "is delivery free?",
             "do you have a pickup point in {city}?",
+            "is delivery free over 50 euros?",
+            "do you ship abroad?",
+            "what time do you close today",
+            "is the {item} good quality?",
+            "have you got it in black",
         ],
         [
             "вы видели мое прошлое сообщение?",
@@ -1299,9 +1323,12 @@ def lines() -> tuple[list[str], list[str]]:
                 seen: set[str] = set()
                 for k in range(RENDERINGS):
                     text = render(template, rng, is_russian)
-                    if k >= 2 and label not in ("greeting", "thanks", "human", "other"):
-                        wrap = (OPEN_RU, CLOSE_RU) if is_russian else (OPEN_EN, CLOSE_EN)
-                        text = rng.choice(wrap[0]) + text + rng.choice(wrap[1])
+                    if k >= 1 and label != "greeting":
+                        # Greetings and thanks around a question do not change what it asks.
+                        opener, closer = (OPEN_RU, CLOSE_RU) if is_russian else (OPEN_EN, CLOSE_EN)
+                        text = rng.choice(opener) + text
+                        if label not in ("thanks", "human", "other"):
+                            text += rng.choice(closer)
                     if k in (1, 3) or (k == 4 and rng.random() < 0.5):
                         text = noisy(text, rng)
                     if is_russian and k in (2, 4):
@@ -1316,12 +1343,18 @@ def main() -> None:
     train, dev = lines()
     # Two templates can render the same text: such a line is training's, never dev's.
     seen = {line.split("\t", 1)[1].lower() for line in train}
-    dev = [line for line in dev if line.split("\t", 1)[1].lower() not in seen]
+    unseen = [line for line in dev if line.split("\t", 1)[1].lower() not in seen]
+    # The dev split proper: every line whose stable hash falls in one fifth.
+    dev = [line for line in train if zlib.crc32(line.encode()) % 5 == 0]
+    train = [line for line in train if zlib.crc32(line.encode()) % 5 != 0]
+    kept = {line.split("\t", 1)[1].lower() for line in train}
+    dev = [line for line in dev if line.split("\t", 1)[1].lower() not in kept]
     header = "# label<TAB>text, written by scripts/make_intent_corpus.py (do not edit by hand)\n"
     CORPUS.parent.mkdir(parents=True, exist_ok=True)
     CORPUS.write_text(header + "\n".join(sorted(set(train))) + "\n", encoding="utf-8")
     DEV.write_text(header + "\n".join(sorted(set(dev))) + "\n", encoding="utf-8")
-    print(f"{len(set(train))} training lines, {len(set(dev))} dev lines")
+    UNSEEN.write_text(header + "\n".join(sorted(set(unseen))) + "\n", encoding="utf-8")
+    print(f"{len(set(train))} training, {len(set(dev))} dev, {len(set(unseen))} unseen lines")
 
 
 if __name__ == "__main__":
