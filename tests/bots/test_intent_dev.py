@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from bots.intent_features import word_features
 from bots.intent_train import corpus_files, evaluate, read_corpus
 from bots.intents import LABELS, classify, model
 
@@ -62,14 +63,17 @@ def test_templates_never_seen_stay_above_the_floor() -> None:
 
 def test_classify_is_deterministic_and_cheap() -> None:
     texts = [t for _, t in read_corpus([DEV])]
-    first = [classify(t) for t in texts]
+    word_features.cache_clear()
     started = time.process_time()
-    again = [classify(t) for t in texts]
-    per_message = (time.process_time() - started) / len(texts)
-    print(f"\n{per_message * 1e3:.3f} ms of CPU per message")
-    assert first == again
+    first = [model().classify(t) for t in texts]  # the model itself, not classify's cache
+    cold = (time.process_time() - started) / len(texts)
+    started = time.process_time()
+    again = [model().classify(t) for t in texts]
+    warm = (time.process_time() - started) / len(texts)
+    print(f"\nCPU per message: {cold * 1e3:.3f} ms (words new), {warm * 1e3:.3f} ms (words seen)")
+    assert first == again == [classify(t) for t in texts]
     assert all(i.label in LABELS and 0.0 < i.confidence <= 1.0 for i in first)
-    assert per_message < 0.002  # the bar is 0.2 ms (docs/BOTS.md); generous for slow CI
+    assert cold < 0.002  # the bar is 0.2 ms (docs/BOTS.md); generous for a loaded CI box
 
 
 def test_the_cases_the_issue_names() -> None:
