@@ -97,8 +97,11 @@ class IntentModel:
             return Intent("other", 1.0 - known / len(words))
         scores = self.scores(feats)
         best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+        # Sums grow with the number of features: scaled by its square root, the softmax
+        # reads as a confidence (a clear question near 1, a toss-up near 1/2 or below).
+        scale = 1.0 / math.sqrt(len(feats))
         top = scores[best]
-        total = sum(math.exp(s - top) for s in scores)
+        total = sum(math.exp((s - top) * scale) for s in scores)
         return Intent(self.labels[best], 1.0 / total)
 
 
