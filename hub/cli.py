@@ -223,6 +223,47 @@ def cmd_telegram_set_webhook(args: argparse.Namespace) -> None:
     print(asyncio.run(set_webhook(_settings(), args.url)))
 
 
+def cmd_agent_bot_token(args: argparse.Namespace) -> None:
+    from hub.actions.agent_bot import do_create_bot_token
+
+    token = _with_session(do_create_bot_token)
+    print("External bot token (shown once, keep it safe):", file=sys.stderr)
+    print(token)
+
+
+def cmd_agent_bot_revoke(args: argparse.Namespace) -> None:
+    from hub.actions.agent_bot import do_revoke_bot_tokens
+
+    async def go(session: Any) -> str:
+        return f"revoked {await do_revoke_bot_tokens(session)} external bot token(s)"
+
+    print(_with_session(go))
+
+
+def cmd_agent_bot_secret(args: argparse.Namespace) -> None:
+    from hub.actions.agent_bot import signing_secret
+    from hub.db import Database
+    from hub.migrate import migrate
+    from hub.runtime.secrets import load_secret_key
+
+    settings = _settings()
+
+    async def go() -> str:
+        configured = settings.agent_bot_secret
+        if configured is not None:
+            return signing_secret(configured.get_secret_value(), b"")
+        db = Database(settings)
+        try:
+            await migrate(db)
+            secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+            return signing_secret(None, await load_secret_key(db, secret))
+        finally:
+            await db.close()
+
+    print("X-Hub-Signature key of the events sent to HUB_AGENT_BOT_URL:", file=sys.stderr)
+    print(asyncio.run(go()))
+
+
 def _with_session(action: Callable[[Any], Coroutine[Any, Any, str]]) -> str:
     from hub.db import Database
     from hub.migrate import migrate
@@ -371,6 +412,24 @@ def parser() -> argparse.ArgumentParser:
     )
     bots_train.add_argument("--extra", metavar="FILE.tsv", help="more 'label<TAB>text' lines")
     bots_train.set_defaults(func=cmd_bots_train)
+    agent_bot = sub.add_parser(
+        "agent-bot", help="the external bot (HUB_AGENT_BOT_URL): its token and signing key"
+    ).add_subparsers(dest="action", required=True, metavar="ACTION")
+    agent_bot.add_parser(
+        "token",
+        help="print a new token the external bot calls the REST API with (last line of stdout)",
+        description="The token reads, answers and hands off conversations that are with the "
+        "bot, nothing else. It is shown once and stored hashed.",
+    ).set_defaults(func=cmd_agent_bot_token)
+    agent_bot.add_parser(
+        "revoke", help="revoke every external bot token (refused from the next request on)"
+    ).set_defaults(func=cmd_agent_bot_revoke)
+    agent_bot.add_parser(
+        "secret",
+        help="print the key the events' X-Hub-Signature is made with",
+        description="HUB_AGENT_BOT_SECRET when set, else a key derived from the hub's secret "
+        "key (the same in every process). Give it to the external bot to check signatures.",
+    ).set_defaults(func=cmd_agent_bot_secret)
     telegram = sub.add_parser("telegram", help="Telegram channel").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )

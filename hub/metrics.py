@@ -30,6 +30,18 @@ feed_events = Counter(
     ["source", "outcome"],
     registry=REGISTRY,
 )
+webhook_attempts = Counter(
+    "hub_webhook_attempts",
+    "Outgoing webhook POSTs, by outcome (delivered, retry, failed)",
+    ["outcome"],
+    registry=REGISTRY,
+)
+agent_bot_deliveries = Counter(
+    "hub_agent_bot_deliveries",
+    "Events POSTed to the external bot, by outcome (delivered, retried, failed, skipped)",
+    ["outcome"],
+    registry=REGISTRY,
+)
 queue_depth = Gauge("hub_queue_depth", "Jobs waiting in a queue", ["queue"], registry=REGISTRY)
 route_latency = Histogram(
     "hub_route_latency_seconds",

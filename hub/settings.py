@@ -104,6 +104,27 @@ class Settings(BaseSettings):
     shopify_api_url: str | None = None
     shopify_api_version: str = "2025-01"
 
+    # Outgoing webhooks (admin page / `/api/v1/webhooks`): each POST's time limit, how many
+    # tries a delivery gets (backoff doubling from `webhook_retry_seconds`, at most an
+    # hour apart) and whether plain-http targets on loopback are allowed (tests, local
+    # development only: anything else must be https on a public address).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0.0, le=120.0)
+    webhook_max_attempts: int = Field(default=10, ge=1, le=50)
+    webhook_retry_seconds: float = Field(default=5.0, gt=0.0, le=3600.0)
+    webhook_allow_loopback: bool = False
+    # Finished deliveries (and their tries) are kept this many days for the delivery log.
+    webhook_keep_days: float = Field(default=7.0, gt=0.0, le=365.0)
+
+    # External bot (agent bot API, README "External bots"): customer messages in
+    # conversations with the bot are POSTed, signed, to this URL, and the built-in bots
+    # stand aside; the bot answers through the REST API with a bot token (`hub agent-bot
+    # token`). The signing key is HUB_AGENT_BOT_SECRET, else one derived from the secret key
+    # (`hub agent-bot secret` prints it). A conversation whose customer waited this many
+    # seconds for the bot without an answer goes to a person.
+    agent_bot_url: str | None = None
+    agent_bot_secret: SecretStr | None = None
+    agent_bot_timeout: float = Field(default=30.0, gt=0.0, le=86_400.0)
+
     # Attachments: a folder relative to the current directory, like the SQLite file.
     # 20 MiB by default: Telegram's Bot API does not let bots download more anyway.
     media_dir: Path = Path("./media")
@@ -124,6 +145,8 @@ class Settings(BaseSettings):
         "metrics_token",
         "shopify_shop",
         "shopify_api_url",
+        "agent_bot_url",
+        "agent_bot_secret",
         mode="before",
     )
     @classmethod
@@ -203,6 +226,18 @@ class Settings(BaseSettings):
         check_twilio(self)
         check_email(self)
         check_shopify(self)
+        check_agent_bot(self)
+
+
+def check_agent_bot(settings: Settings) -> None:
+    url = settings.agent_bot_url
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"HUB_AGENT_BOT_URL must be an http:// or https:// URL with a host, got {url[:80]!r}"
+        )
 
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hub.errors import Conflict, InvalidInput
+from hub.errors import Conflict, InvalidInput, NotFound
 from hub.models import CannedResponse
 
 SHORTCUT = re.compile(r"^[\w-]{1,64}$")
@@ -53,3 +53,34 @@ async def do_create_canned(session: AsyncSession, shortcut: str, text: str) -> C
     except IntegrityError:
         raise Conflict(f"the shortcut /{clean} already exists") from None
     return canned
+
+
+async def get_canned(session: AsyncSession, canned_id: int) -> CannedResponse:
+    canned = await session.get(CannedResponse, canned_id)
+    if canned is None:
+        raise NotFound(f"canned response {canned_id} not found")
+    return canned
+
+
+async def do_update_canned(
+    session: AsyncSession, canned: CannedResponse, shortcut: str, text: str
+) -> CannedResponse:
+    clean, text = check_canned(shortcut, text)
+    taken = await session.scalar(
+        select(CannedResponse).where(
+            col(CannedResponse.shortcut) == clean, col(CannedResponse.id) != canned.id
+        )
+    )
+    if taken is not None:
+        raise Conflict(f"the shortcut /{clean} already exists")
+    canned.shortcut, canned.text = clean, text
+    session.add(canned)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(f"the shortcut /{clean} already exists") from None
+    return canned
+
+
+async def do_delete_canned(session: AsyncSession, canned: CannedResponse) -> None:
+    await session.delete(canned)

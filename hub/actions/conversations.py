@@ -78,13 +78,23 @@ async def do_set_status(
         raise InvalidInput("snooze_until is required to snooze a conversation")
     if conversation.status == ConversationStatus.RESOLVED and status != conversation.status:
         await check_can_reopen(session, conversation)
-    if status is ConversationStatus.RESOLVED and conversation.status != status:
+    resolving = status is ConversationStatus.RESOLVED and conversation.status != status
+    if resolving:
         session.add(ConversationResolution(conversation_id=conversation.id, operator_id=by))  # type: ignore[arg-type]
     conversation.status = status
     conversation.snooze_until = snooze_until if status is ConversationStatus.SNOOZED else None
     if status is ConversationStatus.RESOLVED:
         conversation.bot_active = True  # a resolved conversation goes back to the bot
     changed(session, conversation)
+    if resolving:  # for the shop's tools (outgoing webhooks); the inbox has the update
+        record(
+            session,
+            Event(
+                events.CONVERSATION_RESOLVED,
+                conversation_id=conversation.id,
+                customer_id=conversation.customer_id,
+            ),
+        )
     return conversation
 
 

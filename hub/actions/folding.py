@@ -16,6 +16,9 @@ from sqlmodel import col
 
 from hub.actions.conversations import changed, unresolved_conversation
 from hub.actions.timeline import TimelineKind, note
+from hub.actions.unit import record
+from hub.domain import events
+from hub.domain.events import Event
 from hub.domain.types import ConversationStatus
 from hub.models import Conversation, ConversationLabel, Message
 
@@ -71,6 +74,10 @@ async def fold_conversations(
     fold.merged_into_id = keep.id
     changed(session, fold)
     changed(session, keep)
+    record(  # resolved by the merge: `merged_into` tells the shop's tools it lives on
+        session,
+        Event(events.CONVERSATION_RESOLVED, conversation_id=fold.id, customer_id=fold.customer_id),
+    )
     await session.flush()
     note(
         session,

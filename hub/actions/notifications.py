@@ -23,7 +23,10 @@ from hub.actions.channel_state import whatsapp_window_open
 from hub.actions.customers import get_customer
 from hub.actions.replies import do_reply
 from hub.actions.texts import has_template, pick_locale, render
+from hub.actions.unit import record
+from hub.domain import events
 from hub.domain.bots import order_view
+from hub.domain.events import Event
 from hub.domain.types import REACHABILITY_ORDER, Channel, ConversationStatus, Direction, SenderType
 from hub.models import Conversation, Customer, Identity, Message, Order, OrderNotification
 from hub.queries.customers import preferred_channel
@@ -186,4 +189,13 @@ async def do_notify_order_status(
         )
     )
     await session.flush()
+    record(
+        session,
+        Event(
+            events.ORDER_NOTIFIED,
+            conversation_id=conversation.id,
+            customer_id=order.customer_id,
+            data={"order_id": order.id, "message_id": message.id, "channel": route.channel.value},
+        ),
+    )
     return message

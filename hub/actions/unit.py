@@ -13,15 +13,17 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.actions.webhook_outbox import stage_webhooks
 from hub.db import Database
 from hub.domain.events import Event
 from hub.models import Message
 from hub.queue.outbound import OutboundJob
-from hub.queue.port import OUTBOUND, QueueBackend
+from hub.queue.port import OUTBOUND, WEBHOOKS, NewJob, QueueBackend
 from hub.realtime import Broker
 
 _EVENTS = "hub.events"
 _SENDS = "hub.sends"
+_JOBS = "hub.jobs"
 
 
 def record(session: AsyncSession, event: Event) -> None:
@@ -33,6 +35,19 @@ def defer_send(session: AsyncSession, message: Message) -> None:
     assert message.id is not None, "flush the message before deferring its send"
     job = OutboundJob(message_id=message.id, conversation_id=message.conversation_id)
     session.info.setdefault(_SENDS, []).append(job)
+
+
+def defer_job(session: AsyncSession, queue: str, job: NewJob) -> None:
+    """Queue `job` on `queue` once the session commits (in its transaction where the queue
+    lives in the database), like `defer_send` for replies."""
+    session.info.setdefault(_JOBS, []).append((queue, job))
+
+
+def take_jobs(session: AsyncSession) -> dict[str, list[NewJob]]:
+    by_queue: dict[str, list[NewJob]] = {}
+    for queue, job in session.info.pop(_JOBS, []):
+        by_queue.setdefault(queue, []).append(job)
+    return by_queue
 
 
 def take_events(session: AsyncSession) -> list[Event]:
@@ -49,18 +64,36 @@ def discard(session: AsyncSession) -> None:
     """Forget what a rolled-back change recorded."""
     take_events(session)
     take_sends(session)
+    take_jobs(session)
 
 
 async def commit_and_publish(session: AsyncSession, queue: QueueBackend, broker: Broker) -> None:
-    """Commit, then enqueue the deferred sends, then publish the recorded events.
+    """Commit, then enqueue the deferred sends and jobs, then publish the recorded events.
 
     The database queue takes the sends inside the transaction (they commit with their rows
     or not at all). Redis cannot: its enqueue follows the commit, and a crash in between
     leaves a reply queued in the database only, which the outbound consumer's sweep for
     stranded replies queues again (at-least-once, docs/RELIABILITY.md). Called inside a
-    `Database.writing()` turn this is safe too: neither path takes that turn again."""
+    `Database.writing()` turn this is safe too: neither path takes that turn again.
+
+    Outgoing webhook deliveries are written first, in the same transaction as the change
+    they tell of (hub.actions.webhook_outbox), and queued like the sends; a Redis job lost
+    to a crash is queued again by the webhook consumer's sweep."""
+    try:
+        hooks = await stage_webhooks(session, session.info.get(_EVENTS, []))
+    except BaseException:
+        discard(session)
+        raise
     jobs = [job.queued() for job in take_sends(session)]
     within = bool(jobs) and await queue.enqueue_within(session, OUTBOUND, jobs)
+    others = take_jobs(session)
+    if hooks:
+        others.setdefault(WEBHOOKS, []).extend(hooks)
+    later = {
+        name: batch
+        for name, batch in others.items()
+        if not await queue.enqueue_within(session, name, batch)
+    }
     try:
         await session.commit()
     except BaseException:
@@ -70,6 +103,8 @@ async def commit_and_publish(session: AsyncSession, queue: QueueBackend, broker:
     try:
         if jobs and not within:
             await queue.enqueue(OUTBOUND, jobs)
+        for name, batch in later.items():
+            await queue.enqueue(name, batch)
     finally:  # the change is committed: the inbox hears of it even if Redis is away
         await broker.publish(events)
 

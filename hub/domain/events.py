@@ -10,9 +10,21 @@ MESSAGE_CREATED = "message.created"
 MESSAGE_UPDATED = "message.updated"
 CONVERSATION_UPDATED = "conversation.updated"
 CONVERSATION_CREATED = "conversation.created"
+CONVERSATION_RESOLVED = "conversation.resolved"
 CUSTOMER_UPDATED = "customer.updated"
 CUSTOMER_MERGED = "customer.merged"
 WEBCHAT_TYPING = "webchat.typing"
+ORDER_NOTIFIED = "order.notified"
+
+# What a shop's tools may subscribe to (outgoing webhooks, hub.actions.webhook_outbox).
+WEBHOOK_EVENTS = (
+    MESSAGE_CREATED,
+    CONVERSATION_CREATED,
+    CONVERSATION_UPDATED,
+    CONVERSATION_RESOLVED,
+    CUSTOMER_MERGED,
+    ORDER_NOTIFIED,
+)
 
 
 @dataclass(frozen=True, slots=True)

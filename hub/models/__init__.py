@@ -1,18 +1,23 @@
 """SQLModel tables, one module per aggregate; importing this registers them all."""
 
+from hub.models.agent_bot import AgentBotToken, AgentBotWait
 from hub.models.attachments import Attachment
 from hub.models.contacts import ConversationResolution, MessageNoteKind
 from hub.models.conversations import Conversation, ConversationLabel
 from hub.models.customers import Customer, CustomerEvent, Identity, MergeSuggestion
 from hub.models.feeds import FeedDelivery, FeedOrderLink
+from hub.models.macros import Macro
 from hub.models.messages import Message
 from hub.models.operators import ApiToken, CannedResponse, HubSetting, Operator
 from hub.models.orders import Order, OrderNotification, OrderStatusChange
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
 from hub.models.sessions import ConversationRead, OperatorSession
 from hub.models.sources import MessageSource
+from hub.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "AgentBotToken",
+    "AgentBotWait",
     "ApiToken",
     "Attachment",
     "CannedResponse",
@@ -27,6 +32,7 @@ __all__ = [
     "FeedOrderLink",
     "HubSetting",
     "Identity",
+    "Macro",
     "MergeSuggestion",
     "Message",
     "MessageNoteKind",
@@ -39,4 +45,7 @@ __all__ = [
     "QueueConsumer",
     "QueueJob",
     "QueueLease",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -54,7 +54,7 @@ TRIGRAM = 3  # the trigram tables find texts of at least this many characters
 WALK_FROM_HITS = 2000
 
 
-def _search_words(q: str) -> list[str]:
+def search_words(q: str) -> list[str]:
     return [w.lower() for w in re.findall(r"\w+", q)][:MAX_SEARCH_WORDS]
 
 
@@ -76,7 +76,7 @@ def text_matches(q: str, dialect: str) -> ColumnElement[bool]:
     expression must stay `to_tsvector('simple', text)` for the index to be used).
     Words are `\\w+` runs, so no query syntax of either engine reaches it from a user.
     """
-    words = _search_words(q)
+    words = search_words(q)
     if not words:
         return false()
     if dialect == "sqlite":
@@ -108,7 +108,7 @@ def address_matches(q: str, dialect: str) -> ColumnElement[bool]:
 async def many_hits(session: AsyncSession, q: str) -> bool:
     """Whether a search on SQLite has at least WALK_FROM_HITS candidate rows (messages,
     names, addresses), each counted only that far: a few index reads, not the search."""
-    words = _search_words(q)
+    words = search_words(q)
     candidates = [_fts_hits(words)] if words else []
     if len(q) >= TRIGRAM:
         candidates += [_trigram_hits(_NAMES, q), _trigram_hits(_ADDRESSES, q)]

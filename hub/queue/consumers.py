@@ -16,6 +16,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hub import metrics
+from hub.actions.agent_bot import do_note_for_bot
 from hub.actions.attachments import FileAttacher
 from hub.actions.bots import BotRunner
 from hub.actions.delivery import (
@@ -133,11 +134,14 @@ class InboundConsumer(Consumer):
         db: Database,
         broker: Broker,
         bots: BotRunner,
+        *,
+        agent_bot: bool = False,
     ) -> None:
         super().__init__(backend, name)
         self.db = db
         self.broker = broker
         self.bots = bots
+        self.agent_bot = agent_bot  # HUB_AGENT_BOT_URL set: queue events for the external bot
 
     async def handle(self, jobs: list[Job]) -> None:
         try:
@@ -173,6 +177,8 @@ class InboundConsumer(Consumer):
             plan = await plan_batch(session, batch)
             async with self.db.writing():
                 routed = [] if plan is None else await store_batch(session, plan)
+                if self.agent_bot:  # its events commit with the messages they name
+                    await do_note_for_bot(session, routed)
                 acked = not self.bots.answers and await self.backend.ack_within(
                     session, self.queue, jobs
                 )

@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 INBOUND = "inbound"
 OUTBOUND = "outbound"
 FEEDS = "feeds"  # order events from shop platforms (hub.queue.feeds)
-QUEUES = (INBOUND, OUTBOUND, FEEDS)
+WEBHOOKS = "webhooks"  # outgoing webhook deliveries (hub.queue.webhooks)
+AGENT_BOT = "agentbot"  # events for the shop's external bot (hub.queue.agent_bot)
+QUEUES = (INBOUND, OUTBOUND, FEEDS, WEBHOOKS, AGENT_BOT)
 PARTITIONS = 16
 
 

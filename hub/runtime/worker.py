@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from hub.actions.agent_bot import signing_secret
 from hub.actions.attachments import FileAttacher
 from hub.actions.bots import BotRunner
 from hub.actions.feeds import Notices
+from hub.chores.agent_bot_timeout import AgentBotTimeout
 from hub.chores.attachment_fetcher import AttachmentFetcher
 from hub.chores.media_sweep import MediaSweeper
 from hub.chores.snooze_wakeup import SnoozeAlarm
@@ -16,8 +18,11 @@ from hub.intake.imap_polling import MailboxPoller
 from hub.intake.mail_listener import server_tls, start_listener
 from hub.intake.telegram_polling import TelegramPolling
 from hub.media.store import media_store
+from hub.queue.agent_bot import AgentBotConsumer, AgentBotTarget
 from hub.queue.consumers import InboundConsumer, OutboundConsumer
 from hub.queue.feeds import FeedConsumer
+from hub.queue.webhook_http import WebhookSender
+from hub.queue.webhooks import RetryPolicy, WebhookConsumer
 from hub.registry import build_bots, mailbox_opener
 from hub.runtime.services import Hub, consumer_name
 
@@ -47,11 +52,16 @@ def background_jobs(
     plain `hub worker`". A new chore or listener is added here."""
     settings = hub.settings
     name = consumer_name(role, settings)
-    bots = BotRunner(build_bots(settings) if settings.bots else ())
+    # An external bot configured is the bot: the built-in ones stand aside (hub.actions.agent_bot).
+    external_bot = settings.agent_bot_url is not None
+    bots = BotRunner(build_bots(settings) if settings.bots and not external_bot else ())
     store = media_store(settings)
     files = FileAttacher(store, hub.secret_key, settings.base_url)
     jobs: list[tuple[str, Job]] = [
-        ("inbound", InboundConsumer(hub.queue, name, hub.db, hub.broker, bots=bots)),
+        (
+            "inbound",
+            InboundConsumer(hub.queue, name, hub.db, hub.broker, bots=bots, agent_bot=external_bot),
+        ),
         (
             "outbound",
             OutboundConsumer(hub.queue, name, hub.db, hub.broker, hub.channels.senders, files),
@@ -73,12 +83,23 @@ def background_jobs(
             SnoozeAlarm(hub.db, hub.queue, hub.broker, interval=settings.snooze_check_seconds),
         ),
         ("media-sweeper", MediaSweeper(hub.db, store)),
+        ("webhooks", _webhook_consumer(hub, name)),
     ]
     if hub.channels.feeds:  # an order feed is configured: apply what its webhook queues
         notices = Notices(
             settings.notify_statuses, set(hub.channels.senders), settings.whatsapp_templates
         )
         jobs.append(("feeds", FeedConsumer(hub.queue, name, hub.db, hub.broker, notices)))
+    if settings.agent_bot_url is not None:
+        secret = settings.agent_bot_secret
+        target = AgentBotTarget(
+            settings.agent_bot_url,
+            signing_secret(secret.get_secret_value() if secret else None, hub.secret_key),
+            settings.agent_bot_timeout,
+        )
+        jobs.append(("agent-bot", AgentBotConsumer(hub.queue, name, hub.db, hub.broker, target)))
+        timeout = AgentBotTimeout(hub.db, hub.queue, hub.broker, timeout=target.timeout)
+        jobs.append(("agent-bot-timeout", timeout))
     if telegram_polling and hub.channels.telegram is not None:
         jobs.append(("telegram-polling", TelegramPolling(hub.db, hub.queue, hub.channels.telegram)))
     runs_mail = role != "worker" if mail is None else mail
@@ -98,6 +119,15 @@ def background_jobs(
             )
             jobs.append((IMAP_TASK, poller))
     return jobs
+
+
+def _webhook_consumer(hub: Hub, name: str) -> WebhookConsumer:
+    settings = hub.settings
+    sender = WebhookSender(settings.webhook_timeout_seconds, settings.webhook_allow_loopback)
+    policy = RetryPolicy(
+        settings.webhook_max_attempts, settings.webhook_retry_seconds, settings.webhook_keep_days
+    )
+    return WebhookConsumer(hub.queue, name, hub.db, sender, policy)
 
 
 class MailListenerJob:

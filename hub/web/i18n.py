@@ -187,6 +187,23 @@ ERRORS_BY_MESSAGE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "Give a valid date and time to snooze until.",
         ),
         (r"snooze until a time in the future", "Snooze until a time in the future."),
+        (r"unknown snooze preset", "Unknown snooze preset."),
+        (
+            r"a macro sets the status to open, pending or resolved",
+            "A macro sets the status to open, pending or resolved.",
+        ),
+        (r"a macro does at least one thing", "A macro must do at least one thing."),
+        (
+            r"a macro named (?P<name>.+) already exists",
+            "A macro named %(name)s already exists.",
+        ),
+        (r"macro (?P<id>\d+) not found", "This macro no longer exists."),
+        (r"canned response (?P<id>\d+) not found", "This canned response no longer exists."),
+        (
+            r"no conversation has the label (?P<label>.+)",
+            "No conversation has the label %(label)s.",
+        ),
+        (r"a label must not be empty", "A label must not be empty."),
         (
             r"snooze_until is required to snooze a conversation",
             "Give a date and time to snooze until.",
@@ -213,6 +230,24 @@ ERRORS_BY_MESSAGE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"you cannot disable your own account", "You cannot disable your own account."),
         (r"API token (?P<id>\d+) does not exist", "API token %(id)s does not exist."),
         (r"the inbox language is one of .+", "Pick English or Russian."),
+        (r"webhook (?P<id>\d+) not found", "Webhook %(id)s does not exist."),
+        (r"only an admin can manage webhooks", "Only an admin can manage webhooks."),
+        (
+            r"the URL (must be 1 to \d+ characters|is not valid|must be an absolute https:// URL"
+            r"|must not contain spaces or control characters|must use https://)",
+            "The URL must be an absolute https:// address on a public host.",
+        ),
+        (
+            r"the URL points at (this machine \(loopback\)|a private or reserved address)",
+            "The URL points at this machine or a private network: the hub does not send there.",
+        ),
+        (
+            r"the URL must not carry a user name or password",
+            "The URL must not carry a user name or password.",
+        ),
+        (r"choose at least one event", "Choose at least one event."),
+        (r"unknown event (?P<name>'[^']*'); known: .+", "Unknown event %(name)s."),
+        (r"at most (?P<n>\d+) webhooks", "At most %(n)s webhooks."),
     )
 )
 

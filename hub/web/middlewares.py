@@ -30,6 +30,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status < 400 or not request.path.startswith(("/api/", "/webhooks/")):
             raise
         return error_body(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
+    except ConnectionResetError:
+        # The client went away mid-request: nobody reads an answer, and it is not our fault.
+        log.info("client left during %s %s", request.method, request.path)
+        raise
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_body(500, "internal", "internal error")

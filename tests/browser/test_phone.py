@@ -4,6 +4,7 @@ widget at 360×740."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -34,7 +35,12 @@ async def no_sideways_scroll(page: Page) -> None:
 async def on_screen(page: Page, element: Locator) -> None:
     """`element` is visible and wholly inside the viewport, without scrolling the page."""
     await expect(element).to_be_visible()
+    # The live list may re-render the row between the two calls: ask again until it is laid out.
+    deadline = time.monotonic() + 10
     box = await element.bounding_box()
+    while box is None and time.monotonic() < deadline:
+        await expect(element).to_be_visible()
+        box = await element.bounding_box()
     size = page.viewport_size
     assert box is not None and size is not None
     inside = (

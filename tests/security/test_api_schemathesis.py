@@ -38,6 +38,9 @@ CONFORMANCE = [
     response_headers_conformance,
     response_schema_conformance,
 ]
+# A correctness test, not a latency one: a loaded CI machine may answer one request slowly.
+TIMEOUT = 60
+
 POSITIVE_EXAMPLES = 15
 NEGATIVE_EXAMPLES = 10
 AUTH_EXAMPLES = 4
@@ -101,7 +104,7 @@ async def test_generated_requests_with_a_valid_token_never_fail_and_match_the_sc
 
             def positive(case: Case) -> None:
                 response = case.call_and_validate(
-                    base_url=hub.url, headers=headers, checks=CONFORMANCE
+                    base_url=hub.url, headers=headers, checks=CONFORMANCE, timeout=TIMEOUT
                 )
                 statuses[response.status_code] += 1
 
@@ -110,6 +113,7 @@ async def test_generated_requests_with_a_valid_token_never_fail_and_match_the_sc
                     base_url=hub.url,
                     headers=headers,
                     checks=[*CONFORMANCE, negative_data_rejection],
+                    timeout=TIMEOUT,
                 )
                 statuses[response.status_code] += 1
 
@@ -152,7 +156,7 @@ async def test_every_secured_route_refuses_a_missing_or_wrong_token(
                         for k, v in (case.headers or {}).items()
                         if k.lower() != "authorization"
                     }
-                    response = case.call(base_url=hub.url, headers=headers)
+                    response = case.call(base_url=hub.url, headers=headers, timeout=TIMEOUT)
                     assert response.status_code == 401, (name, case.operation.label, response.text)
                     assert response.json()["error"]["code"] == "unauthorized"
                     case.validate_response(response, checks=CONFORMANCE, headers=headers)

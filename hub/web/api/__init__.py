@@ -6,10 +6,11 @@ import json
 
 from aiohttp import web
 
-from hub.web.api import attachments, canned, conversations, customers, orders
+from hub.web.api import attachments, canned, conversations, customers, macros, orders, webhooks
 from hub.web.api.calls import endpoint
 from hub.web.api.login import login_route
 from hub.web.api.spec import PREFIX, ApiRoute, openapi_document
+from hub.web.api.webhook_schemas import PAYLOADS
 from hub.web.keys import HUB
 from hub.web.login_limits import LoginLimiter
 
@@ -22,6 +23,8 @@ def api_routes(limiter: LoginLimiter) -> list[ApiRoute]:
         *orders.ROUTES,
         *canned.ROUTES,
         *attachments.ROUTES,
+        *macros.ROUTES,
+        *webhooks.ROUTES,
     ]
 
 
@@ -31,7 +34,9 @@ def _openapi_view(table: list[ApiRoute]) -> web.RouteDef:
     async def openapi(request: web.Request) -> web.Response:
         if not document:
             server = request.app[HUB].settings.base_url
-            document["json"] = json.dumps(openapi_document(table, server_url=server))
+            document["json"] = json.dumps(
+                openapi_document(table, server_url=server, events=PAYLOADS)
+            )
         return web.Response(text=document["json"], content_type="application/json")
 
     return web.get(PREFIX + "/openapi.json", openapi)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from hub.actions.agent_bot import bot_token_valid, looks_like_bot_token
 from hub.actions.operators import operator_for_token
-from hub.errors import Unauthorized
+from hub.errors import AccessDenied, Unauthorized
 from hub.models import Operator
 from hub.runtime.services import Hub
 from hub.web import sessions
 from hub.web.login_limits import LoginLimiter
 
-__all__ = ["LoginLimiter", "authenticate", "bearer_token"]
+__all__ = ["LoginLimiter", "authenticate", "authenticate_bot", "bearer_token"]
 
 MAX_TOKEN_CHARS = 200
 
@@ -43,3 +44,24 @@ async def authenticate(request: web.Request, hub: Hub) -> Operator:
     if operator is None:
         raise Unauthorized("the API token is not valid")
     return operator
+
+
+async def authenticate_bot(request: web.Request, hub: Hub, *, bot_route: bool) -> bool:
+    """True when the caller is the external bot (a live bot token). A bot token on a route
+    that is not the bot's is refused (403), an unknown one 401; False: not a bot token,
+    the caller is an operator (`authenticate`)."""
+    token = bearer_token(request)
+    if token is None or not looks_like_bot_token(token):
+        return False
+    async with hub.db.session() as session:
+        valid = await bot_token_valid(session, token)
+        await session.commit()  # the token's last use, at most once a minute
+    if not valid:
+        raise Unauthorized("the bot token is not valid")
+    if not bot_route:
+        raise AccessDenied(
+            "the external bot's token only reads, answers and hands off conversations "
+            "that are with the bot",
+            code="bot_token",
+        )
+    return True

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from hub.errors import BadRequest, InvalidInput, NotFound, Unauthorized
 from hub.models import Operator
 from hub.runtime.services import Hub
-from hub.web.api.auth import authenticate
+from hub.web.api.auth import authenticate, authenticate_bot
 from hub.web.api.schemas import MAX_ID
 from hub.web.api.spec import ApiRoute
 from hub.web.keys import HUB
@@ -42,6 +42,8 @@ class Call:
     operator: Operator | None
     body: BaseModel | None
     query: BaseModel | None
+    # The external bot called (with its token); `operator` is then None.
+    agent_bot: bool = False
 
     @property
     def me(self) -> Operator:
@@ -112,12 +114,13 @@ def endpoint(route: ApiRoute) -> web.RouteDef:
 
     async def handle(request: web.Request) -> web.StreamResponse:
         hub = request.app[HUB]
-        operator = await authenticate(request, hub) if route.auth else None
+        bot = route.auth and await authenticate_bot(request, hub, bot_route=route.bot)
+        operator = await authenticate(request, hub) if route.auth and not bot else None
         if "id" in route.path_params:
             path_id(request.match_info["id"])  # 404 before any complaint about the body
         query = parse_model(route.query, dict(request.query)) if route.query else None
         body = parse_model(route.body, await read_json_object(request)) if route.body else None
-        result = await route.handler(Call(request, hub, operator, body, query))
+        result = await route.handler(Call(request, hub, operator, body, query, bot))
         if isinstance(result, web.StreamResponse):
             if route.response is not None:
                 raise TypeError(f"{route.handler.__name__} answered bytes, not JSON")

@@ -6,13 +6,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.actions.agent_bot import access_bot_conversation, do_bot_hand_off, do_bot_reply
 from hub.actions.attachments import attachments_of
 from hub.actions.contact_log import do_log_contact, note_kinds
 from hub.actions.conversations import do_assign, do_set_labels, do_set_status, get_conversation
 from hub.actions.replies import do_add_note, do_reply
 from hub.actions.unit import unit_of_work
 from hub.domain.types import ConversationStatus, SenderType
-from hub.errors import InvalidInput
+from hub.errors import AccessDenied, InvalidInput
 from hub.models import Conversation
 from hub.queries import conversations as conversation_queries
 from hub.web.api import pages, serialize
@@ -22,6 +23,7 @@ from hub.web.api.schemas import (
     ConversationOut,
     ConversationPage,
     ConversationQuery,
+    HandoffBody,
     LabelsBody,
     MessageOut,
     MessagePage,
@@ -66,16 +68,25 @@ async def _answer(session: AsyncSession, conversation: Conversation) -> Conversa
     return serialize.conversation(conversation, details)
 
 
+async def _readable(session: AsyncSession, call: Call) -> Conversation:
+    """The conversation named by the path, if the caller may read it (the external bot
+    reads only conversations that are with the bot)."""
+    conversation = await get_conversation(session, call.id())
+    if call.agent_bot:
+        access_bot_conversation(conversation)
+    return conversation
+
+
 async def show_conversation(call: Call) -> ConversationOut:
     async with call.hub.db.session() as session:
-        return await _answer(session, await get_conversation(session, call.id()))
+        return await _answer(session, await _readable(session, call))
 
 
 async def list_messages(call: Call) -> MessagePage:
     query = call.query_as(PageQuery)
     after = pages.decode_id(query.cursor)
     async with call.hub.db.session() as session:
-        conversation = await get_conversation(session, call.id())
+        conversation = await _readable(session, call)
         assert conversation.id is not None
         rows = await conversation_queries.list_messages(
             session, conversation.id, after_id=after, limit=query.limit + 1
@@ -93,6 +104,8 @@ async def list_messages(call: Call) -> MessagePage:
 async def post_message(call: Call) -> Reply:
     """Stored first; the send is queued only once the message is committed."""
     body = call.body_as(ReplyBody)
+    if call.agent_bot:
+        return await _bot_message(call, body)
     if body.note_kind is not None:
         return await _log_contact(call, body)
     async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
@@ -107,6 +120,31 @@ async def post_message(call: Call) -> Reply:
             channel=body.channel,
         )
     return Reply(serialize.message(message), 201)
+
+
+async def _bot_message(call: Call, body: ReplyBody) -> Reply:
+    """The external bot's answer (`sender_type: bot`), sent like any reply, or its note."""
+    if body.note_kind is not None:
+        raise InvalidInput("the bot cannot log a phone call or visit")
+    async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
+        conversation = await get_conversation(session, call.id())
+        message = await do_bot_reply(
+            session, conversation, body.text, private=body.private, channel=body.channel
+        )
+    return Reply(serialize.message(message), 201)
+
+
+async def hand_off(call: Call) -> ConversationOut:
+    """The external bot hands the conversation to a person (operators take a conversation
+    over by replying or assigning it)."""
+    if not call.agent_bot:
+        raise AccessDenied("only the external bot hands off; operators reply or assign")
+    body = call.body_as(HandoffBody)
+    async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
+        conversation = await do_bot_hand_off(
+            session, await get_conversation(session, call.id()), body.reason
+        )
+        return await _answer(session, conversation)
 
 
 async def _log_contact(call: Call, body: ReplyBody) -> Reply:
@@ -171,6 +209,7 @@ ROUTES = [
         "A conversation with its customer summary",
         ConversationOut,
         tags=_TAGS,
+        bot=True,
     ),
     ApiRoute(
         "GET",
@@ -180,17 +219,31 @@ ROUTES = [
         MessagePage,
         query=PageQuery,
         tags=_TAGS,
+        bot=True,
     ),
     ApiRoute(
         "POST",
         "/conversations/{id}/messages",
         post_message,
         "Reply (through the customer's last inbound channel unless `channel` is given) "
-        "or add a private note",
+        "or add a private note; with the external bot's token, the bot's answer "
+        "(`sender_type: bot`) in a conversation that is with the bot",
         MessageOut,
         status=201,
         body=ReplyBody,
         tags=_TAGS,
+        bot=True,
+    ),
+    ApiRoute(
+        "POST",
+        "/conversations/{id}/handoff",
+        hand_off,
+        "The external bot hands the conversation to a person: no longer with the bot, "
+        "open, waiting for an operator (the bot's token only)",
+        ConversationOut,
+        body=HandoffBody,
+        tags=_TAGS,
+        bot=True,
     ),
     ApiRoute(
         "POST",

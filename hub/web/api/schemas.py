@@ -95,6 +95,14 @@ class ReplyBody(BaseModel):
     )
 
 
+class HandoffBody(BaseModel):
+    """The external bot hands the conversation to a person (`{}` gives no reason)."""
+
+    reason: str | None = Field(
+        None, max_length=500, description="shown to operators on the thread's handoff note"
+    )
+
+
 class AssignBody(BaseModel):
     operator_id: DbId | None = Field(description="null unassigns")
 

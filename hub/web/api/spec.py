@@ -33,6 +33,7 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
     "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "identity_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "suggestion_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    "macro_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "number": {"type": "string", "minLength": 1, "maxLength": 64},
 }
 _PARAM = re.compile(r"{(\w+)}")
@@ -53,6 +54,9 @@ class ApiRoute:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     auth: bool = True
+    # The external bot's token (`hub agent-bot token`) is accepted too; every other route
+    # refuses it (403).
+    bot: bool = False
     # Other success statuses with the same body (PUT answers 201 or 200).
     also: tuple[int, ...] = ()
     errors: tuple[int, ...] = ()
@@ -70,6 +74,8 @@ class ApiRoute:
     def error_statuses(self) -> list[int]:
         """Errors any route may give, plus the route's own."""
         common = {401} if self.auth else set()
+        if self.bot:
+            common.add(403)
         if self.body is not None:
             common |= {400, 422}
         if self.query is not None:
@@ -79,8 +85,12 @@ class ApiRoute:
         return sorted(common | set(self.errors))
 
 
-def _schemas(routes: Sequence[ApiRoute]) -> tuple[Refs, dict[str, Any]]:
+def _schemas(
+    routes: Sequence[ApiRoute], extra: Sequence[type[BaseModel]] = ()
+) -> tuple[Refs, dict[str, Any]]:
     models: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {(Error, "serialization"): None}
+    for model in extra:
+        models[(model, "serialization")] = None
     for route in routes:
         if route.response is not None:
             models[(route.response, "serialization")] = None
@@ -140,7 +150,7 @@ def _operation(route: ApiRoute, refs: Refs, defs: dict[str, Any]) -> dict[str, A
         "tags": list(route.tags),
         "parameters": _parameters(route, query_schema),
         "responses": responses,
-        "security": [{"bearer": []}] if route.auth else [],
+        "security": _security(route),
     }
     if route.body is not None:
         operation["requestBody"] = {
@@ -150,9 +160,76 @@ def _operation(route: ApiRoute, refs: Refs, defs: dict[str, Any]) -> dict[str, A
     return operation
 
 
-def openapi_document(routes: Sequence[ApiRoute], *, server_url: str) -> dict[str, Any]:
-    """An OpenAPI 3.1 document for `routes`, schemas taken from their pydantic models."""
-    refs, defs = _schemas(routes)
+# What every outgoing webhook POST carries besides its JSON body.
+HOOK_HEADERS = [
+    {
+        "name": "X-Hub-Signature",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": '`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the '
+        "subscription's secret>`; refuse a stale `t` (say, over 5 minutes)",
+    },
+    {
+        "name": "X-Hub-Event",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "the event name, as in the body's `event`",
+    },
+    {
+        "name": "X-Hub-Delivery",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "the delivery id, as in the body's `id`; the same on every retry",
+    },
+]
+
+
+def _hooks(events: Mapping[str, type[BaseModel]], refs: Refs) -> dict[str, Any]:
+    """OpenAPI 3.1's `webhooks`: what the hub POSTs to a subscription's URL per event."""
+    return {
+        name: {
+            "post": {
+                "summary": f"`{name}`",
+                "description": (model.__doc__ or "").strip(),
+                "parameters": HOOK_HEADERS,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": dict(refs[(model, "serialization")])}
+                    },
+                },
+                "responses": {
+                    "200": {"description": "any 2xx: delivered"},
+                    "500": {
+                        "description": "3xx, 408, 429, 5xx or no answer: tried again later; "
+                        "any other 4xx: failed for good"
+                    },
+                },
+            }
+        }
+        for name, model in events.items()
+    }
+
+
+def _security(route: ApiRoute) -> list[dict[str, list[str]]]:
+    if not route.auth:
+        return []
+    return [{"bearer": []}, {"agentBot": []}] if route.bot else [{"bearer": []}]
+
+
+def openapi_document(
+    routes: Sequence[ApiRoute],
+    *,
+    server_url: str,
+    events: Mapping[str, type[BaseModel]] | None = None,
+) -> dict[str, Any]:
+    """An OpenAPI 3.1 document for `routes`, schemas taken from their pydantic models;
+    `events`: the outgoing webhooks' payload models, by event name."""
+    events = events or {}
+    refs, defs = _schemas(routes, list(events.values()))
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         paths.setdefault(route.full_path, {})[route.method.lower()] = _operation(route, refs, defs)
@@ -165,6 +242,7 @@ def openapi_document(routes: Sequence[ApiRoute], *, server_url: str) -> dict[str
         },
         "servers": [{"url": server_url}],
         "paths": paths,
+        "webhooks": _hooks(events, refs),
         "components": {
             "schemas": defs,
             "securitySchemes": {
@@ -172,7 +250,14 @@ def openapi_document(routes: Sequence[ApiRoute], *, server_url: str) -> dict[str
                     "type": "http",
                     "scheme": "bearer",
                     "description": "an API token from `hub token create` or the login route",
-                }
+                },
+                "agentBot": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the external bot's token from `hub agent-bot token`: "
+                    "reads and answers conversations that are with the bot, and hands them "
+                    "off; refused (403) everywhere else",
+                },
             },
         },
     }

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from hub.web.inbox import (
     admin,
+    admin_desk,
     contacts,
     customers,
     forms,
@@ -17,6 +18,7 @@ from hub.web.inbox import (
     originals,
     reports,
     views,
+    webhooks,
 )
 from hub.web.login_limits import LoginLimiter
 
@@ -59,6 +61,26 @@ def routes(limiter: LoginLimiter) -> list[web.RouteDef]:
         web.post(admin.ADMIN + "/operators/{id}/enable", admin.enable_operator),
         web.post(admin.ADMIN + "/operators/{id}/password", admin.set_password),
         web.post(admin.ADMIN + "/tokens/{id}/revoke", admin.revoke_token),
+        *desk_routes(conversation),
+        web.get(webhooks.WEBHOOKS, webhooks.webhooks_page),
+        web.post(webhooks.WEBHOOKS, webhooks.create_webhook),
+        web.post(webhooks.WEBHOOKS + "/{id}/rotate", webhooks.rotate_secret),
+        web.post(webhooks.WEBHOOKS + "/{id}/switch", webhooks.switch),
+        web.post(webhooks.WEBHOOKS + "/{id}/delete", webhooks.delete),
+    ]
+
+
+def desk_routes(conversation: str) -> list[web.RouteDef]:
+    """Canned responses, labels and macros managed by admins; macros run by operators."""
+    return [
+        web.post(conversation + "/macro", admin_desk.run_macro),
+        web.post(admin.ADMIN + "/canned/{id}", admin_desk.update_canned),
+        web.post(admin.ADMIN + "/canned/{id}/delete", admin_desk.delete_canned),
+        web.post(admin.ADMIN + "/labels/rename", admin_desk.rename_label),
+        web.post(admin.ADMIN + "/labels/delete", admin_desk.delete_label),
+        web.post(admin.ADMIN + "/macros", admin_desk.add_macro),
+        web.post(admin.ADMIN + "/macros/{id}", admin_desk.update_macro),
+        web.post(admin.ADMIN + "/macros/{id}/delete", admin_desk.delete_macro),
     ]
 
 

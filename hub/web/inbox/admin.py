@@ -17,6 +17,8 @@ from hub.actions.access import (
     operator_by_id,
 )
 from hub.actions.canned import do_create_canned
+from hub.actions.labels import labels_in_use
+from hub.actions.macros import list_macros
 from hub.actions.operator_locale import check_ui_locale, do_set_operator_locale
 from hub.actions.operators import do_create_operator
 from hub.actions.unit import unit_of_work
@@ -36,8 +38,17 @@ async def admin_page(request: web.Request, me: SignedIn) -> web.StreamResponse:
         operators = await list_operators(session)
         canned = await all_canned(session)
         tokens = await list_tokens(session)
+        macros = await list_macros(session)
+        labels = await labels_in_use(session)
     return await render(
-        request, "inbox/admin.html", me=me, operators=operators, canned=canned, tokens=tokens
+        request,
+        "inbox/admin.html",
+        me=me,
+        operators=operators,
+        canned=canned,
+        tokens=tokens,
+        macros=macros,
+        labels=labels,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -21,9 +21,11 @@ from hub.actions.unit import unit_of_work
 from hub.domain.types import ConversationStatus, SenderType
 from hub.errors import InvalidInput
 from hub.queries.canned import expand_canned
+from hub.queries.variables import fill_variables, reply_variables
 from hub.web.api.calls import path_id
 from hub.web.inbox.attachments import Upload, upload_action
 from hub.web.inbox.common import action, hub_of, safe_next
+from hub.web.inbox.snooze import operator_zone, picked_until, preset_until
 from hub.web.sessions import SignedIn
 
 Form = MultiDictProxy[str]
@@ -47,6 +49,8 @@ async def _reply(request: web.Request, me: SignedIn, form: Form, upload: Upload 
     async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         conversation = await get_conversation(session, conversation_id)
         text = await expand_canned(session, form.get("text", ""))
+        customer = await get_customer(session, conversation.customer_id)
+        text = fill_variables(text, await reply_variables(session, customer, me.operator))
         if upload is not None and not text.strip():
             text = upload.filename  # a file alone: its name is the message's text
         add = do_add_note if form.get("mode") == "note" else do_reply
@@ -89,21 +93,6 @@ async def assign(request: web.Request, me: SignedIn, form: Form) -> str:
     return _thread_url(conversation_id)
 
 
-def _snooze_until(raw: str, offset_minutes: str) -> datetime:
-    """A `datetime-local` value, in the browser's zone (its offset sent beside it)."""
-    try:
-        local = datetime.fromisoformat(raw)
-        offset = int(offset_minutes or "0")
-    except ValueError:
-        raise InvalidInput("give a valid date and time to snooze until") from None
-    if local.tzinfo is None:
-        # JS getTimezoneOffset(): minutes to add to local time to get UTC.
-        local = local.replace(tzinfo=UTC) + timedelta(minutes=offset)
-    if local <= datetime.now(UTC):
-        raise InvalidInput("snooze until a time in the future")
-    return local
-
-
 @action
 async def status(request: web.Request, me: SignedIn, form: Form) -> str:
     conversation_id = path_id(request.match_info["id"])
@@ -113,7 +102,13 @@ async def status(request: web.Request, me: SignedIn, form: Form) -> str:
         raise InvalidInput("unknown status") from None
     until = None
     if new is ConversationStatus.SNOOZED:
-        until = _snooze_until(form.get("snooze_until", ""), form.get("tz_offset", "0"))
+        zone = operator_zone(form.get("tz", ""), form.get("tz_offset", "0"))
+        now = datetime.now(UTC)
+        preset = form.get("preset", "")
+        if preset:
+            until = preset_until(preset, zone, now)
+        else:
+            until = picked_until(form.get("snooze_until", ""), zone, now)
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         conversation = await get_conversation(session, conversation_id)

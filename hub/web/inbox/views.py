@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ from hub.actions.channel_state import reply_channels
 from hub.actions.contact_log import note_kinds
 from hub.actions.conversations import get_conversation
 from hub.actions.customers import get_customer
+from hub.actions.macros import list_macros
 from hub.actions.read_markers import do_mark_read
 from hub.actions.replies import reply_address
 from hub.actions.unit import unit_of_work
@@ -22,8 +24,17 @@ from hub.errors import InvalidInput, NotFound
 from hub.queries import conversations as conversation_queries
 from hub.queries import customers as customer_queries
 from hub.queries.canned import all_canned
-from hub.queries.conversations import read_markers, status_counts, unread
+from hub.queries.conversations import read_markers, status_counts
 from hub.queries.operators import list_operators
+from hub.queries.snippets import matching_lines
+from hub.queries.variables import fill_variables, reply_variables
+from hub.queries.waiting import (
+    assignee_names,
+    mail_subjects,
+    waited,
+    waiting_since,
+    worth_reading,
+)
 from hub.web.api import pages
 from hub.web.api.calls import path_id
 from hub.web.inbox.common import hub_of, page, render
@@ -103,10 +114,15 @@ async def _list(session: AsyncSession, me: SignedIn, filters: Filters) -> dict[s
     shown = rows[:PAGE_SIZE]
     markers = await read_markers(session, me.operator.id or 0, [c.id or 0 for c in shown])
     more = len(rows) > PAGE_SIZE
+    now = datetime.now(UTC)
+    waits = await waiting_since(session, shown)
     return {
+        "assignees": await assignee_names(session, shown),
+        "snippets": await matching_lines(session, shown, filters.q) if filters.q else {},
+        "waiting": {i: (since, *waited(since, now)) for i, since in waits.items()},
         "rows": shown,
         "details": await conversation_queries.conversation_details(session, shown),
-        "unread": {c.id for c in shown if unread(c, markers)},
+        "unread": await worth_reading(session, shown, markers, me.operator.id or 0),
         "counts": await status_counts(session, STATUSES),
         "count_cap": conversation_queries.COUNT_CAP,
         "filters": filters,
@@ -146,6 +162,8 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
     proven = {i.channel for i in card.identities if i.verified}
     claimed = {i.channel for i in card.identities} - proven - {conversation.channel}
     reachable = await reply_channels(session, customer.id or 0, channels, sms_to, claimed)
+    canned = await all_canned(session)
+    variables = await reply_variables(session, customer, me.operator)
     return {
         "attachments": await attachments_of(session, [m.id for m in messages if m.id]),
         "conversation": conversation,
@@ -155,7 +173,11 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
         "messages": messages,
         "operators": {o.id: o for o in await list_operators(session)},
         "reachable": reachable,
-        "canned": await all_canned(session),
+        "canned": canned,
+        "macros": await list_macros(session),
+        # Canned texts as they would go to this customer: the box shows what is sent.
+        "canned_texts": {r.shortcut: fill_variables(r.text, variables) for r in canned},
+        "subjects": await mail_subjects(session, [m.id for m in messages if m.channel == "email"]),
     }
 
 

@@ -140,8 +140,13 @@
 
   // ---- forms -------------------------------------------------------------------
   function showError(form, message) {
-    var el = form.querySelector("[data-form-error]") || document.querySelector("[data-form-error]");
-    if (el) el.textContent = message || "";
+    // The reply form has its own slot; the thread head's forms share the head's.
+    var head = form.closest("[data-part='head']");
+    var el = form.querySelector("[data-form-error]") ||
+      (head && head.querySelector("[data-head-error]")) || document.querySelector("[data-form-error]");
+    if (!el) return;
+    el.textContent = message || "";
+    if (message && el.scrollIntoView) el.scrollIntoView({ block: "nearest" });
   }
 
   document.addEventListener("submit", function (e) {
@@ -150,6 +155,8 @@
     e.preventDefault();
     var tz = form.querySelector("[data-tz-offset]");
     if (tz) tz.value = String(new Date().getTimezoneOffset());
+    var zone = form.querySelector("[data-tz-name]");
+    if (zone && window.Intl) zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
     var data = new FormData(form, e.submitter || null);
     showError(form, "");
     fetch(form.action, { method: "POST", body: data, headers: FETCH, credentials: "same-origin" })
@@ -215,14 +222,29 @@
     if (list) { list.hidden = true; list.textContent = ""; }
   }
 
-  function matches(value) {
-    var m = /^\/([\w-]*)$/.exec(value.trim());
-    if (!m) return [];
-    return cannedList().filter(function (c) { return c.shortcut.indexOf(m[1]) === 0; });
+  // The `/word` being typed: right before the cursor, at the start or after a space, so
+  // a shortcut works anywhere in the text (a path such as "a/b" is not one).
+  function typedShortcut(box) {
+    var end = box.selectionStart === box.selectionEnd ? box.selectionStart : box.value.length;
+    var m = /(^|\s)\/([\w-]*)$/.exec(box.value.slice(0, end));
+    return m ? { start: end - m[2].length - 1, end: end, word: m[2] } : null;
+  }
+
+  function matches(box) {
+    var typed = typedShortcut(box);
+    if (!typed) return [];
+    return cannedList().filter(function (c) { return c.shortcut.indexOf(typed.word) === 0; });
   }
 
   function useCanned(box, canned) {
-    box.value = canned.text;
+    var typed = typedShortcut(box);
+    if (typed) {
+      box.value = box.value.slice(0, typed.start) + canned.text + box.value.slice(typed.end);
+      var at = typed.start + canned.text.length;
+      box.setSelectionRange(at, at);
+    } else {
+      box.value = canned.text;
+    }
     hideCanned(box.form);
     box.focus();
   }
@@ -231,7 +253,7 @@
     var box = e.target;
     if (!box.matches("[data-reply] textarea[name=text]")) return;
     var list = box.form.querySelector("[data-canned-list]");
-    var found = matches(box.value);
+    var found = matches(box);
     list.textContent = "";
     found.slice(0, 8).forEach(function (c) {
       var li = document.createElement("li");
@@ -249,11 +271,13 @@
     if (!box.matches || !box.matches("[data-reply] textarea[name=text]")) return;
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();
-      var found = matches(box.value);
-      if (found.length === 1 && "/" + found[0].shortcut === box.value.trim()) box.value = found[0].text;
+      var found = matches(box);
+      var typed = typedShortcut(box);
+      var exact = typed && found.filter(function (c) { return c.shortcut === typed.word; });
+      if (exact && exact.length === 1) useCanned(box, exact[0]);
       box.form.requestSubmit(box.form.querySelector("[data-send]"));
     } else if (e.key === "Tab" && !e.shiftKey) {
-      var options = matches(box.value);
+      var options = matches(box);
       if (options.length) { e.preventDefault(); useCanned(box, options[0]); }
     }
   });
@@ -367,9 +391,37 @@
     e.preventDefault();
   });
 
+  // ---- list rows: how long each customer has waited, kept current between refreshes ----
+  function waitingTimes(root) {
+    var list = root.querySelector ? root.querySelector("ul.rows[data-wait-min]") : null;
+    if (!list) return;
+    list.querySelectorAll("[data-waiting][data-since]").forEach(function (el) {
+      var since = new Date(el.dataset.since);
+      if (isNaN(since)) return;
+      var minutes = Math.max(0, Math.floor((Date.now() - since.getTime()) / 60000));
+      var n = minutes, fmt = list.dataset.waitMin;
+      if (minutes >= 48 * 60) { n = Math.floor(minutes / 1440); fmt = list.dataset.waitD; }
+      else if (minutes >= 60) { n = Math.floor(minutes / 60); fmt = list.dataset.waitH; }
+      el.textContent = fmt.replace("{n}", String(n));
+    });
+  }
+  document.addEventListener("hub:list", function () { waitingTimes(document); });
+  setInterval(function () { waitingTimes(document); }, 30000);
+
   localTimes(document);
   var msgs = document.querySelector('[data-part="messages"]');
-  if (msgs) scrollToEnd(msgs);
+  if (msgs) {
+    scrollToEnd(msgs);
+    // Images load after the thread is laid out: each one that finishes while the thread
+    // was at its end keeps it there, so a thread opens at its newest message.
+    var stuckToEnd = true;
+    msgs.addEventListener("scroll", function () {
+      stuckToEnd = msgs.scrollHeight - msgs.scrollTop - msgs.clientHeight < 40;
+    });
+    msgs.addEventListener("load", function (e) {
+      if (e.target && e.target.tagName === "IMG" && stuckToEnd) scrollToEnd(msgs);
+    }, true);
+  }
   markSelection();
   connect();
 })();

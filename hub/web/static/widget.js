@@ -218,7 +218,8 @@
       item.className = 'file';
       item.dataset.hubchat = 'file';
       const name = f && f.name ? String(f.name) : 'file';
-      const url = f && f.url ? safeUrl(f.url) : null;
+      // `local`: the visitor's own image, shown from the file itself while it uploads.
+      const url = f && f.local ? f.local : (f && f.url ? safeUrl(f.url) : null);
       if (!url) {
         item.textContent = name;
       } else {
@@ -252,6 +253,16 @@
     if (id !== null) shown.set(id, el);
     return true;
   }
+
+  // Images load after they are laid out: one that ends loading while the list was at its
+  // end keeps it there, so a thread opens (and stays) at its newest message.
+  let stuckToEnd = true;
+  list.addEventListener('scroll', function () {
+    stuckToEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  });
+  list.addEventListener('load', function (e) {
+    if (e.target && e.target.tagName === 'IMG' && stuckToEnd) list.scrollTop = list.scrollHeight;
+  }, true);
 
   function setStatus(text) { statusEl.textContent = text; }
 
@@ -402,7 +413,9 @@
     text = text == null ? '' : String(text);
     if (!text.trim() && !file) return null;
     const cid = newId();
-    const files = file ? [{ name: file.name }] : [];
+    const own = file && IMAGES.indexOf(file.type) >= 0 && window.URL && URL.createObjectURL;
+    const files = file ? [own ? { name: file.name, content_type: file.type, local: URL.createObjectURL(file) }
+      : { name: file.name }] : [];
     const el = renderMessage({ sender_type: 'customer', text: text, attachments: files });
     el.dataset.clientId = cid;
     el.dataset.state = 'pending';
