@@ -8,11 +8,14 @@ customer's gets the same answer as no such order at all.
 
 from __future__ import annotations
 
+import re
+
 from bots.entities import order_numbers
 from bots.intents import classify
 from hub.domain.bots import BotContext, BotOutcome, BotText, order_view
 
 MAX_LISTED = 5
+_BARE_NUMBER = re.compile(r"\W*(?:order|заказ|zakaz)?\W*[a-z]{0,4}-?\d[\d-]*\W*", re.IGNORECASE)
 
 
 class OrderStatusBot:
@@ -26,13 +29,25 @@ class OrderStatusBot:
     async def handle(self, ctx: BotContext) -> BotOutcome:
         intent = classify(ctx.text)
         if intent.label != "order_status":
-            return BotOutcome.PASSED
+            return await self._picked(ctx)
         matched = f"matched intent order_status ({intent.confidence:.2f})"
         orders = await ctx.orders()
         numbers = order_numbers(ctx.text, [o.number for o in orders])
         if numbers:
             return await self._one(ctx, numbers, matched, bool(orders))
         return await self._latest(ctx, matched)
+
+    async def _picked(self, ctx: BotContext) -> BotOutcome:
+        """A bare number that is one of the customer's own orders ("3002", picked from the
+        list the bot showed): its status. Any other bare number is not a question here."""
+        if not _BARE_NUMBER.fullmatch(ctx.text):
+            return BotOutcome.PASSED
+        orders = await ctx.orders()
+        numbers = order_numbers(ctx.text, [o.number for o in orders])
+        own = {o.number for o in orders}
+        if not numbers or numbers[0] not in own:
+            return BotOutcome.PASSED
+        return await self._one(ctx, numbers, "matched one of the customer's order numbers", True)
 
     async def _one(
         self, ctx: BotContext, numbers: tuple[str, ...], matched: str, has_orders: bool
