@@ -77,7 +77,16 @@ class Typing:
     """`{"type":"typing"}`."""
 
 
-ClientFrame = Hello | ChatMessage | Identify | Typing
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """`{"type":"csat","rating":N,"conversation_id":C?}`: a star button of the satisfaction
+    question (N a whole number 1–5; C, when given, the conversation the question was about)."""
+
+    rating: int
+    conversation_id: int | None
+
+
+ClientFrame = Hello | ChatMessage | Identify | Typing | Rate
 
 
 def _unstorable(value: str) -> bool:
@@ -105,7 +114,24 @@ def read_frame(data: str | bytes) -> ClientFrame | FrameError:
     if kind == "hello":
         token = frame.get("visitor_token")
         return Hello(token if token is None or isinstance(token, str) else "")
+    if kind == "csat":
+        return _rate(frame)
     return FrameError("unknown_type", f"unknown frame type {kind!r}")
+
+
+def _whole(value: object) -> int | None:
+    # bool is an int in Python: `true` is no rating.
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _rate(frame: dict[str, object]) -> Rate | FrameError:
+    rating = _whole(frame.get("rating"))
+    if rating is None or not 1 <= rating <= 5:
+        return FrameError("invalid_rating", "rating must be a whole number from 1 to 5")
+    conversation_id = frame.get("conversation_id")
+    if conversation_id is not None and (_whole(conversation_id) or 0) <= 0:
+        return FrameError("invalid_rating", "conversation_id must be a conversation's id")
+    return Rate(rating, _whole(conversation_id))
 
 
 def said(message: ChatMessage, with_files: bool) -> Said | FrameError:

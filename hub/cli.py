@@ -68,6 +68,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from hub.runtime.server import serve
 
     os.environ.setdefault("HUB_SANDBOX", "1")
+    os.environ.setdefault("HUB_CSAT", "1")  # the demo shows the satisfaction question
     settings = _settings(sandbox=True)
     asyncio.run(seed_demo(settings))
     base = settings.base_url

@@ -42,6 +42,12 @@ agent_bot_deliveries = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+routing_actions = Counter(
+    "hub_routing_actions",
+    "What routing did: rule_fired, auto_assigned, out_of_hours_reply, waiting_alert",
+    ["action"],
+    registry=REGISTRY,
+)
 queue_depth = Gauge("hub_queue_depth", "Jobs waiting in a queue", ["queue"], registry=REGISTRY)
 route_latency = Histogram(
     "hub_route_latency_seconds",

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.actions.attachments import do_add_inbound_attachments
 from hub.actions.channel_state import do_store_channel_state, mail_threads
 from hub.actions.claims import do_claim_identity
+from hub.actions.csat import answers_in_batch, do_record_rating
 from hub.actions.customers import do_link_identity, get_customer, take_over_claim
 from hub.actions.locks import surviving_ids
 from hub.actions.unit import record
@@ -376,15 +377,31 @@ async def store_batch(session: AsyncSession, plan: Plan) -> list[Routed]:
     fresh, customers = plan.fresh, plan.customers
     await _follow_merges(session, plan)
     await _create_customers(session, fresh, customers, plan.claims)
-    channel_of = {plan.customer_of(m).id: m.channel.value for m in fresh}
     # Read under the locks: the one unresolved conversation each customer has right now.
-    conversations = await _current_conversations(session, channel_of)
+    conversations = await _current_conversations(session, {plan.customer_of(m).id for m in fresh})
+    # A bare "5" after a satisfaction question is its answer: it joins the resolved
+    # conversation it rates instead of opening a new one (hub.actions.csat).
+    ratings = await answers_in_batch(
+        session, [(m, plan.customer_of(m).id) for m in fresh], set(conversations)
+    )
+    channel_of = {
+        plan.customer_of(m).id: m.channel.value
+        for m in fresh
+        if (m.channel.value, m.dedupe_key) not in ratings
+    }
     await _open_conversations(session, channel_of, conversations)
     now = utcnow()
     placed = []
     for inbound in fresh:
         customer = plan.customer_of(inbound)
-        placed.append((inbound, customer, conversations[customer.id]))
+        rated = ratings.get((inbound.channel.value, inbound.dedupe_key))
+        if rated is not None:
+            rated_conversation = _Conversation(
+                rated[0].conversation_id, ConversationStatus.RESOLVED
+            )
+            placed.append((inbound, customer, rated_conversation))
+        else:
+            placed.append((inbound, customer, conversations[customer.id]))
     await session.execute(
         insert(MESSAGES),
         [
@@ -421,6 +438,8 @@ async def store_batch(session: AsyncSession, plan: Plan) -> list[Routed]:
     latest = {item[2].id: item for item in placed}
     await _touch(session, latest.values(), now)
     await do_store_channel_state(session, list(zip(fresh, message_ids, strict=True)))
+    for question, value in ratings.values():
+        await do_record_rating(session, question, value)
     await do_add_inbound_attachments(
         session,
         [(m, mid, p[2].id) for m, mid, p in zip(fresh, message_ids, placed, strict=True)],

@@ -76,6 +76,26 @@ class Settings(BaseSettings):
 
     # Bots answer new conversations (SPEC §7); 0: every conversation waits for a person.
     bots: bool = True
+
+    # Routing (issue 16). Auto-assignment gives an operator at most this many open
+    # conversations (an operator's own cap in admin overrides it).
+    auto_assign_cap: int = Field(default=5, ge=1, le=1000)
+    # An operator is online while an inbox session of theirs made a request this recently.
+    online_minutes: float = Field(default=10.0, gt=0.0, le=24 * 60)
+    # How often a worker routes new messages and waiting conversations (rules, out-of-hours
+    # replies, auto-assignment).
+    routing_check_seconds: float = Field(default=1.0, gt=0.0, le=3600.0)
+    # A customer message is routed once the bots had this long to answer it (and to set
+    # their intent labels), unless the conversation is already with a person.
+    routing_settle_seconds: float = Field(default=1.0, ge=0.0, le=600.0)
+    # Email the assignee when a customer waited this long without a reply; 0: never.
+    waiting_alert_minutes: float = Field(default=0.0, ge=0.0, le=7 * 24 * 60)
+    waiting_check_seconds: float = Field(default=30.0, gt=0.0, le=3600.0)
+
+    # Customer satisfaction: when an operator resolves a conversation, the customer is asked
+    # for a 1–5 rating on its channel; a bare rating within this many hours is the answer.
+    csat: bool = False
+    csat_window_hours: float = Field(default=72.0, gt=0.0, le=30 * 24)
     # The shop's FAQ knowledge file (markdown, see templates/faq/faq.md); unset: the bundled one.
     faq_file: Path | None = None
     # The shop's own labelled phrases ("label<TAB>text"), added by `hub bots train`.

@@ -133,6 +133,9 @@ async def do_note_for_bot(session: AsyncSession, routed: Sequence[Routed]) -> in
                 CONVERSATIONS.c.id.in_({r.conversation_id for r in wanted}),
                 CONVERSATIONS.c.bot_active.is_(True),
                 CONVERSATIONS.c.merged_into_id.is_(None),
+                # Only a satisfaction answer lands in a resolved one (hub.actions.csat):
+                # the hub thanks for it, the bot is not asked.
+                CONVERSATIONS.c.status != ConversationStatus.RESOLVED.value,
             )
         )
     )

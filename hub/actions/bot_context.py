@@ -29,6 +29,28 @@ async def load_bot_orders(
     return [bot_order(o, history.get(o.id or 0, [])) for o in rows]
 
 
+async def load_orders_of(
+    session: AsyncSession, customer_ids: Iterable[int]
+) -> dict[int, list[BotOrder]]:
+    """Every order of these customers in two statements, each customer's list ordered as
+    `load_bot_orders`: the bot runner reads a whole batch's orders at once, not per turn."""
+    ids = sorted(set(customer_ids))
+    found: dict[int, list[BotOrder]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    rows = list(
+        await session.scalars(
+            select(Order)
+            .where(col(Order.customer_id).in_(ids))
+            .order_by(col(Order.updated_at).desc(), col(Order.id).desc())
+        )
+    )
+    history = await order_history(session, [o.id for o in rows if o.id is not None])
+    for o in rows:
+        found[o.customer_id].append(bot_order(o, history.get(o.id or 0, [])))
+    return found
+
+
 def bot_order(order: Order, history: Iterable[OrderStatusChange] = ()) -> BotOrder:
     """An order as bots and message templates see it (`hub.domain.bots.order_view`)."""
     return BotOrder(
@@ -55,15 +77,23 @@ class Turn:
     acts: list[tuple[BotText, str]] = field(default_factory=list)
     handed_off: bool = False
     labels: list[str] = field(default_factory=list)
+    # The customer's orders when the runner read them with the rest of its batch
+    # (`load_orders_of`); None: read them here when a bot asks.
+    known_orders: list[BotOrder] | None = None
 
     async def orders(self) -> list[BotOrder]:
         if not self.sees_orders:
             return []
+        if self.known_orders is not None:
+            return list(self.known_orders)
         return await load_bot_orders(self.session, self.customer.id)
 
     async def order(self, number: str) -> BotOrder | None:
         if not self.sees_orders:
             return None
+        if self.known_orders is not None:
+            wanted = number.strip()
+            return next((o for o in self.known_orders if o.number == wanted), None)
         found = await load_bot_orders(self.session, self.customer.id, number.strip())
         return found[0] if found else None
 

@@ -35,7 +35,7 @@ from hub.actions.bot_answers import (
     answered_keys,
     store_answers,
 )
-from hub.actions.bot_context import Turn
+from hub.actions.bot_context import Turn, load_orders_of
 from hub.actions.channel_state import whatsapp_window_open
 from hub.actions.texts import pick_locale, render
 from hub.actions.unit import commit_and_publish
@@ -45,12 +45,13 @@ from hub.domain.bots import (
     Bot,
     BotConversation,
     BotCustomer,
+    BotOrder,
     BotOutcome,
     BotText,
     Preparing,
 )
 from hub.domain.messages import InboundMessage, Routed
-from hub.domain.types import Channel, Direction
+from hub.domain.types import Channel, ConversationStatus, Direction
 from hub.models import Customer, Identity
 from hub.queue.port import QueueBackend
 from hub.realtime import Broker
@@ -75,12 +76,18 @@ def wants_an_answer(message: InboundMessage) -> bool:
 
 
 async def unanswered_questions(
-    session: AsyncSession, batch: Sequence[InboundMessage]
+    session: AsyncSession, batch: Sequence[InboundMessage], fresh: Sequence[Routed] = ()
 ) -> list[Routed]:
-    """The stored messages of `batch` that the bots have not answered yet, in batch order."""
-    keys = {(m.channel.value, m.dedupe_key) for m in batch}
-    if not keys:
-        return []
+    """The stored messages of `batch` that the bots have not answered yet, in batch order.
+
+    `fresh`: what the router stored just now (its `Routed` rows, the same messages): those
+    have no answer yet, so only the rest of the batch (a redelivered message the router
+    found stored already) is read back."""
+    just_stored = {(r.inbound.channel.value, r.inbound.dedupe_key): r for r in fresh}
+    rest = [m for m in batch if (m.channel.value, m.dedupe_key) not in just_stored]
+    if not rest:
+        return [Routed(m, *_where(just_stored[(m.channel.value, m.dedupe_key)])) for m in batch]
+    keys = {(m.channel.value, m.dedupe_key) for m in rest}
     rows = await session.execute(
         select(
             MESSAGES.c.id,
@@ -94,13 +101,25 @@ async def unanswered_questions(
         )
     )
     stored = {(ch, key): (int(mid), int(vid), int(cid)) for mid, ch, key, vid, cid in rows}
+    stored.update({key: _where(r) for key, r in just_stored.items()})
     questions = [
         Routed(m, *stored[(m.channel.value, m.dedupe_key)])
         for m in batch
         if (m.channel.value, m.dedupe_key) in stored
     ]
-    answered = await answered_keys(session, questions)
+    answered = await answered_keys(
+        session,
+        [
+            q
+            for q in questions
+            if (q.inbound.channel.value, q.inbound.dedupe_key) not in just_stored
+        ],
+    )
     return [q for q in questions if answer_key(q.message_id) not in answered]
+
+
+def _where(routed: Routed) -> tuple[int, int, int]:
+    return routed.message_id, routed.conversation_id, routed.customer_id
 
 
 class BotRunner:
@@ -123,6 +142,7 @@ class BotRunner:
         broker: Broker,
         batch: Sequence[InboundMessage],
         finish: Finish,
+        routed: Sequence[Routed] = (),
     ) -> bool:
         """Answer `batch` (already routed and committed); `finish` acks the inbound jobs
         inside the last write turn and tells whether it could (the result). Each write turn
@@ -133,7 +153,9 @@ class BotRunner:
         pending = [m for m in batch if wants_an_answer(m)]
         for round_ in range(ROUNDS):
             async with db.session() as session:
-                questions = await unanswered_questions(session, pending)
+                # The router's own rows the first time: nothing read back per message.
+                fresh = routed if round_ == 0 else ()
+                questions = await unanswered_questions(session, pending, fresh)
                 turns = await self._plan(session, questions)
             last = round_ == ROUNDS - 1
             async with db.writing(), db.session() as session:
@@ -153,6 +175,11 @@ class BotRunner:
         states = await _bot_states(session, {q.conversation_id for q in questions})
         customers = await _customers(session, {q.customer_id for q in questions})
         proven = await _proven_visitors(session, questions)
+        with_bot = [q for q in questions if (s := states.get(q.conversation_id)) and s.now.active]
+        # The batch's orders in two statements, and the bots' CPU-heavy reading of all its
+        # texts in one worker-thread hop: nothing per message but the thinking itself.
+        orders = await load_orders_of(session, {q.customer_id for q in with_bot})
+        await asyncio.to_thread(self._prepare_all, [_bot_text(q) for q in with_bot])
         turns: list[PlannedTurn] = []
         for question in questions:
             state = states.get(question.conversation_id)
@@ -163,7 +190,14 @@ class BotRunner:
                 question.inbound.channel is not Channel.WEBCHAT
                 or question.inbound.address in proven
             )
-            turn = await self._turn(session, question, customer, state.now, sees_orders)
+            turn = await self._turn(
+                session,
+                question,
+                customer,
+                state.now,
+                sees_orders,
+                orders.get(question.customer_id),
+            )
             if turn is not None and (turn.texts or turn.after != state.now):
                 turn.before = state.seen
                 state.now = turn.after
@@ -178,8 +212,9 @@ class BotRunner:
         customer: Customer,
         state: BotState,
         sees_orders: bool,
+        orders: list[BotOrder] | None = None,
     ) -> PlannedTurn | None:
-        text = question.inbound.text[:BOT_TEXT_CHARS]
+        text = _bot_text(question)
         if _shared_own_contact(question.inbound):
             # The answer to "share your phone": the question it was asked for, now that
             # the phone's orders are linked (SPEC §6), not the contact card as a question.
@@ -187,6 +222,7 @@ class BotRunner:
             if pending is None:
                 return None
             text = pending[:BOT_TEXT_CHARS]
+            await asyncio.to_thread(self._prepare, text)
         locale = pick_locale(customer.locale, text)
         turn = Turn(
             session,
@@ -194,8 +230,8 @@ class BotRunner:
             BotCustomer(question.customer_id, customer.name, locale),
             BotConversation(question.conversation_id, state.unanswered),
             sees_orders,
+            known_orders=orders,
         )
-        await asyncio.to_thread(self._prepare, text)
         outcome = await self._ask_bots(turn)
         after = _state_after(turn, outcome, state)
         try:
@@ -238,6 +274,11 @@ class BotRunner:
                 except Exception:
                     log.exception("bot %s could not prepare", bot.name)
 
+    def _prepare_all(self, texts: list[str]) -> None:
+        """`_prepare` for a whole batch: one worker-thread hop instead of one a message."""
+        for text in texts:
+            self._prepare(text)
+
     async def _ask_bots(self, turn: Turn) -> BotOutcome:
         for bot in self.bots:
             await asyncio.sleep(0)  # each bot's matching is one slice of the event loop
@@ -251,6 +292,10 @@ class BotRunner:
             if outcome is not BotOutcome.PASSED:
                 return outcome
         return BotOutcome.PASSED
+
+
+def _bot_text(question: Routed) -> str:
+    return question.inbound.text[:BOT_TEXT_CHARS]
 
 
 def _state_after(turn: Turn, outcome: BotOutcome, state: BotState) -> BotState:
@@ -280,11 +325,17 @@ class _Tracked:
 async def _bot_states(session: AsyncSession, ids: set[int]) -> dict[int, _Tracked]:
     rows = await session.execute(
         select(
-            CONVERSATIONS.c.id, CONVERSATIONS.c.bot_active, CONVERSATIONS.c.bot_unanswered
+            CONVERSATIONS.c.id,
+            CONVERSATIONS.c.bot_active,
+            CONVERSATIONS.c.bot_unanswered,
+            CONVERSATIONS.c.status,
         ).where(CONVERSATIONS.c.id.in_(ids))
     )
     found = {}
-    for vid, active, unanswered in rows:
+    for vid, active, unanswered, status in rows:
+        # A message in a resolved conversation is a satisfaction answer (hub.routing):
+        # the hub thanks for it, the bots stay out.
+        active = active and status != ConversationStatus.RESOLVED.value
         state = BotState(bool(active), int(unanswered))
         found[int(vid)] = _Tracked(state, state)
     return found

@@ -19,6 +19,7 @@ from hub.models import (
     ConversationResolution,
     Operator,
 )
+from hub.models.base import utcnow
 
 
 async def unresolved_conversation(session: AsyncSession, customer_id: int) -> Conversation | None:
@@ -61,6 +62,8 @@ async def do_assign(
     if operator_id is not None and await session.get(Operator, operator_id) is None:
         raise InvalidInput(f"operator {operator_id} does not exist")
     conversation.assignee_id = operator_id
+    # A person placed it: auto-assignment leaves it alone, also once unassigned again.
+    conversation.routed_at = conversation.routed_at or utcnow()
     changed(session, conversation)
     return conversation
 

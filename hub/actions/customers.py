@@ -23,6 +23,7 @@ from hub.domain.events import Event
 from hub.errors import InvalidInput, NotFound
 from hub.models import (
     Conversation,
+    CsatRating,
     Customer,
     Identity,
     Message,
@@ -194,7 +195,7 @@ async def do_merge_customers(
     await session.refresh(survivor)
     await session.refresh(other)
     await fold_conversations(session, survivor.id, other.id)
-    for table in (Identity, Conversation, Message, Order):
+    for table in (Identity, Conversation, Message, Order, CsatRating):
         await session.execute(
             update(table).where(col(table.customer_id) == other.id).values(customer_id=survivor.id)
         )

@@ -105,14 +105,19 @@ TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 
 async def operator_for_token(session: AsyncSession, token: str) -> Operator | None:
     """The operator a token belongs to; None for an unknown (revoked) token or a disabled
-    operator. Notes the token's last use (the caller commits)."""
-    row = await session.scalar(
-        select(ApiToken).where(col(ApiToken.token_hash) == token_hash(token))
-    )
-    if row is None:
+    operator. Notes the token's last use (the caller commits when `session.dirty`). One
+    statement: it runs before every API call."""
+    found = (
+        await session.execute(
+            select(ApiToken, Operator)
+            .join(Operator, col(Operator.id) == col(ApiToken.operator_id))
+            .where(col(ApiToken.token_hash) == token_hash(token))
+        )
+    ).first()
+    if found is None:
         return None
-    operator = await session.get(Operator, row.operator_id)
-    if operator is None or operator.disabled:
+    row, operator = found[0], found[1]
+    if operator.disabled:
         return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_EVERY:

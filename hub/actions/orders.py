@@ -91,6 +91,9 @@ async def resolve_order_customer(session: AsyncSession, fields: OrderCustomer) -
         session.add(customer)
         await session.flush()
     for channel, address in pairs:
+        mine = known.get((channel, address))
+        if mine is not None and mine.verified and mine.customer_id == customer.id:
+            continue  # already theirs, proven: the usual case, no second look-up
         customer = await do_link_identity(session, customer, channel, address, rule="orders API")
     if fields.name and not customer.name:
         customer.name = fields.name.strip()[:200]

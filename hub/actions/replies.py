@@ -109,6 +109,9 @@ async def do_reply(
     conversation.last_message_text = text[:PREVIEW_CHARS]
     if sender_type is SenderType.OPERATOR:
         conversation.bot_active = False
+        # SLA first response, and the customer no longer waits (hub.chores.waiting_alert).
+        conversation.first_reply_at = conversation.first_reply_at or message.created_at
+        conversation.waiting_since = None
     await _store(session, conversation, message)
     defer_send(session, message)
     return message

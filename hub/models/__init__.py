@@ -4,6 +4,7 @@ from hub.models.agent_bot import AgentBotToken, AgentBotWait
 from hub.models.attachments import Attachment
 from hub.models.contacts import ConversationResolution, MessageNoteKind
 from hub.models.conversations import Conversation, ConversationLabel
+from hub.models.csat import CsatRating
 from hub.models.customers import Customer, CustomerEvent, Identity, MergeSuggestion
 from hub.models.feeds import FeedDelivery, FeedOrderLink
 from hub.models.macros import Macro
@@ -11,6 +12,7 @@ from hub.models.messages import Message
 from hub.models.operators import ApiToken, CannedResponse, HubSetting, Operator
 from hub.models.orders import Order, OrderNotification, OrderStatusChange
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
+from hub.models.routing import RoutingRule, Team, TeamMember
 from hub.models.sessions import ConversationRead, OperatorSession
 from hub.models.sources import MessageSource
 from hub.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -25,6 +27,7 @@ __all__ = [
     "ConversationLabel",
     "ConversationRead",
     "ConversationResolution",
+    "CsatRating",
     "Customer",
     "CustomerEvent",
     "DeadLetter",
@@ -45,6 +48,9 @@ __all__ = [
     "QueueConsumer",
     "QueueJob",
     "QueueLease",
+    "RoutingRule",
+    "Team",
+    "TeamMember",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",

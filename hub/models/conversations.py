@@ -50,6 +50,27 @@ class Conversation(SQLModel, table=True):
     )
     # Folded into this conversation by a customer merge; the folded one is kept, resolved.
     merged_into_id: int | None = Field(default=None)
+    # Routing (issue 16): the team that handles it and how urgent it is (hub.domain.sla).
+    team_id: int | None = Field(default=None, foreign_key="teams.id")
+    priority: str = Field(default="normal", max_length=8)
+    # The first operator reply (SLA first response); None: not answered yet.
+    first_reply_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    # Since when the customer waits for a person (None: answered); the waiting alert fires
+    # once per wait (`waiting_alerted_at` >= `waiting_since`).
+    waiting_since: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    waiting_alerted_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    # The last out-of-hours reply: one per closed period (hub.domain.hours.closed_since).
+    out_of_hours_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    # The auto-assigner has placed it (or found it already placed): never routed twice.
+    routed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class ConversationLabel(SQLModel, table=True):

@@ -24,6 +24,8 @@ class Operator(SQLModel, table=True):
     )
     # Set: the operator cannot sign in and their sessions and tokens are refused.
     disabled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # Open conversations auto-assignment may give this operator; None: HUB_AUTO_ASSIGN_CAP.
+    auto_assign_cap: int | None = Field(default=None)
 
     @property
     def disabled(self) -> bool:

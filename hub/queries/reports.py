@@ -3,19 +3,22 @@ bot's share, and per-operator figures.
 
 Everything is aggregated in SQL that runs on SQLite and PostgreSQL alike (no per-message
 rows reach Python); medians and p90 are computed here over per-conversation values. Days
-are UTC days; the period is today and the `days - 1` days before it.
+are the operator's days (an IANA time zone, UTC by default, DST-correct through zoneinfo);
+the period is today and the `days - 1` days before it, from local midnight to midnight.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, Integer, and_, cast, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -24,10 +27,18 @@ from hub.domain.types import Channel, Direction, SenderType
 from hub.errors import InvalidInput
 from hub.models import Conversation, ConversationResolution, Message, Operator
 from hub.models.base import utcnow
+from hub.queries.satisfaction import OperatorSatisfaction, Satisfaction, satisfaction
 
 PERIODS = (7, 30, 90)
 DEFAULT_DAYS = 30
 CHANNELS = tuple(c.value for c in Channel)
+
+
+ZONES = frozenset(available_timezones()) | {"UTC"}
+# Messages are counted per quarter hour in SQL, then each quarter goes to its local day
+# here: every time zone's offset (and DST change) is a whole number of quarter hours, and
+# SQLite has no time zone rules to do it in the database.
+BUCKET_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -36,10 +47,18 @@ class Period:
     since: datetime
     until: datetime
     channel: str | None = None
+    zone: str = "UTC"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.zone)
+
+    def local_day(self, moment: datetime) -> date:
+        return moment.astimezone(self.tz).date()
 
     @property
     def day_list(self) -> list[date]:
-        first = self.since.date()
+        first = self.local_day(self.since)
         return [first + timedelta(days=i) for i in range(self.days)]
 
 
@@ -87,6 +106,14 @@ class Report:
     resolution: Spread = Spread(0, None, None)
     bot: BotShare = BotShare(0, 0)
     operators: list[OperatorFigures] = field(default_factory=list)
+    # CSAT: answers given in the period, and questions asked in it.
+    csat: Satisfaction = field(default_factory=Satisfaction)
+    csat_asked: int = 0
+    csat_operators: list[OperatorSatisfaction] = field(default_factory=list)
+
+    @property
+    def csat_response_rate(self) -> float | None:
+        return self.csat.responses / self.csat_asked if self.csat_asked else None
 
     def day_total(self, day: date) -> int:
         return sum(self.volume.get((day, ch), 0) for ch in CHANNELS)
@@ -106,8 +133,27 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def check_period(days: str | None, channel: str | None, now: datetime | None = None) -> Period:
-    """The period a request asks for; anything but 7/30/90 days or a known channel is refused."""
+_UTC_ALIAS = re.compile(r"(?:Etc/)?(?:UTC|UCT|GMT[+-]?0?|Universal|Zulu|Greenwich)")
+
+
+def check_zone(zone: str | None) -> str:
+    """An IANA time zone name (`Europe/Moscow`); none given is UTC, an unknown one refused.
+    UTC's aliases (`Etc/UTC`, what many browsers report) are UTC itself: one cache entry."""
+    if not zone or _UTC_ALIAS.fullmatch(zone):
+        return "UTC"
+    if zone not in ZONES:
+        raise InvalidInput(f"unknown time zone {zone[:64]!r}")
+    return zone
+
+
+def check_period(
+    days: str | None,
+    channel: str | None,
+    now: datetime | None = None,
+    zone: str | None = None,
+) -> Period:
+    """The period a request asks for; anything but 7/30/90 days, a known channel and a
+    known time zone is refused. Its bounds are local midnights, as UTC instants."""
     try:
         count = int(days) if days else DEFAULT_DAYS
     except ValueError:
@@ -116,18 +162,29 @@ def check_period(days: str | None, channel: str | None, now: datetime | None = N
         raise InvalidInput("period must be 7, 30 or 90 days")
     if channel and channel not in CHANNELS:
         raise InvalidInput(f"unknown channel {channel!r}")
-    now = now or utcnow()
-    today = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    name = check_zone(zone)
+    tz = ZoneInfo(name)
+    today = (now or utcnow()).astimezone(tz).date()
+
+    def midnight(day: date) -> datetime:
+        # A local midnight that DST skips resolves forward (fold=0), as wall clocks do.
+        return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
+
     return Period(
-        count, today - timedelta(days=count - 1), today + timedelta(days=1), channel or None
+        count,
+        midnight(today - timedelta(days=count - 1)),
+        midnight(today + timedelta(days=1)),
+        channel or None,
+        name,
     )
 
 
-def _utc_day(column: Any, dialect: str) -> ColumnElement[str]:
-    """`YYYY-MM-DD` of a UTC timestamp (SQLite stores naive UTC text; PostgreSQL timestamptz)."""
+def _bucket(column: Any, dialect: str) -> ColumnElement[Any]:
+    """The quarter hour of a timestamp, as a count since the epoch (SQLite stores naive UTC
+    text; PostgreSQL timestamptz)."""
     if dialect == "sqlite":
-        return func.date(column)
-    return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
+        return cast(func.strftime("%s", column), Integer) / BUCKET_SECONDS
+    return func.floor(func.extract("epoch", column) / BUCKET_SECONDS)
 
 
 def _in(period: Period, column: Any) -> ColumnElement[bool]:
@@ -135,15 +192,19 @@ def _in(period: Period, column: Any) -> ColumnElement[bool]:
 
 
 async def _volume(session: AsyncSession, period: Period) -> dict[tuple[date, str], int]:
-    day = _utc_day(col(Message.created_at), session.get_bind().dialect.name).label("day")
+    bucket = _bucket(col(Message.created_at), session.get_bind().dialect.name).label("bucket")
     query = (
-        select(day, col(Message.channel), func.count())
+        select(bucket, col(Message.channel), func.count())
         .where(_in(period, col(Message.created_at)), col(Message.private).is_(False))
-        .group_by(day, col(Message.channel))
+        .group_by(bucket, col(Message.channel))
     )
     if period.channel:
         query = query.where(col(Message.channel) == period.channel)
-    return {(date.fromisoformat(d), ch): int(n) for d, ch, n in await session.execute(query)}
+    volume: dict[tuple[date, str], int] = defaultdict(int)
+    for quarter, channel, n in await session.execute(query):
+        moment = datetime.fromtimestamp(int(quarter) * BUCKET_SECONDS, UTC)
+        volume[(period.local_day(moment), channel)] += int(n)
+    return dict(volume)
 
 
 def _conversations_in(period: Period) -> list[ColumnElement[bool]]:
@@ -321,6 +382,9 @@ async def build_report(session: AsyncSession, period: Period) -> Report:
     for operator_id, _ in resolved:
         if operator_id is not None:
             resolved_by[operator_id] += 1
+    report.csat, report.csat_asked, report.csat_operators = await satisfaction(
+        session, period.since, period.until, period.channel
+    )
     ids = set(replies) | set(resolved_by) | set(first_by)
     if ids:
         rows = await session.execute(

@@ -190,6 +190,7 @@ class InboundConsumer(Consumer):
             self.broker,
             batch,
             lambda s: self.backend.ack_within(s, self.queue, jobs),
+            routed,
         )
         if not (acked or answered):
             await self.backend.ack(self.queue, jobs)

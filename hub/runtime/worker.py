@@ -12,7 +12,10 @@ from hub.actions.feeds import Notices
 from hub.chores.agent_bot_timeout import AgentBotTimeout
 from hub.chores.attachment_fetcher import AttachmentFetcher
 from hub.chores.media_sweep import MediaSweeper
+from hub.chores.routing import RoutingChore
 from hub.chores.snooze_wakeup import SnoozeAlarm
+from hub.chores.waiting_alert import WaitingAlert
+from hub.domain.types import Channel
 from hub.intake.imap_account import parse_imap_url
 from hub.intake.imap_polling import MailboxPoller
 from hub.intake.mail_listener import server_tls, start_listener
@@ -83,8 +86,21 @@ def background_jobs(
             SnoozeAlarm(hub.db, hub.queue, hub.broker, interval=settings.snooze_check_seconds),
         ),
         ("media-sweeper", MediaSweeper(hub.db, store)),
+        ("routing", RoutingChore(hub.db, hub.queue, hub.broker, settings)),
         ("webhooks", _webhook_consumer(hub, name)),
     ]
+    relay = hub.channels.senders.get(Channel.EMAIL)
+    if settings.waiting_alert_minutes > 0 and relay is not None:
+        alert = WaitingAlert(
+            hub.db,
+            hub.queue,
+            hub.broker,
+            relay,
+            after_minutes=settings.waiting_alert_minutes,
+            interval=settings.waiting_check_seconds,
+            base_url=settings.base_url,
+        )
+        jobs.append(("waiting-alert", alert))
     if hub.channels.feeds:  # an order feed is configured: apply what its webhook queues
         notices = Notices(
             settings.notify_statuses, set(hub.channels.senders), settings.whatsapp_templates

@@ -16,7 +16,7 @@ from bots.order_status import OrderStatusBot
 from hub.actions.bots import BotRunner
 from hub.db import Database
 from hub.domain.bots import BotContext, BotOutcome, BotText
-from hub.domain.messages import InboundMessage
+from hub.domain.messages import InboundMessage, Routed
 from hub.domain.types import Channel
 from hub.models import Conversation, Customer, Message
 from hub.models.base import utcnow
@@ -40,6 +40,7 @@ class KilledBeforeAnswering(BotRunner):
         broker: Broker,
         batch: Sequence[InboundMessage],
         finish: Callable[[Any], Awaitable[bool]],
+        routed: Sequence[Routed] = (),
     ) -> bool:
         raise Killed
 

@@ -54,3 +54,27 @@ async def test_an_opted_out_number_shows_on_the_customer_in_the_api(sms_hub: Run
         return any(i["channel"] == "sms" and i["opted_out"] for i in card["identities"])
 
     await eventually(opted_out, what="the SMS identity marked opted out")
+
+
+async def test_an_order_notice_to_an_opted_out_number_is_not_queued_and_says_why(
+    sms_hub: RunningHub, fake_twilio: FakeTwilioAPI
+) -> None:
+    phone = "+15557770004"
+    await post_form(sms_hub, "/webhooks/twilio/messages", sms(phone, "STOP"))
+    [stop] = await eventually(lambda: messages_of(sms_hub.hub, address=phone))
+    api = await make_api(sms_hub, "ops@shop.test", "Ops")
+
+    async def opted_out() -> bool:
+        card = await api.get(f"/customers/{stop.customer_id}")
+        return any(i["channel"] == "sms" and i["opted_out"] for i in card["identities"])
+
+    await eventually(opted_out, what="the SMS identity marked opted out")
+    body = {"customer": {"phone": phone}, "status": "shipped", "notify": True}
+    order = await api.ok("PUT", "/orders/8801", body, 201)
+    # WhatsApp's window is closed (they never wrote there) and no template is set: only
+    # the SMS number could carry it, and it texted STOP.
+    assert order["customer_id"] == stop.customer_id
+    assert order["notification"] == {"queued": False, "channel": None, "reason": "opted_out"}
+    await settled(sms_hub)
+    assert await messages_of(sms_hub.hub, sender_type="system") == []
+    assert not [c for c in fake_twilio.calls if phone in c.to]

@@ -16,6 +16,7 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually
 from tests.support.api import Api, customer_writes
 from tests.support.orders import put_order, sent_to
+from tests.support.people import settled
 
 WA, TG, SMS, EMAIL = Channel.WHATSAPP, Channel.TELEGRAM, Channel.SMS, Channel.EMAIL
 ALL = {WA, TG, SMS, EMAIL, Channel.WEBCHAT}
@@ -28,7 +29,7 @@ async def _system_messages(running: RunningHub, text_part: str) -> list[Message]
 async def test_a_status_change_with_notify_tells_the_customer_where_they_last_wrote(
     hub: RunningHub, api: Api, fake_telegram: FakeTelegramAPI
 ) -> None:
-    await put_order(api, "7001", 9101, "processing", notify=True)  # new: nobody is told
+    await put_order(api, "7001", 9101, "processing")  # no notify: nobody is told
     asked = await customer_writes(hub, 9101, "hello", language_code="en")
     await fake_telegram.wait_for_sent(lambda s: s.chat_id == 9101)  # the bot's answer
     told_before = len(sent_to(fake_telegram, 9101))
@@ -60,6 +61,47 @@ async def test_the_same_status_is_never_sent_twice_and_no_notify_sends_nothing(
     assert len(texts) == 2 and "shipped" in texts[0] and "delivered" in texts[1]
     await fake_telegram.wait_for_sent(lambda s: s.chat_id == 9102 and "delivered" in s.text)
     assert len(sent_to(fake_telegram, 9102)) == 2
+
+
+async def test_the_answer_says_what_was_queued_where_or_why_not(
+    hub: RunningHub, api: Api, fake_telegram: FakeTelegramAPI
+) -> None:
+    queued = {"queued": True, "channel": "telegram", "reason": None}
+    new = await put_order(api, "7010", 9110, "processing", notify=True)
+    assert new["notification"] == queued  # a new order's first status is told too
+    sent = await fake_telegram.wait_for_sent(lambda s: s.chat_id == 9110)
+    assert "7010" in (sent.text or "")
+    [notice] = await _system_messages(hub, "7010")
+    conversation = await api.get(f"/conversations/{notice.conversation_id}")
+    assert conversation["status"] == "resolved"  # a notice alone is nothing to do
+
+    same = await put_order(api, "7010", 9110, "processing", notify=True, total="5")
+    assert same["notification"] == {"queued": False, "channel": None, "reason": "same_status"}
+    assert (await put_order(api, "7010", 9110, "shipped", notify=True))["notification"] == queued
+    await put_order(api, "7010", 9110, "in_transit")
+    again = await put_order(api, "7010", 9110, "shipped", notify=True)
+    assert again["notification"] == {
+        "queued": False,
+        "channel": None,
+        "reason": "already_notified",
+    }
+    assert (await put_order(api, "7010", 9110, "delivered"))["notification"] is None
+
+    # Only an email address, and this hub sends no email: nothing can carry the notice.
+    mail_only = {"email": "nobody@shop.test", "name": "Mail"}
+    unreachable = await put_order(api, "7011", mail_only, "processing", notify=True)
+    assert unreachable["notification"] == {
+        "queued": False,
+        "channel": None,
+        "reason": "no_reachable_channel",
+    }
+    await eventually(lambda: _system_messages(hub, "7010"), what="the notices")
+    await settled(hub)
+    assert [m.text for m in await _system_messages(hub, "7011")] == []
+    told = [t for t in sent_to(fake_telegram, 9110) if "7010" in t]
+    assert len(told) == 2 and "shipped" in told[1]  # processing, shipped: each once
+    assert (await api.get("/orders/7010"))["status"] == "delivered"
+    assert "notification" not in await api.get("/orders/7010")
 
 
 async def test_a_notification_is_written_in_the_customers_language(

@@ -6,7 +6,16 @@ import json
 
 from aiohttp import web
 
-from hub.web.api import attachments, canned, conversations, customers, macros, orders, webhooks
+from hub.web.api import (
+    attachments,
+    canned,
+    conversations,
+    customers,
+    macros,
+    orders,
+    teams,
+    webhooks,
+)
 from hub.web.api.calls import endpoint
 from hub.web.api.login import login_route
 from hub.web.api.spec import PREFIX, ApiRoute, openapi_document
@@ -22,6 +31,7 @@ def api_routes(limiter: LoginLimiter) -> list[ApiRoute]:
         *customers.ROUTES,
         *orders.ROUTES,
         *canned.ROUTES,
+        *teams.ROUTES,
         *attachments.ROUTES,
         *macros.ROUTES,
         *webhooks.ROUTES,

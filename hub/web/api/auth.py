@@ -40,7 +40,8 @@ async def authenticate(request: web.Request, hub: Hub) -> Operator:
         raise Unauthorized("send an API token as `Authorization: Bearer TOKEN`")
     async with hub.db.session() as session:
         operator = await operator_for_token(session, token)
-        await session.commit()  # the token's last use, at most once a minute
+        if session.dirty:
+            await session.commit()  # the token's last use, at most once a minute
     if operator is None:
         raise Unauthorized("the API token is not valid")
     return operator

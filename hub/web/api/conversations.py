@@ -10,7 +10,9 @@ from hub.actions.agent_bot import access_bot_conversation, do_bot_hand_off, do_b
 from hub.actions.attachments import attachments_of
 from hub.actions.contact_log import do_log_contact, note_kinds
 from hub.actions.conversations import do_assign, do_set_labels, do_set_status, get_conversation
+from hub.actions.csat import csat_policy, do_ask_after_status
 from hub.actions.replies import do_add_note, do_reply
+from hub.actions.teams import do_set_priority, do_set_team
 from hub.actions.unit import unit_of_work
 from hub.domain.types import ConversationStatus, SenderType
 from hub.errors import AccessDenied, InvalidInput
@@ -28,8 +30,10 @@ from hub.web.api.schemas import (
     MessageOut,
     MessagePage,
     PageQuery,
+    PriorityBody,
     ReplyBody,
     StatusBody,
+    TeamBody,
 )
 from hub.web.api.spec import ApiRoute
 
@@ -172,12 +176,17 @@ async def set_conversation_status(call: Call) -> ConversationOut:
     body = call.body_as(StatusBody)
     snooze_until: datetime | None = body.snooze_until
     async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
-        conversation = await do_set_status(
+        conversation = await get_conversation(session, call.id())
+        was = conversation.status
+        await do_set_status(
             session,
-            await get_conversation(session, call.id()),
+            conversation,
             ConversationStatus(body.status),
             snooze_until,
             by=call.operator_id,
+        )
+        await do_ask_after_status(
+            session, conversation, was, by=call.operator_id, policy=csat_policy(call.hub.settings)
         )
         return await _answer(session, conversation)
 
@@ -187,6 +196,24 @@ async def set_conversation_labels(call: Call) -> ConversationOut:
     async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
         conversation = await do_set_labels(
             session, await get_conversation(session, call.id()), body.labels
+        )
+        return await _answer(session, conversation)
+
+
+async def set_conversation_team(call: Call) -> ConversationOut:
+    body = call.body_as(TeamBody)
+    async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
+        conversation = await do_set_team(
+            session, await get_conversation(session, call.id()), body.team_id
+        )
+        return await _answer(session, conversation)
+
+
+async def set_conversation_priority(call: Call) -> ConversationOut:
+    body = call.body_as(PriorityBody)
+    async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
+        conversation = do_set_priority(
+            session, await get_conversation(session, call.id()), body.priority
         )
         return await _answer(session, conversation)
 
@@ -270,6 +297,24 @@ ROUTES = [
         "Replace the conversation's labels",
         ConversationOut,
         body=LabelsBody,
+        tags=_TAGS,
+    ),
+    ApiRoute(
+        "POST",
+        "/conversations/{id}/team",
+        set_conversation_team,
+        "Put the conversation in a team (routing, business hours), or out of it with null",
+        ConversationOut,
+        body=TeamBody,
+        tags=_TAGS,
+    ),
+    ApiRoute(
+        "POST",
+        "/conversations/{id}/priority",
+        set_conversation_priority,
+        "Set the conversation's priority (low, normal, high, urgent): its SLA targets",
+        ConversationOut,
+        body=PriorityBody,
         tags=_TAGS,
     ),
 ]

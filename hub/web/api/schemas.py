@@ -107,6 +107,17 @@ class AssignBody(BaseModel):
     operator_id: DbId | None = Field(description="null unassigns")
 
 
+PriorityName = Literal["low", "normal", "high", "urgent"]
+
+
+class TeamBody(BaseModel):
+    team_id: DbId | None = Field(description="null takes the conversation out of its team")
+
+
+class PriorityBody(BaseModel):
+    priority: PriorityName
+
+
 class StatusBody(BaseModel):
     status: StatusName
     snooze_until: AwareDatetime | None = Field(None, description="required to snooze")
@@ -193,6 +204,8 @@ class ConversationOut(Out):
     merged_into: int | None = Field(
         None, description="folded into this conversation by a customer merge (SPEC §6)"
     )
+    team_id: int | None = Field(None, description="the team that handles it")
+    priority: PriorityName = Field("normal", description="drives the SLA targets")
     last_message_at: datetime
     created_at: datetime
 
@@ -262,6 +275,21 @@ class OrderOut(Out):
     updated_at: datetime
 
 
+NoticeReasonName = Literal["same_status", "already_notified", "no_reachable_channel", "opted_out"]
+
+
+class NotificationOut(Out):
+    queued: bool = Field(description="a notice to the customer was queued")
+    channel: ChannelName | None = Field(description="where it goes; null when nothing is queued")
+    reason: NoticeReasonName | None = Field(description="why nothing was queued; null when queued")
+
+
+class OrderPutOut(OrderOut):
+    notification: NotificationOut | None = Field(
+        description="what `notify: true` did; null when notify was not asked for"
+    )
+
+
 class SuggestionOut(Out):
     id: int
     customer_id: int = Field(description="the customer who claimed the address")
@@ -318,6 +346,18 @@ class MessagePage(Out):
 
 class CustomerPage(Out):
     items: list[CustomerOut]
+    next_cursor: str | None
+
+
+class TeamOut(Out):
+    id: int
+    name: str
+    timezone: str = Field(description="IANA time zone of the team's business hours")
+    member_ids: list[int]
+
+
+class TeamPage(Out):
+    items: list[TeamOut]
     next_cursor: str | None
 
 

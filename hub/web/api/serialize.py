@@ -48,6 +48,8 @@ def conversation(row: Conversation, details: ConversationDetails) -> Conversatio
             "labels": details.labels.get(_id(row.id), []),
             "bot_active": row.bot_active,
             "merged_into": row.merged_into_id,
+            "team_id": row.team_id,
+            "priority": row.priority,
             "last_message_at": row.last_message_at,
             "created_at": row.created_at,
         }

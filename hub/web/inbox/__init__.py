@@ -17,6 +17,7 @@ from hub.web.inbox import (
     login,
     originals,
     reports,
+    routing,
     views,
     webhooks,
 )
@@ -61,6 +62,7 @@ def routes(limiter: LoginLimiter) -> list[web.RouteDef]:
         web.post(admin.ADMIN + "/operators/{id}/enable", admin.enable_operator),
         web.post(admin.ADMIN + "/operators/{id}/password", admin.set_password),
         web.post(admin.ADMIN + "/tokens/{id}/revoke", admin.revoke_token),
+        *routing.routes(),
         *desk_routes(conversation),
         web.get(webhooks.WEBHOOKS, webhooks.webhooks_page),
         web.post(webhooks.WEBHOOKS, webhooks.create_webhook),

@@ -15,6 +15,7 @@ from hub.actions.conversations import (
     do_set_status,
     get_conversation,
 )
+from hub.actions.csat import csat_policy, do_ask_after_status
 from hub.actions.customers import do_rename_customer, get_customer
 from hub.actions.replies import do_add_note, do_reply
 from hub.actions.unit import unit_of_work
@@ -112,7 +113,11 @@ async def status(request: web.Request, me: SignedIn, form: Form) -> str:
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         conversation = await get_conversation(session, conversation_id)
+        was = conversation.status
         await do_set_status(session, conversation, new, until, by=me.operator.id)
+        await do_ask_after_status(
+            session, conversation, was, by=me.operator.id, policy=csat_policy(hub.settings)
+        )
     return _thread_url(conversation_id)
 
 

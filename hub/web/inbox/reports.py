@@ -6,12 +6,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from aiohttp import web
 
+from hub.models.base import utcnow
 from hub.queries import reports
 from hub.queries.reports import CHANNELS, PERIODS, Report
+from hub.queries.satisfaction import SCORES
+from hub.queries.sla import sla_report
 from hub.web.inbox.common import hub_of, page, render
+from hub.web.inbox.report_csv import report_csv
 from hub.web.sessions import SignedIn
 
 # Chart geometry, in SVG user units (the viewBox scales to the page width).
@@ -171,6 +176,12 @@ def charts(report: Report, gettext: dict[str, str]) -> dict[str, object]:
         "operators": hbars(
             [(o.name, o.replies, str(o.replies), "bar replies") for o in report.operators]
         ),
+        "csat": hbars(
+            [
+                (f"{score} ★", n, str(n), f"bar csat s{score}")
+                for score, n in reversed(list(zip(SCORES, report.csat.by_score, strict=True)))
+            ]
+        ),
     }
 
 
@@ -198,17 +209,49 @@ class ReportCache:
 CACHE = web.AppKey("inbox_report_cache", ReportCache)
 
 
+# The browser's time zone (Intl), remembered by inbox.js for when the URL names none.
+ZONE_COOKIE = "hub_tz"
+
+
+def requested_zone(request: web.Request) -> str:
+    """`?tz=` when given (refused if unknown), else the browser's remembered zone (ignored
+    if unknown: a cookie is no request), else UTC."""
+    asked = request.query.get("tz")
+    if asked:
+        return reports.check_zone(asked)
+    remembered = request.cookies.get(ZONE_COOKIE, "")
+    return reports.check_zone(remembered) if remembered in reports.ZONES else "UTC"
+
+
 @page
 async def reports_page(request: web.Request, me: SignedIn) -> web.StreamResponse:
-    period = reports.check_period(request.query.get("days"), request.query.get("channel"))
+    period = reports.check_period(
+        request.query.get("days"), request.query.get("channel"), zone=requested_zone(request)
+    )
     cache = request.app.get(CACHE)
-    key = (period.days, period.channel, period.since)
+    key = (period.days, period.channel, period.since, period.zone)
     report = cache.get(key) if cache is not None else None
     if report is None:
         async with hub_of(request).db.session() as session:
             report = await reports.build_report(session, period)
         if cache is not None:
             cache.put(key, report)
+    if request.query.get("format") == "csv":
+        table = request.query.get("table") or None
+        body = report_csv(report, table)
+        name = f"report-{table or 'all'}-{period.days}d-{period.day_list[-1].isoformat()}.csv"
+        return web.Response(
+            text=body,
+            content_type="text/csv",
+            charset="utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+    async with hub_of(request).db.session() as session:  # SLA figures: hub.queries.sla
+        sla = await sla_report(session, period.since, period.until, utcnow())
     return await render(
         request,
         "inbox/reports.html",
@@ -220,4 +263,16 @@ async def reports_page(request: web.Request, me: SignedIn) -> web.StreamResponse
         percent=percent,
         # The template passes its translated labels in: `charts({"bot": _("..."), ...})`.
         charts=lambda labels: charts(report, labels),
+        sla=sla,
+        zones=sorted(reports.ZONES),
+        csv_url=lambda table=None: csv_link(period, table),
     )
+
+
+def csv_link(period: reports.Period, table: str | None) -> str:
+    query = {"days": str(period.days), "tz": period.zone, "format": "csv"}
+    if period.channel:
+        query["channel"] = period.channel
+    if table:
+        query["table"] = table
+    return "/inbox/reports?" + urlencode(query)

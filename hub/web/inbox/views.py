@@ -21,11 +21,14 @@ from hub.actions.replies import reply_address
 from hub.actions.unit import unit_of_work
 from hub.domain.types import Channel, ConversationStatus
 from hub.errors import InvalidInput, NotFound
+from hub.models.base import utcnow
 from hub.queries import conversations as conversation_queries
+from hub.queries import csat as csat_queries
 from hub.queries import customers as customer_queries
 from hub.queries.canned import all_canned
 from hub.queries.conversations import read_markers, status_counts
 from hub.queries.operators import list_operators
+from hub.queries.sla import sla_states
 from hub.queries.snippets import matching_lines
 from hub.queries.variables import fill_variables, reply_variables
 from hub.queries.waiting import (
@@ -38,6 +41,7 @@ from hub.queries.waiting import (
 from hub.web.api import pages
 from hub.web.api.calls import path_id
 from hub.web.inbox.common import hub_of, page, render
+from hub.web.inbox.routing import routing_of
 from hub.web.sessions import SignedIn
 
 PAGE_SIZE = 50
@@ -129,6 +133,7 @@ async def _list(session: AsyncSession, me: SignedIn, filters: Filters) -> dict[s
         "next_cursor": pages.time_and_id(shown[-1].last_message_at, shown[-1].id) if more else "",
         "statuses": STATUSES,
         "channels": CHANNELS,
+        "sla": await sla_states(session, shown, utcnow()),
     }
 
 
@@ -156,6 +161,8 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
     messages = await conversation_queries.list_messages(
         session, conversation_id, after_id=None, limit=THREAD_LIMIT
     )
+    ratings = await csat_queries.ratings_by_question(session, conversation_id)
+    now = utcnow()
     channels = sorted({i.channel for i in card.identities}, key=CHANNELS.index)
     sms = Channel.SMS.value
     sms_to = await reply_address(session, customer.id or 0, sms) if sms in channels else None
@@ -169,6 +176,10 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
         "conversation": conversation,
         "labels": (await conversation_queries.conversation_details(session, [conversation])).labels,
         "note_kinds": await note_kinds(session, [m.id for m in messages]),
+        "ratings": ratings,
+        # Questions a bare rating may still answer (the rest expired unanswered).
+        "open_ratings": {r.id for r in ratings.values() if r.expires_at > now},
+        "customer_ratings": await csat_queries.customer_ratings(session, customer.id or 0),
         "card": card,
         "messages": messages,
         "operators": {o.id: o for o in await list_operators(session)},
@@ -178,6 +189,7 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
         # Canned texts as they would go to this customer: the box shows what is sent.
         "canned_texts": {r.shortcut: fill_variables(r.text, variables) for r in canned},
         "subjects": await mail_subjects(session, [m.id for m in messages if m.channel == "email"]),
+        **await routing_of(session, conversation),
     }
 
 

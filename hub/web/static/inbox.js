@@ -187,6 +187,24 @@
       .catch(function () { showError(form, text(body, "textOffline", "The hub did not answer. Try again.")); });
   });
 
+  // ---- reports: days in the operator's own time zone ----------------------------
+  // The browser's zone is remembered in a cookie for the server; a page drawn in another
+  // zone without an explicit ?tz= is asked for again in the browser's zone.
+  (function () {
+    var pane = document.querySelector("[data-reports]");
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (err) { zone = ""; }
+    if (!pane || !zone) return;
+    if (/^(Etc\/)?(UTC|UCT|GMT[+-]?0?|Universal|Zulu|Greenwich)$/.test(zone)) zone = "UTC";
+    // IANA names are plain cookie characters (letters, digits, / _ + -).
+    document.cookie = "hub_tz=" + zone + "; path=/inbox; max-age=31536000; samesite=lax";
+    var url = new URL(window.location.href);
+    if (!url.searchParams.get("tz") && pane.dataset.zone !== zone) {
+      url.searchParams.set("tz", zone);
+      window.location.replace(url.toString());
+    }
+  })();
+
   document.addEventListener("change", function (e) {
     if (e.target.matches("[data-autosubmit]")) e.target.form.requestSubmit();
     if (e.target.matches("[data-reply-file]")) showFile(e.target.form);

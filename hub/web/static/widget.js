@@ -114,6 +114,10 @@
     '.files{display:flex;flex-direction:column;gap:4px;margin-top:4px}' +
     '.files img{display:block;max-width:220px;max-height:180px;border-radius:8px;border:1px solid #e3e5e8}' +
     '.files a{color:inherit;overflow-wrap:anywhere}.file{font-size:13px}' +
+    '.stars{display:flex;gap:4px;margin-top:6px}' +
+    '.star{background:#fff;border:1px solid #d5d8dc;border-radius:8px;min-width:40px;height:40px;cursor:pointer;' +
+      'font-size:15px;color:#556;padding:0 6px}.star:hover:not(:disabled),.star:focus-visible{border-color:var(--hc-color)}' +
+    '.star[aria-pressed=true]{background:var(--hc-color);color:#fff;border-color:transparent}.star:disabled{cursor:default}' +
     // Phones: the panel takes the whole screen (dvh: the part the keyboard leaves).
     '@media (max-width:480px),(max-height:560px){.panel{inset:0;width:100%;height:100%;max-width:none;' +
       'max-height:none;height:100dvh;border-radius:0}.launcher{right:14px;bottom:14px}' +
@@ -124,7 +128,8 @@
       '.label,.typing,form p,.thanks,.chosen{color:#aab1bc}.error{background:#3b1d1d;color:#ffb4ab}' +
       'form,.compose,.thanks{border-color:#30343b}' +
       'input,textarea{background:#14161a;color:#e8eaed;border-color:#3a3f47}' +
-      '.clip{border-color:#3a3f47;color:#c3c8d0}.chosen button{color:#ffb4ab}}' +
+      '.clip{border-color:#3a3f47;color:#c3c8d0}.chosen button{color:#ffb4ab}' +
+      '.star{background:#262a31;border-color:#3a3f47;color:#e8eaed}}' +
     '</style>' +
     '<button class="launcher" type="button" data-hubchat="launcher" aria-label="Open chat" aria-expanded="false">' +
       '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>' +
@@ -263,6 +268,50 @@
   list.addEventListener('load', function (e) {
     if (e.target && e.target.tagName === 'IMG' && stuckToEnd) list.scrollTop = list.scrollHeight;
   }, true);
+  // The satisfaction question: its bubble (from history or added here) gets five buttons;
+  // once answered (f.rating set) they show the choice and are disabled.
+  function showRating(f) {
+    const id = f.id == null ? null : String(f.id);
+    if (id === null || !shown.has(id)) {
+      addMessage({ id: f.id, sender_type: 'system', text: f.question, created_at: f.created_at });
+    }
+    const bubble = shown.get(id);
+    if (!bubble) return;
+    let stars = bubble.querySelector('[data-hubchat="csat"]');
+    if (!stars) {
+      stars = document.createElement('div');
+      stars.className = 'stars';
+      stars.dataset.hubchat = 'csat';
+      stars.setAttribute('role', 'group');
+      stars.setAttribute('aria-label', 'Rate us from 1 to 5');
+      for (let n = 1; n <= 5; n++) {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'star';
+        b.dataset.hubchat = 'csat-star';
+        b.dataset.rating = String(n);
+        b.textContent = n + ' \u2605';
+        b.setAttribute('aria-label', n + ' of 5');
+        b.setAttribute('aria-pressed', 'false');
+        b.addEventListener('click', function () {
+          if (!ready) return;
+          stars.querySelectorAll('button').forEach(function (x) { x.disabled = true; });
+          b.setAttribute('aria-pressed', 'true');
+          sendFrame({ type: 'csat', rating: n, conversation_id: f.conversation_id });
+        });
+        stars.appendChild(b);
+      }
+      bubble.appendChild(stars);
+    }
+    if (f.rating != null) {
+      stars.dataset.rating = String(f.rating);
+      stars.querySelectorAll('button').forEach(function (x) {
+        x.disabled = true;
+        x.setAttribute('aria-pressed', x.dataset.rating === String(f.rating) ? 'true' : 'false');
+      });
+    }
+    list.scrollTop = list.scrollHeight;
+  }
 
   function setStatus(text) { statusEl.textContent = text; }
 
@@ -353,6 +402,10 @@
         typingEl.hidden = true; // the reply they were typing has arrived
         if (panel.hidden) { unread++; badge.textContent = String(unread); badge.hidden = false; }
       }
+    },
+    csat: function (f) {
+      showRating(f);
+      if (f.rating == null && panel.hidden) { unread++; badge.textContent = String(unread); badge.hidden = false; }
     },
     typing: function () {
       typingEl.hidden = false;

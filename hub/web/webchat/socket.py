@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from hub.actions.csat import do_rate_in_widget, pending_in_widget, question_of
 from hub.actions.unit import commit_and_publish
 from hub.actions.webchat import (
     do_identify,
@@ -25,8 +26,8 @@ from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.messages import InboundMessage
 from hub.domain.types import Channel
-from hub.errors import InvalidInput
-from hub.models import Message
+from hub.errors import InvalidInput, NotFound
+from hub.models import CsatRating, Message
 from hub.queue.inbound import accept_inbound
 from hub.registry import (
     ChatMessage,
@@ -34,6 +35,7 @@ from hub.registry import (
     FrameError,
     Hello,
     Identify,
+    Rate,
     Typing,
     error_frame,
     read_frame,
@@ -75,6 +77,19 @@ def identity_hash_valid(secret: str | None, claimed: str | None, given: str | No
         return False
     expected = hmac.new(secret.encode(), claimed.encode(), hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), given.lower().encode(errors="surrogatepass"))
+
+
+def csat_frame(rating: CsatRating, question: Message) -> dict[str, Any]:
+    """The satisfaction question as the widget shows it: its text and five star buttons
+    (`rating` set once answered: the buttons then show the choice)."""
+    return {
+        "type": "csat",
+        "id": question.id,
+        "conversation_id": rating.conversation_id,
+        "question": question.text,
+        "rating": rating.rating,
+        "created_at": question.created_at.isoformat(),
+    }
 
 
 def message_frame(
@@ -127,6 +142,15 @@ class VisitorSocket:
                 "details": details,
             }
         )
+        await self.offer_rating()
+
+    async def offer_rating(self) -> None:
+        """After a (re)connect: the open satisfaction question gets its buttons back."""
+        async with self.hub.db.session() as session:
+            pending = await pending_in_widget(session, self.visitor_id)
+            question = await session.get(Message, pending.question_id) if pending else None
+        if pending is not None and question is not None:
+            await self.ws.send_json(csat_frame(pending, question))
 
     async def on_frame(self, frame: ClientFrame | FrameError) -> None:
         if isinstance(frame, ChatMessage):
@@ -137,6 +161,8 @@ class VisitorSocket:
             await self.on_typing()
         elif isinstance(frame, Hello):
             await self.welcome()
+        elif isinstance(frame, Rate):
+            await self.on_rate(frame)
         else:
             await self.ws.send_json(frame.frame())
 
@@ -216,6 +242,21 @@ class VisitorSocket:
         if verified:
             await self.welcome()  # the whole thread is now theirs to see
 
+    async def on_rate(self, frame: Rate) -> None:
+        """A star button: only this visitor's own open question is answered, once."""
+        try:
+            async with self.hub.db.session() as session:
+                rating = await do_rate_in_widget(
+                    session, self.visitor_id, frame.rating, frame.conversation_id
+                )
+                question = await session.get(Message, rating.question_id)
+                await commit_and_publish(session, self.hub.queue, self.hub.broker)
+        except (NotFound, InvalidInput) as exc:
+            await self.ws.send_json(error_frame("csat_closed", exc.message))
+            return
+        if question is not None:
+            await self.ws.send_json(csat_frame(rating, question))
+
     async def on_typing(self) -> None:
         async with self.hub.db.session() as session:
             identity = await visitor_identity(session, self.visitor_id)
@@ -237,7 +278,10 @@ class VisitorSocket:
                 files = await frame_files(
                     session, [message] if message else [], self.hub.secret_key, self.base_url
                 )
-            if message is not None:
+                rating = await question_of(session, message.id) if message else None
+            if message is not None and rating is not None:
+                await self.ws.send_json(csat_frame(rating, message))  # with its buttons
+            elif message is not None:
                 await self.ws.send_json(message_frame(message, files.get(message.id or 0)))
 
 

@@ -1,0 +1,50 @@
+"""Migration 0013_routing both ways on a hub with data, on SQLite and PostgreSQL: the
+routing cursor starts after the messages already stored, so history is never routed."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, text
+
+from hub.resources import migrations_dir
+from tests.support import RunningHub
+from tests.support.api import customer_writes
+
+
+def _migration(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, migrations_dir() / "versions" / name)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_0013_down_and_up_keeps_conversations_and_starts_the_cursor_after_them(
+    hub: RunningHub,
+) -> None:
+    message = await customer_writes(hub, 9990, "before the upgrade")
+    revision = _migration("0013_routing.py")
+    cursor = text("SELECT value FROM hub_settings WHERE key = 'routing.cursor'")
+
+    def down_then_up(connection: Connection) -> tuple[Any, Any, Any]:
+        with Operations.context(MigrationContext.configure(connection)):
+            revision.downgrade()
+            gone = connection.execute(cursor).scalar()
+            revision.upgrade()
+        started = connection.execute(cursor).scalar_one()
+        priority = connection.execute(
+            text("SELECT priority FROM conversations WHERE id = :id"),
+            {"id": message.conversation_id},
+        ).scalar_one()
+        return gone, started, priority
+
+    await hub.runner.cleanup()  # the worker stops: nothing routes while the schema moves
+    async with hub.hub.db.engine.begin() as connection:
+        gone, started, priority = await connection.run_sync(down_then_up)
+    assert gone is None
+    assert int(started) >= (message.id or 0)
+    assert priority == "normal"
