@@ -1,4 +1,5 @@
-"""Handing a conversation to a person on request; the last word when no bot understood.
+"""Handing a conversation to a person on request; the topic of what no bot answered; the
+last word when no bot understood.
 
 The rule "two turns in a row unanswered hand off" is the hub's
 (`hub.domain.bots.UNANSWERED_TURNS_BEFORE_HANDOFF`): it applies whichever bot could not help.
@@ -6,26 +7,58 @@ The rule "two turns in a row unanswered hand off" is the hub's
 
 from __future__ import annotations
 
-from bots.intents import wants_a_person
+from bots.intents import classify, wants_a_person
 from hub.domain.bots import BotContext, BotOutcome, BotText
+
+# Topics the bots cannot settle themselves (a person must act: cancel, refund, re-send...)
+# unless the shop's FAQ answers them (the FAQ bot is asked before `TopicBot`).
+TOPICS = frozenset(
+    {
+        "delivery_time",
+        "cancel",
+        "return_refund",
+        "address_change",
+        "payment",
+        "damaged_wrong",
+        "lost_parcel",
+    }
+)
 
 
 class HandoffBot:
-    """Asked first: 'оператор', 'человек', 'operator', 'agent', 'human' and near forms."""
+    """Asked first: "оператор", "живой человек", "operator", "a real person" and the like."""
 
     name = "handoff"
 
     def prepare(self, text: str) -> None:
-        """Warms the word-matching cache off the event loop (`hub.domain.bots.Preparing`)."""
-        wants_a_person(text)
+        """Loads the model and reads `text` off the event loop (`hub.domain.bots.Preparing`)."""
+        classify(text)
 
     async def handle(self, ctx: BotContext) -> BotOutcome:
-        word = wants_a_person(ctx.text)
-        if word is None:
+        asked = wants_a_person(ctx.text)
+        if asked is None:
             return BotOutcome.PASSED
-        await ctx.handoff(
-            BotText("handoff"), f"handoff: the customer asked for a person ('{word}')"
-        )
+        await ctx.handoff(BotText("handoff"), f"handoff: the customer asked for a person ({asked})")
+        return BotOutcome.HANDED_OFF
+
+
+class TopicBot:
+    """Asked after the FAQ: a greeting or thanks gets a short reply; a topic only a person
+    can settle (TOPICS) is handed off with the label `intent:{topic}`, so operators see what
+    it is about in the list; anything else passes to the fallback."""
+
+    name = "topic"
+
+    async def handle(self, ctx: BotContext) -> BotOutcome:
+        intent = classify(ctx.text)
+        note = f"intent {intent.label} ({intent.confidence:.2f})"
+        if intent.label in ("greeting", "thanks"):
+            await ctx.reply(BotText(f"bot_{intent.label}"), note)
+            return BotOutcome.ANSWERED
+        if intent.label not in TOPICS:
+            return BotOutcome.PASSED
+        await ctx.label(f"intent:{intent.label}")
+        await ctx.handoff(BotText("handoff"), f"handoff: {note}, which the FAQ does not answer")
         return BotOutcome.HANDED_OFF
 
 

@@ -1,44 +1,71 @@
-"""The order-status bot: answers "where is my order" from the customer's own orders only."""
+"""The order-status bot: answers "where is my order" from the customer's own orders only.
+
+The intent model (bots/intents.py) says whether a message asks for an order's status; the
+order numbers it names are read by rules (bots/entities.py): the customer's own numbers even
+written bare, any other only after "#", "№" or an order word. A number that is not the
+customer's gets the same answer as no such order at all.
+"""
 
 from __future__ import annotations
 
-from bots.intents import status_question
+import re
+
+from bots.entities import order_numbers
+from bots.intents import classify
 from hub.domain.bots import BotContext, BotOutcome, BotText, order_view
 
 MAX_LISTED = 5
+_BARE_NUMBER = re.compile(r"\W*(?:order|заказ|zakaz)?\W*[a-z]{0,4}-?\d[\d-]*\W*", re.IGNORECASE)
 
 
 class OrderStatusBot:
     name = "order_status"
 
     def prepare(self, text: str) -> None:
-        """Reads `text` once in a worker thread: the word matching it caches is then a
-        cache hit on the event loop (see `hub.domain.bots.Preparing`)."""
-        status_question(text)
+        """Reads `text` once in a worker thread: the model is loaded and the word features
+        cached there, not on the event loop (see `hub.domain.bots.Preparing`)."""
+        classify(text)
 
     async def handle(self, ctx: BotContext) -> BotOutcome:
-        question = status_question(ctx.text)
-        if question is None:
-            return BotOutcome.PASSED
-        if question.numbers:
-            return await self._one(ctx, question.numbers, question.matched)
-        return await self._latest(ctx, question.matched)
+        intent = classify(ctx.text)
+        if intent.label != "order_status":
+            return await self._picked(ctx)
+        matched = f"matched intent order_status ({intent.confidence:.2f})"
+        orders = await ctx.orders()
+        numbers = order_numbers(ctx.text, [o.number for o in orders])
+        if numbers:
+            return await self._one(ctx, numbers, matched, bool(orders))
+        return await self._latest(ctx, matched)
 
-    async def _one(self, ctx: BotContext, numbers: tuple[str, ...], matched: str) -> BotOutcome:
+    async def _picked(self, ctx: BotContext) -> BotOutcome:
+        """A bare number that is one of the customer's own orders ("3002", picked from the
+        list the bot showed): its status. Any other bare number is not a question here."""
+        if not _BARE_NUMBER.fullmatch(ctx.text):
+            return BotOutcome.PASSED
+        orders = await ctx.orders()
+        numbers = order_numbers(ctx.text, [o.number for o in orders])
+        own = {o.number for o in orders}
+        if not numbers or numbers[0] not in own:
+            return BotOutcome.PASSED
+        return await self._one(ctx, numbers, "matched one of the customer's order numbers", True)
+
+    async def _one(
+        self, ctx: BotContext, numbers: tuple[str, ...], matched: str, has_orders: bool
+    ) -> BotOutcome:
         for number in numbers:
             order = await ctx.order(number)
             if order is not None:
                 await ctx.reply(
                     BotText("order_status", {"order": order_view(order)}),
-                    f"order status: matched '{matched}', order {order.number}",
+                    f"order status: {matched}, order {order.number}",
                 )
                 return BotOutcome.ANSWERED
-        if not await ctx.orders():
+        if not has_orders:
             return await self._sign_in(ctx, matched, f"order {numbers[0]}")
         # Someone else's order and no order at all get the very same answer.
         await ctx.reply(
             BotText("order_not_found", {"number": numbers[0]}),
-            f"order status: matched '{matched}', order {numbers[0]} not among this customer's",
+            f"order status: {matched}, order {numbers[0]} not among this customer's",
         )
         return BotOutcome.UNANSWERED
 
@@ -48,7 +75,7 @@ class OrderStatusBot:
         would be wrong about a real order and would tell a stranger which numbers exist."""
         await ctx.reply(
             BotText("order_sign_in"),
-            f"order status: matched '{matched}', {asked}: no order is known to be this "
+            f"order status: {matched}, {asked}: no order is known to be this "
             "customer's; asked them to sign in or write from the order's phone or email",
         )
         return BotOutcome.UNANSWERED
@@ -68,12 +95,12 @@ class OrderStatusBot:
                         "more": len(open_orders) > len(shown),
                     },
                 ),
-                f"order status: matched '{matched}', {len(open_orders)} open orders listed",
+                f"order status: {matched}, {len(open_orders)} open orders listed",
             )
             return BotOutcome.ANSWERED
         order = open_orders[0] if open_orders else orders[0]
         await ctx.reply(
             BotText("order_status", {"order": order_view(order)}),
-            f"order status: matched '{matched}', latest order {order.number}",
+            f"order status: {matched}, latest order {order.number}",
         )
         return BotOutcome.ANSWERED

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 
-_LATIN_WORD = re.compile(r"[a-z']+")
+_LATIN_WORD = re.compile(r"[a-z'346]*[a-z][a-z'346]*")
 _VOWELS = frozenset("aeiouy")
 # Longest first: "shch" before "sh", "sh" before "s".
 _GROUPS = (
@@ -34,12 +34,17 @@ _LETTERS = {
     "w": "в",
     "x": "кс",
     "'": "ь",
+    # Digits for letters that Latin lacks, in words that have letters ("4to", "zakaz4ik").
+    "4": "ч",
+    "6": "ш",
+    "3": "з",
 }
 
 
 @functools.lru_cache(maxsize=8192)
 def to_cyrillic(word: str) -> str | None:
-    """The Cyrillic reading of a lower-case Latin word, or None for anything else."""
+    """The Cyrillic reading of a lower-case Latin word (maybe with 4/6/3 for ч/ш/з), or None
+    for anything else."""
     if not _LATIN_WORD.fullmatch(word):
         return None
     out: list[str] = []

@@ -1,4 +1,5 @@
-"""Typo-tolerant word matching for Russian and English, small and dependency-free.
+"""Typo-tolerant word matching for Russian and English, small and dependency-free (the FAQ
+bot's variants; what a message asks is the intent model's, bots/intents.py).
 
 A lexicon entry is a stem with how it may end:
 - "заказ|а|у|ом" : the stem with exactly these endings (or none): noun forms, not the verb;
@@ -126,17 +127,3 @@ class Lexicon:
     def hit(self, message_words: Iterable[str]) -> str | None:
         """The first word that matches, or None."""
         return next((w for w in message_words if self.match(w)), None)
-
-
-def classify(tokens: Iterable[str], lexicons: dict[str, Lexicon]) -> dict[str, str]:
-    """For each kind, the first word of that kind. A word that is exactly some kind's word
-    is that kind only; typo guesses are made only for words no kind knows as written
-    ("отправлен" is movement, not a typo of "отправление")."""
-    found: dict[str, str] = {}
-    for word in tokens:
-        kinds = [k for k, lex in lexicons.items() if lex.match(word, fuzzy=False)]
-        if not kinds:
-            kinds = [k for k, lex in lexicons.items() if lex.match(word)]
-        for kind in kinds:
-            found.setdefault(kind, word)
-    return found

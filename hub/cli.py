@@ -209,6 +209,15 @@ def cmd_shopify_backfill(args: argparse.Namespace) -> None:
     print(asyncio.run(backfill(_settings(), args.days)))
 
 
+def cmd_bots_train(args: argparse.Namespace) -> None:
+    from hub.commands.bots_train import train_model
+
+    extra = Path(args.extra) if args.extra else load_settings().intent_extra
+    if extra is not None and not extra.is_file():
+        raise InvalidInput(f"no such file: {extra}")
+    print(train_model(extra)[1])
+
+
 def cmd_telegram_set_webhook(args: argparse.Namespace) -> None:
     from hub.commands.telegram_setup import set_webhook
 
@@ -394,6 +403,16 @@ def parser() -> argparse.ArgumentParser:
     pull.add_argument("--days", type=_days, default=60, metavar="N", help="default 60")
     pull.set_defaults(func=cmd_shopify_backfill)
 
+    bots = sub.add_parser("bots", help="the bots").add_subparsers(
+        dest="bots_command", required=True, metavar="ACTION"
+    )
+    bots_train = bots.add_parser(
+        "train",
+        help="retrain the intent model from bots/intent_corpus/*.tsv (+ the shop's phrases: "
+        "--extra or HUB_INTENT_EXTRA) and print the dev-set report",
+    )
+    bots_train.add_argument("--extra", metavar="FILE.tsv", help="more 'label<TAB>text' lines")
+    bots_train.set_defaults(func=cmd_bots_train)
     agent_bot = sub.add_parser(
         "agent-bot", help="the external bot (HUB_AGENT_BOT_URL): its token and signing key"
     ).add_subparsers(dest="action", required=True, metavar="ACTION")

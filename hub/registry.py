@@ -30,7 +30,7 @@ from adapters.webchat import (
 )
 from adapters.woocommerce import WooCommerceWebhook
 from bots.faq import FaqBot
-from bots.handoff import FallbackBot, HandoffBot
+from bots.handoff import FallbackBot, HandoffBot, TopicBot
 from bots.order_status import OrderStatusBot
 from hub.domain.bots import Bot
 from hub.domain.media import MediaSource
@@ -191,9 +191,10 @@ def shopify_orders(settings: Settings) -> OrderHistory:
 
 def build_bots(settings: Settings) -> list[Bot]:
     """The bots a customer message is offered to, in order: the first that acts answers.
-    A request for a person comes first; the fallback (not understood → handoff) last."""
+    A request for a person comes first; then an order's status; the FAQ; a topic only a
+    person can settle (handed off, labelled); the fallback (not understood → handoff) last."""
     faq = settings.faq_file or templates_dir() / "faq" / "faq.md"
-    return [HandoffBot(), OrderStatusBot(), FaqBot.from_file(faq), FallbackBot()]
+    return [HandoffBot(), OrderStatusBot(), FaqBot.from_file(faq), TopicBot(), FallbackBot()]
 
 
 def mailbox_opener(account: ImapAccount) -> OpenMailbox:

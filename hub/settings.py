@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     csat_window_hours: float = Field(default=72.0, gt=0.0, le=30 * 24)
     # The shop's FAQ knowledge file (markdown, see templates/faq/faq.md); unset: the bundled one.
     faq_file: Path | None = None
+    # The shop's own labelled phrases ("label<TAB>text"), added by `hub bots train`.
+    intent_extra: Path | None = None
     sandbox: bool = False
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024

@@ -14,13 +14,14 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from hub.actions.unit import defer_send, record
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.messages import PREVIEW_CHARS, Routed
 from hub.domain.types import ConversationStatus, Direction, MessageStatus, SenderType
-from hub.models import Message
+from hub.models import ConversationLabel, Message
 from hub.models.base import utcnow
 from hub.models.tables import CONVERSATIONS, MESSAGES
 
@@ -47,6 +48,7 @@ class PlannedTurn:
     texts: list[PlannedText]
     after: BotState
     before: BotState = field(default_factory=lambda: BotState(True, 0))
+    labels: list[str] = field(default_factory=list)  # conversation labels the bots added
 
 
 @dataclass
@@ -153,7 +155,24 @@ async def store_answers(session: AsyncSession, turns: Sequence[PlannedTurn]) -> 
         if not message.private:
             defer_send(session, message)
     await _update_conversations(session, kept, current, now)
+    await _add_labels(session, kept)
     return stored
+
+
+async def _add_labels(session: AsyncSession, turns: Sequence[PlannedTurn]) -> None:
+    """The labels the bots gave (the intent of a question they handed off), each once."""
+    wanted = {(t.question.conversation_id, label) for t in turns for label in t.labels}
+    if not wanted:
+        return
+    rows = await session.execute(
+        select(col(ConversationLabel.conversation_id), col(ConversationLabel.label)).where(
+            col(ConversationLabel.conversation_id).in_({vid for vid, _ in wanted})
+        )
+    )
+    have = {(int(vid), str(label)) for vid, label in rows}
+    session.add_all(
+        ConversationLabel(conversation_id=vid, label=label) for vid, label in sorted(wanted - have)
+    )
 
 
 def _rows(turns: Sequence[PlannedTurn], now: datetime) -> list[dict[str, object]]:

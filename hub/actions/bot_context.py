@@ -76,6 +76,7 @@ class Turn:
     sees_orders: bool = True
     acts: list[tuple[BotText, str]] = field(default_factory=list)
     handed_off: bool = False
+    labels: list[str] = field(default_factory=list)
     # The customer's orders when the runner read them with the rest of its batch
     # (`load_orders_of`); None: read them here when a bot asks.
     known_orders: list[BotOrder] | None = None
@@ -102,3 +103,7 @@ class Turn:
     async def handoff(self, text: BotText, note: str) -> None:
         self.acts.append((text, note))
         self.handed_off = True
+
+    async def label(self, name: str) -> None:
+        if name.strip() and name.strip()[:64] not in self.labels:
+            self.labels.append(name.strip()[:64])

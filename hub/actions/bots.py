@@ -61,12 +61,11 @@ log = logging.getLogger(__name__)
 # Planning again when a conversation changed under the bots (an operator took it over).
 ROUNDS = 3
 NOTE_CHARS = 2000
-# Bots read only this much of a message: their fuzzy matching costs up to ~0.7 ms of CPU
-# per character of unknown words (a 10,000-character web chat text took ~2 s of the event
-# loop; 500 characters take ~0.35 s, done first in a worker thread, see `Preparing`), and a
-# status question, a request for a person or an FAQ is asked in the first sentences. The
-# message itself is stored whole.
-BOT_TEXT_CHARS = 500
+# Bots read only this much of a message: a question is asked in the first sentences, and
+# the cost of reading stays bounded (the intent model reads features of every word; the
+# FAQ's fuzzy matching is the costlier part, done first in a worker thread, see
+# `Preparing`). The message itself is stored whole.
+BOT_TEXT_CHARS = 2000
 
 Finish = Callable[[AsyncSession], Awaitable[bool]]
 
@@ -267,7 +266,7 @@ class BotRunner:
             # Only an old redelivered message meets this: say nothing the provider refuses.
             texts = [t for t in texts if t.private]
             texts.append(PlannedText("🤖 not sent: the WhatsApp 24-hour window is closed", True))
-        return PlannedTurn(question, texts, after)
+        return PlannedTurn(question, texts, after, labels=turn.labels)
 
     def _prepare(self, text: str) -> None:
         """In a worker thread: the bots' CPU-heavy reading (`Preparing`); a failure here

@@ -127,6 +127,11 @@ class BotContext(Protocol):
         """Say `text`, then leave the conversation to a person (open, unassigned)."""
         ...
 
+    async def label(self, name: str) -> None:
+        """Add a label to the conversation (e.g. "intent:return_refund"): operators see
+        the topic in the list before they open it. Stored with the turn's answer."""
+        ...
+
 
 class Bot(Protocol):
     name: str

@@ -35,7 +35,7 @@ async def test_the_owner_asking_gets_the_status_number_and_tracking_link(
     public = [m for m in bot if not m["private"]]
     notes = [m for m in bot if m["private"]]
     assert [m["text"] for m in public] == [answer.text]
-    assert notes and "1042" in notes[0]["text"] and "заказ" in notes[0]["text"]
+    assert notes and "1042" in notes[0]["text"] and "order_status" in notes[0]["text"]
     assert len(sent_to(fake_telegram, 9001)) == 1  # the note never leaves the hub
 
 

@@ -1,0 +1,249 @@
+"""Training the intent model (`hub bots train`): corpus, augmentation, averaged perceptron.
+
+The corpus is `label<TAB>text` lines (bots/intent_corpus/*.tsv, plus a shop's own file).
+Each line is learnt as written and as noise customers add: a typo, a stretched letter,
+slang spellings, and for Russian the Latin-letter spellings people type without a Cyrillic
+keyboard (with digits for letters: "4to"). All randomness comes from seeded RNGs, so the
+same corpus gives the same weights, byte for byte.
+
+The learner is an averaged multiclass perceptron over the features of
+bots/intent_features.py: each mistake moves the weights of the right label up and the
+guessed one down; the average of the weights over all steps is kept (robust like a
+regularised model, and training is a few seconds of pure Python).
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
+from pathlib import Path
+
+from bots.intent_features import features
+from bots.intents import LABELS, IntentModel
+
+CORPUS_DIR = Path(__file__).with_name("intent_corpus")
+EPOCHS = 10
+SEED = 15
+# Weights smaller than this are dropped from the saved model (they never decide a label).
+PRUNE = 0.002
+
+_LATIN: dict[str, tuple[str, ...]] = {
+    "а": ("a",),
+    "б": ("b",),
+    "в": ("v", "v", "w"),
+    "г": ("g",),
+    "д": ("d",),
+    "е": ("e",),
+    "ё": ("e", "yo"),
+    "ж": ("zh", "zh", "j"),
+    "з": ("z",),
+    "и": ("i",),
+    "й": ("y", "i", "j"),
+    "к": ("k",),
+    "л": ("l",),
+    "м": ("m",),
+    "н": ("n",),
+    "о": ("o",),
+    "п": ("p",),
+    "р": ("r",),
+    "с": ("s",),
+    "т": ("t",),
+    "у": ("u",),
+    "ф": ("f",),
+    "х": ("h", "kh", "h"),
+    "ц": ("ts", "c"),
+    "ч": ("ch", "ch", "4"),
+    "ш": ("sh", "sh", "6", "w"),
+    "щ": ("sch", "sh", "shch"),
+    "ъ": ("",),
+    "ы": ("y", "i"),
+    "ь": ("", "", "'"),
+    "э": ("e",),
+    "ю": ("yu", "ju", "u"),
+    "я": ("ya", "ja", "ia"),
+}
+_SLANG = {
+    "что": ("че", "чё", "шо", "чо"),
+    "сейчас": ("щас", "сча"),
+    "пожалуйста": ("пжлст", "плз", "пож"),
+    "спасибо": ("спс", "пасиб", "спасибки"),
+    "здравствуйте": ("здрасте", "здрасьте", "здравствуйте!!"),
+    "you": ("u", "ya"),
+    "please": ("pls", "plz", "pleeease"),
+    "are": ("r",),
+    "thanks": ("thx", "thanx", "tnx"),
+    "what": ("wat", "wht"),
+    "your": ("ur", "you"),
+    "is": ("s",),
+}
+_NEIGHBOURS = "qwertyuiopasdfghjklzxcvbnmйцукенгшщзхъфывапролджэячсмитьбю"
+
+
+def to_latin(text: str, rng: random.Random) -> str:
+    """Russian as typed in Latin letters, one of the common spellings picked per letter,
+    the same choice for the whole text (a writer keeps their habit)."""
+    habit = {c: rng.choice(options) for c, options in _LATIN.items()}
+    out = []
+    for c in text:
+        low = c.lower()
+        latin = habit.get(low)
+        out.append(c if latin is None else (latin.upper() if c != low else latin))
+    return "".join(out)
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    i = rng.randrange(len(word) - 1)
+    kind = rng.randrange(4)
+    if kind == 0:
+        return word[:i] + word[i + 1 :]  # a letter dropped
+    if kind == 1:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]  # neighbours swapped
+    if kind == 2:
+        return word[: i + 1] + word[i] + word[i + 1 :]  # a letter doubled
+    alphabet = [x for x in _NEIGHBOURS if (x < "а") == (word[i] < "а")]
+    return word[:i] + rng.choice(alphabet) + word[i + 1 :]  # a letter mistyped
+
+
+def noisy(text: str, rng: random.Random) -> str:
+    """`text` as a hurried customer types it: slang, a typo, a stretched letter, no
+    punctuation or capitals; one to three of these."""
+    words = text.split(" ")
+    for _ in range(rng.randint(1, 3)):
+        kind = rng.randrange(5)
+        i = rng.randrange(len(words))
+        bare = words[i].strip("?!.,").lower()
+        if kind == 0 and bare in _SLANG:
+            words[i] = words[i].lower().replace(bare, rng.choice(_SLANG[bare]))
+        elif kind <= 1 and len(bare) >= 4 and bare.isalpha():
+            words[i] = _typo(bare, rng)
+        elif kind == 2 and bare and bare[-1].isalpha():
+            words[i] = bare + bare[-1] * rng.randint(2, 5)
+        elif kind == 3:
+            words = [w.strip("?!.,") or w for w in words]
+        else:
+            words = [w.lower() for w in words]
+    return " ".join(w for w in words if w)
+
+
+def read_corpus(paths: Iterable[Path]) -> list[tuple[str, str]]:
+    """`(label, text)` pairs of TSV files; '#' lines are comments. A label not in LABELS is
+    an error naming the file and line (a shop's typo must not train a new intent)."""
+    pairs: list[tuple[str, str]] = []
+    for path in paths:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            label, sep, text = line.partition("\t")
+            if not sep or label not in LABELS or not text.strip():
+                raise ValueError(f"{path}:{n}: expected 'label<TAB>text' with a label of {LABELS}")
+            pairs.append((label, text.strip()))
+    return pairs
+
+
+def corpus_files(extra: Path | None = None) -> list[Path]:
+    return [*sorted(CORPUS_DIR.glob("*.tsv")), *([extra] if extra else [])]
+
+
+def augmented(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each pair, a noisy copy, and for Cyrillic text a Latin-letter copy, reproducibly."""
+    out: list[tuple[str, str]] = []
+    for label, text in pairs:
+        rng = random.Random(zlib.crc32(f"{SEED}|{text}".encode()))
+        out.append((label, text))
+        out.append((label, noisy(text, rng)))
+        if any("а" <= c <= "я" for c in text.lower()):
+            latin = to_latin(text, rng)
+            out.append((label, latin if rng.random() < 0.5 else noisy(latin, rng)))
+    return out
+
+
+def train(
+    pairs: Sequence[tuple[str, str]],
+    epochs: int = EPOCHS,
+    progress: Callable[[int], None] | None = None,
+) -> IntentModel:
+    """An averaged perceptron over `augmented(pairs)`; `progress` is told each example."""
+    examples = [(LABELS.index(label), features(text)) for label, text in augmented(pairs)]
+    weights: list[dict[str, float]] = [{} for _ in LABELS]
+    totals: list[dict[str, float]] = [{} for _ in LABELS]  # step-weighted updates
+    order = list(range(len(examples)))
+    rng = random.Random(SEED)
+    step = 1
+    for _ in range(epochs):
+        rng.shuffle(order)
+        for i in order:
+            gold, feats = examples[i]
+            scores = [sum(map(w.get, feats, repeat(0.0))) for w in weights]
+            scores[gold] -= 1.0  # a margin: the right label must win clearly
+            guess = max(range(len(LABELS)), key=lambda k: (scores[k], k == gold))
+            if guess != gold:
+                for k, sign in ((gold, 1.0), (guess, -1.0)):
+                    w, t = weights[k], totals[k]
+                    for f in feats:
+                        w[f] = w.get(f, 0.0) + sign
+                        t[f] = t.get(f, 0.0) + sign * step
+            step += 1
+            if progress is not None:
+                progress(1)
+    averaged: dict[str, dict[str, float]] = {}
+    for name, w, t in zip(LABELS, weights, totals, strict=True):
+        kept = {f: round(v - t[f] / step, 3) for f, v in w.items()}
+        averaged[name] = {f: v for f, v in kept.items() if abs(v) >= PRUNE}
+    return IntentModel(LABELS, averaged)
+
+
+def training_steps(pairs: Sequence[tuple[str, str]], epochs: int = EPOCHS) -> int:
+    """How many examples `train` goes through (for a progress bar)."""
+    return len(augmented(pairs)) * epochs
+
+
+@dataclass
+class Report:
+    """Per-label precision, recall and F1 on labelled phrases, and the confusion counts."""
+
+    total: int = 0
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+    misses: list[tuple[str, str, str]] = field(default_factory=list)  # (gold, got, text)
+
+    def prf(self, label: str) -> tuple[float, float, float]:
+        tp = self.confusion[(label, label)]
+        predicted = sum(n for (_, got), n in self.confusion.items() if got == label)
+        actual = sum(n for (gold, _), n in self.confusion.items() if gold == label)
+        p = tp / predicted if predicted else 0.0
+        r = tp / actual if actual else 0.0
+        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+    def macro_f1(self, labels: Iterable[str]) -> float:
+        chosen = list(labels)
+        return sum(self.prf(label)[2] for label in chosen) / len(chosen)
+
+    def table(self) -> str:
+        """Per-label figures, then the confusion table (rows: true label, columns: got)."""
+        short = [label[:6] for label in LABELS]
+        lines = [f"{'label':<15}{'P':>7}{'R':>7}{'F1':>7}{'n':>6}"]
+        for label in LABELS:
+            p, r, f1 = self.prf(label)
+            n = sum(v for (gold, _), v in self.confusion.items() if gold == label)
+            lines.append(f"{label:<15}{p:7.3f}{r:7.3f}{f1:7.3f}{n:6d}")
+        lines.append("")
+        corner = "true \\ got"
+        lines.append(f"{corner:<15}" + "".join(f"{s:>7}" for s in short))
+        for gold in LABELS:
+            row = "".join(f"{self.confusion[(gold, got)]:7d}" for got in LABELS)
+            lines.append(f"{gold:<15}{row}")
+        return "\n".join(lines)
+
+
+def evaluate(model: IntentModel, pairs: Iterable[tuple[str, str]]) -> Report:
+    report = Report()
+    for gold, text in pairs:
+        got = model.classify(text).label
+        report.total += 1
+        report.confusion[(gold, got)] += 1
+        if got != gold:
+            report.misses.append((gold, got, text))
+    return report
