@@ -20,7 +20,7 @@ from tests.support.api import Api, customer_writes, make_api
 from tests.support.browser import sign_in, watched_page
 
 DESKTOP = {"width": 1280, "height": 800}
-ROUTING = "/inbox/admin/routing"
+ROUTING = "/inbox/routing"
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from hub.queries.routing_settings import auto_assign_on, sla_policy
 from tests.support import RunningHub
 from tests.support.api import Api, Browser, customer_writes, make_api
 
-ROUTING = "/inbox/admin/routing"
+ROUTING = "/inbox/admin/routing"  # where admins change it
+ROUTING_PAGE = "/inbox/routing"  # where every operator reads it
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ async def test_an_admin_sets_up_routing_with_the_forms(
     assert night.name == "Night shift" and night.member_ids == (api.operator_id,)
     assert night.hours.mon == [("09:00", "13:00"), ("14:00", "18:00")]
     assert night.timezone == "Europe/Moscow" and refunds.enabled
-    status, html, _ = await browser.get(ROUTING)
+    status, html, _ = await browser.get(ROUTING_PAGE)
     assert status == 200 and 'data-team="Night shift"' in html and 'data-rule="Refunds"' in html
     assert 'value="09:00-13:00, 14:00-18:00"' in html
     # Switched off, then deleted.
@@ -101,8 +102,9 @@ async def test_bad_routing_input_is_refused_and_named(
 
 
 async def test_agents_read_routing_but_cannot_change_it(hub: RunningHub, agent: Browser) -> None:
-    status, html, _ = await agent.get(ROUTING)
+    status, html, _ = await agent.get(ROUTING_PAGE)
     assert status == 200 and "data-read-only" in html
+    assert (await agent.get(ROUTING))[0] in (403, 404, 405)  # no admin page for an agent
     for path in ("/settings", "/teams", "/rules"):
         status, _, _ = await agent.post(ROUTING + path, {"csrf": await agent.csrf(), "name": "x"})
         assert status == 403

@@ -38,6 +38,9 @@ from hub.web.api.calls import path_id
 from hub.web.inbox.common import action, hub_of, page, render
 from hub.web.sessions import SignedIn
 
+# Every operator may read how routing is set (agents see it without forms); only admins
+# change it, through the admin routes below.
+ROUTING_PAGE = "/inbox/routing"
 ROUTING = "/inbox/admin/routing"
 _SPAN = re.compile(r"^\s*(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})\s*$")
 RULE_EXAMPLE = json.dumps(
@@ -121,7 +124,7 @@ async def save_settings(request: web.Request, me: SignedIn, form: MultiDictProxy
                 continue
             operator.auto_assign_cap = _cap(raw)
             session.add(operator)
-    return ROUTING
+    return ROUTING_PAGE
 
 
 def _minutes(raw: str) -> int:
@@ -159,7 +162,7 @@ async def save_team(request: web.Request, me: SignedIn, form: MultiDictProxy[str
             timezone=form.get("timezone", "UTC"),
             hours_json=hours_of(form),
         )
-    return ROUTING
+    return ROUTING_PAGE
 
 
 @action
@@ -168,7 +171,7 @@ async def delete_team(request: web.Request, me: SignedIn, form: MultiDictProxy[s
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         await do_delete_team(session, path_id(request.match_info["id"]))
-    return ROUTING
+    return ROUTING_PAGE
 
 
 @action
@@ -184,7 +187,7 @@ async def save_rule(request: web.Request, me: SignedIn, form: MultiDictProxy[str
             form.get("definition", ""),
             enabled=form.get("enabled") == "on",
         )
-    return ROUTING
+    return ROUTING_PAGE
 
 
 @action
@@ -195,7 +198,7 @@ async def toggle_rule(request: web.Request, me: SignedIn, form: MultiDictProxy[s
         row = await get_rule(session, path_id(request.match_info["id"]))
         row.enabled = form.get("enabled") == "on"
         session.add(row)
-    return ROUTING
+    return ROUTING_PAGE
 
 
 @action
@@ -204,7 +207,7 @@ async def delete_rule(request: web.Request, me: SignedIn, form: MultiDictProxy[s
     hub = hub_of(request)
     async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         await do_delete_rule(session, path_id(request.match_info["id"]))
-    return ROUTING
+    return ROUTING_PAGE
 
 
 async def routing_of(session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
@@ -242,7 +245,7 @@ def routes() -> list[web.RouteDef]:
     return [
         web.post("/inbox/conversations/{id}/team", set_team),
         web.post("/inbox/conversations/{id}/priority", set_priority),
-        web.get(ROUTING, routing_page),
+        web.get(ROUTING_PAGE, routing_page),
         web.post(ROUTING + "/settings", save_settings),
         web.post(ROUTING + "/teams", save_team),
         web.post(ROUTING + "/teams/{id}", save_team),
