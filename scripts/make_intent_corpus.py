@@ -1684,6 +1684,138 @@ for _label, (_en, _ru) in GENERAL.items():
     T[_label][0].extend(_en)
     T[_label][1].extend(_ru)
 
+# Pairs that share words across labels ("delivered", "order", "number"), so the model must
+# learn what the question is, not which word appears.
+CONTRAST: dict[str, tuple[list[str], list[str]]] = {
+    "order_status": (
+        [
+            "when will my order{ref} be delivered?",
+            "when is my parcel going to be delivered",
+            "will my order be delivered today?",
+            "what day will order{ref} be delivered",
+        ],
+        [
+            "когда доставят мой заказ{ref}?",
+            "когда будет доставка моего заказа",
+            "мой заказ сегодня доставят?",
+            "в какой день доставят заказ{ref}",
+            "когда привезут мою посылку",
+            "как там мой заказ, скоро будет?",
+        ],
+    ),
+    "cancel": (
+        [
+            "halt my order{ref}, I don't want it",
+            "don't ship it, cancel",
+            "kill the order, I found it cheaper",
+        ],
+        [
+            "остановите заказ{ref}",
+            "не надо отправлять, отменяю",
+            "стопните мой заказ",
+            "аннулируйте заказ пожалуйста",
+            "заказ больше не нужен, отмените",
+        ],
+    ),
+    "delivery_time": (
+        [
+            "how quickly do orders usually arrive?",
+        ],
+        [
+            "если оформлю заказ сегодня, когда он придет?",
+            "если куплю {itemru} сейчас, когда получу?",
+            "за сколько дней обычно приходят заказы?",
+            "как быстро вы доставляете в {cityru}?",
+        ],
+    ),
+    "lost_parcel": (
+        [
+            "it shows received but I never received anything",
+            "it says it was signed for, I signed nothing",
+        ],
+        [
+            "пишет что посылка вручена, я ее не получал",
+            "в трекинге вручено, а я ничего не забирала",
+        ],
+    ),
+    "return_refund": (
+        [
+            "I want to swap the {item} for another colour",
+        ],
+        [
+            "хочу поменять {itemru} на другой цвет",
+        ],
+    ),
+    "payment": (
+        [
+            "which payment methods do you take",
+        ],
+        [
+            "какие способы оплаты есть",
+            "можно оплатить картой мир?",
+        ],
+    ),
+    "damaged_wrong": (
+        [
+        ],
+        [
+        ],
+    ),
+    "human": (
+        [
+            "connect me to customer support",
+        ],
+        [
+            "хочу написать в поддержку живому человеку",
+        ],
+    ),
+    "thanks": (
+        [
+            "tysm",
+            "thank u",
+        ],
+        [
+            "спасибочки",
+            "пасиба",
+            "спасибо огромное!",
+        ],
+    ),
+    "greeting": (
+        [
+            "hi all",
+            "hi folks",
+            "greetings",
+        ],
+        [
+            "приветствую вас",
+            "здравствуйте, коллеги",
+            "всем привет",
+            "доброго дня",
+        ],
+    ),
+    "other": (
+        [
+            "here is my phone: +44 7700 900456",
+            "did you get my email yesterday?",
+            "cool",
+            "is the {item} water resistant?",
+            "the website is down",
+            "your app keeps crashing",
+        ],
+        [
+            "вот мой телефон +7 912 345 67 89",
+            "когда можно зайти примерить {itemru}?",
+            "доставка бесплатная?",
+            "окей",
+            "класс",
+            "приложение вылетает",
+        ],
+    ),
+}
+for _label, (_en, _ru) in CONTRAST.items():
+    T[_label][0].extend(_en)
+    T[_label][1].extend(_ru)
+
 # Wrappers customers put around a question (any label keeps its meaning inside one).
 OPEN_EN = [
     "",
