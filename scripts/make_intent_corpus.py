@@ -1816,6 +1816,99 @@ for _label, (_en, _ru) in CONTRAST.items():
     T[_label][0].extend(_en)
     T[_label][1].extend(_ru)
 
+# Long polite messages with the question buried in the middle, and mixed-language ones.
+BURIED: dict[str, tuple[list[str], list[str]]] = {
+    "order_status": (
+        [
+            "Dear support team, I hope this message finds you well. I am writing regarding "
+            "order{ref}, which I placed about a week ago. I have not received any shipping "
+            "confirmation so far; could you let me know its current status? Kind regards",
+            "Hi, hope you had a good weekend! Quick one — my order{ref} from last Tuesday, is it "
+            "shipped? Would love to have it before the holidays. Thanks a bunch",
+            "my order pls 🙏 where",
+            "order{ref} status pls, спасибо",
+        ],
+        [
+            "Добрый день! Пишу по поводу заказа{ref}, оформляла его на прошлой неделе, но "
+            "никаких уведомлений так и не пришло. Подскажите, пожалуйста, где он сейчас? "
+            "Спасибо за ответ",
+            "Здравствуйте, извините что отвлекаю, мне подарок ко дню рождения нужен, а "
+            "заказ{ref} еще не пришел — он уже отправлен?",
+            "заказ мой где, ау 😤",
+            "where мой заказ{ref}?",
+        ],
+    ),
+    "lost_parcel": (
+        [
+            "Hello, I'm really upset. The tracking for order{ref} says it was delivered on "
+            "Monday, but I was at home and no courier ever came. Nothing in the mailbox, "
+            "nothing with the neighbours. What happened to my parcel?",
+            "parcel delivered to wrong person I guess, I never got it",
+        ],
+        [
+            "Здравствуйте. По трекингу заказ{ref} доставлен в понедельник, но я была дома, "
+            "курьер не приходил, в почтовом ящике пусто, у соседей тоже ничего. Где посылка?",
+            "посылку видимо отдали не тому, я ничего не получил",
+        ],
+    ),
+    "address_change": (
+        [
+            "Hi there, I've just placed order{ref} and only now noticed the old address "
+            "autofilled. Is there any way to send it to my current address instead? Thanks so "
+            "much",
+            "pls change adress, wrong street 😅",
+        ],
+        [
+            "Добрый вечер! Только что оформил заказ{ref} и заметил, что подставился старый "
+            "адрес. Можно как-то отправить на новый? Спасибо",
+            "адрес не тот указала, можно поменять? 🙏",
+        ],
+    ),
+    "greeting": (
+        [
+            "hello! hope you're doing well today 😊",
+            "hi, good to see you're online",
+        ],
+        [
+            "здравствуйте! хорошего вам дня 😊",
+            "привет, вы уже работаете?",
+        ],
+    ),
+    "other": (
+        [
+            "Hello, I hope you're well. I bought a {item} from you last month and I love it, "
+            "so I wanted to ask whether you also sell matching accessories? Thanks",
+            "Hi! My friend recommended your shop. Do you have a loyalty programme or any "
+            "discounts for students?",
+            "Notice: your shipment #{n} is awaiting payment of customs duties. Pay within "
+            "24h at http://customs-fee.cc or it will be returned",
+            "Delivery failed. Your parcel will be returned to sender unless you confirm your "
+            "details at https://redelivery-now.net",
+            "Can I pick the {item} up myself from your warehouse instead of delivery? Where is "
+            "it?",
+            "do u have this in XL",
+            "what's the price of the {item} in {city}?",
+            "04.05.2025",
+            "tomorrow morning works for me",
+        ],
+        [
+            "Здравствуйте! Купила у вас {itemru} в прошлом месяце, очень довольна. Хотела "
+            "спросить, есть ли у вас подходящие аксессуары?",
+            "Привет! Подруга посоветовала ваш магазин. Есть скидки для студентов или "
+            "накопительная программа?",
+            "Уведомление: ваше отправление №{n} ожидает оплаты таможенной пошлины. Оплатите "
+            "в течение 24 часов: http://tamozhnya-oplata.cc",
+            "а есть размер XL?",
+            "сколько стоит {itemru} в {cityru}?",
+            "завтра утром удобно",
+            "04.05.2025",
+        ],
+    ),
+}
+for _label, (_en, _ru) in BURIED.items():
+    T[_label][0].extend(_en)
+    T[_label][1].extend(_ru)
+
 # Wrappers customers put around a question (any label keeps its meaning inside one).
 OPEN_EN = [
     "",
