@@ -1755,12 +1755,6 @@ CONTRAST: dict[str, tuple[list[str], list[str]]] = {
             "можно оплатить картой мир?",
         ],
     ),
-    "damaged_wrong": (
-        [
-        ],
-        [
-        ],
-    ),
     "human": (
         [
             "connect me to customer support",
@@ -1884,8 +1878,7 @@ BURIED: dict[str, tuple[list[str], list[str]]] = {
             "24h at http://customs-fee.cc or it will be returned",
             "Delivery failed. Your parcel will be returned to sender unless you confirm your "
             "details at https://redelivery-now.net",
-            "Can I pick the {item} up myself from your warehouse instead of delivery? Where is "
-            "it?",
+            "Can I pick the {item} up myself from your warehouse instead of delivery? Where is it?",
             "do u have this in XL",
             "what's the price of the {item} in {city}?",
             "04.05.2025",
