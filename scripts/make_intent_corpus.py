@@ -1377,6 +1377,531 @@ for _label, (_en, _ru) in MORE_NEAR.items():
     T[_label][0].extend(_en)
     T[_label][1].extend(_ru)
 
+# Follow-up (issue 15): wordings the first corpus lacked, written as real customers write —
+# small talk around a greeting, buried questions, slang and mixed languages, emoji, and many
+# more near-misses for "other" (shop questions that name orders, parcels or delivery).
+GENERAL: dict[str, tuple[list[str], list[str]]] = {
+    "order_status": (
+        [
+            "yo where's my stuff at, ordered like a week ago 🙄",
+            "any chance you could see where order{ref} is now? it's been a while",
+            "Hi! Long time customer here 🙂 my latest order{ref} hasn't shown up yet, is it "
+            "on the way?",
+            "so... my {item}? 👀",
+            "just wanna know if my order has been sent or not",
+            "I've been waiting forever for order{ref}, what's the holdup?",
+            "could you kindly confirm that my order{ref} has been dispatched? I haven't had a "
+            "shipping email",
+            "my order{ref} still shows 'processing', when will it move?",
+            "is my order coming this week or not",
+            "when should I expect my {item}?",
+            "did my parcel leave your warehouse yet?",
+            "any idea when my order{ref} gets here?",
+            "checking on order {n}",
+            "order {n} - any news",
+        ],
+        [
+            "ну че, где мой заказ{ref}? уже неделю жду 😡",
+            "подскажите пожалуйста, на каком этапе мой заказ{ref}",
+            "заказ{ref} отправили уже или нет?",
+            "когда ждать мой заказ?",
+            "когда уже приедет моя {itemru}",
+            "заказ{ref} все еще в обработке, когда отправите?",
+            "а мой заказ вообще собрали?",
+            "хотела узнать, где сейчас моя посылка",
+            "трек номер по заказу{ref} дайте пожалуйста",
+            "моя посылка уже в пути?",
+            "где мой заказ блин",
+            "hello, где мой order{ref}?",
+            "скажите статус заказа {n}",
+            "заказ {n} где",
+        ],
+    ),
+    "delivery_time": (
+        [
+            "how long does shipping to {city} usually take?",
+            "if I order today, will it arrive by Friday?",
+            "do you do next day delivery?",
+            "how fast can you deliver to {city}",
+            "what are your delivery times",
+        ],
+        [
+            "сколько обычно едет доставка в {cityru}?",
+            "если сегодня закажу, к пятнице успеете?",
+            "есть доставка на следующий день?",
+            "какие сроки доставки у вас",
+        ],
+    ),
+    "cancel": (
+        [
+            "please don't send my order{ref}, I want to cancel it",
+            "I changed my mind, cancel order{ref} please",
+            "can I still cancel? ordered by mistake",
+            "scrap my order, I don't need it anymore",
+        ],
+        [
+            "не отправляйте заказ{ref}, я его отменяю",
+            "передумал, отмените заказ пожалуйста",
+            "заказала по ошибке, можно отменить?",
+            "отмена заказа{ref}",
+        ],
+    ),
+    "return_refund": (
+        [
+            "the {item} doesn't fit, how do I send it back?",
+            "I'd like my money back for the {item}",
+            "when will I get my refund for order{ref}?",
+            "I returned the {item} two weeks ago and still no refund",
+        ],
+        [
+            "{itemru} не подошла по размеру, как вернуть?",
+            "верните деньги за заказ{ref}",
+            "когда вернете деньги за возврат?",
+            "отправила возврат две недели назад, денег нет",
+        ],
+    ),
+    "address_change": (
+        [
+            "oops, I put the wrong house number on order{ref}",
+            "can you ship it to my work address instead of home?",
+            "I won't be home, could you send my parcel to my mum's address?",
+            "Hi, sorry, I'm moving next week — is it possible to deliver order{ref} to my "
+            "new flat instead?",
+            "I need to update the street on my order",
+            "please change the recipient address to {city}",
+            "can I switch delivery to a different pickup point?",
+            "the address in my order is old, please use the new one",
+            "typo in my address 🙈 can you fix it",
+            "deliver to another address pls",
+        ],
+        [
+            "ой, я неправильно указала номер дома в заказе{ref}",
+            "можно доставить на работу, а не домой?",
+            "меня не будет дома, можно отправить посылку на адрес мамы?",
+            "я переезжаю, можно заказ{ref} доставить на новый адрес?",
+            "поменяйте улицу в адресе доставки",
+            "адрес в заказе старый, используйте новый пожалуйста",
+            "хочу забрать в другом пункте выдачи",
+            "опечатка в адресе, исправьте плиз",
+            "поменять адрес можно?",
+            "измените адрес доставки на {cityru}",
+        ],
+    ),
+    "payment": (
+        [
+            "money left my account but the order isn't paid",
+            "the checkout won't accept my card",
+            "do you take Apple Pay?",
+            "I paid twice by mistake, please refund one",
+        ],
+        [
+            "деньги списали, а заказ не оплачен",
+            "карта не проходит при оплате",
+            "можно оплатить при получении?",
+            "оплатил дважды, верните одну оплату",
+        ],
+    ),
+    "damaged_wrong": (
+        [
+            "the box was crushed and the {item} inside is cracked",
+            "you sent me the wrong size",
+            "I got someone else's order",
+            "the {item} arrived scratched 😞",
+            "there's a piece missing from my order{ref}",
+            "this is not what I ordered, I asked for a {item}",
+            "the {item} doesn't work out of the box",
+            "opened the parcel and the {item} is torn",
+        ],
+        [
+            "коробка помята, а {itemru} внутри треснула",
+            "прислали не тот размер",
+            "мне пришел чужой заказ",
+            "{itemru} пришла поцарапанная 😞",
+            "в заказе{ref} не хватает одной вещи",
+            "это не то что я заказывал",
+            "{itemru} не работает из коробки",
+            "открыла посылку, а там {itemru} порвана",
+        ],
+    ),
+    "lost_parcel": (
+        [
+            "says delivered but nothing here",
+            "the courier never came but the status says delivered",
+            "tracking says it was handed to me, it wasn't",
+            "my parcel{ref} seems to have vanished, tracking stopped a month ago",
+            "neighbours don't have it, door has nothing, but it says delivered",
+            "I think my order{ref} got lost in the mail",
+            "courier claims he delivered, I got nothing 😡",
+            "where did my parcel go? it was delivered to someone else I think",
+        ],
+        [
+            "пишет доставлено, а ничего нет",
+            "курьер не приходил, а статус доставлен",
+            "посылка потерялась наверное, трек месяц стоит",
+            "кажется мой заказ{ref} потерялся",
+            "написано вручено, но мне никто ничего не вручал 😡",
+            "у соседей нет, у двери нет, а пишет доставлен",
+            "заказ потеряли на почте",
+            "посылку отдали кому-то другому",
+        ],
+    ),
+    "human": (
+        [
+            "can I talk to a real person about my order please",
+            "this bot is useless, get me someone",
+        ],
+        [
+            "можно с живым человеком поговорить?",
+            "бот не помогает, позовите человека",
+        ],
+    ),
+    "thanks": (
+        [
+            "thanks so much, you guys are great 🙏",
+            "ok got it, thanks!",
+            "brilliant, cheers for the help",
+        ],
+        [
+            "спасибо большое, вы лучшие 🙏",
+            "понятно, спасибо!",
+            "супер, благодарю за помощь",
+        ],
+    ),
+    "greeting": (
+        [
+            "hi, how are you?",
+            "hello, hope you're having a good day",
+            "hey, anyone there?",
+            "hi, are you open today?? just saying hi",
+            "good morning! how's it going",
+            "hello, is anyone online?",
+            "hey hey 👋",
+            "hi there, hope all is well",
+            "hello, nice to meet you",
+            "hi, it's me again",
+            "hey, hello",
+            "hello hello",
+        ],
+        [
+            "привет, как дела?",
+            "здравствуйте, есть кто?",
+            "добрый день, вы тут?",
+            "привет 👋",
+            "добрый вечер, надеюсь у вас все хорошо",
+            "здравствуйте, это снова я",
+            "приветствую",
+            "доброе утро! как ваши дела",
+            "ау, есть кто живой?",
+            "здрасьте-здрасьте",
+            "hello, здравствуйте",
+            "приветики",
+        ],
+    ),
+    "other": (
+        [
+            "what sizes does the {item} come in?",
+            "does the {item} run small?",
+            "is the {item} waterproof?",
+            "is the {item} in stock in {city}?",
+            "do you have a promo code for first orders?",
+            "my promo code doesn't work",
+            "are you open on Sunday?",
+            "what time do you close today?",
+            "do you have any vacancies for couriers?",
+            "I'd like to work for you, where do I send my CV?",
+            "URGENT: your parcel is held at customs, pay 1.99 fee here: http://parcel-pay.xyz",
+            "Your order cannot be shipped. Update payment details: www.secure-upd.com",
+            "Fwd: Delivery notification — package waiting, click to confirm",
+            "we are a logistics company and offer you cheap delivery services",
+            "SEO services for your online shop, first month free",
+            "+7 (999) 123-45-67",
+            "12.03",
+            "tomorrow at 5?",
+            "{n}",
+            "do you sell {item} for kids?",
+            "what material is the {item} made of?",
+            "can I order the {item} as a gift with wrapping?",
+            "how do I create an account?",
+            "I forgot my password",
+            "how do I unsubscribe from your emails",
+            "do you ship internationally?",
+            "will there be a black friday sale?",
+            "how do I become a wholesale partner",
+            "is your delivery free over 50 euros?",
+            "I liked the last order a lot, do you have more colours?",
+            "can I leave a review somewhere?",
+            "your courier was super nice, just wanted to say",
+            "does the {item} come with a charger",
+            "how do I care for the {item}",
+            "what's the difference between these two {item}s",
+            "I have a business proposal for you",
+            "ok",
+            "sure",
+            "hmm",
+            "👍",
+        ],
+        [
+            "какие размеры есть у {itemru}?",
+            "{itemru} маломерит?",
+            "{itemru} есть в наличии в {cityru}?",
+            "есть промокод на первый заказ?",
+            "промокод не работает",
+            "вы работаете в воскресенье?",
+            "до скольки вы сегодня открыты?",
+            "вам нужны курьеры?",
+            "хочу у вас работать, куда отправить резюме?",
+            "Ваша посылка задержана на таможне, оплатите пошлину по ссылке http://pochta-oplata.ru",
+            "Ваш заказ не может быть отправлен, обновите данные карты: www.bezopasno-pay.com",
+            "Пересылаю уведомление: посылка ожидает, подтвердите адрес по ссылке",
+            "предлагаем услуги доставки для вашего магазина недорого",
+            "раскрутка вашего магазина в инстаграм",
+            "8 999 123 45 67",
+            "завтра в 5?",
+            "{n}",
+            "из какого материала {itemru}?",
+            "можно упаковать {itemru} как подарок?",
+            "как зарегистрироваться на сайте?",
+            "забыла пароль от кабинета",
+            "как отписаться от рассылки",
+            "вы отправляете за границу?",
+            "когда будет распродажа?",
+            "как стать оптовым покупателем",
+            "доставка бесплатная от 3000 рублей?",
+            "в прошлый раз заказ понравился, есть другие цвета?",
+            "где оставить отзыв?",
+            "курьер был очень вежливый, просто хотела сказать",
+            "как ухаживать за {itemru}",
+            "у меня к вам деловое предложение",
+            "ок",
+            "ясно",
+            "ну ладно",
+            "а сертификаты подарочные есть?",
+            "какая гарантия на {itemru}",
+        ],
+    ),
+}
+for _label, (_en, _ru) in GENERAL.items():
+    T[_label][0].extend(_en)
+    T[_label][1].extend(_ru)
+
+# Pairs that share words across labels ("delivered", "order", "number"), so the model must
+# learn what the question is, not which word appears.
+CONTRAST: dict[str, tuple[list[str], list[str]]] = {
+    "order_status": (
+        [
+            "when will my order{ref} be delivered?",
+            "when is my parcel going to be delivered",
+            "will my order be delivered today?",
+            "what day will order{ref} be delivered",
+        ],
+        [
+            "когда доставят мой заказ{ref}?",
+            "когда будет доставка моего заказа",
+            "мой заказ сегодня доставят?",
+            "в какой день доставят заказ{ref}",
+            "когда привезут мою посылку",
+            "как там мой заказ, скоро будет?",
+        ],
+    ),
+    "cancel": (
+        [
+            "halt my order{ref}, I don't want it",
+            "don't ship it, cancel",
+            "kill the order, I found it cheaper",
+        ],
+        [
+            "остановите заказ{ref}",
+            "не надо отправлять, отменяю",
+            "стопните мой заказ",
+            "аннулируйте заказ пожалуйста",
+            "заказ больше не нужен, отмените",
+        ],
+    ),
+    "delivery_time": (
+        [
+            "how quickly do orders usually arrive?",
+        ],
+        [
+            "если оформлю заказ сегодня, когда он придет?",
+            "если куплю {itemru} сейчас, когда получу?",
+            "за сколько дней обычно приходят заказы?",
+            "как быстро вы доставляете в {cityru}?",
+        ],
+    ),
+    "lost_parcel": (
+        [
+            "it shows received but I never received anything",
+            "it says it was signed for, I signed nothing",
+        ],
+        [
+            "пишет что посылка вручена, я ее не получал",
+            "в трекинге вручено, а я ничего не забирала",
+        ],
+    ),
+    "return_refund": (
+        [
+            "I want to swap the {item} for another colour",
+        ],
+        [
+            "хочу поменять {itemru} на другой цвет",
+        ],
+    ),
+    "payment": (
+        [
+            "which payment methods do you take",
+        ],
+        [
+            "какие способы оплаты есть",
+            "можно оплатить картой мир?",
+        ],
+    ),
+    "human": (
+        [
+            "connect me to customer support",
+        ],
+        [
+            "хочу написать в поддержку живому человеку",
+        ],
+    ),
+    "thanks": (
+        [
+            "tysm",
+            "thank u",
+        ],
+        [
+            "спасибочки",
+            "пасиба",
+            "спасибо огромное!",
+        ],
+    ),
+    "greeting": (
+        [
+            "hi all",
+            "hi folks",
+            "greetings",
+        ],
+        [
+            "приветствую вас",
+            "здравствуйте, коллеги",
+            "всем привет",
+            "доброго дня",
+        ],
+    ),
+    "other": (
+        [
+            "here is my phone: +44 7700 900456",
+            "did you get my email yesterday?",
+            "cool",
+            "is the {item} water resistant?",
+            "the website is down",
+            "your app keeps crashing",
+        ],
+        [
+            "вот мой телефон +7 912 345 67 89",
+            "когда можно зайти примерить {itemru}?",
+            "доставка бесплатная?",
+            "окей",
+            "класс",
+            "приложение вылетает",
+        ],
+    ),
+}
+for _label, (_en, _ru) in CONTRAST.items():
+    T[_label][0].extend(_en)
+    T[_label][1].extend(_ru)
+
+# Long polite messages with the question buried in the middle, and mixed-language ones.
+BURIED: dict[str, tuple[list[str], list[str]]] = {
+    "order_status": (
+        [
+            "Dear support team, I hope this message finds you well. I am writing regarding "
+            "order{ref}, which I placed about a week ago. I have not received any shipping "
+            "confirmation so far; could you let me know its current status? Kind regards",
+            "Hi, hope you had a good weekend! Quick one — my order{ref} from last Tuesday, is it "
+            "shipped? Would love to have it before the holidays. Thanks a bunch",
+            "my order pls 🙏 where",
+            "order{ref} status pls, спасибо",
+        ],
+        [
+            "Добрый день! Пишу по поводу заказа{ref}, оформляла его на прошлой неделе, но "
+            "никаких уведомлений так и не пришло. Подскажите, пожалуйста, где он сейчас? "
+            "Спасибо за ответ",
+            "Здравствуйте, извините что отвлекаю, мне подарок ко дню рождения нужен, а "
+            "заказ{ref} еще не пришел — он уже отправлен?",
+            "заказ мой где, ау 😤",
+            "where мой заказ{ref}?",
+        ],
+    ),
+    "lost_parcel": (
+        [
+            "Hello, I'm really upset. The tracking for order{ref} says it was delivered on "
+            "Monday, but I was at home and no courier ever came. Nothing in the mailbox, "
+            "nothing with the neighbours. What happened to my parcel?",
+            "parcel delivered to wrong person I guess, I never got it",
+        ],
+        [
+            "Здравствуйте. По трекингу заказ{ref} доставлен в понедельник, но я была дома, "
+            "курьер не приходил, в почтовом ящике пусто, у соседей тоже ничего. Где посылка?",
+            "посылку видимо отдали не тому, я ничего не получил",
+        ],
+    ),
+    "address_change": (
+        [
+            "Hi there, I've just placed order{ref} and only now noticed the old address "
+            "autofilled. Is there any way to send it to my current address instead? Thanks so "
+            "much",
+            "pls change adress, wrong street 😅",
+        ],
+        [
+            "Добрый вечер! Только что оформил заказ{ref} и заметил, что подставился старый "
+            "адрес. Можно как-то отправить на новый? Спасибо",
+            "адрес не тот указала, можно поменять? 🙏",
+        ],
+    ),
+    "greeting": (
+        [
+            "hello! hope you're doing well today 😊",
+            "hi, good to see you're online",
+        ],
+        [
+            "здравствуйте! хорошего вам дня 😊",
+            "привет, вы уже работаете?",
+        ],
+    ),
+    "other": (
+        [
+            "Hello, I hope you're well. I bought a {item} from you last month and I love it, "
+            "so I wanted to ask whether you also sell matching accessories? Thanks",
+            "Hi! My friend recommended your shop. Do you have a loyalty programme or any "
+            "discounts for students?",
+            "Notice: your shipment #{n} is awaiting payment of customs duties. Pay within "
+            "24h at http://customs-fee.cc or it will be returned",
+            "Delivery failed. Your parcel will be returned to sender unless you confirm your "
+            "details at https://redelivery-now.net",
+            "Can I pick the {item} up myself from your warehouse instead of delivery? Where is it?",
+            "do u have this in XL",
+            "what's the price of the {item} in {city}?",
+            "04.05.2025",
+            "tomorrow morning works for me",
+        ],
+        [
+            "Здравствуйте! Купила у вас {itemru} в прошлом месяце, очень довольна. Хотела "
+            "спросить, есть ли у вас подходящие аксессуары?",
+            "Привет! Подруга посоветовала ваш магазин. Есть скидки для студентов или "
+            "накопительная программа?",
+            "Уведомление: ваше отправление №{n} ожидает оплаты таможенной пошлины. Оплатите "
+            "в течение 24 часов: http://tamozhnya-oplata.cc",
+            "а есть размер XL?",
+            "сколько стоит {itemru} в {cityru}?",
+            "завтра утром удобно",
+            "04.05.2025",
+        ],
+    ),
+}
+for _label, (_en, _ru) in BURIED.items():
+    T[_label][0].extend(_en)
+    T[_label][1].extend(_ru)
+
 # Wrappers customers put around a question (any label keeps its meaning inside one).
 OPEN_EN = [
     "",
