@@ -63,6 +63,10 @@ class ConversationRow(Protocol):
     @property
     def merged_into_id(self) -> int | None: ...
     @property
+    def team_id(self) -> int | None: ...
+    @property
+    def priority(self) -> str: ...
+    @property
     def last_message_at(self) -> datetime: ...
     @property
     def created_at(self) -> datetime: ...
@@ -78,6 +82,8 @@ def conversation_json(row: ConversationRow, name: str | None, labels: list[str])
         "labels": labels,
         "bot_active": row.bot_active,
         "merged_into": row.merged_into_id,
+        "team_id": row.team_id,
+        "priority": row.priority,
         "last_message_at": iso(row.last_message_at),
         "created_at": iso(row.created_at),
     }
@@ -144,6 +150,8 @@ _CONVERSATION_COLUMNS = [
         "assignee_id",
         "bot_active",
         "merged_into_id",
+        "team_id",
+        "priority",
         "last_message_at",
         "created_at",
     )
