@@ -432,9 +432,14 @@
     scrollToEnd(msgs);
     // Images load after the thread is laid out: each one that finishes while the thread
     // was at its end keeps it there, so a thread opens at its newest message.
+    // Only the operator's own scrolling lets go of the end (the browser's scroll anchoring
+    // also fires scroll events while images grow the thread); back at the end, it follows.
     var stuckToEnd = true;
+    ["wheel", "touchmove", "keydown", "mousedown"].forEach(function (kind) {
+      msgs.addEventListener(kind, function () { stuckToEnd = false; }, { passive: true });
+    });
     msgs.addEventListener("scroll", function () {
-      stuckToEnd = msgs.scrollHeight - msgs.scrollTop - msgs.clientHeight < 40;
+      if (msgs.scrollHeight - msgs.scrollTop - msgs.clientHeight < 40) stuckToEnd = true;
     });
     msgs.addEventListener("load", function (e) {
       if (e.target && e.target.tagName === "IMG" && stuckToEnd) scrollToEnd(msgs);
