@@ -80,18 +80,6 @@ def _server_gone(error: BaseException | None) -> bool:
     return code.startswith(_OUTAGE_SQLSTATES) or lost
 
 
-async def idle_until(waiting: Awaitable[None], stopping: asyncio.Event) -> None:
-    """Wait for `waiting` (an in-process wake-up, safe to cancel) or for `stopping`, so an idle
-    consumer notices a stop at once and leaves before the hub cancels its tasks."""
-    tasks = {asyncio.ensure_future(waiting), asyncio.ensure_future(stopping.wait())}
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
 class Consumer(ABC):
     """Claim jobs of the partitions this consumer leases, handle them, ack them."""
 
@@ -115,7 +103,7 @@ class Consumer(ABC):
                     if jobs:
                         await self.handle(jobs)
                     else:
-                        await idle_until(self.backend.wait_for_work(self.queue, 1.0), stopping)
+                        await self.backend.wait_for_work(self.queue, 1.0)
                 except asyncio.CancelledError:
                     raise
                 except Exception:

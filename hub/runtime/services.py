@@ -23,8 +23,6 @@ from hub.runtime.secrets import load_secret_key
 from hub.settings import Settings
 
 WEBCHAT_OUTBOUND = "webchat.outbound"
-# How long a stopping hub lets its background jobs wind down before cancelling them.
-STOP_GRACE_SECONDS = 0.2
 
 
 @dataclass
@@ -91,11 +89,6 @@ async def open_hub(settings: Settings, *, run_migrations: bool = True) -> Hub:
 
 async def close_hub(hub: Hub) -> None:
     hub.stopping.set()
-    # A moment for jobs to finish the statement or send in hand and notice `stopping`: a task
-    # cancelled in the middle of a query leaves its database connection to the garbage
-    # collector instead of the pool (seen as asyncpg "unclosed connection" warnings).
-    if hub.tasks:
-        await asyncio.wait(hub.tasks, timeout=STOP_GRACE_SECONDS)
     for task in hub.tasks:
         task.cancel()
     for task in hub.tasks:
