@@ -35,6 +35,8 @@ LABELS = (
 MODEL_FILE = Path(__file__).with_name("intent_model.json.gz")
 # A message of which less than this share of words is known to the model reads as "other".
 UNKNOWN_WORDS = 0.25
+# The saved weights' resolution (they are stored as whole multiples of it).
+WEIGHT_UNIT = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,30 +49,43 @@ class IntentModel:
     """Per-label sparse weights: a message scores each label by summing its features'."""
 
     def __init__(self, labels: tuple[str, ...], weights: dict[str, dict[str, float]]) -> None:
-        self.labels = labels
-        # One row of weights per feature: a message costs one lookup per feature, and the
-        # rows are summed column by column in C. Equal weights share one float object.
         zero = (0.0,) * len(labels)
         rows: dict[str, list[float]] = {}
-        shared: dict[float, float] = {}
         for k, label in enumerate(labels):
             for feature, value in weights.get(label, {}).items():
-                rows.setdefault(feature, list(zero))[k] = shared.setdefault(value, value)
-        self._rows = {f: tuple(row) for f, row in rows.items()}
-        self._zero = zero
+                rows.setdefault(feature, list(zero))[k] = value
+        self._set(labels, rows)
+
+    def _set(self, labels: tuple[str, ...], rows: dict[str, list[float]]) -> None:
+        # One row of weights per feature: a message costs one lookup per feature, and the
+        # rows are summed column by column in C. Equal weights share one float object.
+        self.labels = labels
+        self._zero = (0.0,) * len(labels)
+        shared: dict[float, float] = {}
+        self._rows = {f: tuple(shared.setdefault(v, v) for v in row) for f, row in rows.items()}
 
     @classmethod
     def load(cls, path: Path) -> IntentModel:
         with gzip.open(path, "rt", encoding="utf-8") as f:
             data = json.load(f)
-        return cls(tuple(data["labels"]), data["weights"])
+        unit = float(data["unit"])
+        model = cls.__new__(cls)
+        model._set(
+            tuple(data["labels"]),
+            {f: [v * unit for v in row] for f, row in data["rows"].items()},
+        )
+        return model
 
     def save(self, path: Path) -> None:
+        """Weights as whole multiples of WEIGHT_UNIT, one row per feature (each feature's
+        name written once): a small file, the same bytes for the same model."""
         data = {
             "labels": list(self.labels),
-            "weights": {
-                label: {f: row[k] for f, row in sorted(self._rows.items()) if row[k]}
-                for k, label in enumerate(self.labels)
+            "unit": WEIGHT_UNIT,
+            "rows": {
+                f: [round(v / WEIGHT_UNIT) for v in row]
+                for f, row in sorted(self._rows.items())
+                if any(round(v / WEIGHT_UNIT) for v in row)
             },
         }
         # No name and no time in the gzip header: the same weights give the same bytes.
