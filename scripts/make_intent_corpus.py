@@ -2313,6 +2313,182 @@ STORY_RU = [
     "Короче, я только вернулся из поездки. ",
 ]
 
+# Round six: the words of a question vary independently of its form — a slot per part
+# ("{obj}" the thing ordered, "{come}" how it arrives...), picked per rendering, so one
+# template stands for many wordings (used by the templates of GRAMMAR below only).
+SLOTS: dict[str, list[str]] = {
+    "{obj}": [
+        "my order",
+        "my parcel",
+        "my package",
+        "my shipment",
+        "my stuff",
+        "my purchase",
+        "my items",
+        "my {item}",
+        "the {item} I ordered",
+        "my delivery",
+    ],
+    "{come}": ["arrive", "come", "get here", "show up", "be delivered", "reach me", "turn up"],
+    "{sent}": ["shipped", "sent", "dispatched", "posted", "sent out", "handed to the courier"],
+    "{objm}": ["мой заказ", "мой товар", "мой заказик", "заказ", "мой {item_m}"],
+    "{objf}": ["моя посылка", "моя покупка", "посылка", "посылочка", "моя коробка"],
+    "{comem}": ["придет", "приедет", "доедет", "будет", "дойдет", "прибудет"],
+    "{comef}": ["придет", "приедет", "доедет", "будет", "дойдет", "прибудет"],
+    "{sentm}": ["отправлен", "отгружен", "передан курьеру", "собран", "выслан"],
+    "{sentf}": ["отправлена", "отгружена", "передана курьеру", "собрана", "выслана"],
+    "{item_m}": ["чайник", "чехол", "свитер", "рюкзак", "телефон"],
+    "{thank}": ["thanks", "thank you", "thx", "ty", "many thanks", "cheers", "thank u"],
+    "{thankru}": ["спасибо", "спс", "благодарю", "спасибки", "спасибочки", "пасиб"],
+    "{got}": [
+        "got my order",
+        "received the parcel",
+        "the {item} arrived",
+        "got it today",
+        "parcel came",
+        "everything arrived",
+    ],
+    "{gotru}": [
+        "заказ получила",
+        "посылку получил",
+        "все пришло",
+        "заказ пришел",
+        "забрала посылку",
+        "все дошло",
+    ],
+    "{ack}": [
+        "ok",
+        "okay",
+        "ok then",
+        "alright",
+        "cool",
+        "nice",
+        "got it",
+        "I see",
+        "fine",
+        "sure",
+        "hmm",
+        "oh",
+    ],
+    "{ackru}": [
+        "ок",
+        "окей",
+        "ясно",
+        "понятно",
+        "хорошо",
+        "ладно",
+        "ага",
+        "угу",
+        "ну ок",
+        "понял",
+        "поняла",
+    ],
+    "{hiq}": ["hi", "hello", "hey", "good morning", "hi there", "good evening"],
+    "{hiqru}": ["привет", "здравствуйте", "добрый день", "доброе утро", "здрасте", "добрый вечер"],
+    "{shopq}": [
+        "are you hiring?",
+        "do you have this in a bigger size?",
+        "what time do you close today?",
+        "do you sell gift cards?",
+        "is the {item} in stock?",
+        "how much is the {item}?",
+        "is there a shop in {city}?",
+        "can I get an invoice?",
+        "do you have a loyalty card?",
+        "is the {item} waterproof?",
+        "what is the warranty on the {item}?",
+        "can I come by to try the {item} on?",
+    ],
+    "{shopqru}": [
+        "вы берете на работу?",
+        "есть размер побольше?",
+        "до скольки вы сегодня работаете?",
+        "есть подарочные сертификаты?",
+        "{itemru} есть в наличии?",
+        "сколько стоит {itemru}?",
+        "у вас есть магазин в {cityru}?",
+        "можно счет на оплату для организации?",
+        "есть карта лояльности?",
+        "{itemru} водонепроницаемая?",
+        "какая гарантия на товар?",
+        "можно приехать примерить?",
+    ],
+}
+GRAMMAR: dict[str, tuple[list[str], list[str]]] = {
+    "order_status": (
+        [
+            "when will {obj} {come}?",
+            "when is {obj} going to {come}",
+            "has {obj} been {sent} yet?",
+            "was {obj} {sent}?",
+            "any news on {obj}?",
+            "where is {obj} now",
+            "is {obj} on its way?",
+            "how long until {obj} gets here",
+            "{hiq}, has {obj} been {sent}? {pls}",
+            "{hiq}! any update on {obj}{ref}?",
+            "still waiting for {obj}, when will it {come}?",
+            "could you check on {obj}{ref}? it hasn't {come} yet",
+        ],
+        [
+            "когда {comem} {objm}?",
+            "когда {comef} {objf}?",
+            "{objm}{ref} уже {sentm}?",
+            "{objf} уже {sentf}?",
+            "{hiqru}, {objm} уже {sentm}? {pls}",
+            "{hiqru}! где сейчас {objm}{ref}?",
+            "скажите, когда {comef} {objf}",
+            "жду {objm}, когда он {comem}?",
+            "есть новости, когда {comem} {objm}?",
+            "{objf} уже в пути?",
+        ],
+    ),
+    "thanks": (
+        [
+            "{got}, {thank}!",
+            "{got}. {thank} so much",
+            "{thank} 🙏",
+            "{thank}, {got}",
+            "{ack}, {thank}",
+            "{thank}!! {got} and all is fine",
+        ],
+        [
+            "{gotru}, {thankru}!",
+            "{gotru}. {thankru} большое",
+            "{thankru} 🙏",
+            "{thankru}, {gotru}",
+            "{ackru}, {thankru}",
+            "{thankru}!! {gotru}, все в порядке",
+        ],
+    ),
+    "other": (
+        [
+            "{ack}",
+            "{ack}.",
+            "{hiq}, {shopq}",
+            "{hiq}! {shopq} {pls}",
+            "{shopq}",
+            "{ack}, and {shopq}",
+        ],
+        [
+            "{ackru}",
+            "{ackru}.",
+            "{hiqru}, {shopqru}",
+            "{hiqru}! {shopqru} {pls}",
+            "{shopqru}",
+            "{ackru}, а {shopqru}",
+        ],
+    ),
+    "greeting": (
+        ["{hiq}", "{hiq}!", "{hiq}, anyone there?"],
+        ["{hiqru}", "{hiqru}!", "{hiqru}, есть кто?"],
+    ),
+}
+for _label, (_en, _ru) in GRAMMAR.items():
+    T[_label][0].extend(_en)
+    T[_label][1].extend(_ru)
+
+
 # Wrappers customers put around a question (any label keeps its meaning inside one).
 OPEN_EN = [
     "",
@@ -2363,6 +2539,11 @@ CLOSE_RU = [
 
 
 def render(template: str, rng: random.Random, russian: bool) -> str:
+    for slot, fillers in SLOTS.items():  # only when present: other templates keep their RNG
+        if slot in template:
+            template = template.replace(slot, rng.choice(fillers))
+    if "{item_m}" in template:
+        template = template.replace("{item_m}", rng.choice(SLOTS["{item_m}"]))
     ref = rng.choice(REF_RU if russian else REF_EN)
     text = template.replace("{ref}", ref).replace("{n}", rng.choice(NUMBERS))
     return (
@@ -2385,7 +2566,8 @@ def lines() -> tuple[list[str], list[str]]:
                 rng = random.Random(zlib.crc32(f"{label}|{template}".encode()))
                 out = dev if zlib.crc32(template.encode()) % 5 == 0 else train
                 seen: set[str] = set()
-                for k in range(RENDERINGS):
+                slotted = any(slot in template for slot in SLOTS)
+                for k in range(RENDERINGS * 2 if slotted else RENDERINGS):
                     text = render(template, rng, is_russian)
                     if k >= 1 and label != "greeting":
                         # Greetings and thanks around a question do not change what it asks.
