@@ -2489,6 +2489,236 @@ for _label, (_en, _ru) in GRAMMAR.items():
     T[_label][1].extend(_ru)
 
 
+# The other topics by the same slot grammar: what went wrong with an item, how a customer
+# says stop, send back, pay, lost, a person, and delivery times asked before buying.
+SLOTS.update(
+    {
+        "{fault}": [
+            "is broken",
+            "arrived broken",
+            "doesn't work",
+            "stopped working",
+            "is cracked",
+            "is scratched",
+            "has a hole in it",
+            "is leaking",
+            "is torn",
+            "is faulty",
+            "is damaged",
+            "is dirty",
+            "won't charge",
+            "smells weird",
+        ],
+        "{wrong}": [
+            "the wrong size",
+            "the wrong colour",
+            "the wrong item",
+            "a different model",
+            "someone else's order",
+            "only half of my order",
+            "a used one",
+        ],
+        "{faultru}": [
+            "сломан",
+            "пришел сломанный",
+            "не работает",
+            "перестал работать",
+            "треснул",
+            "поцарапан",
+            "с дыркой",
+            "протекает",
+            "порван",
+            "бракованный",
+            "поврежден",
+            "грязный",
+            "не заряжается",
+            "воняет",
+        ],
+        "{wrongru}": [
+            "не тот размер",
+            "не тот цвет",
+            "не тот товар",
+            "другую модель",
+            "чужой заказ",
+            "только половину заказа",
+            "б/у товар",
+        ],
+        "{stop}": ["cancel", "stop", "call off", "scrap", "void", "drop", "kill"],
+        "{stopru}": [
+            "отмените",
+            "остановите",
+            "аннулируйте",
+            "отмените пожалуйста",
+            "стопните",
+            "отменяйте",
+        ],
+        "{back}": ["return", "send back", "give back", "exchange", "swap"],
+        "{backru}": [
+            "вернуть",
+            "сдать обратно",
+            "обменять",
+            "поменять на другой размер",
+            "отправить обратно",
+        ],
+        "{money}": ["my money back", "a refund", "a full refund", "the money refunded"],
+        "{moneyru}": [
+            "верните деньги",
+            "хочу возврат денег",
+            "оформите возврат средств",
+            "верните оплату",
+        ],
+        "{pay}": [
+            "my payment failed",
+            "the card was declined",
+            "I was charged twice",
+            "the payment won't go through",
+            "checkout gives an error when paying",
+            "money was taken but the order is unpaid",
+            "can I pay by PayPal",
+            "can I pay on delivery",
+            "can I pay in instalments",
+            "do you take Apple Pay",
+        ],
+        "{payru}": [
+            "оплата не прошла",
+            "карту отклонили",
+            "деньги списали дважды",
+            "не получается оплатить",
+            "ошибка при оплате",
+            "деньги списали, а заказ не оплачен",
+            "можно оплатить при получении",
+            "можно в рассрочку",
+            "принимаете оплату картой курьеру",
+            "можно оплатить через СБП",
+        ],
+        "{lost}": [
+            "is lost",
+            "went missing",
+            "never arrived, tracking says delivered",
+            "was delivered to the wrong person",
+            "disappeared",
+            "was stolen",
+        ],
+        "{lostru}": [
+            "потерялась",
+            "пропала",
+            "не пришла, а пишет что доставлена",
+            "ушла не тому человеку",
+            "исчезла",
+            "украли",
+        ],
+        "{person}": [
+            "a human",
+            "a real person",
+            "an operator",
+            "a manager",
+            "an agent",
+            "someone from support",
+            "a live person",
+        ],
+        "{personru}": [
+            "оператора",
+            "живого человека",
+            "менеджера",
+            "сотрудника",
+            "консультанта",
+            "человека",
+        ],
+        "{howlong}": [
+            "how long does delivery take",
+            "how many days is shipping",
+            "how fast do you deliver",
+            "what's the delivery time",
+            "how soon can it be delivered",
+        ],
+        "{howlongru}": [
+            "сколько идет доставка",
+            "за сколько дней доставите",
+            "какой срок доставки",
+            "как быстро доставляете",
+            "сколько ждать доставку",
+        ],
+    }
+)
+GRAMMAR2: dict[str, tuple[list[str], list[str]]] = {
+    "damaged_wrong": (
+        [
+            "the {item} {fault}",
+            "my {item} {fault}, what now?",
+            "{hiq}, the {item} I got {fault}",
+            "you sent me {wrong}",
+            "I received {wrong}, what do I do?",
+            "{hiq}. got my parcel but it's {wrong}",
+        ],
+        [
+            "{item_m} {faultru}",
+            "мой {item_m} {faultru}, что делать?",
+            "{hiqru}, пришел {item_m}, а он {faultru}",
+            "вы прислали {wrongru}",
+            "мне пришел {wrongru}, что делать?",
+            "{hiqru}. посылку получила, а там {wrongru}",
+        ],
+    ),
+    "cancel": (
+        [
+            "{stop} my order{ref} please",
+            "please {stop} order{ref}, I changed my mind",
+            "{hiq}, I want to {stop} my order",
+            "can you {stop} the order{ref}?",
+        ],
+        [
+            "{stopru} мой заказ{ref}",
+            "{stopru} заказ{ref}, я передумал",
+            "{hiqru}, хочу отменить заказ{ref}",
+            "можете {stopru} заказ?",
+        ],
+    ),
+    "return_refund": (
+        [
+            "I want to {back} the {item}",
+            "how do I {back} my order{ref}?",
+            "can I {back} it if it doesn't fit?",
+            "I want {money} for order{ref}",
+            "{hiq}, I'd like {money}",
+        ],
+        [
+            "хочу {backru} {itemru}",
+            "как {backru} заказ{ref}?",
+            "можно {backru}, если не подошло?",
+            "{moneyru} за заказ{ref}",
+            "{hiqru}, {moneyru}",
+        ],
+    ),
+    "payment": (
+        ["{pay}", "{hiq}, {pay}", "{pay} — order{ref}", "{pay}?"],
+        ["{payru}", "{hiqru}, {payru}", "{payru}, заказ{ref}", "{payru}?"],
+    ),
+    "lost_parcel": (
+        ["my parcel {lost}", "{hiq}, I think my package {lost}", "order{ref} {lost}"],
+        ["моя посылка {lostru}", "{hiqru}, кажется посылка {lostru}", "посылка{ref} {lostru}"],
+    ),
+    "human": (
+        ["I want to talk to {person}", "{hiq}, can I speak to {person}?", "{person} please"],
+        ["позовите {personru}", "{hiqru}, можно {personru}?", "дайте {personru}"],
+    ),
+    "delivery_time": (
+        [
+            "{howlong} to {city}?",
+            "{hiq}, {howlong}? I haven't ordered yet",
+            "if I order the {item} today, {howlong}?",
+        ],
+        [
+            "{howlongru} в {cityru}?",
+            "{hiqru}, {howlongru}? хочу заказать",
+            "если сегодня закажу {itemru}, {howlongru}?",
+        ],
+    ),
+}
+for _label, (_en, _ru) in GRAMMAR2.items():
+    T[_label][0].extend(_en)
+    T[_label][1].extend(_ru)
+
+
 # Wrappers customers put around a question (any label keeps its meaning inside one).
 OPEN_EN = [
     "",
