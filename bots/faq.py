@@ -16,6 +16,7 @@ from pathlib import Path
 from bots.faq_index import SimilarityIndex
 from bots.intents import classify
 from hub.domain.bots import BotContext, BotOutcome, BotText
+from hub.domain.notes import Note, NoteParam
 
 # Chosen on tests/bots/faq_cases.tsv (docs/BOTS.md has the precision/recall curve): the
 # lowest cosine at which a near-miss ("сколько стоит чайник" against "сколько стоит
@@ -60,14 +61,14 @@ class FaqBot:
         # that mixes two wordings of the same entry ("how many days is delivery") is
         # closer to the whole entry than to either wording.
         docs: list[str] = []
-        self._docs: list[tuple[Entry, str]] = []  # (entry, what the note says matched)
+        self._docs: list[tuple[Entry, str]] = []  # (entry, its variant; "": all of them)
         groups: list[int] = []
         for number, entry in enumerate(entries):
             for variant in entry.variants:
                 docs.append(variant)
-                self._docs.append((entry, f"'{variant}'"))
+                self._docs.append((entry, variant))
             docs.append(" ".join(entry.variants))
-            self._docs.append((entry, "its wordings together"))
+            self._docs.append((entry, ""))
             groups += [number] * (len(entry.variants) + 1)
         self._index = SimilarityIndex(docs, groups)
         self._seen: dict[str, tuple[float, Entry, str] | None] = {}
@@ -104,15 +105,23 @@ class FaqBot:
         best = self._best(ctx.text)
         if best is not None and best[0] >= THRESHOLD:
             score, entry, variant = best
-            return await self._answer(ctx, entry, f"matched {variant} ({score:.2f})")
+            found: dict[str, NoteParam] = {"title": entry.title, "score": score}
+            if variant:
+                found["variant"] = variant
+            key = "faq.variant" if variant else "faq.entry"
+            return await self._answer(ctx, entry, Note(key, found))
         intent = classify(ctx.text)
         for entry in self.entries:
             if intent.label in entry.intents:
-                why = f"intent {intent.label} ({intent.confidence:.2f})"
-                return await self._answer(ctx, entry, why)
+                why: dict[str, NoteParam] = {
+                    "title": entry.title,
+                    "intent": Note(f"intent.{intent.label}"),
+                    "confidence": intent.confidence,
+                }
+                return await self._answer(ctx, entry, Note("faq.intent", why))
         return BotOutcome.PASSED
 
-    async def _answer(self, ctx: BotContext, entry: Entry, why: str) -> BotOutcome:
+    async def _answer(self, ctx: BotContext, entry: Entry, why: Note) -> BotOutcome:
         answer = entry.answers.get(ctx.customer.locale) or next(iter(entry.answers.values()))
-        await ctx.reply(BotText("faq_answer", {"answer": answer}), f"faq: '{entry.title}', {why}")
+        await ctx.reply(BotText("faq_answer", {"answer": answer}), why)
         return BotOutcome.ANSWERED
