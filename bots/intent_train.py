@@ -26,14 +26,14 @@ from bots.intent_features import features
 from bots.intents import LABELS, IntentModel
 
 CORPUS_DIR = Path(__file__).with_name("intent_corpus")
-EPOCHS = 5
+EPOCHS = 4
 SEED = 15
 LEARNING_RATE = 2.0
 L2 = 1e-5
 # A feature none of whose weights reaches this is dropped from the model: alone it never
 # decides a label, and the file and the loaded model stay small.
 PRUNE = 0.1
-_MIN_GRADIENT = 1e-3
+_MIN_GRADIENT = 0.01
 
 _LATIN: dict[str, tuple[str, ...]] = {
     "а": ("a",),

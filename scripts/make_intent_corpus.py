@@ -728,7 +728,6 @@ T["other"] = (
         "do you ship internationally?",
         "when do you open on sunday",
         "where is the nearest pickup point",
-        "I have a question",
         "can you help me",
         "I want to become a partner",
     ],
@@ -777,7 +776,6 @@ T["other"] = (
         "отпишите меня от рассылки",
         "вы работаете в выходные?",
         "где ближайший пункт выдачи",
-        "у меня вопрос",
         "помогите пожалуйста",
         "хочу стать партнером",
         "можно ли заказать оптом",
@@ -2718,6 +2716,254 @@ for _label, (_en, _ru) in GRAMMAR2.items():
     T[_label][0].extend(_en)
     T[_label][1].extend(_ru)
 
+
+# Round seven: kinds of message the validation set showed the model missing, written anew
+# (never copied): an opening with no question yet ("hi, I have a question") is a greeting;
+# asking to be called back or for customer service is a person; pickup points and lockers
+# that cannot find a parcel, or "delivered" while nobody was home, are a lost parcel; when
+# orders are dispatched (days, weekends, how soon after paying) is delivery time; chit-chat,
+# names, single words and photos are other.
+SEVENTH: dict[str, tuple[list[str], list[str]]] = {
+    "greeting": (
+        [
+            "I have a question",
+            "{hiq}, I have a question",
+            "{hiq}, can I ask something?",
+            "{hiq}, quick question",
+            "hey, got a minute?",
+            "{hiq}, I need some help",
+            "{hiq}, is this the shop?",
+            "{hiq} sorry to bother you",
+        ],
+        [
+            "у меня вопрос",
+            "{hiqru}, у меня вопрос",
+            "{hiqru}, можно вопрос?",
+            "{hiqru}, подскажите пожалуйста",
+            "{hiqru}, нужна помощь",
+            "{hiqru}, это магазин?",
+            "{hiqru}, извините за беспокойство",
+            "опа, привет",
+            "{hiqru}, можно спросить?",
+            "{hiqru}, вопрос есть",
+        ],
+    ),
+    "human": (
+        [
+            "customer support please",
+            "can I get customer service",
+            "how do I contact your support team",
+            "how can I reach someone from support?",
+            "call me back please",
+            "please have someone ring me",
+            "can a manager join this chat",
+        ],
+        [
+            "перезвоните",
+            "наберите меня, пожалуйста",
+            "свяжитесь со мной по телефону",
+            "пусть мне позвонят",
+            "как связаться с поддержкой?",
+            "как с вами связаться, нужен сотрудник",
+            "позовите в чат менеджера",
+            "подключите к чату оператора",
+            "служба поддержки, ответьте",
+        ],
+    ),
+    "lost_parcel": (
+        [
+            "the pickup point says they don't have my parcel, but I got a text it arrived",
+            "the locker was empty when I entered my code",
+            "the courier says he delivered it, I was home all day and nobody came",
+            "tracking says delivered at 2pm, I was at work and there's nothing at my door",
+            "the delivery photo shows a door that's not mine",
+            "it went to the wrong address, I never got it",
+            "my package was taken from the porch",
+            "order{ref} status is delivered, but I have not received it. Please investigate.",
+        ],
+        [
+            "в пункте выдачи говорят, что моей посылки нет, хотя смс пришло",
+            "открыла ячейку постамата, а там пусто",
+            "в пвз не могут найти мой заказ{ref}",
+            "пишет вручено, а меня даже дома не было",
+            "статус доставлен, но я ничего не получала, разберитесь пожалуйста",
+            "курьер говорит, что отдал посылку, но мне никто ничего не отдавал",
+            "посылку отдали кому-то другому",
+            "заказ{ref} числится врученным, а у меня его нет",
+        ],
+    ),
+    "delivery_time": (
+        [
+            "do you ship on weekends?",
+            "on which days do you send orders out?",
+            "how soon after payment do you dispatch?",
+            "how long do you take to process an order before shipping",
+            "how long would it take to a small village near {city}?",
+            "is shipping fast? thinking of ordering",
+            "if I choose pickup, how soon can I collect after ordering?",
+        ],
+        [
+            "в выходные отправляете?",
+            "в какие дни недели отправка?",
+            "через сколько после оплаты отправляете?",
+            "сколько собирается заказ перед отправкой?",
+            "а в поселок под {cityru} долго будет идти?",
+            "быстро доставляете? думаю заказать",
+            "если самовывоз, через сколько можно забрать после оформления?",
+            "до {cityru} сколько дней, прежде чем заказывать хочу понять",
+            "еще не заказывал, какое время доставки?",
+        ],
+    ),
+    "order_status": (
+        [
+            "tracking hasn't moved since Monday",
+            "order confirmed or not? I got no email",
+            "it's been five days and my order is still processing, is that normal?",
+            "should I expect the courier today or not?",
+            "so I ordered two t-shirts and a cap, paid by card, got an email that the order "
+            "was accepted, and then nothing. What's happening with it?",
+        ],
+        [
+            "трек не обновляется",
+            "шо там по заказу",
+            "заказ подтвердили? смс не было",
+            "уже пять дней заказ в обработке, так и должно быть?",
+            "мне сегодня курьера ждать или нет?",
+            "короче, я заказал две футболки и кепку, оплатил картой, пришло письмо что заказ "
+            "принят, и все, тишина. что с ним?",
+            "трекинг стоит на месте третий день, где заказ",
+        ],
+    ),
+    "damaged_wrong": (
+        [
+            "the sole came off after one day",
+            "it looks nothing like the photo",
+            "the colour isn't the one on the website",
+            "it had clearly been worn before",
+            "opened the parcel and the glass was smashed",
+        ],
+        [
+            "подошва отклеилась через день",
+            "на фото было совсем другое",
+            "цвет не такой, как на сайте",
+            "вещь явно кто-то носил",
+            "открыла посылку, а стекло разбито",
+        ],
+    ),
+    "payment": (
+        [
+            "I was charged more than the order total",
+            "there are two charges on my card for one order",
+            "the invoice for payment never came to my email",
+            "do you accept SBP?",
+        ],
+        [
+            "списали больше, чем стоил заказ",
+            "в выписке два одинаковых списания за один заказ",
+            "счет на оплату не пришел на почту",
+            "сбп принимаете?",
+        ],
+    ),
+    "return_refund": (
+        [
+            "refund when?",
+            "the order was cancelled, please return my payment",
+            "you cancelled my order, where is my money?",
+        ],
+        [
+            "возврат денег когда",
+            "заказ отменили, верните деньги",
+            "рефанд когда будет",
+        ],
+    ),
+    "cancel": (
+        [
+            "I ordered a {item} yesterday but got one as a present today, so please cancel "
+            "my order before it ships",
+            "I request cancellation of order{ref}",
+            "fed up with waiting, cancel the order",
+        ],
+        [
+            "прошу аннулировать заказ{ref}",
+            "заказала {itemru} вчера, а сегодня мне такую же подарили, отмените заказ, пока не "
+            "отправили",
+            "надоело ждать, отменяйте заказ",
+        ],
+    ),
+    "address_change": (
+        [
+            "I forgot to add my flat number, it's 12",
+            "wrong city in my address, it should be {city}",
+            "please move my order to another pickup point",
+        ],
+        [
+            "забыла указать номер квартиры, квартира 12",
+            "город указал не тот, правильно {cityru}",
+            "перенесите заказ в другой пункт выдачи",
+        ],
+    ),
+    "thanks": (
+        ["thanks, that was quick delivery", "thank you, super fast shipping"],
+        ["сенкс", "спасибо, быстро доставили", "благодарю, доставка очень быстрая"],
+    ),
+    "other": (
+        [
+            "how are you?",
+            "who are you",
+            "lol",
+            "haha",
+            "[photo]",
+            "[sticker]",
+            "Anna Petrova",
+            "tomorrow",
+            "friday",
+            "it's snowing here, so pretty",
+            "it's my birthday today 🎉",
+            "my cat is sleeping on your box 😺",
+            "what time is it",
+            "is delivery free?",
+            "do you deliver to my town?",
+            "where is your pickup point?",
+            "where can I see my past purchases",
+            "translate 'order' into Russian",
+            "the product description has a mistake, the weight is wrong",
+            "your website is terrible, I can't find anything",
+            "we are bloggers and would like to collaborate",
+            "who called me from this number?",
+            "any job openings?",
+            "does this jacket run small?",
+        ],
+        [
+            "как дела?",
+            "ты кто?",
+            "ахаха",
+            "[фото]",
+            "[стикер]",
+            "петрова анна сергеевна",
+            "завтра",
+            "в пятницу",
+            "у нас дождь весь день",
+            "у меня сегодня праздник 🎉",
+            "кот спит на вашей коробке 😺",
+            "сколько сейчас времени",
+            "доставка платная?",
+            "есть доставка в мой город?",
+            "где ваш пункт самовывоза?",
+            "где посмотреть историю покупок",
+            "как по-английски будет заказ",
+            "в описании товара ошибка, размеры неправильные",
+            "неудобный у вас сайт",
+            "мы блогеры, предлагаем сотрудничество",
+            "кто мне звонил с этого номера?",
+            "есть вакансии?",
+            "эта куртка маломерит?",
+            "сайт не работает",
+        ],
+    ),
+}
+for _label, (_en, _ru) in SEVENTH.items():
+    T[_label][0].extend(_en)
+    T[_label][1].extend(_ru)
 
 # Wrappers customers put around a question (any label keeps its meaning inside one).
 OPEN_EN = [
