@@ -9,8 +9,8 @@ plus Latin-letter (translit) renderings of Russian ones, so the corpus is reprod
 
 Two files are kept apart from training (which reads bots/intent_corpus/ only):
 - tests/bots/intent_dev.tsv, the dev split: every rendered line whose stable hash (crc32)
-  falls in one fifth (a line also rendered for training is dropped from it);
-- tests/bots/intent_unseen.tsv, harder: every TEMPLATE whose hash falls in one fifth is
+  falls in one tenth (a line also rendered for training is dropped from it);
+- tests/bots/intent_unseen.tsv, harder: every TEMPLATE whose hash falls in one tenth is
   rendered only there, so its phrasings are ones training never saw in any form.
 """
 
@@ -30,6 +30,9 @@ CORPUS = ROOT / "bots" / "intent_corpus" / "corpus.tsv"
 DEV = ROOT / "tests" / "bots" / "intent_dev.tsv"
 UNSEEN = ROOT / "tests" / "bots" / "intent_unseen.tsv"
 RENDERINGS = 6
+# One in HOLD_OUT templates is rendered only into the unseen split, and one in HOLD_OUT of
+# the other lines only into the dev split (by crc32): neither is ever trained on.
+HOLD_OUT = 10
 
 NUMBERS = ["1042", "58213", "4471", "100234", "77812", "9031", "3355", "A-10442", "21907"]
 REF_EN = ["", "", " {n}", " #{n}", " no. {n}", " number {n}", " ({n})", " № {n}"]
@@ -3040,7 +3043,7 @@ def lines() -> tuple[list[str], list[str]]:
         for is_russian, templates in ((False, english), (True, russian)):
             for template in templates:
                 rng = random.Random(zlib.crc32(f"{label}|{template}".encode()))
-                out = dev if zlib.crc32(template.encode()) % 5 == 0 else train
+                out = dev if zlib.crc32(template.encode()) % HOLD_OUT == 0 else train
                 seen: set[str] = set()
                 slotted = any(slot in template for slot in SLOTS)
                 for k in range(RENDERINGS * 2 if slotted else RENDERINGS):
@@ -3078,8 +3081,8 @@ def main() -> None:
     seen = {line.split("\t", 1)[1].lower() for line in train}
     unseen = [line for line in dev if line.split("\t", 1)[1].lower() not in seen]
     # The dev split proper: every line whose stable hash falls in one fifth.
-    dev = [line for line in train if zlib.crc32(line.encode()) % 5 == 0]
-    train = [line for line in train if zlib.crc32(line.encode()) % 5 != 0]
+    dev = [line for line in train if zlib.crc32(line.encode()) % HOLD_OUT == 0]
+    train = [line for line in train if zlib.crc32(line.encode()) % HOLD_OUT != 0]
     kept = {line.split("\t", 1)[1].lower() for line in train}
     dev = [line for line in dev if line.split("\t", 1)[1].lower() not in kept]
     header = "# label<TAB>text, written by scripts/make_intent_corpus.py (do not edit by hand)\n"

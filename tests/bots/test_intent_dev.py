@@ -1,6 +1,6 @@
 """The intent model on phrases training never read (see scripts/make_intent_corpus.py).
 
-- tests/bots/intent_dev.tsv, the dev split (one fifth of the rendered lines by stable hash):
+- tests/bots/intent_dev.tsv, the dev split (one tenth of the rendered lines by stable hash):
   fails below the bar, order_status precision and recall 0.97, macro-F1 of the eleven other
   labels 0.90;
 - tests/bots/intent_unseen.tsv, whole templates held out (phrasings training never saw in
