@@ -2737,6 +2737,10 @@ SEVENTH: dict[str, tuple[list[str], list[str]]] = {
             "{hiq}, I need some help",
             "{hiq}, is this the shop?",
             "{hiq} sorry to bother you",
+            "hi all",
+            "hi folks",
+            "evening!",
+            "hello team",
         ],
         [
             "у меня вопрос",
@@ -2749,6 +2753,10 @@ SEVENTH: dict[str, tuple[list[str], list[str]]] = {
             "опа, привет",
             "{hiqru}, можно спросить?",
             "{hiqru}, вопрос есть",
+            "здарова",
+            "здорово, народ",
+            "всем привет",
+            "доброго вечера",
         ],
     ),
     "human": (
@@ -2906,7 +2914,7 @@ SEVENTH: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "thanks": (
-        ["thanks, that was quick delivery", "thank you, super fast shipping"],
+        ["thanks, that was quick delivery", "thank you, super fast shipping", "ty", "tyvm"],
         ["сенкс", "спасибо, быстро доставили", "благодарю, доставка очень быстрая"],
     ),
     "other": (
