@@ -8,11 +8,14 @@ confidence the softmax of those sums. Pure Python, loaded once on first use, det
 
 from __future__ import annotations
 
+import base64
 import functools
 import gzip
 import json
 import math
+import sys
 import threading
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,47 +49,57 @@ class Intent:
 
 
 class IntentModel:
-    """Per-label sparse weights: a message scores each label by summing its features'."""
+    """Per-feature weights, one per label: a message scores each label by summing its
+    features' weights.
+
+    Held compactly (loaded once per process, and `hub run`'s idle RSS has a budget): one
+    flat float32 array of rows, and a dict from feature to its row number."""
 
     def __init__(self, labels: tuple[str, ...], weights: dict[str, dict[str, float]]) -> None:
-        zero = (0.0,) * len(labels)
         rows: dict[str, list[float]] = {}
         for k, label in enumerate(labels):
             for feature, value in weights.get(label, {}).items():
-                rows.setdefault(feature, list(zero))[k] = value
-        self._set(labels, rows)
+                rows.setdefault(feature, [0.0] * len(labels))[k] = value
+        names = sorted(rows)
+        self._set(labels, names, array("f", (v for f in names for v in rows[f])))
 
-    def _set(self, labels: tuple[str, ...], rows: dict[str, list[float]]) -> None:
-        # One row of weights per feature: a message costs one lookup per feature, and the
-        # rows are summed column by column in C. Equal weights share one float object.
+    def _set(self, labels: tuple[str, ...], names: list[str], flat: array[float]) -> None:
         self.labels = labels
-        self._zero = (0.0,) * len(labels)
-        shared: dict[float, float] = {}
-        self._rows = {f: tuple(shared.setdefault(v, v) for v in row) for f, row in rows.items()}
+        self._width = len(labels)
+        self._zero = [0.0] * len(labels)
+        self._index = {f: i * self._width for i, f in enumerate(names)}
+        self._flat = flat
 
     @classmethod
     def load(cls, path: Path) -> IntentModel:
         with gzip.open(path, "rt", encoding="utf-8") as f:
             data = json.load(f)
+        units = array("h", base64.b64decode(data["weights"]))
+        if sys.byteorder == "big":
+            units.byteswap()
         unit = float(data["unit"])
         model = cls.__new__(cls)
-        model._set(
-            tuple(data["labels"]),
-            {f: [v * unit for v in row] for f, row in data["rows"].items()},
-        )
+        model._set(tuple(data["labels"]), data["features"], array("f", (v * unit for v in units)))
         return model
 
     def save(self, path: Path) -> None:
-        """Weights as whole multiples of WEIGHT_UNIT, one row per feature (each feature's
-        name written once): a small file, the same bytes for the same model."""
+        """Feature names, then every weight as a whole multiple of WEIGHT_UNIT in 16 bits,
+        row after row (base64): a small file, the same bytes for the same model."""
+        names = sorted(self._index)
+        units = array("h")
+        for name in names:
+            at = self._index[name]
+            units.extend(
+                max(-32767, min(32767, round(v / WEIGHT_UNIT)))
+                for v in self._flat[at : at + self._width]
+            )
+        if sys.byteorder == "big":
+            units.byteswap()
         data = {
             "labels": list(self.labels),
             "unit": WEIGHT_UNIT,
-            "rows": {
-                f: [round(v / WEIGHT_UNIT) for v in row]
-                for f, row in sorted(self._rows.items())
-                if any(round(v / WEIGHT_UNIT) for v in row)
-            },
+            "features": names,
+            "weights": base64.b64encode(units.tobytes()).decode(),
         }
         # No name and no time in the gzip header: the same weights give the same bytes.
         with path.open("wb") as raw, gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as f:
@@ -95,17 +108,17 @@ class IntentModel:
     @property
     def size(self) -> int:
         """How many features carry a weight."""
-        return len(self._rows)
+        return len(self._index)
 
     def scores(self, feats: list[str]) -> list[float]:
-        rows = self._rows
-        found = [rows[f] for f in feats if f in rows]
-        return [sum(column) for column in zip(*found, strict=True)] if found else list(self._zero)
+        index, flat, width = self._index, self._flat, self._width
+        found = [flat[at : at + width] for at in map(index.get, feats) if at is not None]
+        return [sum(column) for column in zip(*found, strict=True)] if found else self._zero[:]
 
     def classify(self, text: str) -> Intent:
         feats = features(text)
         words = [f for f in feats if f.startswith("w:")]
-        known = sum(1 for f in words if f in self._rows)
+        known = sum(1 for f in words if f in self._index)
         if len(words) >= 6 and known < UNKNOWN_WORDS * len(words):
             # Mostly words no phrase of the corpus had (random letters, another language):
             # no intent can be read, however the n-grams happen to add up.
