@@ -1,4 +1,4 @@
-"""Training the intent model (`hub bots train`): corpus, augmentation, averaged perceptron.
+"""Training the intent model (`hub bots train`): corpus, augmentation, logistic regression.
 
 The corpus is `label<TAB>text` lines (bots/intent_corpus/*.tsv, plus a shop's own file).
 Each line is learnt as written and as noise customers add: a typo, a stretched letter,
@@ -6,10 +6,11 @@ slang spellings, and for Russian the Latin-letter spellings people type without 
 keyboard (with digits for letters: "4to"). All randomness comes from seeded RNGs, so the
 same corpus gives the same weights, byte for byte.
 
-The learner is an averaged multiclass perceptron over the features of
-bots/intent_features.py: each mistake moves the weights of the right label up and the
-guessed one down; the average of the weights over all steps is kept (robust like a
-regularised model, and training is a few seconds of pure Python).
+The learner is multinomial logistic regression over the features of
+bots/intent_features.py, by stochastic gradient descent with L2 (see `train`): unlike the
+averaged perceptron it replaced, every example pulls towards a calibrated probability, not
+only the mistakes, so the confidence the bots read is the model's own, and the weights
+generalise better to wordings the corpus lacks. Pure Python, 20-35 s of CPU.
 """
 
 from __future__ import annotations
@@ -187,7 +188,9 @@ def train(
     feature (a message's rows are summed column by column in C); a label whose probability
     is already right to within `_MIN_GRADIENT` is not updated (most labels, after the first
     epoch), and the L2 decay is one shared scale factor, so a step costs the few labels that
-    still err, not all twelve.
+    still err, not all twelve. The step size falls linearly to almost nothing by the last
+    example: the weights settle instead of following the last few examples (with a constant
+    rate the order of the examples moved the validation figures by ±0.01).
     """
     vocab: dict[str, int] = {}
     examples: list[tuple[int, list[int], float]] = []
@@ -200,11 +203,12 @@ def train(
     rng = random.Random(SEED)
     scale = 1.0  # every weight is rows[f][k] * scale (the L2 decay, applied lazily)
     step = 0
+    steps = epochs * len(examples)
     for _ in range(epochs):
         rng.shuffle(order)
         for i in order:
             gold, ids, norm = examples[i]
-            rate = LEARNING_RATE / (1.0 + LEARNING_RATE * L2 * step)
+            rate = LEARNING_RATE * max(0.01, 1.0 - step / steps)
             step += 1
             mine = [rows[f] for f in ids]
             scores = [sum(column) * norm * scale for column in zip(*mine, strict=True)]

@@ -718,7 +718,6 @@ T["other"] = (
         "when is the sale",
         "is this the official store",
         "my postcode is 10115",
-        "call me back at 555-0199",
         "it costs 1500 rubles?",
         "lol",
         "hmm",
@@ -1342,7 +1341,6 @@ MORE_NEAR: dict[str, tuple[list[str], list[str]]] = {
             "вы доставляете в {cityru}?",
             "какой службой доставки отправляете",
             "курьер был грубый",
-            "перезвоните мне",
             "буду дома после шести",
             "у вас сайт не работает",
         ],
@@ -2768,9 +2766,12 @@ SEVENTH: dict[str, tuple[list[str], list[str]]] = {
             "call me back please",
             "please have someone ring me",
             "can a manager join this chat",
+            # A call back needs a person (the bots cannot call): once `other`, now `human`.
+            "call me back at 555-0199",
         ],
         [
             "перезвоните",
+            "перезвоните мне",
             "наберите меня, пожалуйста",
             "свяжитесь со мной по телефону",
             "пусть мне позвонят",
