@@ -3057,6 +3057,64 @@ for _label, (_en, _ru) in EIGHTH.items():
     T[_label][0].extend(_en)
     T[_label][1].extend(_ru)
 
+# Round nine: terse follow-ups that still ask where an order is, and greetings around
+# content that asks nothing of the shop (tests, names, numbers, small talk) = other.
+NINTH: dict[str, tuple[list[str], list[str]]] = {
+    "order_status": (
+        [
+            "so where is it",
+            "still nothing?",
+            "any movement on the order?",
+            "status please",
+            "order update?",
+            "and my order?",
+            "what about my order then",
+            "hello?? my order??",
+            "ok but when will it actually arrive",
+            "days later and no parcel, seriously, where is it",
+        ],
+        [
+            "ну и где он",
+            "так что с заказом?",
+            "долго еще?",
+            "а заказ мой где?",
+            "ну так что, когда привезете?",
+            "по заказу есть движение?",
+            "алло, заказ где??",
+            "а с посылкой что?",
+            "ладно, а когда он все-таки приедет",
+            "неделя прошла, посылки нет, где она вообще",
+        ],
+    ),
+    "other": (
+        [
+            "hi, this is a test",
+            "hello, my name is {name}",
+            "hi, 12345",
+            "hey, how's the weather there?",
+            "good morning, nice website",
+            "hello, just browsing",
+            "hi, I'm just looking around",
+            "hey, what's new?",
+        ],
+        [
+            "привет, это тест",
+            "здравствуйте, меня зовут {nameru}",
+            "добрый день, 12345",
+            "привет, как погода у вас?",
+            "доброе утро, классный сайт",
+            "здравствуйте, я просто смотрю",
+            "привет, че нового?",
+            "добрый вечер, просто зашла посмотреть",
+        ],
+    ),
+}
+SLOTS["{name}"] = ["Anna", "John", "Maria Lopez", "Tom", "Olga"]
+SLOTS["{nameru}"] = ["Анна", "Иван", "Мария Петровна", "Олег", "Светлана"]
+for _label, (_en, _ru) in NINTH.items():
+    T[_label][0].extend(_en)
+    T[_label][1].extend(_ru)
+
 # Wrappers customers put around a question (any label keeps its meaning inside one).
 OPEN_EN = [
     "",
