@@ -3227,7 +3227,7 @@ def main() -> None:
     # Two templates can render the same text: such a line is training's, never dev's.
     seen = {line.split("\t", 1)[1].lower() for line in train}
     unseen = [line for line in dev if line.split("\t", 1)[1].lower() not in seen]
-    # The dev split proper: every line whose stable hash falls in one fifth.
+    # The dev split proper: every line whose stable hash falls in one HOLD_OUT-th.
     dev = [line for line in train if zlib.crc32(line.encode()) % HOLD_OUT == 0]
     train = [line for line in train if zlib.crc32(line.encode()) % HOLD_OUT != 0]
     kept = {line.split("\t", 1)[1].lower() for line in train}
