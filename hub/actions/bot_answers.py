@@ -16,12 +16,12 @@ from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hub.actions.unit import defer_send, record
+from hub.actions.unit import defer_send_of, record
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.messages import PREVIEW_CHARS, Routed
 from hub.domain.types import ConversationStatus, Direction, MessageStatus, SenderType
-from hub.models import ConversationLabel, Message
+from hub.models import ConversationLabel
 from hub.models.base import utcnow
 from hub.models.tables import CONVERSATIONS, MESSAGES
 
@@ -142,18 +142,20 @@ async def store_answers(session: AsyncSession, turns: Sequence[PlannedTurn]) -> 
         and answer_key(t.question.message_id) not in answered
     ]
     now = utcnow()
-    for message in await _insert_messages(session, _rows(kept, now)):
+    pieces = [(t.question, n, piece) for t in kept for n, piece in enumerate(t.texts)]
+    ids = await _insert_messages(session, [_row(q, n, piece, now) for q, n, piece in pieces])
+    for message_id, (question, _, piece) in zip(ids, pieces, strict=True):
         record(
             session,
             Event(
                 events.MESSAGE_CREATED,
-                conversation_id=message.conversation_id,
-                customer_id=message.customer_id,
-                data={"message_id": message.id},
+                conversation_id=question.conversation_id,
+                customer_id=question.customer_id,
+                data={"message_id": message_id},
             ),
         )
-        if not message.private:
-            defer_send(session, message)
+        if not piece.private:
+            defer_send_of(session, message_id, question.conversation_id)
     await _update_conversations(session, kept, current, now)
     await _add_labels(session, kept)
     return stored
@@ -175,29 +177,27 @@ async def _add_labels(session: AsyncSession, turns: Sequence[PlannedTurn]) -> No
     )
 
 
-def _rows(turns: Sequence[PlannedTurn], now: datetime) -> list[dict[str, object]]:
-    return [
-        {
-            "conversation_id": t.question.conversation_id,
-            "customer_id": t.question.customer_id,
-            "direction": Direction.OUTBOUND.value,
-            "sender_type": SenderType.BOT.value,
-            "channel": t.question.inbound.channel.value,
-            "text": piece.text,
-            "private": piece.private,
-            "status": (MessageStatus.RECEIVED if piece.private else MessageStatus.QUEUED).value,
-            "address": None if piece.private else t.question.inbound.address,
-            "dedupe_key": answer_key(t.question.message_id, n),
-            "created_at": now,
-        }
-        for t in turns
-        for n, piece in enumerate(t.texts)
-    ]
+def _row(question: Routed, n: int, piece: PlannedText, now: datetime) -> dict[str, object]:
+    """The message row of the `n`-th text of the answer to `question`."""
+    return {
+        "conversation_id": question.conversation_id,
+        "customer_id": question.customer_id,
+        "direction": Direction.OUTBOUND.value,
+        "sender_type": SenderType.BOT.value,
+        "channel": question.inbound.channel.value,
+        "text": piece.text,
+        "private": piece.private,
+        "status": (MessageStatus.RECEIVED if piece.private else MessageStatus.QUEUED).value,
+        "address": None if piece.private else question.inbound.address,
+        "dedupe_key": answer_key(question.message_id, n),
+        "created_at": now,
+    }
 
 
-async def _insert_messages(session: AsyncSession, rows: list[dict[str, object]]) -> list[Message]:
+async def _insert_messages(session: AsyncSession, rows: list[dict[str, object]]) -> list[int]:
     """Insert in one executemany, then read the ids back by their unique keys (an ordered
-    INSERT ... RETURNING runs one statement per row on SQLite); in insertion order."""
+    INSERT ... RETURNING runs one statement per row on SQLite); the ids in insertion order.
+    No model is built per row: the events and sends need the id only."""
     if not rows:
         return []
     await session.execute(insert(MESSAGES), rows)
@@ -209,7 +209,7 @@ async def _insert_messages(session: AsyncSession, rows: list[dict[str, object]])
         )
     )
     ids = {(channel, key): int(mid) for mid, channel, key in found}
-    return [Message.model_validate({**r, "id": ids[(r["channel"], r["dedupe_key"])]}) for r in rows]
+    return [ids[(r["channel"], r["dedupe_key"])] for r in rows]
 
 
 async def _update_conversations(
