@@ -104,8 +104,7 @@ async def play_worker(running: RunningHub, messages: int, profile: str | None) -
     bot_runner._prepare = timed_prepare
     consumer = InboundConsumer(hub.queue, "bench-worker", hub.db, hub.broker, bots=bots)
     statements: Counter[str] = Counter()
-
-    spent: Counter[str] = Counter()
+    spent: dict[str, float] = {}
     began: dict[int, float] = {}
 
     def count(_conn: Any, cursor: Any, statement: str, *_: Any) -> None:
@@ -113,7 +112,8 @@ async def play_worker(running: RunningHub, messages: int, profile: str | None) -
         began[id(cursor)] = time.perf_counter()
 
     def done(_conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        spent[_kind(statement)] += time.perf_counter() - began.pop(id(cursor), time.perf_counter())
+        kind, now = _kind(statement), time.perf_counter()
+        spent[kind] = spent.get(kind, 0.0) + now - began.pop(id(cursor), now)
 
     engine = hub.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)
@@ -223,7 +223,7 @@ async def main(args: argparse.Namespace) -> None:
     )
     print("  count  ms in the driver (aiosqlite's thread, wall)  statement")
     for kind, times in result["statements"].most_common():
-        print(f"  {times:5d}  {1000 * result['spent'][kind]:8.0f}  {kind}")
+        print(f"  {times:5d}  {1000 * result['spent'].get(kind, 0.0):8.0f}  {kind}")
     if args.profile:
         stats = pstats.Stats(args.profile)
         stats.sort_stats("cumulative").print_stats(args.top)
