@@ -90,7 +90,18 @@ async def post(running: RunningHub, customers: int, messages: int) -> None:
     await asyncio.gather(*(poster() for _ in range(16)))
 
 
-async def play_worker(running: RunningHub, messages: int, profile: str | None) -> dict[str, Any]:
+async def _watch_loop(lags: list[float]) -> None:
+    """How late a 5 ms sleep wakes: how long the loop was held by one stretch of work,
+    which a webhook arriving meanwhile waits for."""
+    while True:
+        started = time.perf_counter()
+        await asyncio.sleep(0.005)
+        lags.append(max(0.0, time.perf_counter() - started - 0.005))
+
+
+async def play_worker(
+    running: RunningHub, profile: str | None, batch: int | None = None
+) -> dict[str, Any]:
     hub = running.hub
     bots = BotRunner(build_bots(running.settings))
     preparing: list[float] = []
@@ -134,10 +145,12 @@ async def play_worker(running: RunningHub, messages: int, profile: str | None) -
     profiler = cProfile.Profile(time.thread_time) if profile else None
     batches = 0
     await hub.queue.rebalance(INBOUND, "bench-worker")
+    lags: list[float] = []
+    lag_task = asyncio.create_task(_watch_loop(lags))
     cpu0, main0, wall0 = time.process_time(), time.thread_time(), time.perf_counter()
     try:
         while True:
-            jobs = await hub.queue.claim(INBOUND, "bench-worker", consumer.batch_size)
+            jobs = await hub.queue.claim(INBOUND, "bench-worker", batch or consumer.batch_size)
             if not jobs:
                 break
             batches += 1
@@ -149,6 +162,7 @@ async def play_worker(running: RunningHub, messages: int, profile: str | None) -
     finally:
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         main = time.thread_time() - main0
+        lag_task.cancel()
         hub.db.writing = writing  # type: ignore[method-assign]
         event.remove(engine, "before_cursor_execute", count)
         event.remove(engine, "after_cursor_execute", done)
@@ -165,6 +179,7 @@ async def play_worker(running: RunningHub, messages: int, profile: str | None) -
         "cpu": cpu,
         "main": main,
         "holds": holds,
+        "lags": lags,
         "preparing": sum(preparing),
         "wall": wall,
         "answered": int(answered or 0),
@@ -192,7 +207,7 @@ async def main(args: argparse.Namespace) -> None:
                 await seed(running, args.customers)
                 await post(running, args.customers, args.messages)
                 load = os.getloadavg()
-                result = await play_worker(running, args.messages, args.profile)
+                result = await play_worker(running, args.profile, args.batch)
             finally:
                 await stop_hub(running)
     n = max(1, result["answered"])
@@ -206,6 +221,12 @@ async def main(args: argparse.Namespace) -> None:
         f"{1000 * result['cpu'] / n:.2f} ms an answer (routing included, sending not); "
         f"wall {result['wall']:.2f} s"
     )
+    lags = sorted(result["lags"])
+    if lags:
+        print(
+            f"event loop late by (a 5 ms tick): p50 {1000 * lags[len(lags) // 2]:.1f} ms, "
+            f"p99 {1000 * lags[int(len(lags) * 0.99)]:.1f} ms, worst {1000 * lags[-1]:.1f} ms"
+        )
     holds = sorted(result["holds"])
     print(
         f"  event-loop thread {1000 * result['main'] / n:.2f} ms an answer, other threads "
@@ -233,6 +254,12 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--customers", type=int, default=1000)
     p.add_argument("--messages", type=int, default=2000)
+    p.add_argument(
+        "--batch",
+        type=int,
+        help="jobs claimed a batch (default: the consumer's); under a live load batches are "
+        "as big as what arrived while the last one was handled",
+    )
     p.add_argument("--profile", help="write a cProfile of the consumer's batches to this file")
     p.add_argument("--top", type=int, default=40, help="profile rows printed (%(default)s)")
     return p

@@ -116,10 +116,16 @@ _UPDATE_CONVERSATION = (
         status=bindparam("b_status"),
     )
 )
-_UPDATE_LAST_MESSAGE = (
+_UPDATE_ANSWERED = (
     update(CONVERSATIONS)
     .where(CONVERSATIONS.c.id == bindparam("b_id"))
-    .values(last_message_at=bindparam("b_at"), last_message_text=bindparam("b_text"))
+    .values(
+        bot_active=bindparam("b_active"),
+        bot_unanswered=bindparam("b_unanswered"),
+        status=bindparam("b_status"),
+        last_message_at=bindparam("b_at"),
+        last_message_text=bindparam("b_text"),
+    )
 )
 
 
@@ -239,11 +245,15 @@ async def _update_conversations(
         }
         for piece in turn.texts:
             if not piece.private:
-                previews[vid] = {"b_id": vid, "b_at": now, "b_text": piece.text[:PREVIEW_CHARS]}
-    if states:
-        await session.execute(_UPDATE_CONVERSATION, list(states.values()))
-    if previews:
-        await session.execute(_UPDATE_LAST_MESSAGE, list(previews.values()))
+                previews[vid] = {"b_at": now, "b_text": piece.text[:PREVIEW_CHARS]}
+    # One executemany for the conversations the bots said something to (state and last
+    # text together), one for those they only changed (a handoff with nothing sent).
+    answered = [{**state, **previews[vid]} for vid, state in states.items() if vid in previews]
+    unchanged_text = [state for vid, state in states.items() if vid not in previews]
+    if answered:
+        await session.execute(_UPDATE_ANSWERED, answered)
+    if unchanged_text:
+        await session.execute(_UPDATE_CONVERSATION, unchanged_text)
     for vid, customer_id in customers.items():
         record(
             session,

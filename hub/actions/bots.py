@@ -50,7 +50,8 @@ from hub.domain.bots import (
 )
 from hub.domain.messages import InboundMessage, Routed
 from hub.domain.types import Channel, ConversationStatus, Direction
-from hub.models import Customer, Identity
+from hub.models import Identity
+from hub.models.tables import CUSTOMERS
 from hub.queue.port import QueueBackend
 from hub.realtime import Broker
 
@@ -228,6 +229,7 @@ class BotRunner:
                 asked.append((question, turn, state.now))
             outcomes = await self._ask_all([turn for _, turn, _ in asked])
             for (question, turn, before), outcome in zip(asked, outcomes, strict=True):
+                await asyncio.sleep(0)  # a big batch never holds the event loop for long
                 planned_turn = await _written(session, question, turn, outcome, before)
                 tracked = states[question.conversation_id]
                 if planned_turn is not None and (
@@ -398,9 +400,18 @@ async def _bot_states(session: AsyncSession, ids: set[int]) -> dict[int, _Tracke
     return found
 
 
-async def _customers(session: AsyncSession, ids: set[int]) -> dict[int, Customer]:
-    rows = await session.scalars(select(Customer).where(col(Customer.id).in_(ids)))
-    return {int(c.id or 0): c for c in rows}
+@dataclass(frozen=True, slots=True)
+class _Customer:
+    name: str | None
+    locale: str | None
+
+
+async def _customers(session: AsyncSession, ids: set[int]) -> dict[int, _Customer]:
+    """Name and locale of each asker: a Core read, no model built per customer."""
+    rows = await session.execute(
+        select(CUSTOMERS.c.id, CUSTOMERS.c.name, CUSTOMERS.c.locale).where(CUSTOMERS.c.id.in_(ids))
+    )
+    return {int(cid): _Customer(name, locale) for cid, name, locale in rows}
 
 
 async def _proven_visitors(session: AsyncSession, questions: list[Routed]) -> set[str]:
