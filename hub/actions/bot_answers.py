@@ -16,14 +16,16 @@ from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from hub.actions.system_notes import note_row
 from hub.actions.unit import defer_send_of, record
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.messages import PREVIEW_CHARS, Routed
+from hub.domain.notes import Note
 from hub.domain.types import ConversationStatus, Direction, MessageStatus, SenderType
-from hub.models import ConversationLabel
+from hub.models import ConversationLabel, MessageNote
 from hub.models.base import utcnow
-from hub.models.tables import CONVERSATIONS, MESSAGES
+from hub.models.tables import CONVERSATIONS, MESSAGES, core_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,8 @@ class BotState:
 class PlannedText:
     text: str
     private: bool = False  # a note for operators (what the bot matched), never sent
+    # The note as a key and parameters (hub.actions.system_notes): `text` is its English.
+    note: Note | None = None
 
 
 @dataclass(slots=True)
@@ -150,6 +154,13 @@ async def store_answers(session: AsyncSession, turns: Sequence[PlannedTurn]) -> 
     now = utcnow()
     pieces = [(t.question, n, piece) for t in kept for n, piece in enumerate(t.texts)]
     ids = await _insert_messages(session, [_row(q, n, piece, now) for q, n, piece in pieces])
+    notes = [
+        note_row(message_id, piece.note).model_dump()
+        for message_id, (_, _, piece) in zip(ids, pieces, strict=True)
+        if piece.note is not None
+    ]
+    if notes:
+        await session.execute(insert(core_table(MessageNote)), notes)
     for message_id, (question, _, piece) in zip(ids, pieces, strict=True):
         record(
             session,
