@@ -37,6 +37,12 @@ def defer_send(session: AsyncSession, message: Message) -> None:
     session.info.setdefault(_SENDS, []).append(job)
 
 
+def defer_send_of(session: AsyncSession, message_id: int, conversation_id: int) -> None:
+    """`defer_send` for a reply stored by a Core insert (no Message object was built)."""
+    job = OutboundJob(message_id=message_id, conversation_id=conversation_id)
+    session.info.setdefault(_SENDS, []).append(job)
+
+
 def defer_job(session: AsyncSession, queue: str, job: NewJob) -> None:
     """Queue `job` on `queue` once the session commits (in its transaction where the queue
     lives in the database), like `defer_send` for replies."""
