@@ -19,12 +19,14 @@ import os
 import pstats
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from sqlalchemy import event
 
+from hub.web.keys import ORDER_PUTS
 from tests.conftest import make_settings
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
 from tests.support.api import make_api
@@ -32,6 +34,18 @@ from tests.support.running import start_hub, stop_hub
 
 STATUSES = ["processing", "shipped", "in_transit", "ready_for_pickup", "delivered"]
 FIRST_USER = 700_000_000
+
+
+def _kind(sql: str) -> str:
+    """ "SELECT customers", "INSERT messages": the statement's verb and first table."""
+    words = sql.split()
+    verb = words[0].upper() if words else "?"
+    for marker in ("FROM", "INTO", "UPDATE"):
+        if marker in (w.upper() for w in words):
+            at = [w.upper() for w in words].index(marker)
+            if at + 1 < len(words):
+                return f"{verb} {words[at + 1].strip('(')}"
+    return verb
 
 
 async def _put_all(
@@ -71,9 +85,7 @@ async def main(args: argparse.Namespace) -> None:
             api = await make_api(running, "bench@example.com", "Bench", role="admin")
             assert api.token is not None
             users = [FIRST_USER + i for i in range(args.orders)]
-            seed = [
-                (str(u), {"customer": {"telegram_id": u}, "status": "created"}) for u in users
-            ]
+            seed = [(str(u), {"customer": {"telegram_id": u}, "status": "created"}) for u in users]
             print("seed", await _put_all(running.url, api.token, seed, args.connections))
             puts = [
                 (str(u), {"customer": {"telegram_id": u}, "status": s, "notify": True})
@@ -81,11 +93,15 @@ async def main(args: argparse.Namespace) -> None:
                 for u in users
             ]
             statements = 0
+            kinds: Counter[str] = Counter()
 
-            def count(*_: Any) -> None:
+            def count(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
                 nonlocal statements
                 statements += 1
+                kinds[_kind(sql)] += 1
 
+            writer = running.runner.app[ORDER_PUTS]
+            batches, written = writer.batches, writer.puts
             engine = running.hub.db.engine.sync_engine
             event.listen(engine, "before_cursor_execute", count)
             profile = cProfile.Profile() if args.profile else None
@@ -112,6 +128,12 @@ async def main(args: argparse.Namespace) -> None:
                 f"({len(texts) - len(set(texts))} twice) in {wall:.2f} s; "
                 f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
             )
+            batches, written = writer.batches - batches, writer.puts - written
+            print(
+                f"{written} PUTs in {batches} write turns ({written / max(batches, 1):.1f} a turn)"
+            )
+            for kind, times in kinds.most_common():
+                print(f"  {times / n:6.2f} a PUT  {kind}")
             if profile:
                 profile.dump_stats(args.profile)
                 pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)

@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -290,6 +291,25 @@ _IDENTITIES = Identity.__table__  # type: ignore[attr-defined]
 _CUSTOMERS = Customer.__table__  # type: ignore[attr-defined]
 
 
+async def insert_ids(session: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert `rows` in one statement; their new ids, in the rows' order.
+
+    SQLAlchemy keeps RETURNING in parameter order on SQLite only by inserting a row at a
+    time. One multi-row INSERT gives each row the next rowid in turn (the caller holds the
+    write turn and its transaction the write lock), so the ids sorted are in the rows'
+    order. PostgreSQL has SQLAlchemy's own ordered batch."""
+    if session.get_bind().dialect.name == "sqlite":
+        made = await session.execute(insert(table).returning(table.c.id), rows)
+        ids = sorted(row[0] for row in made)
+    else:
+        made = await session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        )
+        ids = [row[0] for row in made]
+    assert len(ids) == len(rows)
+    return ids
+
+
 @dataclass(frozen=True, slots=True)
 class _Inbound:
     """The customer's latest inbound message on one channel, automated or not."""
@@ -508,11 +528,8 @@ async def _store_notices(
             }
             for customer_id in new
         ]
-        made = await session.execute(
-            insert(_CONVERSATIONS).returning(_CONVERSATIONS.c.id, sort_by_parameter_order=True),
-            rows,
-        )
-        for customer_id, (conversation_id,) in zip(new, made, strict=True):
+        made = await insert_ids(session, _CONVERSATIONS, rows)
+        for customer_id, conversation_id in zip(new, made, strict=True):
             threads[customer_id] = (conversation_id, ConversationStatus.RESOLVED.value)
     message_rows = [
         {
@@ -531,10 +548,7 @@ async def _store_notices(
         }
         for p in planned
     ]
-    stored = await session.execute(
-        insert(_MESSAGES).returning(_MESSAGES.c.id, sort_by_parameter_order=True), message_rows
-    )
-    message_ids = [row[0] for row in stored]
+    message_ids = await insert_ids(session, _MESSAGES, message_rows)
     await session.execute(
         update(_CONVERSATIONS)
         .where(_CONVERSATIONS.c.id == bindparam("thread"))

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.actions.notifications import (
     Notice,
     NoticeReason,
+    insert_ids,
     notify_order_status,
     notify_orders,
 )
@@ -180,10 +181,7 @@ async def _write_lean(
     new = [i for i, x in enumerate(run) if x.order is None]
     if new:
         rows = [{k: v for k, v in values[i].items() if k != "id"} for i in new]
-        made = await session.execute(
-            insert(_ORDERS).returning(_ORDERS.c.id, sort_by_parameter_order=True), rows
-        )
-        for i, (order_id,) in zip(new, made, strict=True):
+        for i, order_id in zip(new, await insert_ids(session, _ORDERS, rows), strict=True):
             values[i]["id"] = order_id
     old = [i for i, x in enumerate(run) if x.order is not None]
     if old:
@@ -316,6 +314,10 @@ class OrderPuts:
         self._db, self._queue, self._broker, self._rules = db, queue, broker, rules
         self._pending: list[tuple[OrderPut, asyncio.Future[OrderPutResult]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self.batches = (
+            0  # write turns taken, and the PUTs they carried (bench/notices_inprocess.py)
+        )
+        self.puts = 0
 
     async def put(self, put: OrderPut) -> OrderPutResult:
         """The PUT's result once its batch is committed."""
@@ -358,6 +360,8 @@ class OrderPuts:
                 if not _retry(exc, self._db):
                     break
                 continue
+            self.batches += 1
+            self.puts += len(batch)
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)
