@@ -14,8 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 import hub.actions.order_puts as order_puts
+from hub.actions.orders import OrderCustomer, OrderInput
 from hub.errors import InvalidInput
 from hub.models import Message, OrderNotification
+from hub.web.api.orders import order_puts as order_puts_of
+from hub.web.keys import ORDER_PUTS
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually
 from tests.support.api import Api
@@ -141,3 +144,38 @@ async def test_one_bad_put_fails_alone_and_its_batch_is_answered(
     assert (await api.get("/orders/9901"))["status"] == "processing"  # nothing of it stored
     assert (await api.get("/orders/9902"))["status"] == "shipped"
     assert await _count(hub, OrderNotification) == 2
+
+
+async def test_two_writers_racing_on_one_status_tell_once(
+    hub: RunningHub, api: Api, fake_telegram: FakeTelegramAPI
+) -> None:
+    """Two processes' writers (here two on one hub: on PostgreSQL nothing serialises them)
+    push the same status of the same orders at once: each order is told once, and the other
+    answer says why not, never an error."""
+    users = [9600, 9601, 9602, 9603]
+    for user in users:
+        await put_order(api, str(user), user, "processing")
+    running = hub.hub
+    other = order_puts_of(running)
+
+    def put(writer: order_puts.OrderPuts, user: int) -> Any:
+        data = OrderInput(str(user), "shipped", OrderCustomer(telegram_id=str(user)))
+        return writer.put(order_puts.OrderPut(data, notify=True))
+
+    mine = hub.runner.app[ORDER_PUTS]
+    results = await asyncio.gather(*(put(w, u) for u in users for w in (mine, other)))
+    for user, pair in zip(users, zip(results[::2], results[1::2], strict=True), strict=True):
+        notices = [r.notice for r in pair]
+        assert all(n is not None for n in notices)
+        queued = [n for n in notices if n is not None and n.queued]
+        assert len(queued) == 1, (user, notices)
+        [quiet] = [n for n in notices if n is not None and not n.queued]
+        assert quiet.reason in ("same_status", "already_notified")
+        assert all(r.order.status == "shipped" for r in pair)
+    assert await _count(hub, OrderNotification) == len(users)
+
+    async def all_sent() -> bool:
+        return all(sent_to(fake_telegram, u) for u in users)
+
+    await eventually(all_sent, what="a notice to every customer")
+    assert all(len(sent_to(fake_telegram, u)) == 1 for u in users)
