@@ -8,6 +8,9 @@ and the client included: an upper bound for the hub's share), and `--profile FIL
 cProfile of the phase. Run from the repository root:
 
     .venv/bin/python -m bench.notices_inprocess --orders 500 --rounds 2 --profile n.prof
+    .venv/bin/python -m bench.notices_inprocess --direct   # the writer alone, no HTTP
+
+`{0: n}` in the answer counts is the direct mode's n PUTs written.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from typing import Any
 import aiohttp
 from sqlalchemy import event
 
+from hub.actions.order_puts import OrderPut, OrderPuts
+from hub.actions.orders import OrderCustomer, OrderInput
 from hub.web.keys import ORDER_PUTS
 from tests.conftest import make_settings
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI
@@ -69,6 +74,27 @@ async def _put_all(
     return codes
 
 
+async def _put_direct(
+    writer: OrderPuts, bodies: list[tuple[str, dict[str, Any]]], connections: int
+) -> dict[int, int]:
+    """The same PUTs handed to the batched writer without HTTP, auth or answer: what the
+    write turns and the sends cost alone."""
+    queue = list(reversed(bodies))
+    done = 0
+
+    async def worker() -> None:
+        nonlocal done
+        while queue:
+            number, body = queue.pop()
+            customer = OrderCustomer(telegram_id=str(body["customer"]["telegram_id"]))
+            data = OrderInput(number, body["status"], customer)
+            await writer.put(OrderPut(data, notify=bool(body.get("notify"))))
+            done += 1
+
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return {0: done}
+
+
 async def main(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="notices-"))
     async with FakeTelegramAPI() as fake:
@@ -108,7 +134,10 @@ async def main(args: argparse.Namespace) -> None:
             cpu, wall = time.process_time(), time.perf_counter()
             if profile:
                 profile.enable()
-            codes = await _put_all(running.url, api.token, puts, args.connections)
+            if args.direct:
+                codes = await _put_direct(writer, puts, args.connections)
+            else:
+                codes = await _put_all(running.url, api.token, puts, args.connections)
             answered = time.perf_counter() - wall
             while sum(1 for s in fake.sent if "#" in (s.text or "")) < len(puts):
                 if time.perf_counter() - wall > args.timeout:
@@ -147,6 +176,9 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2, choices=range(1, len(STATUSES) + 1))
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument(
+        "--direct", action="store_true", help="hand the notify PUTs to the writer, no HTTP"
+    )
     parser.add_argument("--profile", help="write a cProfile of the notice phase here")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="tottime", help="pstats order: tottime, cumulative")
