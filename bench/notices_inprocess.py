@@ -121,15 +121,23 @@ async def main(args: argparse.Namespace) -> None:
             statements = 0
             kinds: Counter[str] = Counter()
 
+            spent: Counter[str] = Counter()  # seconds inside the driver, by kind
+
             def count(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
                 nonlocal statements
                 statements += 1
                 kinds[_kind(sql)] += 1
+                _conn.info["bench.began"] = (_kind(sql), time.perf_counter())
+
+            def done(_conn: Any, *_: Any) -> None:
+                kind, began = _conn.info.pop("bench.began", ("?", time.perf_counter()))
+                spent[kind] += time.perf_counter() - began
 
             writer = running.runner.app[ORDER_PUTS]
-            batches, written = writer.batches, writer.puts
+            batches, written, held = writer.batches, writer.puts, writer.turn_seconds
             engine = running.hub.db.engine.sync_engine
             event.listen(engine, "before_cursor_execute", count)
+            event.listen(engine, "after_cursor_execute", done)
             profile = cProfile.Profile() if args.profile else None
             cpu, wall = time.process_time(), time.perf_counter()
             if profile:
@@ -147,6 +155,7 @@ async def main(args: argparse.Namespace) -> None:
                 profile.disable()
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             event.remove(engine, "before_cursor_execute", count)
+            event.remove(engine, "after_cursor_execute", done)
             texts = [(s.chat_id, s.text) for s in fake.sent if "#" in (s.text or "")]
             n = len(puts)
             print(
@@ -158,11 +167,15 @@ async def main(args: argparse.Namespace) -> None:
                 f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
             )
             batches, written = writer.batches - batches, writer.puts - written
+            held = writer.turn_seconds - held
             print(
-                f"{written} PUTs in {batches} write turns ({written / max(batches, 1):.1f} a turn)"
+                f"{written} PUTs in {batches} write turns ({written / max(batches, 1):.1f} a "
+                f"turn), the turn held {held / max(batches, 1) * 1000:.1f} ms a turn, "
+                f"{held / max(written, 1) * 1000:.2f} ms a PUT"
             )
             for kind, times in kinds.most_common():
-                print(f"  {times / n:6.2f} a PUT  {kind}")
+                each = spent[kind] / times * 1000
+                print(f"  {times / n:6.2f} a PUT  {each:6.2f} ms in the driver each  {kind}")
             if profile:
                 profile.dump_stats(args.profile)
                 pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +53,9 @@ _ORDERS = Order.__table__  # type: ignore[attr-defined]
 _HISTORY = OrderStatusChange.__table__  # type: ignore[attr-defined]
 _IDENTITIES = Identity.__table__  # type: ignore[attr-defined]
 _CUSTOMERS = Customer.__table__  # type: ignore[attr-defined]
-BATCH = 256  # PUTs a write turn at most: the turn is shared with webhooks and the router
+# PUTs a write turn at most: the turn is shared with the webhooks' acks and the router
+# (bench/notices_inprocess.py prints how long the turns were held).
+BATCH = 64
 ATTEMPTS = 3
 
 
@@ -318,6 +321,7 @@ class OrderPuts:
             0  # write turns taken, and the PUTs they carried (bench/notices_inprocess.py)
         )
         self.puts = 0
+        self.turn_seconds = 0.0  # wall time holding the write turn, all batches
 
     async def put(self, put: OrderPut) -> OrderPutResult:
         """The PUT's result once its batch is committed."""
@@ -346,8 +350,12 @@ class OrderPuts:
         between the batch's reads and its writes ("database is locked" never reaches a
         caller); another process's commit in between is retried by `_write`."""
         async with self._db.writing():
-            async with unit_of_work(self._db, self._queue, self._broker) as session:
-                return await write_puts(session, puts, self._rules())
+            began = time.perf_counter()
+            try:
+                async with unit_of_work(self._db, self._queue, self._broker) as session:
+                    return await write_puts(session, puts, self._rules())
+            finally:
+                self.turn_seconds += time.perf_counter() - began
 
     async def _write(self, batch: list[tuple[OrderPut, asyncio.Future[OrderPutResult]]]) -> None:
         puts = [put for put, _ in batch]
