@@ -106,7 +106,7 @@ async def main(args: argparse.Namespace) -> None:
             telegram_webhook_secret="bench",
             telegram_api_url=fake.base_url,
         )
-        running = await start_hub(settings)
+        running = await start_hub(settings, with_worker=not args.no_sends)
         try:
             api = await make_api(running, "bench@example.com", "Bench", role="admin")
             assert api.token is not None
@@ -147,7 +147,9 @@ async def main(args: argparse.Namespace) -> None:
             else:
                 codes = await _put_all(running.url, api.token, puts, args.connections)
             answered = time.perf_counter() - wall
-            while sum(1 for s in fake.sent if "#" in (s.text or "")) < len(puts):
+            while not args.no_sends and sum(1 for s in fake.sent if "#" in (s.text or "")) < len(
+                puts
+            ):
                 if time.perf_counter() - wall > args.timeout:
                     break
                 await asyncio.sleep(0.05)
@@ -191,6 +193,9 @@ if __name__ == "__main__":
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument(
         "--direct", action="store_true", help="hand the notify PUTs to the writer, no HTTP"
+    )
+    parser.add_argument(
+        "--no-sends", action="store_true", help="no consumers: the PUTs' own cost, nothing sent"
     )
     parser.add_argument("--profile", help="write a cProfile of the notice phase here")
     parser.add_argument("--top", type=int, default=40)
