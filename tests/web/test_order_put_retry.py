@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 import hub.actions.order_puts as order_puts
@@ -179,3 +179,47 @@ async def test_two_writers_racing_on_one_status_tell_once(
 
     await eventually(all_sent, what="a notice to every customer")
     assert all(len(sent_to(fake_telegram, u)) == 1 for u in users)
+
+
+async def test_puts_that_arrive_together_share_one_turn_and_a_few_statements(
+    hub: RunningHub, api: Api, fake_telegram: FakeTelegramAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten status changes of known customers handed over at once: one batch, written in a
+    handful of statements for all ten (not ~20 each), every one told."""
+    users = list(range(9500, 9510))
+    for user in users:
+        await put_order(api, str(user), user, "processing")
+    writer = hub.runner.app[ORDER_PUTS]
+    before = writer.batches
+    statements: list[str] = []
+    real = order_puts.write_puts
+
+    def count(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        statements.append(sql)
+
+    async def counted(session: Any, puts: Any, rules: Any) -> Any:
+        """The batch's own connection only: not the consumers polling beside it."""
+        connection = await session.connection()
+        event.listen(connection.sync_connection, "before_cursor_execute", count)
+        return await real(session, puts, rules)
+
+    monkeypatch.setattr(order_puts, "write_puts", counted)
+
+    def put(user: int) -> Any:
+        data = OrderInput(str(user), "shipped", OrderCustomer(telegram_id=str(user)))
+        return writer.put(order_puts.OrderPut(data, notify=True))
+
+    results = await asyncio.gather(*(put(u) for u in users))
+    assert writer.batches == before + 1
+    assert all(r.notice is not None and r.notice.queued for r in results)
+    assert [r.order.number for r in results] == [str(u) for u in users]
+    assert [r.history[-1].status for r in results] == ["shipped"] * len(users)
+    # Reads: identities, customers, orders; for the notices told already, proven
+    # identities, latest inbound messages, threads. Writes: orders, history, conversations,
+    # messages, previews, notices; the history read back; webhooks and the queue (SQLite).
+    assert 10 <= len(statements) <= 16, statements
+
+    async def all_sent() -> bool:
+        return all(sent_to(fake_telegram, u) for u in users)
+
+    await eventually(all_sent, what="a notice to every customer")
