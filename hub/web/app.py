@@ -13,8 +13,9 @@ from hub.runtime.worker import start_consumers
 from hub.settings import Settings
 from hub.web import demo, feeds, i18n, inbox, ops, security_headers, webhooks
 from hub.web.api import routes as api_routes
+from hub.web.api.orders import order_puts
 from hub.web.inbox import attachments
-from hub.web.keys import HUB, LOGIN_LIMITER, TEMPLATES, WEBCHAT_LIMITS
+from hub.web.keys import HUB, LOGIN_LIMITER, ORDER_PUTS, TEMPLATES, WEBCHAT_LIMITS
 from hub.web.login_limits import LoginLimiter
 from hub.web.middlewares import errors
 from hub.web.webchat import socket as webchat
@@ -50,9 +51,11 @@ def create_app(
     async def hub_context(app: web.Application) -> AsyncIterator[None]:
         hub: Hub = await open_hub(settings, run_migrations=migrate)
         app[HUB] = hub
+        app[ORDER_PUTS] = order_puts(hub)
         if with_worker:
             start_consumers(hub, role)
         yield
+        await app[ORDER_PUTS].drain()
         await close_hub(hub)
 
     app.cleanup_ctx.append(hub_context)
