@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import jinja2
 from aiohttp import web
 
+from hub.actions.reply_writer import ReplyWriter
 from hub.resources import static_dir, templates_dir
 from hub.runtime.services import Hub, close_hub, open_hub
 from hub.runtime.worker import start_consumers
@@ -14,7 +15,7 @@ from hub.settings import Settings
 from hub.web import demo, feeds, i18n, inbox, ops, security_headers, webhooks
 from hub.web.api import routes as api_routes
 from hub.web.inbox import attachments
-from hub.web.keys import HUB, LOGIN_LIMITER, TEMPLATES, WEBCHAT_LIMITS
+from hub.web.keys import HUB, LOGIN_LIMITER, REPLIES, TEMPLATES, WEBCHAT_LIMITS
 from hub.web.login_limits import LoginLimiter
 from hub.web.middlewares import errors
 from hub.web.webchat import socket as webchat
@@ -50,9 +51,11 @@ def create_app(
     async def hub_context(app: web.Application) -> AsyncIterator[None]:
         hub: Hub = await open_hub(settings, run_migrations=migrate)
         app[HUB] = hub
+        replies = app[REPLIES] = ReplyWriter(hub.db, hub.queue, hub.broker)
         if with_worker:
             start_consumers(hub, role)
         yield
+        await replies.close()
         await close_hub(hub)
 
     app.cleanup_ctx.append(hub_context)

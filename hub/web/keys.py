@@ -5,6 +5,7 @@ from __future__ import annotations
 import jinja2
 from aiohttp import web
 
+from hub.actions.reply_writer import ReplyWriter
 from hub.runtime.services import Hub
 from hub.web.login_limits import LoginLimiter
 from hub.web.webchat.limits import WebchatLimits
@@ -12,4 +13,6 @@ from hub.web.webchat.limits import WebchatLimits
 HUB = web.AppKey("hub", Hub)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 WEBCHAT_LIMITS = web.AppKey("webchat_limits", WebchatLimits)
+# This process's group commit of operator replies (API and inbox share it).
+REPLIES = web.AppKey("replies", ReplyWriter)
 LOGIN_LIMITER = web.AppKey("login_limiter", LoginLimiter)  # one budget for API and inbox
