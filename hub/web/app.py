@@ -15,9 +15,10 @@ from hub.settings import Settings
 from hub.web import demo, feeds, i18n, inbox, ops, security_headers, webhooks
 from hub.web.api import routes as api_routes
 from hub.web.inbox import attachments
-from hub.web.keys import HUB, LOGIN_LIMITER, REPLIES, TEMPLATES, WEBCHAT_LIMITS
+from hub.web.keys import HUB, LOGIN_LIMITER, REPLIES, TEMPLATES, TOKEN_LOOKUPS, WEBCHAT_LIMITS
 from hub.web.login_limits import LoginLimiter
 from hub.web.middlewares import errors
+from hub.web.token_lookups import TokenLookups
 from hub.web.webchat import socket as webchat
 from hub.web.webchat.limits import WebchatLimits
 
@@ -45,7 +46,8 @@ def create_app(
     """`with_worker` runs the consumers in this process too (`hub run`)."""
     app = web.Application(middlewares=[errors], client_max_size=settings.max_body_bytes)
     app[TEMPLATES] = templates()
-    app[WEBCHAT_LIMITS] = WebchatLimits()  # one set of web chat budgets per application
+    app[WEBCHAT_LIMITS] = WebchatLimits()
+    app[TOKEN_LOOKUPS] = TokenLookups()  # one set of web chat budgets per application
     security_headers.install(app)
 
     async def hub_context(app: web.Application) -> AsyncIterator[None]:
