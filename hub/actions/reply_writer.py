@@ -109,7 +109,7 @@ class _Planned:
 
 
 def check_reply_request(request: ReplyRequest) -> None:
-    """What needs no database: checked before the reply joins a batch."""
+    """What needs no database: the text, and the channel picked by hand."""
     check_reply_text(request.text)
     if request.channel is not None:
         valid_channel(request.channel)
@@ -134,6 +134,7 @@ async def plan(session: AsyncSession, requests: list[ReplyRequest]) -> list[_Pla
             continue
         customer_id, channel, status, address = row
         try:
+            check_reply_request(request)  # after the 404, as for a reply alone
             planned.append(await _route(session, request, customer_id, channel, status, address))
         except HubError as exc:
             planned.append(exc)
@@ -243,7 +244,6 @@ class ReplyWriter:
 
     async def reply(self, request: ReplyRequest) -> StoredReply:
         """Store the reply with whatever else is waiting; answers once it is committed."""
-        check_reply_request(request)
         future: asyncio.Future[StoredReply] = asyncio.get_running_loop().create_future()
         self._pending.append((request, future))
         if self._flusher is None or self._flusher.done():

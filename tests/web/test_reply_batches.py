@@ -91,11 +91,14 @@ async def test_one_write_turn_carries_the_batch_and_errors_stay_with_their_reply
         ReplyRequest(second.conversation_id, "two", api.operator_id),
         ReplyRequest(first.conversation_id, "three", api.operator_id, "email"),
         ReplyRequest(second.conversation_id, "four", api.operator_id, "telegram"),
+        ReplyRequest(424242, "   ", api.operator_id),  # 404 before the text, as alone
+        ReplyRequest(second.conversation_id, "   ", api.operator_id),
     ]
     outcomes = await asyncio.gather(*(writer.reply(r) for r in requests), return_exceptions=True)
     assert sizes == [3]  # the three that can go, in one write turn
-    one, lost, two, by_mail, four = outcomes
-    assert isinstance(lost, NotFound)
+    one, lost, two, by_mail, four, blank_lost, blank = outcomes
+    assert isinstance(lost, NotFound) and isinstance(blank_lost, NotFound)
+    assert isinstance(blank, InvalidInput) and "empty" in blank.message
     assert isinstance(by_mail, InvalidInput) and "email" in by_mail.message
     assert isinstance(one, StoredReply) and isinstance(two, StoredReply)
     assert isinstance(four, StoredReply)
