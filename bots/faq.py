@@ -2,25 +2,28 @@
 
 An entry has question variants in any language, an answer per locale, and maybe the
 intents it answers (`intent: return_refund`, see bots/intents.LABELS). A message matches the
-closest variant (difflib's ratio over normalised text, or most of the variant's words
-present, typos allowed) above a threshold, or else an entry listing the message's intent;
-otherwise the bot passes.
+entry most similar to it (bots/faq_index.py: TF-IDF cosine over character n-grams in both
+alphabets, against each variant and against all of an entry's wordings together) when the
+similarity reaches THRESHOLD, or else an entry listing the message's intent; otherwise the
+bot passes.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from pathlib import Path
 
+from bots.faq_index import SimilarityIndex
 from bots.intents import classify
-from bots.words import Lexicon, words
 from hub.domain.bots import BotContext, BotOutcome, BotText
+from hub.domain.notes import Note, NoteParam
 
-THRESHOLD = 0.75
-# An FAQ is asked in a sentence or two: the fuzzy matching (the bots' costliest reading,
-# per word pair) reads only this much of a message.
+# Chosen on tests/bots/faq_cases.tsv (docs/BOTS.md has the precision/recall curve): the
+# lowest cosine at which a near-miss ("сколько стоит чайник" against "сколько стоит
+# доставка") no longer passes more often than a paraphrase fails.
+THRESHOLD = 0.38
+# An FAQ is asked in a sentence or two: the matching reads only this much of a message
+# (its cost grows with the text's n-grams).
 FAQ_CHARS = 500
 
 
@@ -49,25 +52,25 @@ def parse_faq(text: str) -> list[Entry]:
     return [e for e in entries if e.variants and e.answers]
 
 
-@functools.lru_cache(maxsize=4096)
-def _word(word: str) -> Lexicon:
-    return Lexicon([word])
-
-
-def similarity(message: str, variant: str) -> float:
-    said, asked = words(message), words(variant)
-    if not said or not asked:
-        return 0.0
-    ratio = SequenceMatcher(None, " ".join(said), " ".join(asked)).ratio()
-    present = sum(1 for w in asked if _word(w).match_any(said)) / len(asked)
-    return max(ratio, present if len(asked) >= 3 else 0.0)
-
-
 class FaqBot:
     name = "faq"
 
     def __init__(self, entries: list[Entry]) -> None:
         self.entries = entries
+        # One document per variant, and one per entry with all its variants: a message
+        # that mixes two wordings of the same entry ("how many days is delivery") is
+        # closer to the whole entry than to either wording.
+        docs: list[str] = []
+        self._docs: list[tuple[Entry, str]] = []  # (entry, its variant; "": all of them)
+        groups: list[int] = []
+        for number, entry in enumerate(entries):
+            for variant in entry.variants:
+                docs.append(variant)
+                self._docs.append((entry, variant))
+            docs.append(" ".join(entry.variants))
+            self._docs.append((entry, ""))
+            groups += [number] * (len(entry.variants) + 1)
+        self._index = SimilarityIndex(docs, groups)
         self._seen: dict[str, tuple[float, Entry, str] | None] = {}
 
     @classmethod
@@ -75,7 +78,8 @@ class FaqBot:
         return cls(parse_faq(path.read_text(encoding="utf-8")))
 
     def prepare(self, text: str) -> None:
-        """Fills the word-matching cache in a worker thread (`hub.domain.bots.Preparing`)."""
+        """Reads `text` in a worker thread (`hub.domain.bots.Preparing`): the per-word
+        n-gram cache fills there, not on the event loop."""
         self._best(text)
 
     def _best(self, text: str) -> tuple[float, Entry, str] | None:
@@ -89,27 +93,35 @@ class FaqBot:
         return found
 
     def _closest(self, text: str) -> tuple[float, Entry, str] | None:
-        best: tuple[float, Entry, str] | None = None
-        for entry in self.entries:
-            for variant in entry.variants:
-                score = similarity(text[:FAQ_CHARS], variant)
-                if best is None or score > best[0]:
-                    best = (score, entry, variant)
-        return best
+        """The most similar entry, its similarity and which wording was closest."""
+        if not self._docs:
+            return None
+        scores = self._index.scores(text[:FAQ_CHARS])
+        best = max(range(len(scores)), key=scores.__getitem__)
+        entry, variant = self._docs[best]
+        return scores[best], entry, variant
 
     async def handle(self, ctx: BotContext) -> BotOutcome:
         best = self._best(ctx.text)
         if best is not None and best[0] >= THRESHOLD:
             score, entry, variant = best
-            return await self._answer(ctx, entry, f"matched '{variant}' ({score:.2f})")
+            found: dict[str, NoteParam] = {"title": entry.title, "score": score}
+            if variant:
+                found["variant"] = variant
+            key = "faq.variant" if variant else "faq.entry"
+            return await self._answer(ctx, entry, Note(key, found))
         intent = classify(ctx.text)
         for entry in self.entries:
             if intent.label in entry.intents:
-                why = f"intent {intent.label} ({intent.confidence:.2f})"
-                return await self._answer(ctx, entry, why)
+                why: dict[str, NoteParam] = {
+                    "title": entry.title,
+                    "intent": Note(f"intent.{intent.label}"),
+                    "confidence": intent.confidence,
+                }
+                return await self._answer(ctx, entry, Note("faq.intent", why))
         return BotOutcome.PASSED
 
-    async def _answer(self, ctx: BotContext, entry: Entry, why: str) -> BotOutcome:
+    async def _answer(self, ctx: BotContext, entry: Entry, why: Note) -> BotOutcome:
         answer = entry.answers.get(ctx.customer.locale) or next(iter(entry.answers.values()))
-        await ctx.reply(BotText("faq_answer", {"answer": answer}), f"faq: '{entry.title}', {why}")
+        await ctx.reply(BotText("faq_answer", {"answer": answer}), why)
         return BotOutcome.ANSWERED

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bots.intents import classify, wants_a_person
 from hub.domain.bots import BotContext, BotOutcome, BotText
+from hub.domain.notes import Note, NoteParam
 
 # Topics the bots cannot settle themselves (a person must act: cancel, refund, re-send...)
 # unless the shop's FAQ answers them (the FAQ bot is asked before `TopicBot`).
@@ -38,7 +39,7 @@ class HandoffBot:
         asked = wants_a_person(ctx.text)
         if asked is None:
             return BotOutcome.PASSED
-        await ctx.handoff(BotText("handoff"), f"handoff: the customer asked for a person ({asked})")
+        await ctx.handoff(BotText("handoff"), Note("bot.asked_for_person", {"why": asked}))
         return BotOutcome.HANDED_OFF
 
 
@@ -51,14 +52,17 @@ class TopicBot:
 
     async def handle(self, ctx: BotContext) -> BotOutcome:
         intent = classify(ctx.text)
-        note = f"intent {intent.label} ({intent.confidence:.2f})"
+        read: dict[str, NoteParam] = {
+            "intent": Note(f"intent.{intent.label}"),
+            "confidence": intent.confidence,
+        }
         if intent.label in ("greeting", "thanks"):
-            await ctx.reply(BotText(f"bot_{intent.label}"), note)
+            await ctx.reply(BotText(f"bot_{intent.label}"), Note("bot.intent", read))
             return BotOutcome.ANSWERED
         if intent.label not in TOPICS:
             return BotOutcome.PASSED
         await ctx.label(f"intent:{intent.label}")
-        await ctx.handoff(BotText("handoff"), f"handoff: {note}, which the FAQ does not answer")
+        await ctx.handoff(BotText("handoff"), Note("bot.topic_handoff", read))
         return BotOutcome.HANDED_OFF
 
 
@@ -70,5 +74,5 @@ class FallbackBot:
 
     async def handle(self, ctx: BotContext) -> BotOutcome:
         if not ctx.conversation.hands_off_if_unanswered:
-            await ctx.reply(BotText("not_understood"), "no bot matched this message")
+            await ctx.reply(BotText("not_understood"), Note("bot.not_understood"))
         return BotOutcome.UNANSWERED

@@ -13,6 +13,7 @@ import re
 from bots.entities import order_numbers
 from bots.intents import classify
 from hub.domain.bots import BotContext, BotOutcome, BotText, order_view
+from hub.domain.notes import Note
 
 MAX_LISTED = 5
 _BARE_NUMBER = re.compile(r"\W*(?:order|заказ|zakaz)?\W*[a-z]{0,4}-?\d[\d-]*\W*", re.IGNORECASE)
@@ -30,7 +31,7 @@ class OrderStatusBot:
         intent = classify(ctx.text)
         if intent.label != "order_status":
             return await self._picked(ctx)
-        matched = f"matched intent order_status ({intent.confidence:.2f})"
+        matched = Note("order.matched_intent", {"confidence": intent.confidence})
         orders = await ctx.orders()
         numbers = order_numbers(ctx.text, [o.number for o in orders])
         if numbers:
@@ -47,43 +48,43 @@ class OrderStatusBot:
         own = {o.number for o in orders}
         if not numbers or numbers[0] not in own:
             return BotOutcome.PASSED
-        return await self._one(ctx, numbers, "matched one of the customer's order numbers", True)
+        return await self._one(ctx, numbers, Note("order.matched_number"), True)
 
     async def _one(
-        self, ctx: BotContext, numbers: tuple[str, ...], matched: str, has_orders: bool
+        self, ctx: BotContext, numbers: tuple[str, ...], matched: Note, has_orders: bool
     ) -> BotOutcome:
         for number in numbers:
             order = await ctx.order(number)
             if order is not None:
                 await ctx.reply(
                     BotText("order_status", {"order": order_view(order)}),
-                    f"order status: {matched}, order {order.number}",
+                    Note("order.found", {"matched": matched, "number": order.number}),
                 )
                 return BotOutcome.ANSWERED
         if not has_orders:
-            return await self._sign_in(ctx, matched, f"order {numbers[0]}")
+            asked = Note("order.asked_number", {"number": numbers[0]})
+            return await self._sign_in(ctx, matched, asked)
         # Someone else's order and no order at all get the very same answer.
         await ctx.reply(
             BotText("order_not_found", {"number": numbers[0]}),
-            f"order status: {matched}, order {numbers[0]} not among this customer's",
+            Note("order.not_theirs", {"matched": matched, "number": numbers[0]}),
         )
         return BotOutcome.UNANSWERED
 
-    async def _sign_in(self, ctx: BotContext, matched: str, asked: str) -> BotOutcome:
+    async def _sign_in(self, ctx: BotContext, matched: Note, asked: Note) -> BotOutcome:
         """No order is known to be this customer's (an anonymous or claimed visitor, or an
         address no order names): how to be recognised, never "not among your orders", which
         would be wrong about a real order and would tell a stranger which numbers exist."""
         await ctx.reply(
             BotText("order_sign_in"),
-            f"order status: {matched}, {asked}: no order is known to be this "
-            "customer's; asked them to sign in or write from the order's phone or email",
+            Note("order.sign_in", {"matched": matched, "asked": asked}),
         )
         return BotOutcome.UNANSWERED
 
-    async def _latest(self, ctx: BotContext, matched: str) -> BotOutcome:
+    async def _latest(self, ctx: BotContext, matched: Note) -> BotOutcome:
         orders = await ctx.orders()
         if not orders:
-            return await self._sign_in(ctx, matched, "latest order")
+            return await self._sign_in(ctx, matched, Note("order.asked_latest"))
         open_orders = [o for o in orders if o.is_open]
         if len(open_orders) > 1:
             shown = open_orders[:MAX_LISTED]
@@ -95,12 +96,12 @@ class OrderStatusBot:
                         "more": len(open_orders) > len(shown),
                     },
                 ),
-                f"order status: {matched}, {len(open_orders)} open orders listed",
+                Note("order.listed", {"matched": matched, "count": len(open_orders)}),
             )
             return BotOutcome.ANSWERED
         order = open_orders[0] if open_orders else orders[0]
         await ctx.reply(
             BotText("order_status", {"order": order_view(order)}),
-            f"order status: {matched}, latest order {order.number}",
+            Note("order.latest", {"matched": matched, "number": order.number}),
         )
         return BotOutcome.ANSWERED

@@ -85,7 +85,9 @@ class RedisBroker(LocalFanout):
                     await pubsub.subscribe(CHANNEL)
                     self._ready.set()
                     async for message in pubsub.listen():
-                        if message.get("type") == "message":
+                        # Decoded only for someone listening here: a process without
+                        # an open inbox or web chat gets every event of the hub.
+                        if message.get("type") == "message" and self._subscribers:
                             self.deliver(Event.from_json(message["data"]))
             except asyncio.CancelledError:
                 raise

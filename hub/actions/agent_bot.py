@@ -28,10 +28,12 @@ from sqlmodel import col
 from hub.actions.bots import wants_an_answer
 from hub.actions.conversations import changed
 from hub.actions.replies import do_add_note, do_reply
+from hub.actions.system_notes import do_add_system_note
 from hub.actions.texts import pick_locale, render
 from hub.actions.unit import defer_job
 from hub.domain import events
 from hub.domain.messages import Routed
+from hub.domain.notes import Note
 from hub.domain.types import ConversationStatus, SenderType
 from hub.errors import AccessDenied, HubError
 from hub.models import AgentBotToken, AgentBotWait, Conversation, Customer, Message
@@ -181,7 +183,7 @@ async def do_bot_reply(
 
 
 async def do_hand_off(
-    session: AsyncSession, conversation: Conversation, why: str, *, tell_customer: bool = False
+    session: AsyncSession, conversation: Conversation, why: Note, *, tell_customer: bool = False
 ) -> Conversation:
     """The same handoff the built-in bots make: no longer with the bot, open (a resolved
     one stays resolved), waiting for a person; `why` goes on the thread as a system note.
@@ -196,8 +198,8 @@ async def do_hand_off(
         conversation.snooze_until = None
     changed(session, conversation)
     await stop_waiting(session, conversation.id or 0)
-    await do_add_note(session, conversation, f"🤖 handoff: {why}", sender_type=SenderType.SYSTEM)
-    log.info("agent bot handoff", extra={"conversation_id": conversation.id, "why": why})
+    await do_add_system_note(session, conversation, why)
+    log.info("agent bot handoff", extra={"conversation_id": conversation.id, "why": why.key})
     return conversation
 
 
@@ -219,9 +221,9 @@ async def do_bot_hand_off(
 ) -> Conversation:
     """The bot asks for a person (its reason, if it gave one, goes on the note)."""
     access_bot_conversation(conversation)
-    why = "the external bot handed the conversation to a person"
+    why = Note("agent_bot.handoff")
     if reason and reason.strip():
-        why += f": {reason.strip()[:MAX_REASON_CHARS]}"
+        why = Note("agent_bot.handoff_reason", {"reason": reason.strip()[:MAX_REASON_CHARS]})
     return await do_hand_off(session, conversation, why)
 
 
@@ -239,7 +241,7 @@ async def do_hand_off_overdue(session: AsyncSession, now: datetime, timeout: flo
         conversation = await session.get(Conversation, conversation_id)
         if conversation is None or not with_bot(conversation):
             continue  # a person took it over or resolved it meanwhile: nothing to hand off
-        why = f"the external bot did not answer within {timeout:g} s"
+        why = Note("agent_bot.timeout", {"seconds": float(timeout)})
         await do_hand_off(session, conversation, why, tell_customer=True)
         handed.append(conversation_id)
     return handed
@@ -288,6 +290,6 @@ async def do_hand_off_unreachable(session: AsyncSession, conversation_id: int, e
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None or not with_bot(conversation):
         return False
-    why = f"the external bot could not be reached ({error})"
+    why = Note("agent_bot.unreachable", {"error": error})
     await do_hand_off(session, conversation, why, tell_customer=True)
     return True

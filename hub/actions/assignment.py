@@ -16,8 +16,9 @@ from sqlmodel import col
 
 from hub.actions.conversations import changed
 from hub.actions.out_of_hours import out_of_hours_reply
-from hub.actions.replies import do_add_note
-from hub.domain.types import ConversationStatus, SenderType
+from hub.actions.system_notes import do_add_system_note
+from hub.domain.notes import Note
+from hub.domain.types import ConversationStatus
 from hub.models import (
     Conversation,
     HubSetting,
@@ -197,17 +198,14 @@ async def assign_waiting(
         last_of[key] = pick
         load[pick] += 1
         assigned += 1
-        team = f", team {conversation.team_id}" if conversation.team_id else ""
+        name = names.get(pick, pick)
+        note = Note("assign.round_robin", {"name": name})
         if conversation.team_id:
             found = await session.get(Team, conversation.team_id)
-            team = f", team {found.name}" if found else team
+            team = found.name if found else conversation.team_id
+            note = Note("assign.round_robin_team", {"name": name, "team": team})
         changed(session, conversation)
-        await do_add_note(
-            session,
-            conversation,
-            f"Auto-assigned to {names.get(pick, pick)} (round robin among online operators{team})",
-            sender_type=SenderType.SYSTEM,
-        )
+        await do_add_system_note(session, conversation, note)
     for key, operator_id in last_of.items():
         await _put(session, key, str(operator_id))
     return assigned

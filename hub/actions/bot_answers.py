@@ -16,14 +16,16 @@ from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from hub.actions.system_notes import note_row
 from hub.actions.unit import defer_send, record
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.messages import PREVIEW_CHARS, Routed
+from hub.domain.notes import Note
 from hub.domain.types import ConversationStatus, Direction, MessageStatus, SenderType
-from hub.models import ConversationLabel, Message
+from hub.models import ConversationLabel, Message, MessageNote
 from hub.models.base import utcnow
-from hub.models.tables import CONVERSATIONS, MESSAGES
+from hub.models.tables import CONVERSATIONS, MESSAGES, core_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,8 @@ class BotState:
 class PlannedText:
     text: str
     private: bool = False  # a note for operators (what the bot matched), never sent
+    # The note as a key and parameters (hub.actions.system_notes): `text` is its English.
+    note: Note | None = None
 
 
 @dataclass(slots=True)
@@ -142,7 +146,16 @@ async def store_answers(session: AsyncSession, turns: Sequence[PlannedTurn]) -> 
         and answer_key(t.question.message_id) not in answered
     ]
     now = utcnow()
-    for message in await _insert_messages(session, _rows(kept, now)):
+    stored_messages = await _insert_messages(session, _rows(kept, now))
+    pieces = [piece for turn in kept for piece in turn.texts]
+    notes = [
+        note_row(message.id or 0, piece.note).model_dump()
+        for message, piece in zip(stored_messages, pieces, strict=True)
+        if piece.note is not None
+    ]
+    if notes:
+        await session.execute(insert(core_table(MessageNote)), notes)
+    for message in stored_messages:
         record(
             session,
             Event(

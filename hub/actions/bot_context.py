@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from hub.domain.bots import BotConversation, BotCustomer, BotOrder, BotStatusChange, BotText
+from hub.domain.notes import Note
 from hub.models import Order, OrderStatusChange
 from hub.queries.customers import order_history
 
@@ -74,7 +75,7 @@ class Turn:
     # False for a web chat visitor linked to the customer by an unproven claim (identify
     # without the shop's identity_hash): they see no order, as if the customer had none.
     sees_orders: bool = True
-    acts: list[tuple[BotText, str]] = field(default_factory=list)
+    acts: list[tuple[BotText, str | Note]] = field(default_factory=list)
     handed_off: bool = False
     labels: list[str] = field(default_factory=list)
     # The customer's orders when the runner read them with the rest of its batch
@@ -97,10 +98,10 @@ class Turn:
         found = await load_bot_orders(self.session, self.customer.id, number.strip())
         return found[0] if found else None
 
-    async def reply(self, text: BotText, note: str) -> None:
+    async def reply(self, text: BotText, note: str | Note) -> None:
         self.acts.append((text, note))
 
-    async def handoff(self, text: BotText, note: str) -> None:
+    async def handoff(self, text: BotText, note: str | Note) -> None:
         self.acts.append((text, note))
         self.handed_off = True
 

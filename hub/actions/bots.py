@@ -37,6 +37,7 @@ from hub.actions.bot_answers import (
 )
 from hub.actions.bot_context import Turn, load_orders_of
 from hub.actions.channel_state import whatsapp_window_open
+from hub.actions.system_notes import english
 from hub.actions.texts import pick_locale, render
 from hub.actions.unit import commit_and_publish
 from hub.db import Database
@@ -51,6 +52,7 @@ from hub.domain.bots import (
     Preparing,
 )
 from hub.domain.messages import InboundMessage, Routed
+from hub.domain.notes import Note
 from hub.domain.types import Channel, ConversationStatus, Direction
 from hub.models import Customer, Identity
 from hub.queue.port import QueueBackend
@@ -251,7 +253,7 @@ class BotRunner:
                             {"channel": question.inbound.channel.value, **template.variables},
                         )
                     ),
-                    PlannedText(f"🤖 {note}"[:NOTE_CHARS], private=True),
+                    _note(note),
                 )
                 if piece.text.strip()
             ]
@@ -265,7 +267,7 @@ class BotRunner:
         ):
             # Only an old redelivered message meets this: say nothing the provider refuses.
             texts = [t for t in texts if t.private]
-            texts.append(PlannedText("🤖 not sent: the WhatsApp 24-hour window is closed", True))
+            texts.append(_note(Note("bot.whatsapp_closed")))
         return PlannedTurn(question, texts, after, labels=turn.labels)
 
     def _prepare(self, text: str) -> None:
@@ -298,6 +300,15 @@ class BotRunner:
         return BotOutcome.PASSED
 
 
+def _note(note: str | Note) -> PlannedText:
+    """The private note beside a bot's message: "🤖 " and what the bot said it matched, in
+    each operator's language when the bot gave a `Note` (hub.actions.system_notes)."""
+    if isinstance(note, str):
+        return PlannedText(f"🤖 {note}"[:NOTE_CHARS], private=True)
+    wrapped = Note("bot.note", {"note": note})
+    return PlannedText(english(wrapped)[:NOTE_CHARS], private=True, note=wrapped)
+
+
 def _bot_text(question: Routed) -> str:
     return question.inbound.text[:BOT_TEXT_CHARS]
 
@@ -313,7 +324,7 @@ def _state_after(turn: Turn, outcome: BotOutcome, state: BotState) -> BotState:
     if outcome is BotOutcome.UNANSWERED:
         if turn.conversation.hands_off_if_unanswered:
             turns = UNANSWERED_TURNS_BEFORE_HANDOFF
-            note = f"handoff: {turns} turns in a row the bots could not answer"
+            note = Note("bot.unanswered_handoff", {"turns": turns})
             turn.acts.append((BotText("handoff"), note))
             return BotState(active=False, unanswered=0)
         return BotState(active=True, unanswered=state.unanswered + 1)

@@ -21,9 +21,11 @@ from hub import metrics
 from hub.actions.assignment import BATCH, CURSOR, RoutingTimes
 from hub.actions.conversations import changed
 from hub.actions.out_of_hours import out_of_hours_reply
-from hub.actions.replies import do_add_note, do_reply
+from hub.actions.replies import do_reply
 from hub.actions.rules import list_rules
+from hub.actions.system_notes import do_add_system_note
 from hub.actions.teams import do_set_priority, do_set_team
+from hub.domain.notes import Note
 from hub.domain.rules import (
     AddLabel,
     AssignTo,
@@ -173,15 +175,12 @@ async def _apply_rules(
             try:
                 done.append(await _apply(session, conversation, message, action))
             except HubError as exc:  # a deleted team or operator: the rest still runs
-                done.append(f"skipped ({exc})")
+                done.append(Note("rule.skipped", {"error": str(exc)}))
         added = {a.label for a in rule.then if isinstance(a, AddLabel)}
         if added:  # a label this rule added may feed the next rule
             facts = replace(facts, labels=facts.labels | added)
-        await do_add_note(
-            session,
-            conversation,
-            f"Rule “{name}”: {'; '.join(done)}",
-            sender_type=SenderType.SYSTEM,
+        await do_add_system_note(
+            session, conversation, Note("rule.fired", {"name": name, "actions": tuple(done)})
         )
         log.info("rule %r fired on conversation %s", name, conversation.id)
         metrics.routing_actions.labels("rule_fired").inc()
@@ -189,7 +188,7 @@ async def _apply_rules(
 
 async def _apply(
     session: AsyncSession, conversation: Conversation, message: Message, action: object
-) -> str:
+) -> Note:
     match action:
         case AddLabel(label=label):
             present = await session.get(ConversationLabel, (conversation.id, label))
@@ -197,25 +196,25 @@ async def _apply(
                 session.add(ConversationLabel(conversation_id=conversation.id, label=label))  # type: ignore[arg-type]
                 changed(session, conversation)
                 await session.flush()
-            return f"label {label}"
+            return Note("rule.label", {"label": label})
         case AssignTo(operator_id=operator_id):
             operator = await session.get(Operator, operator_id)
             if operator is None or operator.disabled:
-                return f"skipped (operator {operator_id} is gone or disabled)"
+                return Note("rule.operator_gone", {"id": operator_id})
             conversation.assignee_id = operator_id
             conversation.routed_at = conversation.routed_at or message.created_at
             changed(session, conversation)
-            return f"assigned to {operator.name}"
+            return Note("rule.assigned", {"name": operator.name})
         case SetTeam(team_id=team_id):
             await do_set_team(session, conversation, team_id)
             team = await session.get(Team, team_id)
-            return f"team {team.name if team else team_id}"
+            return Note("rule.team", {"team": team.name if team else team_id})
         case SetPriority(priority=priority):
             do_set_priority(session, conversation, priority)
-            return f"priority {priority}"
+            return Note("rule.priority", {"priority": Note(f"priority.{priority}")})
         case SendReply(text=text):
             await do_reply(
                 session, conversation, text, sender_type=SenderType.SYSTEM, channel=message.channel
             )
-            return "replied"
+            return Note("rule.replied")
     raise TypeError(f"unknown rule action {action!r}")

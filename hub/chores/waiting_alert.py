@@ -20,14 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from hub import metrics
-from hub.actions.replies import do_add_note
+from hub.actions.system_notes import do_add_system_note
 from hub.actions.texts import render
 from hub.actions.unit import commit_and_publish
 from hub.chores.periodic import every
 from hub.db import Database
 from hub.domain.messages import MailThread, OutboundMessage
+from hub.domain.notes import Note
 from hub.domain.ports import SendingAdapter
-from hub.domain.types import Channel, ConversationStatus, SenderType
+from hub.domain.types import Channel, ConversationStatus
 from hub.errors import ProviderError
 from hub.models import Conversation, Customer, Operator
 from hub.models.base import utcnow
@@ -88,11 +89,10 @@ async def claim_alerts(session: AsyncSession, now: datetime, after: timedelta) -
             continue
         waited = int((now - since).total_seconds() // 60)
         name = customer.name or f"#{customer.id}"
-        await do_add_note(
+        await do_add_system_note(
             session,
             conversation,
-            f"Waiting alert emailed to {operator.name}: the customer waited {waited} min",
-            sender_type=SenderType.SYSTEM,
+            Note("waiting.alert_emailed", {"name": operator.name, "minutes": waited}),
         )
         alerts.append(Alert(conversation.id or 0, operator.email, operator.locale, name, waited))
     return alerts

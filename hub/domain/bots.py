@@ -16,6 +16,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from hub.domain.notes import Note
+
 # A conversation goes to a person after this many customer turns in a row that no bot
 # could answer (the hub applies it, whichever bot said it could not help).
 UNANSWERED_TURNS_BEFORE_HANDOFF = 2
@@ -119,11 +121,13 @@ class BotContext(Protocol):
         belongs to someone else: the two cases must look the same to the customer)."""
         ...
 
-    async def reply(self, text: BotText, note: str) -> None:
-        """Answer the customer; `note` (what was matched) is shown to operators only."""
+    async def reply(self, text: BotText, note: str | Note) -> None:
+        """Answer the customer; `note` (what was matched) is shown to operators only: a
+        `Note` (a key of `templates/notes/`) reads in each operator's language, a plain
+        string as it is."""
         ...
 
-    async def handoff(self, text: BotText, note: str) -> None:
+    async def handoff(self, text: BotText, note: str | Note) -> None:
         """Say `text`, then leave the conversation to a person (open, unassigned)."""
         ...
 

@@ -9,6 +9,7 @@ from hub.models.customers import Customer, CustomerEvent, Identity, MergeSuggest
 from hub.models.feeds import FeedDelivery, FeedOrderLink
 from hub.models.macros import Macro
 from hub.models.messages import Message
+from hub.models.notes import MessageNote
 from hub.models.operators import ApiToken, CannedResponse, HubSetting, Operator
 from hub.models.orders import Order, OrderNotification, OrderStatusChange
 from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
@@ -38,6 +39,7 @@ __all__ = [
     "Macro",
     "MergeSuggestion",
     "Message",
+    "MessageNote",
     "MessageNoteKind",
     "MessageSource",
     "Operator",

@@ -184,11 +184,6 @@ async def read_markers(
     return {conversation_id: at for conversation_id, at in rows}
 
 
-def unread(conversation: Conversation, markers: dict[int, datetime]) -> bool:
-    seen = markers.get(conversation.id or 0)
-    return seen is None or conversation.last_message_at > seen
-
-
 COUNT_CAP = 1000  # a tab shows "1000+" beyond this
 
 

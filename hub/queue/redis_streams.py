@@ -16,7 +16,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import QueueUnavailable
@@ -174,6 +174,7 @@ class RedisStreamsQueue:
     async def start(self) -> None:
         for queue in QUEUES:
             await self._ensure_groups(queue)
+        await self.redis.script_load(_ENQUEUE)  # the webhooks' EVALSHA finds it at once
 
     async def close(self) -> None:
         await self._commits.drain()
@@ -198,14 +199,27 @@ class RedisStreamsQueue:
         await self._commits.enqueue(queue, jobs)
 
     async def _write_batch(self, batch: Batch) -> None:
-        """Every enqueue waiting right now in one round trip (concurrent webhooks)."""
+        """Every enqueue waiting right now in one round trip (concurrent webhooks).
+
+        EVALSHA straight into the pipeline: a registered Script would make the pipeline
+        ask SCRIPT EXISTS first, a second round trip per batch on every webhook's path. A
+        Redis that lost its scripts (restart, SCRIPT FLUSH) answers NOSCRIPT to all of the
+        batch, so nothing of it was written: load the script and send it again."""
+        try:
+            await self._send_batch(batch)
+        except NoScriptError:
+            await self.redis.script_load(_ENQUEUE)
+            await self._send_batch(batch)
+
+    async def _send_batch(self, batch: Batch) -> None:
         stamp = repr(time.time())
+        sha = self._enqueue.sha
         async with self.redis.pipeline(transaction=False) as pipe:
             for queue, job in batch:
                 keys = [self._stream(queue, partition_of(job.key, self.partitions))]
                 if job.dedupe_key is not None:
                     keys.append(f"hub:dedupe:{queue}:{job.dedupe_key}")
-                await self._enqueue(keys, [job.payload, stamp, DEDUPE_SECONDS], pipe)
+                pipe.evalsha(sha, len(keys), *keys, job.payload, stamp, DEDUPE_SECONDS)
             await pipe.execute()
 
     def _unavailable(self, exc: Exception) -> Exception:

@@ -20,6 +20,7 @@ import jinja2
 from jinja2 import pass_context
 
 from hub.actions.operator_locale import UI_LOCALES
+from hub.actions.system_notes import note_text
 from hub.errors import HubError
 from hub.resources import templates_dir
 
@@ -278,13 +279,24 @@ def _ui_lang(context: Any) -> str:
     return ui_locale(context)
 
 
+@pass_context
+def _shown_text(context: Any, message: Any) -> str:
+    """A message's text for the viewing operator: a note the hub wrote itself (in the
+    template's `notes`, by message id) in their language, anything else as stored."""
+    notes = context.get("notes") or {}
+    note = notes.get(getattr(message, "id", None))
+    text: str = message.text
+    return text if note is None else note_text(ui_locale(context), note, text)
+
+
 def install(env: jinja2.Environment) -> None:
     """`{{ _("Text") }}` and `{% trans %}` in any template, with `%(name)s` variables
     (`pgettext("meaning", "Text")` when one English word needs two translations);
-    `ui_lang()` for `<html lang>`, `|ui_datetime` and `|ui_date`, `error_message(error)`."""
+    `ui_lang()` for `<html lang>`, `|ui_datetime` and `|ui_date`, `error_message(error)`,
+    `shown_text(message)` for a message's text (the hub's own notes translated)."""
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(  # type: ignore[attr-defined]
         _gettext, _ngettext, newstyle=True, pgettext=_pgettext, npgettext=_npgettext
     )
-    env.globals.update(ui_lang=_ui_lang, error_message=_error_message)
+    env.globals.update(ui_lang=_ui_lang, error_message=_error_message, shown_text=_shown_text)
     env.filters.update(ui_datetime=_ui_datetime, ui_date=_ui_date)

@@ -287,3 +287,21 @@ async def test_the_redis_queue_survives_a_redis_restart(queue_redis: RedisServer
         assert payloads(await queue.claim(INBOUND, "w1", 10)) == ["m1", "m2", "m3"]
     finally:
         await queue.close()
+
+
+async def test_the_redis_queue_enqueues_after_redis_forgot_its_scripts(
+    queue_redis: RedisServer,
+) -> None:
+    """Webhooks send the enqueue script by its hash: a Redis whose scripts were flushed
+    answers NOSCRIPT to the whole batch, which is then sent again, once, with the script."""
+    await flushall(queue_redis.url)
+    queue = RedisStreamsQueue(queue_redis.url)
+    await queue.start()
+    try:
+        await queue.redis.script_flush()
+        await queue.enqueue(INBOUND, [NewJob(key="ann", payload="m1", dedupe_key="d1")])
+        await queue.enqueue(INBOUND, [NewJob(key="ann", payload="m1 again", dedupe_key="d1")])
+        await queue.rebalance(INBOUND, "w1")
+        assert payloads(await queue.claim(INBOUND, "w1", 10)) == ["m1"]
+    finally:
+        await queue.close()

@@ -18,6 +18,7 @@ from hub.actions.customers import get_customer
 from hub.actions.macros import list_macros
 from hub.actions.read_markers import do_mark_read
 from hub.actions.replies import reply_address
+from hub.actions.system_notes import notes_of
 from hub.actions.unit import unit_of_work
 from hub.domain.types import Channel, ConversationStatus
 from hub.errors import InvalidInput, NotFound
@@ -176,6 +177,8 @@ async def _thread(session: AsyncSession, me: SignedIn, conversation_id: int) -> 
         "conversation": conversation,
         "labels": (await conversation_queries.conversation_details(session, [conversation])).labels,
         "note_kinds": await note_kinds(session, [m.id for m in messages]),
+        # The hub's own notes, shown in the operator's language (`shown_text`).
+        "notes": await notes_of(session, [m.id for m in messages]),
         "ratings": ratings,
         # Questions a bare rating may still answer (the rest expired unanswered).
         "open_ratings": {r.id for r in ratings.values() if r.expires_at > now},
