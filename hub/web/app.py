@@ -46,8 +46,8 @@ def create_app(
     """`with_worker` runs the consumers in this process too (`hub run`)."""
     app = web.Application(middlewares=[errors], client_max_size=settings.max_body_bytes)
     app[TEMPLATES] = templates()
-    app[WEBCHAT_LIMITS] = WebchatLimits()
-    app[TOKEN_LOOKUPS] = TokenLookups()  # one set of web chat budgets per application
+    app[WEBCHAT_LIMITS] = WebchatLimits()  # one set of web chat budgets per application
+    app[TOKEN_LOOKUPS] = TokenLookups()  # API token lookups in flight, shared by requests
     security_headers.install(app)
 
     async def hub_context(app: web.Application) -> AsyncIterator[None]:
