@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.actions.channel_state import whatsapp_window_open
 from hub.actions.conversations import unresolved_conversation
 from hub.actions.replies import check_reply_text, reply_address, valid_channel, window_closed
-from hub.actions.unit import commit_and_publish, defer_reply_send, discard, record
+from hub.actions.unit import commit_and_publish, defer_send_of, discard, record
 from hub.db import Database
 from hub.domain import events
 from hub.domain.events import Event
@@ -222,7 +222,7 @@ async def store(session: AsyncSession, planned: list[_Planned]) -> list[StoredRe
                 data={"message_id": message_id},
             ),
         )
-        defer_reply_send(session, message_id, conversation_id)
+        defer_send_of(session, message_id, conversation_id)
         stored.append(
             StoredReply(message_id, conversation_id, p.customer_id, p.channel, p.request.text, now)
         )
