@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from hub.actions.system_notes import note_row
-from hub.actions.unit import defer_send, record
+from hub.actions.unit import defer_send_of, record
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.messages import PREVIEW_CHARS, Routed
 from hub.domain.notes import Note
 from hub.domain.types import ConversationStatus, Direction, MessageStatus, SenderType
-from hub.models import ConversationLabel, Message, MessageNote
+from hub.models import ConversationLabel, MessageNote
 from hub.models.base import utcnow
 from hub.models.tables import CONVERSATIONS, MESSAGES, core_table
 
@@ -120,10 +120,16 @@ _UPDATE_CONVERSATION = (
         status=bindparam("b_status"),
     )
 )
-_UPDATE_LAST_MESSAGE = (
+_UPDATE_ANSWERED = (
     update(CONVERSATIONS)
     .where(CONVERSATIONS.c.id == bindparam("b_id"))
-    .values(last_message_at=bindparam("b_at"), last_message_text=bindparam("b_text"))
+    .values(
+        bot_active=bindparam("b_active"),
+        bot_unanswered=bindparam("b_unanswered"),
+        status=bindparam("b_status"),
+        last_message_at=bindparam("b_at"),
+        last_message_text=bindparam("b_text"),
+    )
 )
 
 
@@ -146,27 +152,27 @@ async def store_answers(session: AsyncSession, turns: Sequence[PlannedTurn]) -> 
         and answer_key(t.question.message_id) not in answered
     ]
     now = utcnow()
-    stored_messages = await _insert_messages(session, _rows(kept, now))
-    pieces = [piece for turn in kept for piece in turn.texts]
+    pieces = [(t.question, n, piece) for t in kept for n, piece in enumerate(t.texts)]
+    ids = await _insert_messages(session, [_row(q, n, piece, now) for q, n, piece in pieces])
     notes = [
-        note_row(message.id or 0, piece.note).model_dump()
-        for message, piece in zip(stored_messages, pieces, strict=True)
+        note_row(message_id, piece.note).model_dump()
+        for message_id, (_, _, piece) in zip(ids, pieces, strict=True)
         if piece.note is not None
     ]
     if notes:
         await session.execute(insert(core_table(MessageNote)), notes)
-    for message in stored_messages:
+    for message_id, (question, _, piece) in zip(ids, pieces, strict=True):
         record(
             session,
             Event(
                 events.MESSAGE_CREATED,
-                conversation_id=message.conversation_id,
-                customer_id=message.customer_id,
-                data={"message_id": message.id},
+                conversation_id=question.conversation_id,
+                customer_id=question.customer_id,
+                data={"message_id": message_id},
             ),
         )
-        if not message.private:
-            defer_send(session, message)
+        if not piece.private:
+            defer_send_of(session, message_id, question.conversation_id)
     await _update_conversations(session, kept, current, now)
     await _add_labels(session, kept)
     return stored
@@ -188,29 +194,27 @@ async def _add_labels(session: AsyncSession, turns: Sequence[PlannedTurn]) -> No
     )
 
 
-def _rows(turns: Sequence[PlannedTurn], now: datetime) -> list[dict[str, object]]:
-    return [
-        {
-            "conversation_id": t.question.conversation_id,
-            "customer_id": t.question.customer_id,
-            "direction": Direction.OUTBOUND.value,
-            "sender_type": SenderType.BOT.value,
-            "channel": t.question.inbound.channel.value,
-            "text": piece.text,
-            "private": piece.private,
-            "status": (MessageStatus.RECEIVED if piece.private else MessageStatus.QUEUED).value,
-            "address": None if piece.private else t.question.inbound.address,
-            "dedupe_key": answer_key(t.question.message_id, n),
-            "created_at": now,
-        }
-        for t in turns
-        for n, piece in enumerate(t.texts)
-    ]
+def _row(question: Routed, n: int, piece: PlannedText, now: datetime) -> dict[str, object]:
+    """The message row of the `n`-th text of the answer to `question`."""
+    return {
+        "conversation_id": question.conversation_id,
+        "customer_id": question.customer_id,
+        "direction": Direction.OUTBOUND.value,
+        "sender_type": SenderType.BOT.value,
+        "channel": question.inbound.channel.value,
+        "text": piece.text,
+        "private": piece.private,
+        "status": (MessageStatus.RECEIVED if piece.private else MessageStatus.QUEUED).value,
+        "address": None if piece.private else question.inbound.address,
+        "dedupe_key": answer_key(question.message_id, n),
+        "created_at": now,
+    }
 
 
-async def _insert_messages(session: AsyncSession, rows: list[dict[str, object]]) -> list[Message]:
+async def _insert_messages(session: AsyncSession, rows: list[dict[str, object]]) -> list[int]:
     """Insert in one executemany, then read the ids back by their unique keys (an ordered
-    INSERT ... RETURNING runs one statement per row on SQLite); in insertion order."""
+    INSERT ... RETURNING runs one statement per row on SQLite); the ids in insertion order.
+    No model is built per row: the events and sends need the id only."""
     if not rows:
         return []
     await session.execute(insert(MESSAGES), rows)
@@ -222,7 +226,7 @@ async def _insert_messages(session: AsyncSession, rows: list[dict[str, object]])
         )
     )
     ids = {(channel, key): int(mid) for mid, channel, key in found}
-    return [Message.model_validate({**r, "id": ids[(r["channel"], r["dedupe_key"])]}) for r in rows]
+    return [ids[(r["channel"], r["dedupe_key"])] for r in rows]
 
 
 async def _update_conversations(
@@ -252,11 +256,15 @@ async def _update_conversations(
         }
         for piece in turn.texts:
             if not piece.private:
-                previews[vid] = {"b_id": vid, "b_at": now, "b_text": piece.text[:PREVIEW_CHARS]}
-    if states:
-        await session.execute(_UPDATE_CONVERSATION, list(states.values()))
-    if previews:
-        await session.execute(_UPDATE_LAST_MESSAGE, list(previews.values()))
+                previews[vid] = {"b_at": now, "b_text": piece.text[:PREVIEW_CHARS]}
+    # One executemany for the conversations the bots said something to (state and last
+    # text together), one for those they only changed (a handoff with nothing sent).
+    answered = [{**state, **previews[vid]} for vid, state in states.items() if vid in previews]
+    unchanged_text = [state for vid, state in states.items() if vid not in previews]
+    if answered:
+        await session.execute(_UPDATE_ANSWERED, answered)
+    if unchanged_text:
+        await session.execute(_UPDATE_CONVERSATION, unchanged_text)
     for vid, customer_id in customers.items():
         record(
             session,

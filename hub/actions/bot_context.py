@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,7 @@ from sqlmodel import col
 from hub.domain.bots import BotConversation, BotCustomer, BotOrder, BotStatusChange, BotText
 from hub.domain.notes import Note
 from hub.models import Order, OrderStatusChange
+from hub.models.tables import core_table
 from hub.queries.customers import order_history
 
 
@@ -30,25 +32,54 @@ async def load_bot_orders(
     return [bot_order(o, history.get(o.id or 0, [])) for o in rows]
 
 
+_ORDERS = core_table(Order)
+_HISTORY = core_table(OrderStatusChange)
+
+
 async def load_orders_of(
     session: AsyncSession, customer_ids: Iterable[int]
 ) -> dict[int, list[BotOrder]]:
-    """Every order of these customers in two statements, each customer's list ordered as
-    `load_bot_orders`: the bot runner reads a whole batch's orders at once, not per turn."""
+    """Every order of these customers with its history, in one Core read (an outer join,
+    no model built per row), each customer's list ordered as `load_bot_orders`: the bot
+    runner reads a whole batch's orders at once, not per turn."""
     ids = sorted(set(customer_ids))
     found: dict[int, list[BotOrder]] = {i: [] for i in ids}
     if not ids:
         return found
-    rows = list(
-        await session.scalars(
-            select(Order)
-            .where(col(Order.customer_id).in_(ids))
-            .order_by(col(Order.updated_at).desc(), col(Order.id).desc())
+    rows = await session.execute(
+        select(
+            _ORDERS.c.id,
+            _ORDERS.c.customer_id,
+            _ORDERS.c.number,
+            _ORDERS.c.status,
+            _ORDERS.c.tracking_url,
+            _ORDERS.c.updated_at,
+            _ORDERS.c.pickup_point,
+            _HISTORY.c.status,
+            _HISTORY.c.at,
         )
+        .select_from(_ORDERS.outerjoin(_HISTORY, _HISTORY.c.order_id == _ORDERS.c.id))
+        .where(_ORDERS.c.customer_id.in_(ids))
+        .order_by(_ORDERS.c.updated_at.desc(), _ORDERS.c.id.desc(), _HISTORY.c.id)
     )
-    history = await order_history(session, [o.id for o in rows if o.id is not None])
-    for o in rows:
-        found[o.customer_id].append(bot_order(o, history.get(o.id or 0, [])))
+    orders: dict[int, tuple[Any, list[BotStatusChange]]] = {}
+    for row in rows:
+        oid, changed_to, at = row[0], row[7], row[8]
+        if oid not in orders:
+            orders[oid] = (row, [])
+        if changed_to is not None:
+            orders[oid][1].append(BotStatusChange(changed_to, at))
+    for row, history in orders.values():
+        found[int(row[1])].append(
+            BotOrder(
+                number=row[2],
+                status=row[3],
+                tracking_url=row[4],
+                updated_at=row[5],
+                history=tuple(history),
+                pickup_point=row[6],
+            )
+        )
     return found
 
 

@@ -30,7 +30,6 @@ from hub.actions.bot_answers import (
     BotState,
     PlannedText,
     PlannedTurn,
-    StoredAnswers,
     answer_key,
     answered_keys,
     store_answers,
@@ -46,7 +45,6 @@ from hub.domain.bots import (
     Bot,
     BotConversation,
     BotCustomer,
-    BotOrder,
     BotOutcome,
     BotText,
     Preparing,
@@ -54,7 +52,8 @@ from hub.domain.bots import (
 from hub.domain.messages import InboundMessage, Routed
 from hub.domain.notes import Note
 from hub.domain.types import Channel, ConversationStatus, Direction
-from hub.models import Customer, Identity
+from hub.models import Identity
+from hub.models.tables import CUSTOMERS
 from hub.queue.port import QueueBackend
 from hub.realtime import Broker
 
@@ -68,6 +67,13 @@ NOTE_CHARS = 2000
 # FAQ's fuzzy matching is the costlier part, done first in a worker thread, see
 # `Preparing`). The message itself is stored whole.
 BOT_TEXT_CHARS = 2000
+# Texts a `Preparing` bot reads in one worker-thread hop before `handle` asks for them: less
+# than the bots' caches of read texts hold (the FAQ remembers its latest 256), so what was
+# prepared is still there when `handle` comes.
+PREPARE_CHUNK = 200
+# Answers stored in one write turn: on SQLite the turn holds the process's write lock, which
+# webhooks wait for; ~100 answers (200 rows with their notes) keep a turn to tens of ms.
+WRITE_SLICE = 100
 
 Finish = Callable[[AsyncSession], Awaitable[bool]]
 
@@ -164,140 +170,189 @@ class BotRunner:
                 questions = await unanswered_questions(session, pending, fresh)
                 turns = await self._plan(session, questions)
             last = round_ == ROUNDS - 1
-            async with db.writing(), db.session() as session:
-                stored = await store_answers(session, turns)
-                if not stored.conflicts or last:
-                    acked = await finish(session)
-                await commit_and_publish(session, queue, broker)
-            if not stored.conflicts:
+            conflicts: set[int] = set()
+            slices = _slices(turns)
+            for i, part in enumerate(slices):
+                # One short write turn a slice, each its own commit: between two, a webhook's
+                # enqueue waiting for SQLite's write lock gets its turn (`Database.writing`
+                # is first come, first served), so it never waits behind a whole batch.
+                async with db.writing(), db.session() as session:
+                    stored = await store_answers(session, part)
+                    conflicts |= stored.conflicts
+                    if i == len(slices) - 1 and (not conflicts or last):
+                        acked = await finish(session)
+                    await commit_and_publish(session, queue, broker)
+            if not conflicts:
                 break
-            pending = _conflicting(questions, stored)
+            pending = _conflicting(questions, conflicts)
         return acked
 
     async def _plan(self, session: AsyncSession, questions: list[Routed]) -> list[PlannedTurn]:
-        """What the bots say to each question, read and thought out with no lock held."""
+        """What the bots say to each question, read and thought out with no lock held.
+
+        The batch is thought out bot by bot, not message by message (`_ask_all`): a bot's
+        CPU-heavy reading (`Preparing`) is done in one worker-thread hop for the texts that
+        reach it, so the FAQ's fuzzy matching is never paid for a question the order bot
+        answered. A conversation's own questions keep their order: its k-th question of the
+        batch is thought out in round k, with the bot state its earlier ones left."""
         if not questions:
             return []
         states = await _bot_states(session, {q.conversation_id for q in questions})
         customers = await _customers(session, {q.customer_id for q in questions})
         proven = await _proven_visitors(session, questions)
         with_bot = [q for q in questions if (s := states.get(q.conversation_id)) and s.now.active]
-        # The batch's orders in two statements, and the bots' CPU-heavy reading of all its
-        # texts in one worker-thread hop: nothing per message but the thinking itself.
+        # The batch's orders in two statements: nothing read per message.
         orders = await load_orders_of(session, {q.customer_id for q in with_bot})
-        await asyncio.to_thread(self._prepare_all, [_bot_text(q) for q in with_bot])
-        turns: list[PlannedTurn] = []
-        for question in questions:
-            state = states.get(question.conversation_id)
-            customer = customers.get(question.customer_id)
-            if state is None or customer is None or not state.now.active:
-                continue  # not with the bot (or handed off by an earlier message of the batch)
-            sees_orders = (
-                question.inbound.channel is not Channel.WEBCHAT
-                or question.inbound.address in proven
-            )
-            turn = await self._turn(
-                session,
-                question,
-                customer,
-                state.now,
-                sees_orders,
-                orders.get(question.customer_id),
-            )
-            if turn is not None and (turn.texts or turn.after != state.now):
-                turn.before = state.seen
-                state.now = turn.after
-                turns.append(turn)
-            await asyncio.sleep(0)  # a big batch never holds the event loop for long
-        return turns
-
-    async def _turn(
-        self,
-        session: AsyncSession,
-        question: Routed,
-        customer: Customer,
-        state: BotState,
-        sees_orders: bool,
-        orders: list[BotOrder] | None = None,
-    ) -> PlannedTurn | None:
-        text = _bot_text(question)
-        if _shared_own_contact(question.inbound):
-            # The answer to "share your phone": the question it was asked for, now that
-            # the phone's orders are linked (SPEC §6), not the contact card as a question.
-            pending = await _question_before(session, question)
-            if pending is None:
-                return None
-            text = pending[:BOT_TEXT_CHARS]
-            await asyncio.to_thread(self._prepare, text)
-        locale = pick_locale(customer.locale, text)
-        turn = Turn(
-            session,
-            text,
-            BotCustomer(question.customer_id, customer.name, locale),
-            BotConversation(question.conversation_id, state.unanswered),
-            sees_orders,
-            known_orders=orders,
-        )
-        outcome = await self._ask_bots(turn)
-        after = _state_after(turn, outcome, state)
-        try:
-            texts = [
-                piece
-                for template, note in turn.acts
-                for piece in (
-                    PlannedText(
-                        render(
-                            locale,
-                            template.template,
-                            # The hub, not the bot, knows where the answer goes.
-                            {"channel": question.inbound.channel.value, **template.variables},
-                        )
-                    ),
-                    _note(note),
+        texts = await _texts(session, with_bot)
+        position = {q.message_id: i for i, q in enumerate(questions)}
+        planned: list[tuple[int, PlannedTurn]] = []
+        for round_ in _rounds([q for q in with_bot if q.message_id in texts]):
+            asked: list[tuple[Routed, Turn, BotState]] = []
+            for question in round_:
+                state = states[question.conversation_id]
+                customer = customers.get(question.customer_id)
+                if customer is None or not state.now.active:
+                    continue  # handed off by an earlier message of the batch
+                sees_orders = (
+                    question.inbound.channel is not Channel.WEBCHAT
+                    or question.inbound.address in proven
                 )
-                if piece.text.strip()
-            ]
-        except Exception:
-            log.exception("bot answer to message %s could not be written", question.message_id)
-            return None
-        if (
-            question.inbound.channel is Channel.WHATSAPP
-            and texts
-            and not await whatsapp_window_open(session, question.customer_id)
-        ):
-            # Only an old redelivered message meets this: say nothing the provider refuses.
-            texts = [t for t in texts if t.private]
-            texts.append(_note(Note("bot.whatsapp_closed")))
-        return PlannedTurn(question, texts, after, labels=turn.labels)
+                text = texts[question.message_id]
+                turn = Turn(
+                    session,
+                    text,
+                    BotCustomer(
+                        question.customer_id, customer.name, pick_locale(customer.locale, text)
+                    ),
+                    BotConversation(question.conversation_id, state.now.unanswered),
+                    sees_orders,
+                    known_orders=orders.get(question.customer_id, []),
+                )
+                asked.append((question, turn, state.now))
+            outcomes = await self._ask_all([turn for _, turn, _ in asked])
+            for (question, turn, before), outcome in zip(asked, outcomes, strict=True):
+                await asyncio.sleep(0)  # a big batch never holds the event loop for long
+                planned_turn = await _written(session, question, turn, outcome, before)
+                tracked = states[question.conversation_id]
+                if planned_turn is not None and (
+                    planned_turn.texts or planned_turn.after != tracked.now
+                ):
+                    planned_turn.before = tracked.seen
+                    tracked.now = planned_turn.after
+                    planned.append((position[question.message_id], planned_turn))
+        return [turn for _, turn in sorted(planned, key=lambda item: item[0])]
 
-    def _prepare(self, text: str) -> None:
-        """In a worker thread: the bots' CPU-heavy reading (`Preparing`); a failure here
-        only means `handle` does the work itself."""
+    async def _ask_all(self, turns: list[Turn]) -> list[BotOutcome]:
+        """Each turn offered to the bots in order until one acts, bot by bot over the
+        turns: a `Preparing` bot reads the texts that reach it in a worker thread first, in
+        chunks its caches hold (`PREPARE_CHUNK`)."""
+        outcomes = [BotOutcome.PASSED] * len(turns)
+        pending = list(range(len(turns)))
         for bot in self.bots:
-            if isinstance(bot, Preparing):
-                try:
-                    bot.prepare(text)
-                except Exception:
-                    log.exception("bot %s could not prepare", bot.name)
+            if not pending:
+                break
+            passed: list[int] = []
+            for start in range(0, len(pending), PREPARE_CHUNK):
+                chunk = pending[start : start + PREPARE_CHUNK]
+                if isinstance(bot, Preparing):
+                    await asyncio.to_thread(_prepare, bot, [turns[i].text for i in chunk])
+                for i in chunk:
+                    await asyncio.sleep(0)  # each turn's matching is one slice of the loop
+                    outcome = await _handle(bot, turns[i])
+                    if outcome is BotOutcome.PASSED:
+                        passed.append(i)
+                    else:
+                        outcomes[i] = outcome
+            pending = passed
+        return outcomes
 
-    def _prepare_all(self, texts: list[str]) -> None:
-        """`_prepare` for a whole batch: one worker-thread hop instead of one a message."""
-        for text in texts:
-            self._prepare(text)
 
-    async def _ask_bots(self, turn: Turn) -> BotOutcome:
-        for bot in self.bots:
-            await asyncio.sleep(0)  # each bot's matching is one slice of the event loop
-            try:
-                outcome = await bot.handle(turn)
-            except SQLAlchemyError:
-                raise  # the database is away or the batch is bad: the consumer retries it
-            except Exception:
-                log.exception("bot %s failed on conversation %s", bot.name, turn.conversation.id)
-                continue
-            if outcome is not BotOutcome.PASSED:
-                return outcome
+async def _handle(bot: Bot, turn: Turn) -> BotOutcome:
+    """One bot's answer to one turn; a bot that fails passes (the next bot is asked)."""
+    try:
+        return await bot.handle(turn)
+    except SQLAlchemyError:
+        raise  # the database is away or the batch is bad: the consumer retries it
+    except Exception:
+        log.exception("bot %s failed on conversation %s", bot.name, turn.conversation.id)
         return BotOutcome.PASSED
+
+
+def _prepare(bot: Preparing, texts: list[str]) -> None:
+    """In a worker thread: a bot's CPU-heavy reading of these texts; a failure here only
+    means `handle` does the work itself."""
+    for text in texts:
+        try:
+            bot.prepare(text)
+        except Exception:
+            log.exception("bot %s could not prepare", getattr(bot, "name", bot))
+            return
+
+
+def _rounds(questions: list[Routed]) -> list[list[Routed]]:
+    """Round k holds each conversation's k-th question of the batch, in batch order."""
+    rounds: list[list[Routed]] = []
+    seen: dict[int, int] = {}
+    for question in questions:
+        k = seen.get(question.conversation_id, 0)
+        seen[question.conversation_id] = k + 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(question)
+    return rounds
+
+
+async def _texts(session: AsyncSession, questions: list[Routed]) -> dict[int, str]:
+    """What the bots read of each question, by message id. A shared contact card is the
+    answer to "share your phone": the bots read the question it was asked for, now that
+    the phone's orders are linked (SPEC §6); a card with no question before it is left out."""
+    texts: dict[int, str] = {}
+    for question in questions:
+        if _shared_own_contact(question.inbound):
+            pending = await _question_before(session, question)
+            if pending is not None:
+                texts[question.message_id] = pending[:BOT_TEXT_CHARS]
+        else:
+            texts[question.message_id] = _bot_text(question)
+    return texts
+
+
+async def _written(
+    session: AsyncSession, question: Routed, turn: Turn, outcome: BotOutcome, state: BotState
+) -> PlannedTurn | None:
+    """The turn's acts as the customer's texts and the operators' notes, and the state
+    after it; None when a template could not be rendered (nothing is said or changed)."""
+    after = _state_after(turn, outcome, state)
+    locale = turn.customer.locale
+    try:
+        texts = [
+            piece
+            for template, note in turn.acts
+            for piece in (
+                PlannedText(
+                    render(
+                        locale,
+                        template.template,
+                        # The hub, not the bot, knows where the answer goes.
+                        {"channel": question.inbound.channel.value, **template.variables},
+                    )
+                ),
+                _note(note),
+            )
+            if piece.text.strip()
+        ]
+    except Exception:
+        log.exception("bot answer to message %s could not be written", question.message_id)
+        return None
+    if (
+        question.inbound.channel is Channel.WHATSAPP
+        and texts
+        and not await whatsapp_window_open(session, question.customer_id)
+    ):
+        # Only an old redelivered message meets this: say nothing the provider refuses.
+        texts = [t for t in texts if t.private]
+        texts.append(_note(Note("bot.whatsapp_closed")))
+    return PlannedTurn(question, texts, after, labels=turn.labels)
 
 
 def _note(note: str | Note) -> PlannedText:
@@ -356,9 +411,18 @@ async def _bot_states(session: AsyncSession, ids: set[int]) -> dict[int, _Tracke
     return found
 
 
-async def _customers(session: AsyncSession, ids: set[int]) -> dict[int, Customer]:
-    rows = await session.scalars(select(Customer).where(col(Customer.id).in_(ids)))
-    return {int(c.id or 0): c for c in rows}
+@dataclass(frozen=True, slots=True)
+class _Customer:
+    name: str | None
+    locale: str | None
+
+
+async def _customers(session: AsyncSession, ids: set[int]) -> dict[int, _Customer]:
+    """Name and locale of each asker: a Core read, no model built per customer."""
+    rows = await session.execute(
+        select(CUSTOMERS.c.id, CUSTOMERS.c.name, CUSTOMERS.c.locale).where(CUSTOMERS.c.id.in_(ids))
+    )
+    return {int(cid): _Customer(name, locale) for cid, name, locale in rows}
 
 
 async def _proven_visitors(session: AsyncSession, questions: list[Routed]) -> set[str]:
@@ -395,5 +459,20 @@ async def _question_before(session: AsyncSession, question: Routed) -> str | Non
     return text if isinstance(text, str) and text.strip() else None
 
 
-def _conflicting(questions: list[Routed], stored: StoredAnswers) -> list[InboundMessage]:
-    return [q.inbound for q in questions if q.conversation_id in stored.conflicts]
+def _conflicting(questions: list[Routed], conflicts: set[int]) -> list[InboundMessage]:
+    return [q.inbound for q in questions if q.conversation_id in conflicts]
+
+
+def _slices(turns: list[PlannedTurn]) -> list[list[PlannedTurn]]:
+    """The turns in slices of about WRITE_SLICE, a conversation's turns always in the same
+    slice (its stored state is checked against the state its first turn was planned on),
+    in order; one empty slice when there is nothing to store (its turn still acks)."""
+    by_conversation: dict[int, list[PlannedTurn]] = {}
+    for turn in turns:
+        by_conversation.setdefault(turn.question.conversation_id, []).append(turn)
+    slices: list[list[PlannedTurn]] = [[]]
+    for group in by_conversation.values():
+        if len(slices[-1]) >= WRITE_SLICE:
+            slices.append([])
+        slices[-1].extend(group)
+    return slices

@@ -55,7 +55,9 @@ def decimal_string(value: object, what: str) -> str | None:
     return format(number, "f")  # "1e3" is stored as "1000", never "1E+3"
 
 
-def _identities(customer: OrderCustomer) -> list[tuple[str, str]]:
+def order_identities(customer: OrderCustomer) -> list[tuple[str, str]]:
+    """The (channel, address) pairs the order's customer fields name; InvalidInput when one
+    is malformed."""
     pairs: list[tuple[str, str]] = []
     if customer.telegram_id:
         if not TELEGRAM_ID.fullmatch(str(customer.telegram_id).strip()):
@@ -79,7 +81,7 @@ async def resolve_order_customer(session: AsyncSession, fields: OrderCustomer) -
 
     The shop's authenticated API is proof (SPEC §6); an address someone only claimed is
     not an owner here: proof takes it over and the claimant keeps a suggested merge."""
-    pairs = _identities(fields)
+    pairs = order_identities(fields)
     if not pairs:
         raise InvalidInput("customer needs at least one of phone, email, telegram_id")
     known = await find_identities(session, pairs)

@@ -87,7 +87,7 @@ async def do_reply(
         conversation = await unresolved_conversation(session, conversation.customer_id) or (
             conversation
         )
-    target = _channel(channel or conversation.channel)
+    target = valid_channel(channel or conversation.channel)
     by_hand = sender_type is SenderType.OPERATOR and channel is not None
     address = await reply_address(session, conversation.customer_id, target, claimed_ok=by_hand)
     if address is None:
@@ -97,11 +97,7 @@ async def do_reply(
         and content_sid is None
         and not await whatsapp_window_open(session, conversation.customer_id)
     ):
-        raise WindowClosed(
-            "the WhatsApp 24-hour window is closed: free-form replies are allowed only "
-            "within 24 hours of the customer's last WhatsApp message; pick another "
-            "channel or send a template"
-        )
+        raise window_closed()
     message = _message(conversation, text, sender_type, operator_id, target, private=False)
     message.address = address
     message.content_sid = content_sid
@@ -129,13 +125,21 @@ async def do_add_note(
     """Store a private note on the thread: seen by operators only, never sent, and not the
     conversation's latest message."""
     check_reply_text(text)
-    target = _channel(channel or conversation.channel)
+    target = valid_channel(channel or conversation.channel)
     message = _message(conversation, text, sender_type, operator_id, target, private=True)
     await _store(session, conversation, message)
     return message
 
 
-def _channel(name: str) -> str:
+def window_closed() -> WindowClosed:
+    return WindowClosed(
+        "the WhatsApp 24-hour window is closed: free-form replies are allowed only "
+        "within 24 hours of the customer's last WhatsApp message; pick another "
+        "channel or send a template"
+    )
+
+
+def valid_channel(name: str) -> str:
     try:
         Channel(name)
     except ValueError:

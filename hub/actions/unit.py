@@ -33,7 +33,12 @@ def record(session: AsyncSession, event: Event) -> None:
 def defer_send(session: AsyncSession, message: Message) -> None:
     """Queue the send of this stored reply once the session commits."""
     assert message.id is not None, "flush the message before deferring its send"
-    job = OutboundJob(message_id=message.id, conversation_id=message.conversation_id)
+    defer_send_of(session, message.id, message.conversation_id)
+
+
+def defer_send_of(session: AsyncSession, message_id: int, conversation_id: int) -> None:
+    """`defer_send` for a reply stored with a Core insert: no model is built for it."""
+    job = OutboundJob(message_id=message_id, conversation_id=conversation_id)
     session.info.setdefault(_SENDS, []).append(job)
 
 

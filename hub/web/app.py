@@ -7,16 +7,27 @@ from collections.abc import AsyncIterator
 import jinja2
 from aiohttp import web
 
+from hub.actions.reply_writer import ReplyWriter
 from hub.resources import static_dir, templates_dir
 from hub.runtime.services import Hub, close_hub, open_hub
 from hub.runtime.worker import start_consumers
 from hub.settings import Settings
 from hub.web import demo, feeds, i18n, inbox, ops, security_headers, webhooks
 from hub.web.api import routes as api_routes
+from hub.web.api.orders import order_puts
 from hub.web.inbox import attachments
-from hub.web.keys import HUB, LOGIN_LIMITER, TEMPLATES, WEBCHAT_LIMITS
+from hub.web.keys import (
+    HUB,
+    LOGIN_LIMITER,
+    ORDER_PUTS,
+    REPLIES,
+    TEMPLATES,
+    TOKEN_LOOKUPS,
+    WEBCHAT_LIMITS,
+)
 from hub.web.login_limits import LoginLimiter
 from hub.web.middlewares import errors
+from hub.web.token_lookups import TokenLookups
 from hub.web.webchat import socket as webchat
 from hub.web.webchat.limits import WebchatLimits
 
@@ -45,14 +56,19 @@ def create_app(
     app = web.Application(middlewares=[errors], client_max_size=settings.max_body_bytes)
     app[TEMPLATES] = templates()
     app[WEBCHAT_LIMITS] = WebchatLimits()  # one set of web chat budgets per application
+    app[TOKEN_LOOKUPS] = TokenLookups()  # API token lookups in flight, shared by requests
     security_headers.install(app)
 
     async def hub_context(app: web.Application) -> AsyncIterator[None]:
         hub: Hub = await open_hub(settings, run_migrations=migrate)
         app[HUB] = hub
+        app[ORDER_PUTS] = order_puts(hub)
+        replies = app[REPLIES] = ReplyWriter(hub.db, hub.queue, hub.broker)
         if with_worker:
             start_consumers(hub, role)
         yield
+        await app[ORDER_PUTS].drain()
+        await replies.close()
         await close_hub(hub)
 
     app.cleanup_ctx.append(hub_context)

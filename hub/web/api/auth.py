@@ -5,11 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.actions.agent_bot import bot_token_valid, looks_like_bot_token
-from hub.actions.operators import operator_for_token
 from hub.errors import AccessDenied, Unauthorized
 from hub.models import Operator
 from hub.runtime.services import Hub
 from hub.web import sessions
+from hub.web.keys import TOKEN_LOOKUPS
 from hub.web.login_limits import LoginLimiter
 
 __all__ = ["LoginLimiter", "authenticate", "authenticate_bot", "bearer_token"]
@@ -29,7 +29,8 @@ async def authenticate(request: web.Request, hub: Hub) -> Operator:
     """The operator the bearer token belongs to, else the inbox session's operator (unsafe
     methods then need the session's CSRF token in `X-CSRF-Token`); 401 for neither.
 
-    Looked up on every request, so a revoked token or a disabled operator stops at once."""
+    Looked up for every request, so a revoked token or a disabled operator stops at once;
+    requests that bear one token together share its lookup (hub.web.token_lookups)."""
     token = bearer_token(request)
     if token is None and "Authorization" not in request.headers:
         me = await sessions.current(request)
@@ -38,10 +39,7 @@ async def authenticate(request: web.Request, hub: Hub) -> Operator:
             return me.operator
     if token is None:
         raise Unauthorized("send an API token as `Authorization: Bearer TOKEN`")
-    async with hub.db.session() as session:
-        operator = await operator_for_token(session, token)
-        if session.dirty:
-            await session.commit()  # the token's last use, at most once a minute
+    operator = await request.app[TOKEN_LOOKUPS].operator(hub.db, token)
     if operator is None:
         raise Unauthorized("the API token is not valid")
     return operator

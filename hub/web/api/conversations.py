@@ -11,7 +11,8 @@ from hub.actions.attachments import attachments_of
 from hub.actions.contact_log import do_log_contact, note_kinds
 from hub.actions.conversations import do_assign, do_set_labels, do_set_status, get_conversation
 from hub.actions.csat import csat_policy, do_ask_after_status
-from hub.actions.replies import do_add_note, do_reply
+from hub.actions.replies import do_add_note
+from hub.actions.reply_writer import ReplyRequest
 from hub.actions.teams import do_set_priority, do_set_team
 from hub.actions.unit import unit_of_work
 from hub.domain.types import ConversationStatus, SenderType
@@ -36,6 +37,7 @@ from hub.web.api.schemas import (
     TeamBody,
 )
 from hub.web.api.spec import ApiRoute
+from hub.web.keys import REPLIES
 
 
 def _assignee(raw: str | None, call: Call) -> int | str | None:
@@ -112,10 +114,13 @@ async def post_message(call: Call) -> Reply:
         return await _bot_message(call, body)
     if body.note_kind is not None:
         return await _log_contact(call, body)
+    if not body.private:  # group-committed with the replies that arrive with it
+        request = ReplyRequest(call.id(), body.text, call.operator_id, body.channel)
+        stored = await call.request.app[REPLIES].reply(request)
+        return Reply(serialize.stored_reply(stored), 201)
     async with unit_of_work(call.hub.db, call.hub.queue, call.hub.broker) as session:
         conversation = await get_conversation(session, call.id())
-        add = do_add_note if body.private else do_reply
-        message = await add(
+        message = await do_add_note(
             session,
             conversation,
             body.text,

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, OperationalError
-
-from hub.actions.notifications import Notice, NoticeReason, notify_order_status
-from hub.actions.orders import OrderCustomer, OrderInput, decimal_string, do_upsert_order, get_order
-from hub.actions.unit import unit_of_work
-from hub.errors import Conflict, HubError, InvalidInput, NotFound
+from hub.actions.notifications import Notice
+from hub.actions.order_puts import NoticeRules, OrderPut, OrderPuts
+from hub.actions.orders import (
+    OrderCustomer,
+    OrderInput,
+    decimal_string,
+    get_order,
+    order_identities,
+)
+from hub.errors import HubError, InvalidInput, NotFound
 from hub.queries.customers import order_history
+from hub.runtime.services import Hub
 from hub.web.api import serialize
 from hub.web.api.calls import Call, Reply
 from hub.web.api.schemas import (
@@ -22,9 +26,9 @@ from hub.web.api.schemas import (
     OrderPutOut,
 )
 from hub.web.api.spec import PATH_PARAMS, ApiRoute
+from hub.web.keys import ORDER_PUTS
 
 MAX_NUMBER_CHARS = PATH_PARAMS["number"]["maxLength"]
-UPSERT_ATTEMPTS = 3
 
 
 def _number(call: Call, missing: type[HubError]) -> str:
@@ -69,66 +73,38 @@ def _notification(notice: Notice) -> NotificationOut:
     )
 
 
-async def _upsert(
-    call: Call, data: OrderInput, notify: bool, in_turn: bool
-) -> tuple[OrderPutOut, bool]:
-    """`in_turn`: in the process's write turn, as the order feeds' upserts are. Not at
-    first: concurrent PUTs would wait for each other's ~20 statements. But the upsert reads,
-    then writes, and on SQLite another writer committing in between fails the write ("database
-    is locked", SQLITE_BUSY_SNAPSHOT): 3 of 500 PUTs in bench/replies.py and 7 of 600
-    concurrent ones in process answered 500 before. `put_order` retries such a PUT in the
-    turn (4 of 600 needed it), where no writer of this process comes in between."""
-    db = call.hub.db
-    async with contextlib.AsyncExitStack() as stack:
-        if in_turn:
-            await stack.enter_async_context(db.writing())
-        session = await stack.enter_async_context(unit_of_work(db, call.hub.queue, call.hub.broker))
-        order, created, changed = await do_upsert_order(session, data)
-        assert order.id is not None
-        notice: Notice | None = None
-        if notify and changed:  # a new order's first status is a change too (SPEC §5)
-            notice = await notify_order_status(
-                session,
-                order,
-                enabled=set(call.hub.channels.senders),
-                whatsapp_templates=call.hub.settings.whatsapp_templates,
-            )
-        elif notify:
-            notice = Notice(reason=NoticeReason.SAME_STATUS)
-        history = await order_history(session, [order.id])
-    out = serialize.order(order, history[order.id])
+def order_puts(hub: Hub) -> OrderPuts:
+    """The process's batched writer of PUT /orders, telling on the channels it can send on."""
+
+    def rules() -> NoticeRules:
+        return NoticeRules(set(hub.channels.senders), hub.settings.whatsapp_templates)
+
+    return OrderPuts(hub.db, hub.queue, hub.broker, rules)
+
+
+async def put_order(call: Call) -> Reply:
+    """201 when the order is new, 200 when it existed. With `notify`, a new order or a
+    status change tells the customer on their preferred channel (once per status), and the
+    answer's `notification` says what was queued where, or why nothing was.
+
+    The PUTs that arrive together are written together (hub.actions.order_puts); each
+    answer waits for its own change to be committed."""
+    body = call.body_as(OrderBody)
+    data = _order_input(_number(call, InvalidInput), body)
+    if not data.status:
+        raise InvalidInput("number and status must not be empty")
+    if not order_identities(data.customer):
+        raise InvalidInput("customer needs at least one of phone, email, telegram_id")
+    result = await call.request.app[ORDER_PUTS].put(OrderPut(data, body.notify))
+    out = serialize.order(result.order, result.history)
+    notice = result.notice
     answer = OrderPutOut.model_validate(
         {
             **out.model_dump(),
             "notification": None if notice is None else _notification(notice),
         }
     )
-    return answer, created
-
-
-async def put_order(call: Call) -> Reply:
-    """201 when the order is new, 200 when it existed. With `notify`, a new order or a
-    status change tells the customer on their preferred channel (once per status), and the
-    answer's `notification` says what was queued where, or why nothing was."""
-    body = call.body_as(OrderBody)
-    data = _order_input(_number(call, InvalidInput), body)
-    in_turn = False
-    for _ in range(UPSERT_ATTEMPTS):
-        try:
-            answer, created = await _upsert(call, data, body.notify, in_turn)
-        except IntegrityError:
-            # Two pushes of one new order (or new customer) raced to insert it; the loser
-            # tries again and now finds the row the winner stored.
-            continue
-        except OperationalError as exc:
-            if not (call.hub.db.is_sqlite and "locked" in str(exc.orig)):
-                raise
-            # Another writer committed between the upsert's read and its write: again, in
-            # the write turn, where no writer of this process can come in between.
-            in_turn = True
-            continue
-        return Reply(answer, 201 if created else 200)
-    raise Conflict("the order changed concurrently, try again")
+    return Reply(answer, 201 if result.created else 200)
 
 
 async def show_order(call: Call) -> OrderOut:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hub.actions.reply_writer import StoredReply
+from hub.domain.types import Direction, MessageStatus, SenderType
 from hub.models import (
     Attachment,
     CannedResponse,
@@ -94,6 +96,25 @@ def message(
             "created_at": row.created_at,
             "note_kind": note_kind,
             "attachments": [attachment(f) for f in files],
+        }
+    )
+
+
+def stored_reply(reply: StoredReply) -> MessageOut:
+    """A reply just committed by the group commit (hub.actions.reply_writer)."""
+    return MessageOut.model_validate(
+        {
+            "id": reply.id,
+            "conversation_id": reply.conversation_id,
+            "direction": Direction.OUTBOUND.value,
+            "sender_type": SenderType.OPERATOR.value,
+            "channel": reply.channel,
+            "text": reply.text,
+            "private": False,
+            "status": MessageStatus.QUEUED.value,
+            "error": None,
+            "external_id": None,
+            "created_at": reply.created_at,
         }
     )
 

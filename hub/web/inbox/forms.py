@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from multidict import MultiDictProxy
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.actions.attachments import do_add_outbound_attachment
 from hub.actions.conversations import (
@@ -18,6 +19,7 @@ from hub.actions.conversations import (
 from hub.actions.csat import csat_policy, do_ask_after_status
 from hub.actions.customers import do_rename_customer, get_customer
 from hub.actions.replies import do_add_note, do_reply
+from hub.actions.reply_writer import ReplyRequest
 from hub.actions.unit import unit_of_work
 from hub.domain.types import ConversationStatus, SenderType
 from hub.errors import InvalidInput
@@ -27,6 +29,7 @@ from hub.web.api.calls import path_id
 from hub.web.inbox.attachments import Upload, upload_action
 from hub.web.inbox.common import action, hub_of, safe_next
 from hub.web.inbox.snooze import operator_zone, picked_until, preset_until
+from hub.web.keys import REPLIES
 from hub.web.sessions import SignedIn
 
 Form = MultiDictProxy[str]
@@ -47,11 +50,16 @@ async def _reply(request: web.Request, me: SignedIn, form: Form, upload: Upload 
     """Send through the chosen channel (default: the customer's last one), or add a note."""
     conversation_id = path_id(request.match_info["id"])
     hub = hub_of(request)
+    channel = form.get("channel") or None
+    if upload is None and form.get("mode") != "note":  # group-committed, like the API's
+        async with hub.db.session() as session:
+            text = await _reply_text(session, conversation_id, form, me)
+        replying = ReplyRequest(conversation_id, text, me.operator.id, channel)
+        await request.app[REPLIES].reply(replying)
+        return _thread_url(conversation_id)
     async with unit_of_work(hub.db, hub.queue, hub.broker) as session:
         conversation = await get_conversation(session, conversation_id)
-        text = await expand_canned(session, form.get("text", ""))
-        customer = await get_customer(session, conversation.customer_id)
-        text = fill_variables(text, await reply_variables(session, customer, me.operator))
+        text = await _reply_text(session, conversation_id, form, me)
         if upload is not None and not text.strip():
             text = upload.filename  # a file alone: its name is the message's text
         add = do_add_note if form.get("mode") == "note" else do_reply
@@ -61,7 +69,7 @@ async def _reply(request: web.Request, me: SignedIn, form: Form, upload: Upload 
             text,
             sender_type=SenderType.OPERATOR,
             operator_id=me.operator.id,
-            channel=form.get("channel") or None,
+            channel=channel,
         )
         if upload is not None:
             await do_add_outbound_attachment(
@@ -73,6 +81,14 @@ async def _reply(request: web.Request, me: SignedIn, form: Form, upload: Upload 
                 size=upload.size,
             )
     return _thread_url(conversation_id)
+
+
+async def _reply_text(session: AsyncSession, conversation_id: int, form: Form, me: SignedIn) -> str:
+    """The typed text with its canned responses expanded and variables filled in."""
+    conversation = await get_conversation(session, conversation_id)
+    text = await expand_canned(session, form.get("text", ""))
+    customer = await get_customer(session, conversation.customer_id)
+    return fill_variables(text, await reply_variables(session, customer, me.operator))
 
 
 async def _reply_without_file(request: web.Request, me: SignedIn, form: Form) -> str:
