@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from hub.settings import Settings
 from tests.fakes.smtp_relay import SmtpRelay
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
@@ -43,5 +44,13 @@ async def every_channel_hub(
     backend_urls: dict[str, Any], fakes: Fakes
 ) -> AsyncIterator[RunningHub]:
     running = await start_hub(every_channel_settings(backend_urls, fakes))
+    yield running
+    await stop_hub(running)
+
+
+@pytest.fixture
+async def web_only(settings: Settings) -> AsyncIterator[RunningHub]:
+    """The webhooks and the queue, without a worker: the test plays the worker."""
+    running = await start_hub(settings, with_worker=False)
     yield running
     await stop_hub(running)

@@ -13,35 +13,10 @@ import pytest
 from hub.actions import bots as runner
 from hub.actions.bots import BotRunner
 from hub.domain.bots import BotContext, BotOutcome, BotText
-from hub.queue.consumers import InboundConsumer
-from hub.queue.port import INBOUND, Job
-from hub.settings import Settings
+from hub.queue.port import INBOUND
+from tests.bots.worker_by_hand import claim_all, consumer
 from tests.factories import messages_of, telegram_update
-from tests.support import RunningHub, eventually, start_hub, stop_hub
-
-
-@pytest.fixture
-async def web_only(settings: Settings) -> AsyncIterator[RunningHub]:
-    """The webhooks and the queue, without a worker: the test plays the worker."""
-    running = await start_hub(settings, with_worker=False)
-    yield running
-    await stop_hub(running)
-
-
-async def claim_all(running: RunningHub, n: int) -> list[Job]:
-    queue = running.hub.queue
-    await queue.rebalance(INBOUND, "test-worker")
-
-    async def claimed() -> list[Job] | None:
-        jobs = await queue.claim(INBOUND, "test-worker", 100)
-        return jobs if len(jobs) >= n else None
-
-    return await eventually(claimed, what=f"{n} inbound jobs")
-
-
-def consumer(running: RunningHub, bots: BotRunner) -> InboundConsumer:
-    hub = running.hub
-    return InboundConsumer(hub.queue, "test-worker", hub.db, hub.broker, bots=bots)
+from tests.support import RunningHub
 
 
 class OrderWords:

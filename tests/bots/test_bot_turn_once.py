@@ -5,7 +5,7 @@ the hub's real queue backend (database or Redis) and database."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -20,12 +20,11 @@ from hub.domain.messages import InboundMessage, Routed
 from hub.domain.types import Channel
 from hub.models import Conversation, Customer, Message
 from hub.models.base import utcnow
-from hub.queue.consumers import InboundConsumer
-from hub.queue.port import INBOUND, OUTBOUND, Job, QueueBackend
+from hub.queue.port import INBOUND, OUTBOUND, QueueBackend
 from hub.realtime import Broker
-from hub.settings import Settings
+from tests.bots.worker_by_hand import claim_all, consumer
 from tests.factories import messages_of, telegram_update
-from tests.support import RunningHub, eventually, operator_reply, start_hub, stop_hub
+from tests.support import RunningHub, operator_reply
 
 
 class Killed(BaseException):
@@ -43,30 +42,6 @@ class KilledBeforeAnswering(BotRunner):
         routed: Sequence[Routed] = (),
     ) -> bool:
         raise Killed
-
-
-@pytest.fixture
-async def web_only(settings: Settings) -> AsyncIterator[RunningHub]:
-    """The webhooks and the queue, without a worker: the test plays the worker."""
-    running = await start_hub(settings, with_worker=False)
-    yield running
-    await stop_hub(running)
-
-
-async def claim_all(running: RunningHub, n: int) -> list[Job]:
-    queue = running.hub.queue
-    await queue.rebalance(INBOUND, "test-worker")
-
-    async def claimed() -> list[Job] | None:
-        jobs = await queue.claim(INBOUND, "test-worker", 100)
-        return jobs if len(jobs) >= n else None
-
-    return await eventually(claimed, what=f"{n} inbound jobs")
-
-
-def consumer(running: RunningHub, bots: BotRunner) -> InboundConsumer:
-    hub = running.hub
-    return InboundConsumer(hub.queue, "test-worker", hub.db, hub.broker, bots=bots)
 
 
 async def test_killed_after_routing_the_redelivery_answers_once_after_the_question(

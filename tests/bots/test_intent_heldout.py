@@ -2,11 +2,12 @@
 
 `intent_heldout.tsv`, `intent_heldout2.tsv` and `entity_heldout.tsv` were written by people who
 never saw the model, its features or its training corpus, and are never used to train or tune
-it: the figures here are what a shop's customers would get. Only aggregates are printed (per-label precision, recall,
-F1 and support, a confusion table, entity accuracy), never a phrase, so that the set cannot leak
-into the training corpus through CI logs; assertions compare counts for the same reason. The
-contract is imported inside the evaluation, so the well-formedness tests run even where the
-model is absent; the evaluation tests then fail loudly.
+it: the figures here are what a shop's customers would get. Only aggregates are printed
+(per-label precision, recall, F1 and support, a confusion table, entity accuracy), never a
+phrase, so that the sets cannot leak into the training corpus through CI logs; assertions
+compare counts for the same reason. The contract is imported inside the evaluation, so the
+well-formedness tests run even where the model is absent; the evaluation tests then fail
+loudly.
 """
 
 from __future__ import annotations
