@@ -133,8 +133,8 @@ async def play_worker(
     writing = hub.db.writing
 
     @contextlib.asynccontextmanager
-    async def timed_writing() -> AsyncIterator[None]:
-        async with writing():
+    async def timed_writing(*, urgent: bool = False) -> AsyncIterator[None]:
+        async with writing(urgent=urgent):
             started = time.perf_counter()
             try:
                 yield

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from hub.settings import Settings
+from hub.write_turns import WriteTurns
 
 
 def async_url(url: str) -> str:
@@ -61,21 +61,26 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._write_lock = asyncio.Lock()
+        self._turns = WriteTurns()
 
     @asynccontextmanager
-    async def writing(self) -> AsyncIterator[None]:
+    async def writing(self, *, urgent: bool = False) -> AsyncIterator[None]:
         """Take turns for SQLite's single write lock inside this process.
 
         Two hot writers (webhook enqueue, router) contending inside SQLite would wait in its
         busy handler, which sleeps in growing steps and leaves the CPU idle; queueing on an
-        asyncio lock hands the lock over at once. PostgreSQL needs no such turn-taking.
+        asyncio lock hands the lock over at once. `urgent` (the webhooks' enqueue) goes
+        before the ordinary turns waiting (hub.write_turns). PostgreSQL needs no such
+        turn-taking.
         """
         if not self.is_sqlite:
             yield
             return
-        async with self._write_lock:
+        await self._turns.acquire(urgent=urgent)
+        try:
             yield
+        finally:
+            self._turns.release()
 
     @property
     def is_sqlite(self) -> bool:

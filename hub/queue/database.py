@@ -112,7 +112,7 @@ class DatabaseQueue:
 
     async def _write_batch(self, batch: Batch) -> None:
         rows = self._rows(batch)
-        async with self.db.writing():
+        async with self.db.writing(urgent=True):  # webhooks wait for it: first in line
             await self._write(rows)
 
     async def _write(self, rows: list[dict[str, object]]) -> None:

@@ -48,7 +48,7 @@ async def test_a_locked_batch_is_written_again_in_the_write_turn(
     turns: list[bool] = []
 
     async def once_locked(session: Any, puts: Any, rules: Any) -> Any:
-        turns.append(db._write_lock.locked())
+        turns.append(db._turns.locked())
         if len(turns) == 1:
             locked = sqlite3.OperationalError("database is locked")
             raise OperationalError("UPDATE orders SET status=?", {}, locked)
