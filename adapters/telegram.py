@@ -17,6 +17,7 @@ import re
 import secrets
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeGuard
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -206,6 +207,17 @@ def _load_aiogram() -> None:
     import aiogram.client.session.aiohttp  # noqa: F401
 
 
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def _message_id(method: str, answer: dict[str, Any]) -> str:
+    result = answer.get("result")
+    message_id = result.get("message_id") if isinstance(result, dict) else None
+    if not is_id(message_id):
+        raise ProviderError(f"Telegram's {method} answer has no message_id", retryable=True)
+    return str(message_id)
+
+
 # Where a file goes in each send method, and the method for each kind of reply part.
 _FILE_FIELD = {"sendPhoto": "photo", "sendDocument": "document"}
 
@@ -285,27 +297,24 @@ class TelegramSender:
     ) -> str:
         """One send* call, as the form aiogram builds: no parse_mode (text goes as is, so
         nothing is escaped), a file as multipart `attach://` upload."""
+        if file is None:
+            # The urlencoded body FormData would build, without its machinery per send.
+            fields = {"chat_id": str(int(chat_id)), "text": text or ""}
+            answer = await self._call("sendMessage", urlencode(fields).encode())
+            return _message_id("sendMessage", answer)
         form = aiohttp.FormData(quote_fields=False)
         form.add_field("chat_id", str(int(chat_id)))
-        if file is None:
-            method = "sendMessage"
-            form.add_field("text", text or "")
-        else:
-            method = "sendPhoto" if file.is_image else "sendDocument"
-            key = secrets.token_urlsafe(10)
-            form.add_field(_FILE_FIELD[method], f"attach://{key}")
-            if text:
-                form.add_field("caption", text)
-            form.add_field(key, file.data, filename=file.filename or key)
+        method = "sendPhoto" if file.is_image else "sendDocument"
+        key = secrets.token_urlsafe(10)
+        form.add_field(_FILE_FIELD[method], f"attach://{key}")
+        if text:
+            form.add_field("caption", text)
+        form.add_field(key, file.data, filename=file.filename or key)
         answer = await self._call(method, form)
-        result = answer.get("result")
-        message_id = result.get("message_id") if isinstance(result, dict) else None
-        if not is_id(message_id):
-            raise ProviderError(f"Telegram's {method} answer has no message_id", retryable=True)
-        return str(message_id)
+        return _message_id(method, answer)
 
     async def _call(
-        self, method: str, form: aiohttp.FormData, *, timeout: float | None = None
+        self, method: str, form: aiohttp.FormData | bytes, *, timeout: float | None = None
     ) -> dict[str, Any]:
         """POST one Bot API method; its answer when `ok`, else a ProviderError. Errors never
         carry the URL: it holds the bot token."""
@@ -313,7 +322,10 @@ class TelegramSender:
         seconds = self.timeout if timeout is None else timeout
         try:
             async with self._http().post(
-                url, data=form, timeout=aiohttp.ClientTimeout(total=seconds)
+                url,
+                data=form,
+                headers=_FORM if isinstance(form, bytes) else None,
+                timeout=aiohttp.ClientTimeout(total=seconds),
             ) as response:
                 status, body = response.status, await response.read()
         except TimeoutError:
