@@ -191,3 +191,32 @@ async def test_row_timestamps_are_readable_on_every_row(
             return None if math.isnan(ratio) else ratio
 
         assert await eventually(contrast, what="the row's computed colours") >= 4.5
+
+
+async def test_a_row_pressed_while_the_list_refreshes_still_opens(
+    hub: RunningHub, anna: Api, page: Page
+) -> None:
+    """A live refresh that lands between the press and the release of a click used to swap
+    the row away and swallow the click (phones showed it: the tap did nothing)."""
+    first = await customer_writes(hub, 7051, "First question")
+    await sign_in(page, hub, anna.email)
+    link = page.locator(f'.row[data-conversation-id="{first.conversation_id}"] a')
+    await expect(link).to_be_visible()
+    box = await link.bounding_box()
+    assert box is not None
+    await page.evaluate(
+        "id => { window.pressedRow = document.querySelector("
+        '`.row[data-conversation-id="${id}"]`); }',
+        first.conversation_id,
+    )
+    await page.mouse.move(box["x"] + 5, box["y"] + box["height"] / 2)
+    await page.mouse.down()
+    await customer_writes(hub, 7052, "Another customer writes meanwhile")  # a live refresh
+    # The refresh came back while the button was held: it either swapped the row (the
+    # click is lost) or waited for the release.
+    await page.wait_for_function(
+        "!window.pressedRow.isConnected || "
+        "document.querySelector('[data-list]').dataset.refreshWaiting === '1'"
+    )
+    await page.mouse.up()
+    await expect(page).to_have_url(f"{hub.url}/inbox/conversations/{first.conversation_id}")

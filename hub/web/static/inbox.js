@@ -38,6 +38,24 @@
     return a && el.contains(a) && /^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(a.tagName);
   }
 
+  // A row swapped between the press and the release of a click or tap loses that click
+  // (the browser sends no click when press and release land on different nodes): while the
+  // operator presses in the list, its refresh waits and runs once the press is over.
+  var pressing = false;
+  var listWaiting = false;
+  document.addEventListener("pointerdown", function (e) {
+    if (e.target.closest && e.target.closest("[data-list]")) pressing = true;
+  }, true);
+  function pressOver() {
+    if (!pressing) return;
+    pressing = false;
+    // after the click handlers (and any navigation the click starts) have run
+    if (listWaiting) setTimeout(function () { listWaiting = false; refreshList(); }, 300);
+  }
+  ["pointerup", "pointercancel", "dragend"].forEach(function (kind) {
+    document.addEventListener(kind, pressOver, true);
+  });
+
   function refreshList() {
     var list = document.querySelector("[data-list]");
     if (!list) return Promise.resolve();
@@ -46,6 +64,8 @@
       .then(function (r) { if (r.status === 401) location.reload(); return r.ok ? r.text() : null; })
       .then(function (html) {
         if (html === null || html === undefined) return;
+        if (pressing) { listWaiting = true; list.dataset.refreshWaiting = "1"; return; }
+        delete list.dataset.refreshWaiting;
         var fresh = parse(html);
         fresh.querySelectorAll("[data-swap]").forEach(function (node) {
           var old = list.querySelector('[data-swap="' + node.dataset.swap + '"]');
