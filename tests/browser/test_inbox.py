@@ -214,9 +214,10 @@ async def test_a_row_pressed_while_the_list_refreshes_still_opens(
     await customer_writes(hub, 7052, "Another customer writes meanwhile")  # a live refresh
     # The refresh came back while the button was held: it either swapped the row (the
     # click is lost) or waited for the release.
-    await page.wait_for_function(
-        "!window.pressedRow.isConnected || "
+    settled = (
+        "() => !window.pressedRow.isConnected || "
         "document.querySelector('[data-list]').dataset.refreshWaiting === '1'"
     )
+    await eventually(lambda: page.evaluate(settled), what="the refresh to come back")
     await page.mouse.up()
     await expect(page).to_have_url(f"{hub.url}/inbox/conversations/{first.conversation_id}")
