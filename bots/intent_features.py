@@ -65,6 +65,7 @@ def parts(text: str) -> tuple[list[str], list[str]]:
     if _PHONE.search(clean):
         found.append("s:phone")
     previous = "^"
+    last = ""
     for token in tokens:
         if token in ("#", "№"):
             found.append("s:hash")
@@ -75,7 +76,7 @@ def parts(text: str) -> tuple[list[str], list[str]]:
             links += 1
         else:
             words.append(token)
-            if previous in ("#", "№") and token[0].isdigit():
+            if last in ("#", "№") and token[0].isdigit():
                 found.append("s:hash-number")
             key = "0" if token.isdigit() else token
             found.append(f"b:{previous} {key}")
@@ -83,6 +84,7 @@ def parts(text: str) -> tuple[list[str], list[str]]:
             if reading is not None and previous != "^":
                 found.append(f"b:{to_cyrillic(previous) or previous} {reading}")
             previous = key
+        last = token
     length = len(words) + links
     found.append(f"len:{next((s for n, s in _SIZES if length <= n), '13+')}")
     if not length:
