@@ -3415,6 +3415,15 @@ CLOSE_RU = [
 ]
 
 
+# Every label but greeting is rendered inside these openers, so alone their words read as
+# "not a greeting": an opener with nothing after it is one (and the words of the openers
+# are then evidence of no label but this).
+SLOTS["{opener}"] = [o.strip(" ,:.") for o in OPEN_EN if o.strip()]
+SLOTS["{openerru}"] = [o.strip(" ,:.") for o in OPEN_RU if o.strip()]
+T["greeting"][0].extend(["{opener}", "{hiq}, {opener}", "{opener}!", "{opener}..."])
+T["greeting"][1].extend(["{openerru}", "{hiqru}, {openerru}", "{openerru}!", "{openerru}..."])
+
+
 def render(template: str, rng: random.Random, russian: bool) -> str:
     for slot, fillers in SLOTS.items():  # only when present: other templates keep their RNG
         if slot in template:
