@@ -3366,6 +3366,60 @@ for _label, (_en, _ru) in TENTH.items():
     T[_label][0].extend(_en)
     T[_label][1].extend(_ru)
 
+# Round eleven: more ways a parcel goes missing after "delivered", charges that are wrong
+# (not a faulty item), faults told in a few words.
+ELEVENTH: dict[str, tuple[list[str], list[str]]] = {
+    "lost_parcel": (
+        [
+            "the app says someone signed for {obj}, nobody here did",
+            "got a text that {obj} was collected, it wasn't me who collected it",
+            "the delivery photo shows a porch I've never seen",
+            "it was left at the wrong address and I have nothing",
+            "the courier handed {obj} to some stranger",
+            "status: delivered. reality: no parcel",
+            "the locker code didn't open anything, the cell is empty",
+            "the shop at the pickup point looked twice, no parcel with my name",
+        ],
+        [
+            "пришло смс что посылку забрали, но я ее не забирал",
+            "на фото доставки чужая дверь",
+            "оставили по чужому адресу, у меня ничего нет",
+            "курьер отдал {objf} кому-то другому",
+            "статус 'получено', а я ничего не получала",
+            "код от постамата не подошел, а ячейка пустая",
+            "в пвз дважды искали, посылки на мое имя нет",
+            "отслеживание пишет вручено адресату, адресат это я и я ничего не получал",
+        ],
+    ),
+    "payment": (
+        [
+            "you charged me twice for the same order",
+            "the amount taken from my card is higher than the order total",
+            "I still haven't received the invoice to pay",
+        ],
+        [
+            "с карты списали два раза за один заказ",
+            "списали больше, чем сумма заказа",
+            "не приходит счет для оплаты",
+        ],
+    ),
+    "damaged_wrong": (
+        [
+            "the {item} has clearly been worn before",
+            "the colour is nothing like on the photos",
+            "it arrived in pieces",
+        ],
+        [
+            "{itemru} явно уже кто-то носил",
+            "цвет совсем не как на фото",
+            "пришло разбитым",
+        ],
+    ),
+}
+for _label, (_en, _ru) in ELEVENTH.items():
+    T[_label][0].extend(_en)
+    T[_label][1].extend(_ru)
+
 # Wrappers customers put around a question (any label keeps its meaning inside one).
 OPEN_EN = [
     "",
