@@ -128,6 +128,10 @@ class IntentModel:
         found = [row for row in map(self._rows.get, feats) if row is not None]
         return [sum(column) for column in zip(*found, strict=True)] if found else self._zero[:]
 
+    def forget_words(self) -> None:
+        """Drop the summed rows of the words seen so far (to measure a cold start)."""
+        self._words.clear()
+
     def _word(self, word: str) -> tuple[tuple[float, ...] | None, int, int, int]:
         """A word's rows summed once (a word has 10-40 n-gram features, a message repeats
         the same few hundred words): a message then costs one row per word and bigram."""
