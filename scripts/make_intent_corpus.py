@@ -3223,6 +3223,12 @@ TENTH: dict[str, tuple[list[str], list[str]]] = {
             "did {obj} leave your warehouse yet or is it still there?",
             "I'm leaving on Friday, will {obj} {come} by then?",
             "what does 'in transit' mean for my order, where is it exactly?",
+            "why is {obj} taking so long",
+            "why hasn't {obj} come yet?",
+            "tracking is frozen, where's my order?",
+            "any news on the parcel?",
+            "when are you sending it out?",
+            "{stuck}, why?",
         ],
         [
             "заказал {daysru} назад, а {stuckru}, {whatnowru}",
@@ -3236,14 +3242,14 @@ TENTH: dict[str, tuple[list[str], list[str]]] = {
             "когда вы отдадите {objf} в службу доставки?",
             "оплатила {daysru} назад, его вообще собрали?",
             "че там с моей посылкой",
-            "шо там с заказом",
+            "шо там по заказу слышно",
             "ну че, где мой заказ",
-            "как там мой заказик поживает",
+            "заказик мой живой вообще?",
             "заказ задерживается, где он сейчас?",
             "уже {daysru} жду, где {objf}? она же не потерялась, скажите где она",
             "ни смс, ни письма, ни посылки. на каком этапе заказ?",
             "почему {objm} до сих пор не {sentm}?",
-            "почему статус заказа{ref} не меняется?",
+            "отчего у заказа{ref} никак не обновится статус?",
             "дайте трек-номер, хочу отслеживать {objf}",
             "ожидаемая дата вчера прошла, когда теперь {comem} {objm}?",
             "купила {itemru} на прошлой неделе, на сайте все еще 'в обработке', так и должно быть?",
@@ -3251,6 +3257,15 @@ TENTH: dict[str, tuple[list[str], list[str]]] = {
             "я уезжаю в пятницу, {objf} {comef} до этого?",
             "что значит 'в пути' по моему заказу, где он конкретно?",
             "zakazal {daysru} nazad, a {stuckru}",
+            "почему так долго едет {objm}",
+            "{objm} до сих пор не пришел, почему?",
+            "отслеживание замерло, где заказ?",
+            "по посылке есть новости?",
+            "что слышно по моей посылке",
+            "отгрузка моего заказа когда будет?",
+            "почему мне до сих пор ничего не привезли",
+            "а трек вообще обновляется?",
+            "{stuckru}, почему?",
         ],
     ),
     "lost_parcel": (
@@ -3278,7 +3293,7 @@ TENTH: dict[str, tuple[list[str], list[str]]] = {
         [
             "if I place an order tonight, when would it get to {city}?",
             "thinking of buying a {item}, how many days does shipping take?",
-            "how fast do you usually ship after payment?",
+            "after I pay, how soon does it go out?",
             "do you dispatch on saturdays?",
             "how long does delivery to a small village take?",
             "before I order: will it {come} within a week?",
@@ -3393,12 +3408,12 @@ ELEVENTH: dict[str, tuple[list[str], list[str]]] = {
     ),
     "payment": (
         [
-            "you charged me twice for the same order",
+            "my card shows two payments for one order",
             "the amount taken from my card is higher than the order total",
             "I still haven't received the invoice to pay",
         ],
         [
-            "с карты списали два раза за один заказ",
+            "деньги за заказ ушли с карты дважды",
             "списали больше, чем сумма заказа",
             "не приходит счет для оплаты",
         ],
@@ -3474,8 +3489,8 @@ CLOSE_RU = [
 # are then evidence of no label but this).
 SLOTS["{opener}"] = [o.strip(" ,:.") for o in OPEN_EN if o.strip()]
 SLOTS["{openerru}"] = [o.strip(" ,:.") for o in OPEN_RU if o.strip()]
-T["greeting"][0].extend(["{opener}", "{hiq}, {opener}", "{opener}!", "{opener}..."])
-T["greeting"][1].extend(["{openerru}", "{hiqru}, {openerru}", "{openerru}!", "{openerru}..."])
+T["greeting"][0].extend(["{opener}", "{opener}!", "{opener}..."])
+T["greeting"][1].extend(["{openerru}", "{openerru}!", "{openerru}..."])
 
 
 def render(template: str, rng: random.Random, russian: bool) -> str:
