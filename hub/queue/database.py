@@ -67,7 +67,7 @@ class DatabaseQueue:
         return None
 
     async def close(self) -> None:
-        await self._commits.drain()
+        await self._commits.close()
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
