@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -45,6 +46,18 @@ class Writer:
         return [Refused(f"no {n}") if n in self.answer_error else n * 10 for n in batch]
 
 
+async def _held(
+    max_batch: int, items: int, **options: Any
+) -> tuple[Writer, Batcher[int, int], list[asyncio.Future[int]]]:
+    """`items` callers submitted, the first batch being written and held at the gate."""
+    writer = Writer()
+    writer.hold()
+    batcher: Batcher[int, int] = Batcher("test", writer, max_batch=max_batch, **options)
+    callers = [asyncio.ensure_future(batcher.submit(n)) for n in range(items)]
+    await writer.entered.wait()
+    return writer, batcher, callers
+
+
 async def _yield() -> None:
     """Let the tasks just created run up to their first wait (no time passes)."""
     await asyncio.sleep(0)
@@ -61,11 +74,7 @@ async def test_concurrent_submissions_share_one_write_and_each_hears_its_own() -
 
 
 async def test_batches_are_sliced_at_the_max_and_later_arrivals_wait_for_the_next() -> None:
-    writer = Writer()
-    writer.hold()
-    batcher: Batcher[int, int] = Batcher("test", writer, max_batch=2)
-    first = asyncio.ensure_future(batcher.submit(0))
-    await writer.entered.wait()  # [0] is being written
+    writer, batcher, [first] = await _held(2, 1)  # [0] is being written
     later = [asyncio.ensure_future(batcher.submit(n)) for n in range(1, 6)]
     await _yield()
     writer.release()
@@ -130,11 +139,7 @@ async def test_a_write_answering_the_wrong_number_of_results_fails_its_callers()
 
 
 async def test_a_cancelled_caller_does_not_break_the_batch_for_the_others() -> None:
-    writer = Writer()
-    writer.hold()
-    batcher: Batcher[int, int] = Batcher("test", writer, max_batch=10)
-    callers = [asyncio.ensure_future(batcher.submit(n)) for n in range(3)]
-    await writer.entered.wait()
+    writer, _, callers = await _held(10, 3)
     callers[1].cancel()
     writer.release()
     assert await callers[0] == 0 and await callers[2] == 20
@@ -144,11 +149,7 @@ async def test_a_cancelled_caller_does_not_break_the_batch_for_the_others() -> N
 
 async def test_a_write_cancelled_under_the_flusher_fails_every_waiting_caller() -> None:
     """The OrderPuts bug: a cancelled writer left its batch's callers waiting forever."""
-    writer = Writer()
-    writer.hold()
-    batcher: Batcher[int, int] = Batcher("test", writer, max_batch=1)
-    callers = [asyncio.ensure_future(batcher.submit(n)) for n in range(3)]
-    await writer.entered.wait()
+    writer, batcher, callers = await _held(1, 3)
     assert writer.gate is not None
     writer.gate.cancel()  # what the write awaited was cancelled: so is the flusher
     async with asyncio.timeout(5):  # a bound to fail by, not a wait: they are answered
@@ -160,13 +161,7 @@ async def test_a_write_cancelled_under_the_flusher_fails_every_waiting_caller() 
 
 
 async def test_close_lets_taken_items_be_written_then_refuses_new_ones() -> None:
-    writer = Writer()
-    writer.hold()
-    batcher: Batcher[int, int] = Batcher(
-        "test", writer, max_batch=1, failure=lambda e: RuntimeError(f"mapped {e}")
-    )
-    callers = [asyncio.ensure_future(batcher.submit(n)) for n in range(2)]
-    await writer.entered.wait()
+    writer, batcher, callers = await _held(1, 2, failure=lambda e: RuntimeError(f"mapped {e}"))
     closing = asyncio.ensure_future(batcher.close())
     await _yield()
     assert not closing.done()  # waits for the batch in flight
@@ -179,11 +174,7 @@ async def test_close_lets_taken_items_be_written_then_refuses_new_ones() -> None
 
 
 async def test_a_cancelled_close_cancels_the_write_and_fails_its_callers() -> None:
-    writer = Writer()
-    writer.hold()
-    batcher: Batcher[int, int] = Batcher("test", writer, max_batch=1)
-    callers = [asyncio.ensure_future(batcher.submit(n)) for n in range(2)]
-    await writer.entered.wait()
+    writer, batcher, callers = await _held(1, 2)
     closing = asyncio.ensure_future(batcher.close())
     await _yield()
     closing.cancel()  # the shutdown gave up waiting
