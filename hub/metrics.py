@@ -64,7 +64,7 @@ batch_size = Histogram(
 )
 write_turn_seconds = Histogram(
     "hub_write_turn_seconds",
-    "Time a batch held the process's write turn (SQLite's one writer), by writer",
+    "Time a batch held the process's write turn (SQLite's one writer; PostgreSQL: its write)",
     ["writer"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
     registry=REGISTRY,
