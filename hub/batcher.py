@@ -55,21 +55,9 @@ class Batcher(Generic[T, R]):
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
 
-    async def submit(self, item: T) -> R:
-        """The item's result once its batch is committed (its error if it failed)."""
-        return await self._take(item)
-
-    async def submit_all(self, items: Sequence[T]) -> list[R]:
-        """Every item's result; if any failed, its error once all have been answered."""
-        futures = [self._take(item) for item in items]
-        # Wait for all, then raise: no failed future is left with its exception unretrieved.
-        outcomes = await asyncio.gather(*futures, return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return outcomes  # type: ignore[return-value]
-
-    def _take(self, item: T) -> asyncio.Future[R]:
+    def submit(self, item: T) -> asyncio.Future[R]:
+        """The item's result once its batch is committed (its error if it failed); a
+        future, not a coroutine: one frame less on the webhook's path."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         if self._closed:
             future.set_exception(self._failure(Stopped(f"the hub is stopping ({self._name})")))
@@ -78,6 +66,16 @@ class Batcher(Generic[T, R]):
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return future
+
+    async def submit_all(self, items: Sequence[T]) -> list[R]:
+        """Every item's result; if any failed, its error once all have been answered."""
+        futures = [self.submit(item) for item in items]
+        # Wait for all, then raise: no failed future is left with its exception unretrieved.
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return outcomes  # type: ignore[return-value]
 
     async def close(self) -> None:
         """Refuse new items and let those taken hear whether they were written; if the

@@ -53,7 +53,7 @@ async def _held(
     writer = Writer()
     writer.hold()
     batcher: Batcher[int, int] = Batcher("test", writer, max_batch=max_batch, **options)
-    callers = [asyncio.ensure_future(batcher.submit(n)) for n in range(items)]
+    callers = [batcher.submit(n) for n in range(items)]
     await writer.entered.wait()
     return writer, batcher, callers
 
@@ -75,8 +75,7 @@ async def test_concurrent_submissions_share_one_write_and_each_hears_its_own() -
 
 async def test_batches_are_sliced_at_the_max_and_later_arrivals_wait_for_the_next() -> None:
     writer, batcher, [first] = await _held(2, 1)  # [0] is being written
-    later = [asyncio.ensure_future(batcher.submit(n)) for n in range(1, 6)]
-    await _yield()
+    later = [batcher.submit(n) for n in range(1, 6)]
     writer.release()
     assert await asyncio.gather(first, *later) == [0, 10, 20, 30, 40, 50]
     assert writer.calls == [[0], [1, 2], [3, 4], [5]]
@@ -86,11 +85,11 @@ async def test_submit_all_answers_every_item_and_raises_only_after_all_were_answ
     writer = Writer(answer_error=[2])
     batcher: Batcher[int, int] = Batcher("test", writer, max_batch=10)
     assert await batcher.submit_all([0, 1]) == [0, 10]
-    others = asyncio.ensure_future(batcher.submit(3))
+    others = batcher.submit(3)
     with pytest.raises(Refused, match="no 2"):
         await batcher.submit_all([1, 2])
     assert await others == 30
-    assert writer.calls == [[0, 1], [1, 2, 3]]
+    assert writer.calls == [[0, 1], [3, 1, 2]]  # in the order they were handed over
 
 
 async def test_a_batch_that_fails_as_a_whole_is_written_item_by_item() -> None:
