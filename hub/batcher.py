@@ -99,7 +99,9 @@ class Batcher(Generic[T, R]):
                 await self._run(batch)
         except BaseException:  # cancelled at shutdown (or a bug): nobody waits in vain
             left, self._pending = batch + self._pending, []
-            error = self._failure(Stopped(f"the hub stopped before writing ({self._name})"))
+            error = self._failure(
+                Stopped(f"the hub stopped before the write was confirmed ({self._name})")
+            )
             for _, future in left:
                 if not future.done():
                     future.set_exception(error)
