@@ -11,6 +11,9 @@ import pytest
 
 from hub import metrics
 from hub.batcher import Batcher, Stopped
+from hub.errors import QueueUnavailable
+from hub.queue.group_commit import Batch, GroupCommit
+from hub.queue.port import NewJob, Wakeups
 
 
 class Refused(Exception):
@@ -183,3 +186,32 @@ async def test_a_cancelled_close_cancels_the_write_and_fails_its_callers() -> No
         outcomes = await asyncio.gather(*callers, return_exceptions=True)
     assert all(isinstance(o, Stopped) for o in outcomes), outcomes
     assert writer.calls == [[0]]
+
+
+async def test_the_enqueue_group_commit_wakes_its_queues_and_fails_whole_batches() -> None:
+    """Its one use without the fallback: a failed write (the backend down) fails every
+    webhook of the batch with the backend's error; after close, enqueues are refused."""
+    written: list[Batch] = []
+    down = False
+
+    async def write(batch: Batch) -> None:
+        written.append(batch)
+        if down:
+            raise ConnectionError("backend down")
+
+    wakeups = Wakeups()
+    commits = GroupCommit(write, wakeups, lambda e: QueueUnavailable(f"unavailable: {e}"))
+    a, b, c = (NewJob(key=k, payload=k, dedupe_key=k) for k in "abc")
+    await asyncio.gather(commits.enqueue("inbound", [a]), commits.enqueue("outbound", [b, c]))
+    assert written == [[("inbound", a), ("outbound", b), ("outbound", c)]]
+    assert wakeups._event("inbound").is_set() and wakeups._event("outbound").is_set()
+    down = True
+    outcomes = await asyncio.gather(
+        commits.enqueue("inbound", [a]), commits.enqueue("inbound", [b]), return_exceptions=True
+    )
+    assert len(written) == 2  # one write for both, not one each after it failed
+    assert all(isinstance(o, QueueUnavailable) and "backend down" in o.message for o in outcomes)
+    await commits.close()
+    with pytest.raises(QueueUnavailable, match="stopping"):
+        await commits.enqueue("inbound", [c])
+    assert len(written) == 2
