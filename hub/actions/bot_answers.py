@@ -87,7 +87,7 @@ class _Current:
     merged_into: int | None = None
 
 
-async def _lock_and_read(session: AsyncSession, ids: set[int]) -> dict[int, _Current]:
+async def lock_and_read(session: AsyncSession, ids: set[int]) -> dict[int, _Current]:
     """Write first, then read: the no-op UPDATE takes the row locks (PostgreSQL) or the
     write lock (SQLite), so what is read stays true until this turn commits; an operator
     taking the conversation over meanwhile waits for it."""
@@ -139,7 +139,7 @@ async def store_answers(session: AsyncSession, turns: Sequence[PlannedTurn]) -> 
     stored = StoredAnswers()
     if not turns:
         return stored
-    current = await _lock_and_read(session, {t.question.conversation_id for t in turns})
+    current = await lock_and_read(session, {t.question.conversation_id for t in turns})
     for turn in turns:
         found = current.get(turn.question.conversation_id)
         if found is None or found.state != turn.before or found.merged_into is not None:
