@@ -3189,7 +3189,7 @@ SLOTS["{fault}"] = [
 SLOTS["{faultru}"] = [
     "молния сломана",
     "один рукав длиннее другого",
-    "на экране царапина",
+    "экран поцарапан",
     "пахнет гарью",
     "цвет совсем другой",
     "в коробке не хватает детали",
@@ -3354,7 +3354,7 @@ TENTH: dict[str, tuple[list[str], list[str]]] = {
             "we're a blog, interested in a collab?",
             "the product description has a mistake in the weight",
             "{ack}",
-            "what's up?",
+            "sup",
             "hey, how are you doing",
             "tomorrow",
             "tuesday then",
@@ -3363,13 +3363,13 @@ TENTH: dict[str, tuple[list[str], list[str]]] = {
         ],
         [
             "ты робот?",
-            "как у вас дела?",
+            "как настроение у вас?",
             "есть вакансии?",
             "предлагаем рекламу в нашем блоге",
             "в описании товара ошибка в размерах",
             "где находится ваш пункт самовывоза?",
             "{ackru}",
-            "как жизнь?",
+            "как сама-то?",
             "завтра",
             "в среду тогда",
             "{hiqru}, я {nameru}",
@@ -3482,15 +3482,6 @@ CLOSE_RU = [
     " ответьте пожалуйста",
     " жду ответа",
 ]
-
-
-# Every label but greeting is rendered inside these openers, so alone their words read as
-# "not a greeting": an opener with nothing after it is one (and the words of the openers
-# are then evidence of no label but this).
-SLOTS["{opener}"] = [o.strip(" ,:.") for o in OPEN_EN if o.strip()]
-SLOTS["{openerru}"] = [o.strip(" ,:.") for o in OPEN_RU if o.strip()]
-T["greeting"][0].extend(["{opener}", "{opener}!", "{opener}..."])
-T["greeting"][1].extend(["{openerru}", "{openerru}!", "{openerru}..."])
 
 
 def render(template: str, rng: random.Random, russian: bool) -> str:
