@@ -141,7 +141,7 @@ class IntentModel:
             rows = [row for row in map(self._rows.get, feats) if row is not None]
             whole = [f for f in feats if f.startswith("w:")]
             cached = (
-                tuple(sum(column) for column in zip(*rows, strict=True)) if rows else None,
+                tuple(map(sum, zip(*rows, strict=True))) if rows else None,
                 len(feats),
                 len(whole),
                 sum(1 for f in whole if f in self._rows),
@@ -165,7 +165,7 @@ class IntentModel:
             # Mostly words no phrase of the corpus had (random letters, another language):
             # no intent can be read, however the n-grams happen to add up.
             return Intent("other", 1.0 - known / whole)
-        scores = [sum(column) for column in zip(*found, strict=True)] if found else self._zero
+        scores = list(map(sum, zip(*found, strict=True))) if found else self._zero
         best = max(range(len(scores)), key=lambda i: (scores[i], -i))
         # Sums grow with the number of features: scaled by its square root, the softmax
         # reads as a confidence (a clear question near 1, a toss-up near 1/2 or below).
