@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hub.actions.system_notes import note_row
+from hub.actions.system_notes import note_values
 from hub.actions.unit import defer_send_of, record
 from hub.domain import events
 from hub.domain.events import Event
@@ -155,7 +155,7 @@ async def store_answers(session: AsyncSession, turns: Sequence[PlannedTurn]) -> 
     pieces = [(t.question, n, piece) for t in kept for n, piece in enumerate(t.texts)]
     ids = await _insert_messages(session, [_row(q, n, piece, now) for q, n, piece in pieces])
     notes = [
-        note_row(message_id, piece.note).model_dump()
+        note_values(message_id, piece.note)
         for message_id, (_, _, piece) in zip(ids, pieces, strict=True)
         if piece.note is not None
     ]
