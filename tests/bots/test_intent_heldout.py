@@ -1,11 +1,11 @@
 """The bots' intent model and order-number extraction on held-out sets written apart from them.
 
-`intent_heldout.tsv`, `intent_heldout2.tsv` and `entity_heldout.tsv` were written by people who
-never saw the model, its features or its training corpus, and are never used to train or tune
-it: the figures here are what a shop's customers would get. Only aggregates are printed
-(per-label precision, recall, F1 and support, a confusion table, entity accuracy), never a
-phrase, so that the sets cannot leak into the training corpus through CI logs; assertions
-compare counts for the same reason. The contract is imported inside the evaluation, so the
+`intent_heldout*.tsv` and `entity_heldout.tsv` were written by people who never saw the
+model, its features or its training corpus, and are never used to train or tune it: the
+figures here are what a shop's customers would get. Only aggregates are printed (per-label
+precision, recall, F1 and support, a confusion table, entity accuracy), never a phrase, so
+that the sets cannot leak into the training corpus through CI logs; assertions compare
+counts for the same reason. The contract is imported inside the evaluation, so the
 well-formedness tests run even where the model is absent; the evaluation tests then fail
 loudly.
 """
@@ -39,16 +39,22 @@ CONTRACT_LABELS = (
     "other",
 )
 STATUS = "order_status"
-# Issue 15's goal for order_status is 0.97 precision and recall; the model reaches 0.972 and
-# 0.960 on the sealed set, 0.968 and 0.947 on the first (docs/BOTS.md). Until it does, these
+# Issue 15's goal for order_status is 0.97 precision and recall. On the newest sealed set
+# (intent_heldout3.tsv, judged once for this model) it reaches 0.956 and 0.948; on the older
+# sets, looked at before, 0.988/0.960 and 0.960/0.943 (docs/BOTS.md). Until it does, these
 # floors keep it from sliding back, and the goal is printed beside the figures so the gap
 # stays in sight.
 STATUS_GOAL = 0.97
 STATUS_THRESHOLD = 0.94
 # Each held-out set with the floor its order_status precision and recall must hold:
-# intent_heldout2.tsv is the sealed half of a set written apart (tests/bots/intent_valid.tsv
-# is the other half, the one the model's authors may tune on).
-HELD_OUT_SETS = {"intent_heldout.tsv": STATUS_THRESHOLD, "intent_heldout2.tsv": 0.95}
+# intent_heldout2.tsv and intent_heldout3.tsv are the sealed halves of sets written apart
+# (tests/bots/intent_valid.tsv and intent_valid2.tsv are the other halves, the ones the
+# model's authors may tune on).
+HELD_OUT_SETS = {
+    "intent_heldout.tsv": STATUS_THRESHOLD,
+    "intent_heldout2.tsv": 0.95,
+    "intent_heldout3.tsv": STATUS_THRESHOLD,
+}
 MACRO_F1_THRESHOLD = 0.90
 ENTITY_THRESHOLD = 0.95
 MIN_PER_LABEL = 40
