@@ -69,6 +69,11 @@ class Settings(BaseSettings):
 
     webchat_hmac_secret: SecretStr | None = None
     webchat_origins: str = "*"
+    # A web chat reply the visitor has not seen this many minutes after it was sent (no
+    # socket of theirs open since) is emailed once to their customer's proven email,
+    # when email is configured; 0: never. How often a worker looks for such replies.
+    webchat_email_after_minutes: float = Field(default=5.0, ge=0.0, le=7 * 24 * 60)
+    webchat_email_check_seconds: float = Field(default=30.0, gt=0.0, le=3600.0)
 
     # Inbox sessions end after this long without a request, and this long after sign-in.
     session_idle_minutes: float = Field(default=30.0, gt=0.0, le=7 * 24 * 60)

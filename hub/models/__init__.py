@@ -16,6 +16,7 @@ from hub.models.queue import DeadLetter, QueueConsumer, QueueJob, QueueLease
 from hub.models.routing import RoutingRule, Team, TeamMember
 from hub.models.sessions import ConversationRead, OperatorSession
 from hub.models.sources import MessageSource
+from hub.models.webchat import WebchatPresence
 from hub.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "RoutingRule",
     "Team",
     "TeamMember",
+    "WebchatPresence",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -15,6 +15,7 @@ from hub.chores.media_sweep import MediaSweeper
 from hub.chores.routing import RoutingChore
 from hub.chores.snooze_wakeup import SnoozeAlarm
 from hub.chores.waiting_alert import WaitingAlert
+from hub.chores.webchat_mail import WebchatMail
 from hub.domain.types import Channel
 from hub.intake.imap_account import parse_imap_url
 from hub.intake.imap_polling import MailboxPoller
@@ -101,6 +102,15 @@ def background_jobs(
             base_url=settings.base_url,
         )
         jobs.append(("waiting-alert", alert))
+    if settings.webchat_email_after_minutes > 0 and relay is not None:
+        missed = WebchatMail(
+            hub.db,
+            hub.queue,
+            hub.broker,
+            after_minutes=settings.webchat_email_after_minutes,
+            interval=settings.webchat_email_check_seconds,
+        )
+        jobs.append(("webchat-mail", missed))
     if hub.channels.feeds:  # an order feed is configured: apply what its webhook queues
         notices = Notices(
             settings.notify_statuses, set(hub.channels.senders), settings.whatsapp_templates

@@ -22,6 +22,7 @@ from hub.actions.webchat import (
     visitor_history,
     visitor_identity,
 )
+from hub.actions.webchat_mail import do_mark_seen
 from hub.domain import events
 from hub.domain.events import Event
 from hub.domain.messages import InboundMessage
@@ -283,6 +284,21 @@ class VisitorSocket:
                 await self.ws.send_json(csat_frame(rating, message))  # with its buttons
             elif message is not None:
                 await self.ws.send_json(message_frame(message, files.get(message.id or 0)))
+            if message is not None:  # seen live: never emailed (hub.chores.webchat_mail)
+                await self.mark_seen()
+
+    async def mark_seen(self) -> None:
+        """Stamp that this visitor has a socket open now (hub.actions.webchat_mail); a
+        failed stamp is logged, never the socket's end: the worst is one email too many."""
+        try:
+            async with self.hub.db.session() as session:
+                async with self.hub.db.writing():
+                    await do_mark_seen(session, self.visitor_id)
+                    await session.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("web chat presence of %s not recorded", self.visitor_id)
 
 
 def _origin_allowed(request: web.Request, allowed: set[str] | None) -> bool:
@@ -362,6 +378,7 @@ async def _converse(
     async with hub.broker.subscribe() as subscription:
         forward = asyncio.create_task(_forward(visitor, subscription))
         try:
+            await visitor.mark_seen()  # before the welcome: its history is seen
             await visitor.welcome()
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -378,6 +395,8 @@ async def _converse(
             forward.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await forward
+            # Open until now: what was pushed meanwhile was on screen.
+            await asyncio.shield(visitor.mark_seen())
     return ws
 
 
