@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -31,10 +31,13 @@ from hub.models import Conversation, Customer, HubSetting, Message, Operator, We
 from hub.models.base import utcnow
 
 CURSOR = "webchat_mail.cursor"
-# Messages read per step; a chore run steps on until it meets what is not due yet.
+# Messages read per step; a chore run steps on until it meets what is not due yet, at
+# most STEPS times (the rest is the next run's: a write turn is never held for long).
 BATCH = 500
-# Replies older than this past their due time are never emailed: a hub that turns the
-# feature on (or a worker down for long) does not mail old chats out of the blue.
+STEPS = 10
+# Replies older than this past their due time are never emailed: a worker down for long
+# does not mail old chats out of the blue (a hub turning the feature on starts after the
+# messages it already has).
 LOOKBACK = timedelta(days=1)
 _REPLIES = (SenderType.OPERATOR.value, SenderType.BOT.value)
 
@@ -54,11 +57,11 @@ async def do_mark_seen(session: AsyncSession, visitor_id: str) -> None:
 class _Reply:
     """A web chat reply due to be looked at."""
 
+    id: int
     conversation_id: int
     visitor_id: str
     sender_type: str
     operator_id: int | None
-    text: str
     created_at: datetime
 
 
@@ -77,9 +80,12 @@ async def do_email_unseen(
     ago that their visitor never saw, and move the cursor past every message looked at;
     the caller commits. None: another worker moved the cursor first (its turn, not ours)."""
     raw = await session.scalar(select(col(HubSetting.value)).where(col(HubSetting.key) == CURSOR))
-    start = int(raw) if raw else 0
+    if raw is None:  # the first run ever: replies from now on, none of the past
+        latest = await session.scalar(select(func.max(col(Message.id))))
+        return [] if await _move_cursor(session, None, int(latest or 0)) else None
+    start = int(raw)
     cursor, due = start, list[_Reply]()
-    while True:
+    for _ in range(STEPS):
         rows = (
             await session.execute(
                 select(
@@ -91,7 +97,6 @@ async def do_email_unseen(
                     col(Message.private),
                     col(Message.address),
                     col(Message.operator_id),
-                    col(Message.text),
                     col(Message.created_at),
                 )
                 .where(col(Message.id) > cursor)
@@ -100,13 +105,13 @@ async def do_email_unseen(
             )
         ).all()
         stopped = False
-        for mid, cid, channel, direction, sender, private, address, oid, text, at in rows:
+        for mid, cid, channel, direction, sender, private, address, oid, at in rows:
             if _is_reply(channel, direction, sender, private) and address is not None:
                 if at > now - after:
                     stopped = True  # not due yet: it and all after it wait for a later run
                     break
                 if at >= now - after - LOOKBACK:
-                    due.append(_Reply(cid, address, sender, oid, text, at))
+                    due.append(_Reply(mid or 0, cid, address, sender, oid, at))
             cursor = mid or cursor
         if stopped or len(rows) < BATCH:
             break
@@ -187,14 +192,23 @@ async def _email(
     if address is None:
         return None
     names = await _operator_names(session, {r.operator_id for r in replies})
-    locale = pick_locale(customer.locale, replies[-1].text)
+    texts = dict(
+        (
+            await session.execute(
+                select(col(Message.id), col(Message.text)).where(
+                    col(Message.id).in_([r.id for r in replies])
+                )
+            )
+        ).all()
+    )
     items = [
         {
             "who": names.get(r.operator_id or 0) if r.sender_type == SenderType.OPERATOR else None,
-            "text": r.text,
+            "text": texts.get(r.id, ""),
         }
         for r in replies
     ]
+    locale = pick_locale(customer.locale, str(items[-1]["text"]))
     text = render(locale, "webchat_missed", {"replies": items, "count": len(items)})
     if len(text) > MAX_REPLY_CHARS:
         text = text[: MAX_REPLY_CHARS - 1] + "…"
