@@ -108,7 +108,7 @@ async def test_outcomes_move_forward_only_and_keep_the_first_provider_id(
 async def test_one_outcome_statement_with_one_status_and_no_provider_ids(
     web_only: RunningHub,
 ) -> None:
-    """All outcomes alike (the usual batch): one statement, no read, no CASE."""
+    """All outcomes alike (the usual batch): one statement, no read, no lookup by id."""
     ids = await _replies(web_only, 3)
     statements: list[str] = []
 
@@ -124,7 +124,7 @@ async def test_one_outcome_statement_with_one_status_and_no_provider_ids(
         finally:
             event.remove(engine, "before_cursor_execute", count)
         await session.commit()
-    assert len(statements) == 1 and "CASE" not in statements[0].upper()
+    assert len(statements) == 1 and "JSON" not in statements[0].upper()
     assert await _rows(web_only, ids) == {i: ("delivered", None) for i in ids}
 
 
