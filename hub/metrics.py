@@ -55,6 +55,20 @@ route_latency = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     registry=REGISTRY,
 )
+batch_size = Histogram(
+    "hub_batch_size",
+    "Items a group commit wrote in one batch, by writer (enqueue, replies, order_puts)",
+    ["writer"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+    registry=REGISTRY,
+)
+write_turn_seconds = Histogram(
+    "hub_write_turn_seconds",
+    "Time a batch held the process's write turn (SQLite's one writer; PostgreSQL: its write)",
+    ["writer"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+    registry=REGISTRY,
+)
 
 
 def render() -> bytes:

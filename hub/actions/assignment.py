@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, exists, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
@@ -18,7 +19,7 @@ from hub.actions.conversations import changed
 from hub.actions.out_of_hours import out_of_hours_reply
 from hub.actions.system_notes import do_add_system_note
 from hub.domain.notes import Note
-from hub.domain.types import ConversationStatus
+from hub.domain.types import ConversationStatus, Direction, SenderType
 from hub.models import (
     Conversation,
     HubSetting,
@@ -77,6 +78,24 @@ def _waiting(cursor: int, *, bots: bool) -> list[ColumnElement[bool]]:
     unrouted = exists().where(
         col(Message.conversation_id) == col(Conversation.id), col(Message.id) > cursor
     )
+    # An operator answered the customer's latest message (and took the thread from the bot
+    # by it): nobody waits, whoever placed it. Without this, a reply made before the cursor
+    # passed it started a wait, an alert and an auto-assignment to someone else.
+    asked = aliased(Message)
+    latest_question = (
+        select(func.coalesce(func.max(col(asked.id)), 0))
+        .where(
+            col(asked.conversation_id) == col(Conversation.id),
+            col(asked.direction) == Direction.INBOUND.value,
+        )
+        .scalar_subquery()
+    )
+    answered = exists().where(
+        col(Message.conversation_id) == col(Conversation.id),
+        col(Message.sender_type) == SenderType.OPERATOR.value,
+        col(Message.private).is_(False),
+        col(Message.id) > latest_question,
+    )
     return [
         col(Conversation.status) == ConversationStatus.OPEN.value,
         col(Conversation.assignee_id).is_(None),
@@ -84,6 +103,7 @@ def _waiting(cursor: int, *, bots: bool) -> list[ColumnElement[bool]]:
         col(Conversation.merged_into_id).is_(None),
         for_person,
         ~unrouted,
+        ~answered,
     ]
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from hub.actions.system_notes import note_row
+from hub.actions.system_notes import note_values
 from hub.actions.unit import defer_send_of, record
 from hub.domain import events
 from hub.domain.events import Event
@@ -87,7 +87,7 @@ class _Current:
     merged_into: int | None = None
 
 
-async def _lock_and_read(session: AsyncSession, ids: set[int]) -> dict[int, _Current]:
+async def lock_and_read(session: AsyncSession, ids: set[int]) -> dict[int, _Current]:
     """Write first, then read: the no-op UPDATE takes the row locks (PostgreSQL) or the
     write lock (SQLite), so what is read stays true until this turn commits; an operator
     taking the conversation over meanwhile waits for it."""
@@ -139,7 +139,7 @@ async def store_answers(session: AsyncSession, turns: Sequence[PlannedTurn]) -> 
     stored = StoredAnswers()
     if not turns:
         return stored
-    current = await _lock_and_read(session, {t.question.conversation_id for t in turns})
+    current = await lock_and_read(session, {t.question.conversation_id for t in turns})
     for turn in turns:
         found = current.get(turn.question.conversation_id)
         if found is None or found.state != turn.before or found.merged_into is not None:
@@ -155,7 +155,7 @@ async def store_answers(session: AsyncSession, turns: Sequence[PlannedTurn]) -> 
     pieces = [(t.question, n, piece) for t in kept for n, piece in enumerate(t.texts)]
     ids = await _insert_messages(session, [_row(q, n, piece, now) for q, n, piece in pieces])
     notes = [
-        note_row(message_id, piece.note).model_dump()
+        note_values(message_id, piece.note)
         for message_id, (_, _, piece) in zip(ids, pieces, strict=True)
         if piece.note is not None
     ]

@@ -32,6 +32,7 @@ from hub.actions.bot_answers import (
     PlannedTurn,
     answer_key,
     answered_keys,
+    lock_and_read,
     store_answers,
 )
 from hub.actions.bot_context import Turn, load_orders_of
@@ -59,7 +60,8 @@ from hub.realtime import Broker
 
 log = logging.getLogger(__name__)
 
-# Planning again when a conversation changed under the bots (an operator took it over).
+# Planning again when a conversation changed under the bots (an operator took it over, a
+# merge folded it): ROUNDS - 1 optimistic rounds, then one planned inside the write turn.
 ROUNDS = 3
 NOTE_CHARS = 2000
 # Bots read only this much of a message: a question is asked in the first sentences, and
@@ -76,6 +78,14 @@ PREPARE_CHUNK = 200
 WRITE_SLICE = 100
 
 Finish = Callable[[AsyncSession], Awaitable[bool]]
+
+
+class StillChanging(RuntimeError):
+    """Conversations changed even under the locked round: their jobs go back to the queue
+    unacked (the consumer retries them), so a question is never acked unanswered."""
+
+    def __init__(self, conversation_ids: list[int]) -> None:
+        super().__init__(f"conversations {conversation_ids} changed while the bots answered")
 
 
 def wants_an_answer(message: InboundMessage) -> bool:
@@ -159,7 +169,7 @@ class BotRunner:
         if not self.answers:
             return acked
         pending = [m for m in batch if wants_an_answer(m)]
-        for round_ in range(ROUNDS):
+        for round_ in range(ROUNDS - 1):
             async with db.session() as session:
                 # The router's own rows the first time: nothing read back per message. A shared
                 # contact card is read back: proving its phone may have folded the customer
@@ -169,7 +179,6 @@ class BotRunner:
                 )
                 questions = await unanswered_questions(session, pending, fresh)
                 turns = await self._plan(session, questions)
-            last = round_ == ROUNDS - 1
             conflicts: set[int] = set()
             slices = _slices(turns)
             for i, part in enumerate(slices):
@@ -179,12 +188,36 @@ class BotRunner:
                 async with db.writing(), db.session() as session:
                     stored = await store_answers(session, part)
                     conflicts |= stored.conflicts
-                    if i == len(slices) - 1 and (not conflicts or last):
+                    if i == len(slices) - 1 and not conflicts:
                         acked = await finish(session)
                     await commit_and_publish(session, queue, broker)
             if not conflicts:
-                break
+                return acked
             pending = _conflicting(questions, conflicts)
+        return await self._answer_locked(db, queue, broker, pending, finish)
+
+    async def _answer_locked(
+        self,
+        db: Database,
+        queue: QueueBackend,
+        broker: Broker,
+        pending: list[InboundMessage],
+        finish: Finish,
+    ) -> bool:
+        """The last round, for conversations that kept changing under the optimistic ones:
+        planned inside the write turn, on conversations locked first, so nothing can change
+        between planning and storing. Should one still have moved (a merge folded it after
+        its message was read), the jobs are not acked: `StillChanging` sends them back to
+        the queue, and the redelivery answers what has no answer yet."""
+        async with db.writing(), db.session() as session:
+            questions = await unanswered_questions(session, pending)
+            await lock_and_read(session, {q.conversation_id for q in questions})
+            questions = await unanswered_questions(session, pending)  # as they are now
+            stored = await store_answers(session, await self._plan(session, questions))
+            if stored.conflicts:
+                raise StillChanging(sorted(stored.conflicts))
+            acked = await finish(session)
+            await commit_and_publish(session, queue, broker)
         return acked
 
     async def _plan(self, session: AsyncSession, questions: list[Routed]) -> list[PlannedTurn]:

@@ -19,9 +19,6 @@ a time, so that one bad PUT answers its own error and the others their result.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +27,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import metrics
 from hub.actions.notifications import (
     Notice,
     NoticeReason,
@@ -39,6 +37,7 @@ from hub.actions.notifications import (
 )
 from hub.actions.orders import OrderInput, do_upsert_order, order_identities
 from hub.actions.unit import unit_of_work
+from hub.batcher import Batcher
 from hub.db import Database
 from hub.domain.types import Channel
 from hub.errors import Conflict, InvalidInput
@@ -46,8 +45,6 @@ from hub.models import Customer, Identity, Order, OrderStatusChange
 from hub.models.base import utcnow
 from hub.queue.port import QueueBackend
 from hub.realtime import Broker
-
-log = logging.getLogger(__name__)
 
 _ORDERS = Order.__table__  # type: ignore[attr-defined]
 _HISTORY = OrderStatusChange.__table__  # type: ignore[attr-defined]
@@ -315,73 +312,41 @@ class OrderPuts:
         rules: Callable[[], NoticeRules],
     ) -> None:
         self._db, self._queue, self._broker, self._rules = db, queue, broker, rules
-        self._pending: list[tuple[OrderPut, asyncio.Future[OrderPutResult]]] = []
-        self._writer: asyncio.Task[None] | None = None
-        self.batches = (
-            0  # write turns taken, and the PUTs they carried (bench/notices_inprocess.py)
+        # A batch still failing after its retries is written a PUT at a time: one bad PUT
+        # answers its own error, the others their result.
+        self._batcher: Batcher[OrderPut, OrderPutResult] = Batcher(
+            "order_puts", self._write, max_batch=BATCH, failure=self._failure
         )
-        self.puts = 0
-        self.turn_seconds = 0.0  # wall time holding the write turn, all batches
+        self._turns = metrics.write_turn_seconds.labels("order_puts")
 
     async def put(self, put: OrderPut) -> OrderPutResult:
         """The PUT's result once its batch is committed."""
-        future: asyncio.Future[OrderPutResult] = asyncio.get_running_loop().create_future()
-        self._pending.append((put, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_all())
-        return await future
+        return await self._batcher.submit(put)
 
-    async def drain(self) -> None:
-        if self._writer is not None:
-            await self._writer
-
-    async def _write_all(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
-            try:
-                await self._write(batch)
-            except Exception as exc:  # every caller hears of it; the writer goes on
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+    async def close(self) -> None:
+        """Let the PUTs already taken hear whether they were written."""
+        await self._batcher.close()
 
     async def _attempt(self, puts: Sequence[OrderPut]) -> list[OrderPutResult]:
         """One transaction in the write turn: on SQLite no writer of this process comes
         between the batch's reads and its writes ("database is locked" never reaches a
         caller); another process's commit in between is retried by `_write`."""
         async with self._db.writing():
-            began = time.perf_counter()
-            try:
+            with self._turns.time():
                 async with unit_of_work(self._db, self._queue, self._broker) as session:
                     return await write_puts(session, puts, self._rules())
-            finally:
-                self.turn_seconds += time.perf_counter() - began
 
-    async def _write(self, batch: list[tuple[OrderPut, asyncio.Future[OrderPutResult]]]) -> None:
-        puts = [put for put, _ in batch]
-        failure: Exception | None = None
-        for _ in range(ATTEMPTS):
+    async def _write(self, puts: list[OrderPut]) -> list[OrderPutResult]:
+        for _ in range(ATTEMPTS - 1):
             try:
-                results = await self._attempt(puts)
+                return await self._attempt(puts)
             except Exception as exc:
-                failure = exc
                 if not _retry(exc, self._db):
-                    break
-                continue
-            self.batches += 1
-            self.puts += len(batch)
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
-            return
-        if len(batch) == 1:
-            assert failure is not None
-            error: Exception = failure
-            if _retry(failure, self._db):
-                error = Conflict("the order changed concurrently, try again")
-            if not batch[0][1].done():
-                batch[0][1].set_exception(error)
-            return
-        log.info("a batch of %d order PUTs failed (%s): written one at a time", len(batch), failure)
-        for one in batch:
-            await self._write([one])
+                    raise
+        return await self._attempt(puts)
+
+    def _failure(self, exc: Exception) -> Exception:
+        """What a PUT that failed alone answers: a race lost every time is a conflict."""
+        if _retry(exc, self._db):
+            return Conflict("the order changed concurrently, try again")
+        return exc

@@ -13,18 +13,18 @@ the same rules, the same events, without a model or a flush per reply.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import metrics
 from hub.actions.channel_state import whatsapp_window_open
 from hub.actions.conversations import unresolved_conversation
 from hub.actions.replies import check_reply_text, reply_address, valid_channel, window_closed
 from hub.actions.unit import commit_and_publish, defer_send_of, discard, record
+from hub.batcher import Batcher
 from hub.db import Database
 from hub.domain import events
 from hub.domain.events import Event
@@ -35,8 +35,6 @@ from hub.models.base import UTCDateTime, utcnow
 from hub.models.tables import CONVERSATIONS, MESSAGES
 from hub.queue.port import QueueBackend
 from hub.realtime import Broker
-
-log = logging.getLogger(__name__)
 
 MAX_BATCH = 200  # replies per write turn; more wait for the next one
 
@@ -229,9 +227,6 @@ async def store(session: AsyncSession, planned: list[_Planned]) -> list[StoredRe
     return stored
 
 
-_Waiting = tuple[ReplyRequest, "asyncio.Future[StoredReply]"]
-
-
 class ReplyWriter:
     """This process's group commit for operator replies (one per hub process)."""
 
@@ -239,78 +234,36 @@ class ReplyWriter:
         self.db = db
         self.queue = queue
         self.broker = broker
-        self._pending: list[_Waiting] = []
-        self._flusher: asyncio.Task[None] | None = None
+        # If a batch fails as a whole (a conversation deleted meanwhile, say), each reply
+        # is stored alone, so that one bad reply fails only itself.
+        self._batcher: Batcher[ReplyRequest, StoredReply] = Batcher(
+            "replies", self._write, max_batch=MAX_BATCH
+        )
+        self._turns = metrics.write_turn_seconds.labels("replies")
 
     async def reply(self, request: ReplyRequest) -> StoredReply:
         """Store the reply with whatever else is waiting; answers once it is committed."""
-        future: asyncio.Future[StoredReply] = asyncio.get_running_loop().create_future()
-        self._pending.append((request, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await future
+        return await self._batcher.submit(request)
 
     async def close(self) -> None:
         """Let the replies already taken hear whether they were stored."""
-        if self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
+        await self._batcher.close()
 
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            try:
-                await self._write(batch)
-            except BaseException:  # cancelled at shutdown: nobody waits in vain
-                left, self._pending = batch + self._pending, []
-                for _, future in left:
-                    _fail(future, RuntimeError("the hub stopped before storing the reply"))
-                raise
-
-    async def _write(self, batch: list[_Waiting]) -> None:
-        """One write turn for the batch; if it fails as a whole, each reply alone, so that
-        one bad reply (a conversation deleted meanwhile, say) fails only itself."""
-        try:
-            await self._write_together(batch)
-            return
-        except Exception as exc:
-            if len(batch) == 1:
-                _fail(batch[0][1], exc)
-                return
-            log.warning(
-                "a batch of %d replies failed (%r); storing them one by one", len(batch), exc
-            )
-        for waiting in batch:
-            try:
-                await self._write_together([waiting])
-            except Exception as exc:
-                _fail(waiting[1], exc)
-
-    async def _write_together(self, batch: list[_Waiting]) -> None:
+    async def _write(self, requests: list[ReplyRequest]) -> list[StoredReply | HubError]:
+        """One write turn and transaction for the batch; a reply that cannot go answers
+        its own error."""
         async with self.db.session() as session:
             try:
-                planned = await plan(session, [request for request, _ in batch])
+                planned = await plan(session, requests)
                 going = [p for p in planned if isinstance(p, _Planned)]
                 stored: list[StoredReply] = []
                 if going:
                     async with self.db.writing():
-                        stored = await store(session, going)
-                        await commit_and_publish(session, self.queue, self.broker)
+                        with self._turns.time():
+                            stored = await store(session, going)
+                            await commit_and_publish(session, self.queue, self.broker)
             except BaseException:
                 discard(session)
                 raise
         done = iter(stored)
-        for (_, future), outcome in zip(batch, planned, strict=True):
-            answer: StoredReply | HubError = (
-                outcome if isinstance(outcome, HubError) else next(done)
-            )
-            if future.done():
-                continue  # its caller has gone; the reply is stored all the same
-            if isinstance(answer, HubError):
-                future.set_exception(answer)
-            else:
-                future.set_result(answer)
-
-
-def _fail(future: asyncio.Future[StoredReply], exc: Exception) -> None:
-    if not future.done():
-        future.set_exception(exc)
+        return [p if isinstance(p, HubError) else next(done) for p in planned]

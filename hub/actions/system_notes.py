@@ -83,9 +83,18 @@ def english(note: Note) -> str:
     return text[:MAX_REPLY_CHARS]
 
 
+def _params(note: Note) -> str:
+    return json.dumps(note.to_data()["params"], ensure_ascii=False, separators=(",", ":"))
+
+
+def note_values(message_id: int, note: Note) -> dict[str, object]:
+    """The `message_notes` row of `note` as plain values: batch writers insert these by
+    Core, without building a model per note."""
+    return {"message_id": message_id, "key": note.key[:64], "params": _params(note)}
+
+
 def note_row(message_id: int, note: Note) -> MessageNote:
-    params = json.dumps(note.to_data()["params"], ensure_ascii=False, separators=(",", ":"))
-    return MessageNote(message_id=message_id, key=note.key[:64], params=params)
+    return MessageNote(message_id=message_id, key=note.key[:64], params=_params(note))
 
 
 async def do_add_system_note(

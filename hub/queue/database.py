@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.base import Executable
 from sqlmodel import col
 
+from hub import metrics
 from hub.db import Database
 from hub.errors import QueueUnavailable
 from hub.models.base import UTCDateTime, utcnow
@@ -45,6 +46,9 @@ _CLAIM = (
 _ACK = delete(QUEUE_JOBS).where(QUEUE_JOBS.c.id.in_(bindparam("ids", expanding=True)))
 
 
+_ENQUEUE_TURNS = metrics.write_turn_seconds.labels("enqueue")
+
+
 def _unavailable(exc: Exception) -> Exception:
     return QueueUnavailable(f"the database queue could not store the event: {exc}")
 
@@ -67,7 +71,7 @@ class DatabaseQueue:
         return None
 
     async def close(self) -> None:
-        await self._commits.drain()
+        await self._commits.close()
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
@@ -113,7 +117,8 @@ class DatabaseQueue:
     async def _write_batch(self, batch: Batch) -> None:
         rows = self._rows(batch)
         async with self.db.writing(urgent=True):  # webhooks wait for it: first in line
-            await self._write(rows)
+            with _ENQUEUE_TURNS.time():
+                await self._write(rows)
 
     async def _write(self, rows: list[dict[str, object]]) -> None:
         """On the flusher's own connection: a pool checkout per flush costs more than it.

@@ -1,14 +1,15 @@
-"""Group commit: concurrent enqueues share one durable write, each caller waits for its own.
+"""Group commit of enqueues: concurrent webhooks share one durable write.
 
 Both queue backends use it, so a webhook's acknowledgement waits for durability without
-paying one fsync or round trip per request.
+paying one fsync or round trip per request. A failed write fails its whole batch (the
+backend is down, most likely: writing each job alone would only wait longer).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
+from hub.batcher import Batcher
 from hub.queue.port import NewJob, Wakeups
 
 Batch = list[tuple[str, NewJob]]
@@ -24,45 +25,22 @@ class GroupCommit:
     ) -> None:
         self._write = write
         self._wakeups = wakeups
-        self._failure = failure  # the error every waiting caller of a failed write gets
-        self._pending: list[tuple[str, NewJob, asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._batcher: Batcher[tuple[str, NewJob], None] = Batcher(
+            "enqueue", self._write_batch, max_batch=FLUSH_BATCH, one_by_one=False, failure=failure
+        )
 
     async def enqueue(self, queue: str, jobs: list[NewJob]) -> None:
-        loop = asyncio.get_running_loop()
-        futures = []
-        for job in jobs:
-            future: asyncio.Future[None] = loop.create_future()
-            self._pending.append((queue, job, future))
-            futures.append(future)
-        if futures and (self._flusher is None or self._flusher.done()):
-            self._flusher = asyncio.create_task(self._flush())
-        if len(futures) == 1:  # a webhook's usual case: no gather task per request
-            await futures[0]
-            return
-        # Wait for all, then raise: no failed future is left with its exception unretrieved.
-        for outcome in await asyncio.gather(*futures, return_exceptions=True):
-            if isinstance(outcome, BaseException):
-                raise outcome
+        if len(jobs) == 1:  # a webhook's usual case: no gather task per request
+            await self._batcher.submit((queue, jobs[0]))
+        elif jobs:
+            await self._batcher.submit_all([(queue, job) for job in jobs])
 
-    async def drain(self) -> None:
-        """Let waiting webhooks hear whether their batch was written."""
-        if self._flusher is not None:
-            await self._flusher
+    async def close(self) -> None:
+        """Let waiting webhooks hear whether their batch was written; refuse later ones."""
+        await self._batcher.close()
 
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[:FLUSH_BATCH], self._pending[FLUSH_BATCH:]
-            try:
-                await self._write([(queue, job) for queue, job, _ in batch])
-            except Exception as exc:  # every waiting webhook must hear of the failure
-                error = self._failure(exc)
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_result(None)
-            for queue in {queue for queue, _, _ in batch}:
-                self._wakeups.notify(queue)
+    async def _write_batch(self, batch: Batch) -> list[None]:
+        await self._write(batch)
+        for queue in {queue for queue, _ in batch}:
+            self._wakeups.notify(queue)
+        return [None] * len(batch)

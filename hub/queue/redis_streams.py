@@ -177,7 +177,7 @@ class RedisStreamsQueue:
         await self.redis.script_load(_ENQUEUE)  # the webhooks' EVALSHA finds it at once
 
     async def close(self) -> None:
-        await self._commits.drain()
+        await self._commits.close()
         await self.redis.aclose()
 
     async def _ensure_groups(self, queue: str, *, force: bool = False) -> None:

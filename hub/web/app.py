@@ -67,7 +67,7 @@ def create_app(
         if with_worker:
             start_consumers(hub, role)
         yield
-        await app[ORDER_PUTS].drain()
+        await app[ORDER_PUTS].close()
         await replies.close()
         await close_hub(hub)
 

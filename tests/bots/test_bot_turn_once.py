@@ -10,9 +10,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from bots.handoff import FallbackBot
 from bots.order_status import OrderStatusBot
+from hub.actions import bot_answers
+from hub.actions import bots as bots_module
+from hub.actions.bot_answers import CONVERSATIONS
 from hub.actions.bots import BotRunner
 from hub.db import Database
 from hub.domain.bots import BotContext, BotOutcome, BotText
@@ -114,6 +118,82 @@ async def test_a_batch_of_one_customer_is_answered_in_order_with_the_two_turn_ha
         ("bot", True, f"bot:{(first or 0) + 1}:1"),
     ]  # the third message waits for a person
     assert "person" in thread[5].text
+
+
+class StateChangedWhileThinking:
+    """A bot during whose thinking something else changes the conversation's bot state
+    (another writer), every time it is asked, except while the bots hold the write turn."""
+
+    name = "contended"
+
+    def __init__(self, running: RunningHub, locked: list[bool]) -> None:
+        self.running = running
+        self.locked = locked
+        self.asked = 0
+
+    async def handle(self, ctx: BotContext) -> BotOutcome:
+        self.asked += 1
+        if not self.locked:
+            async with self.running.hub.db.session() as session:
+                await session.execute(
+                    update(CONVERSATIONS)
+                    .where(CONVERSATIONS.c.id == ctx.conversation.id)
+                    .values(bot_unanswered=1 - CONVERSATIONS.c.bot_unanswered)
+                )
+                await session.commit()
+        await ctx.reply(BotText("not_understood"), "contended bot")
+        return BotOutcome.ANSWERED
+
+
+async def test_a_conversation_changing_in_every_optimistic_round_is_still_answered(
+    web_only: RunningHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last round plans inside the write turn, on locked conversations: an answer is
+    never given up (and its question acked unanswered) because others kept writing."""
+    locked: list[bool] = []
+
+    async def lock_and_read(session: Any, ids: set[int]) -> Any:
+        locked.append(True)
+        return await bot_answers.lock_and_read(session, ids)
+
+    monkeypatch.setattr(bots_module, "lock_and_read", lock_and_read)
+    assert await web_only.post_telegram(telegram_update(9404, "hello?")) == 200
+    jobs = await claim_all(web_only, 1)
+    contended = StateChangedWhileThinking(web_only, locked)
+    await consumer(web_only, BotRunner([contended])).handle(jobs)
+    assert contended.asked == bots_module.ROUNDS
+    said = [(m.private, m.text) for m in await messages_of(web_only.hub, sender_type="bot")]
+    assert said == [(False, said[0][1]), (True, "🤖 contended bot")]
+    assert await web_only.hub.queue.depth(INBOUND) == 0
+
+
+async def test_still_changing_under_the_lock_sends_the_jobs_back_unanswered(
+    web_only: RunningHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should a conversation change even in the locked round, its question is not acked:
+    the job goes back to the queue, and its redelivery is answered once."""
+    real_store = bot_answers.store_answers
+
+    async def always_conflicting(session: Any, turns: Any) -> Any:
+        stored = await real_store(session, [])
+        stored.conflicts |= {t.question.conversation_id for t in turns}
+        return stored
+
+    monkeypatch.setattr(bots_module, "store_answers", always_conflicting)
+    assert await web_only.post_telegram(telegram_update(9405, "where is my order 1234")) == 200
+    jobs = await claim_all(web_only, 1)
+    bots = BotRunner([OrderStatusBot(), FallbackBot()])
+    await consumer(web_only, bots).handle(jobs)  # the consumer sends the job back
+    assert await messages_of(web_only.hub, sender_type="bot") == []
+    assert await web_only.hub.queue.depth(INBOUND) == 1
+
+    monkeypatch.setattr(bots_module, "store_answers", real_store)
+    again = await claim_all(web_only, 1)  # after the retry's backoff
+    assert again[0].attempts == 1
+    await consumer(web_only, bots).handle(again)
+    answers = await messages_of(web_only.hub, sender_type="bot")
+    assert [m.private for m in answers] == [False, True]
+    assert await web_only.hub.queue.depth(INBOUND) == 0
 
 
 async def _done(session: Any) -> bool:

@@ -200,6 +200,9 @@ async def test_a_valid_identity_hash_links_into_the_one_thread(
     visitor = await Visitor(every_channel_hub).open()
     closing.append(visitor)
     await visitor.say("hello from the site")  # a customer of their own until proven
+    # Routed and answered before the proof: a worker running late would route it into
+    # John's thread instead, as his second unanswered turn in a row, and hand off.
+    await settled(every_channel_hub)
     await visitor.identify(email=john.email, proven=True)
     await visitor.say("where is my order 7351")
     await settled(every_channel_hub)

@@ -4,10 +4,14 @@ waited too long for a person, once per wait; a reply ends the wait."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from hub.actions.assignment import CURSOR, RoutingTimes, assign_waiting
+from hub.models.base import utcnow
+from hub.queries.routing_settings import read_setting
 from tests.fakes.smtp_relay import RelayedMail, SmtpRelay
 from tests.support import RunningHub, eventually
 from tests.support.api import Api, customer_writes
@@ -65,3 +69,25 @@ async def test_the_assignee_is_emailed_once_per_wait(
 
 async def _async(value: Any) -> Any:
     return value
+
+
+async def test_a_reply_the_cursor_passes_later_starts_no_wait(hub: RunningHub, api: Api) -> None:
+    """An operator's reply to an unassigned conversation is not a customer waiting: once the
+    routing cursor passes the reply, the waiting pass must not start a wait (an alert, an
+    auto-assignment to someone else) on it."""
+    first = await customer_writes(hub, 9701, "hello, anyone?")
+    reply = await api.ok(
+        "POST", f"/conversations/{first.conversation_id}/messages", {"text": "Here!"}, status=201
+    )
+
+    async def passed() -> bool:
+        async with hub.hub.db.session() as session:
+            return int(await read_setting(session, CURSOR) or 0) >= reply["id"]
+
+    await eventually(passed, what="the routing cursor past the reply")
+    times = RoutingTimes(utcnow(), timedelta(0), timedelta(minutes=5))
+    async with hub.hub.db.writing(), hub.hub.db.session() as session:
+        await assign_waiting(session, times, bots=hub.settings.bots, default_cap=10)
+        await session.commit()
+    stored = await conversation(hub, first.conversation_id)
+    assert stored.waiting_since is None and stored.assignee_id is None
