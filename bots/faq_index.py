@@ -26,6 +26,11 @@ from bots.words import words
 
 # N-grams of these lengths, inside word boundaries (a word is padded with one space).
 SHORTEST, LONGEST = 3, 5
+# Up to this many docs a word's share of the dot products is kept as one row per word (a
+# message then sums a row per word); a bigger knowledge file is scored n-gram by n-gram.
+ROW_DOCS = 256
+# How many words' rows an index remembers (cleared when full).
+WORD_CACHE = 4096
 # Words that ask ("how", "можно") or name what every shop question is about ("order",
 # "товар") say nothing of the topic: with a handful of entries the IDF cannot learn that.
 # Their n-grams count at this share of their weight.
@@ -66,10 +71,11 @@ def word_grams(word: str) -> tuple[tuple[str, ...], float]:
 def gram_counts(text: str) -> dict[str, float]:
     """Each n-gram of `text` and its count, a function word's n-grams counting less."""
     counts: dict[str, float] = {}
+    get = counts.get
     for word in words(text):
         grams, weight = word_grams(word)
         for gram in grams:
-            counts[gram] = counts.get(gram, 0.0) + weight
+            counts[gram] = get(gram, 0.0) + weight
     return counts
 
 
@@ -99,16 +105,81 @@ class SimilarityIndex:
             norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
             for gram, value in vector.items():
                 self.postings.setdefault(gram, []).append((doc, value / norm))
+        # One lookup per n-gram of a message: its IDF and posting list together.
+        self._known = {g: (self.idf[g], tuple(p)) for g, p in self.postings.items()}
+
+        self._words: dict[str, tuple[dict[str, float], tuple[float, ...] | None, float]] = {}
+
+    def _word(self, word: str) -> tuple[dict[str, float], tuple[float, ...] | None, float]:
+        """A word's n-gram counts, its share of the dot products with every doc and of the
+        message's squared length, as if no other word of the message shared an n-gram."""
+        cached = self._words.get(word)
+        if cached is None:
+            grams, weight = word_grams(word)
+            counts: dict[str, float] = {}
+            for gram in grams:
+                counts[gram] = counts.get(gram, 0.0) + weight
+            dots = [0.0] * self.size
+            norm2 = 0.0
+            for gram, tf in counts.items():
+                idf, postings = self._known.get(gram, (self.unseen, ()))
+                value = _tf(tf) * idf
+                norm2 += value * value
+                for doc, share in postings:
+                    dots[doc] += value * share
+            cached = (counts, tuple(dots) if any(dots) else None, norm2)
+            if len(self._words) >= WORD_CACHE:
+                self._words.clear()
+            self._words[word] = cached
+        return cached
 
     def scores(self, text: str) -> list[float]:
         """The cosine of `text` to each doc, in doc order (all 0.0 for a text of no word)."""
+        if self.size > ROW_DOCS:
+            return self._scores_by_gram(text)
+        parts = [self._word(word) for word in words(text)]
+        rows = [row for _, row, _ in parts if row is not None]
+        dots = [sum(column) for column in zip(*rows, strict=True)] if rows else [0.0] * self.size
+        norm2 = sum(n for _, _, n in parts)
+        # An n-gram in more than one word (a word said twice, a common syllable) counts once
+        # with the message's count: each word's share of it is replaced. Found by set
+        # operations in C (a message shares a few n-grams, if any).
+        seen: set[str] = set()
+        shared: set[str] = set()
+        for counts, _, _ in parts:
+            if not seen.isdisjoint(counts):
+                shared.update(seen.intersection(counts))
+            seen.update(counts)
+        for gram in shared:
+            each = [counts[gram] for counts, _, _ in parts if gram in counts]
+            idf, postings = self._known.get(gram, (self.unseen, ()))
+            right = _tf(sum(each)) * idf
+            apart = [_tf(count) * idf for count in each]
+            norm2 += right * right - sum(v * v for v in apart)
+            delta = right - sum(apart)
+            for doc, share in postings:
+                dots[doc] += delta * share
+        if norm2 <= 0.0:
+            return [0.0] * self.size
+        scale = 1.0 / math.sqrt(norm2)
+        return [d * scale for d in dots]
+
+    def _scores_by_gram(self, text: str) -> list[float]:
+        """`scores` one n-gram at a time (for a knowledge file of many docs)."""
         dots = [0.0] * self.size
         norm2 = 0.0
-        idf, postings, unseen = self.idf, self.postings, self.unseen
+        known, unseen, log = self._known, self.unseen, math.log
         for gram, tf in gram_counts(text).items():
-            weight = _tf(tf) * idf.get(gram, unseen)
+            if tf > 1.0:  # _tf, inlined
+                tf = 1.0 + log(tf)
+            entry = known.get(gram)
+            if entry is None:
+                weight = tf * unseen
+                norm2 += weight * weight
+                continue
+            weight = tf * entry[0]
             norm2 += weight * weight
-            for doc, value in postings.get(gram, ()):
+            for doc, value in entry[1]:
                 dots[doc] += weight * value
         if not norm2:
             return dots

@@ -53,15 +53,19 @@ def word_features(word: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def features(text: str) -> list[str]:
-    """The features of a message, in a stable order (duplicates kept: they count)."""
+def parts(text: str) -> tuple[list[str], list[str]]:
+    """A message's words (each stands for its `word_features`) and its other features
+    (shapes, word bigrams): the model sums a word's rows once per word and remembers them,
+    so a message costs one lookup per word and bigram, not one per n-gram."""
     clean = normalise(text)
     tokens = _TOKEN.findall(_PHONE.sub(" ☎ ", clean))
-    words = [t for t in tokens if t[0].isalnum() or t[0] == "'"]
-    found = ["bias", f"len:{next((s for n, s in _SIZES if len(words) <= n), '13+')}"]
+    words: list[str] = []
+    found = ["bias"]
+    links = 0  # a link counts as a word in the message's length
     if _PHONE.search(clean):
         found.append("s:phone")
     previous = "^"
+    last = ""
     for token in tokens:
         if token in ("#", "№"):
             found.append("s:hash")
@@ -69,9 +73,10 @@ def features(text: str) -> list[str]:
             found.append("s:question")
         elif token.startswith(("http", "www")):
             found.append("s:link")
+            links += 1
         else:
-            found += word_features(token)
-            if previous in ("#", "№") and token[0].isdigit():
+            words.append(token)
+            if last in ("#", "№") and token[0].isdigit():
                 found.append("s:hash-number")
             key = "0" if token.isdigit() else token
             found.append(f"b:{previous} {key}")
@@ -79,6 +84,17 @@ def features(text: str) -> list[str]:
             if reading is not None and previous != "^":
                 found.append(f"b:{to_cyrillic(previous) or previous} {reading}")
             previous = key
-    if not words:
+        last = token
+    length = len(words) + links
+    found.append(f"len:{next((s for n, s in _SIZES if length <= n), '13+')}")
+    if not length:
         found.append("s:no-words")
+    return words, found
+
+
+def features(text: str) -> list[str]:
+    """The features of a message, in a stable order (duplicates kept: they count)."""
+    words, found = parts(text)
+    for word in words:
+        found += word_features(word)
     return found

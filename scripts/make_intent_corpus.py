@@ -3115,6 +3115,326 @@ for _label, (_en, _ru) in NINTH.items():
     T[_label][0].extend(_en)
     T[_label][1].extend(_ru)
 
+# Round ten (issue 15, second model): the boundaries the sealed set still missed on, in new
+# phrasings: a status question about an order that is late, stuck or silent (not yet a loss:
+# the customer asks what is happening, not says it is gone) vs `lost_parcel` (marked
+# delivered, a pickup point or locker that has nothing, "I think it is lost"); when an order
+# already placed comes (status) vs how long delivery takes before ordering
+# (`delivery_time`); faults and wrong items told in passing (`damaged_wrong`); an opening
+# with no question yet (`greeting`) vs small talk and shop questions (`other`).
+SLOTS["{stuck}"] = [
+    "the tracking hasn't changed",
+    "the status hasn't moved",
+    "it still says processing",
+    "the tracking page shows the same thing",
+    "it's still 'awaiting dispatch'",
+    "nothing has been updated",
+    "the status is stuck on 'accepted'",
+]
+SLOTS["{stuckru}"] = [
+    "трек не обновляется",
+    "статус не меняется",
+    "все еще висит в обработке",
+    "в отслеживании ничего нового",
+    "статус так и стоит 'принят'",
+    "никаких движений по заказу",
+    "до сих пор 'ожидает отправки'",
+]
+SLOTS["{days}"] = ["three days", "a week", "5 days", "ten days", "two weeks", "since monday"]
+SLOTS["{daysru}"] = ["три дня", "неделю", "5 дней", "десять дней", "две недели", "с понедельника"]
+SLOTS["{whatnow}"] = [
+    "what's going on with it?",
+    "is everything ok with my order?",
+    "can you check what's happening?",
+    "when will it move?",
+    "is it normal?",
+    "any idea when it ships?",
+    "what's the status?",
+]
+SLOTS["{whatnowru}"] = [
+    "что с ним происходит?",
+    "все нормально с заказом?",
+    "проверьте пожалуйста, что там",
+    "когда он сдвинется?",
+    "это нормально?",
+    "когда уже отправите?",
+    "какой статус?",
+]
+SLOTS["{lostwhy}"] = [
+    "it says delivered but there's nothing at my door",
+    "the courier marked it handed over and I never got it",
+    "the pickup point says they don't have it",
+    "the locker cell was empty",
+    "the post office can't find it anywhere",
+    "the tracking shows it delivered to a different town",
+]
+SLOTS["{lostwhyru}"] = [
+    "написано доставлено, а у двери ничего нет",
+    "курьер отметил вручение, а я ничего не получал",
+    "в пункте выдачи говорят, что посылки у них нет",
+    "ячейка в постамате оказалась пустой",
+    "на почте не могут ее найти",
+    "по треку вручено в другом городе",
+]
+SLOTS["{fault}"] = [
+    "the zip is broken",
+    "one sleeve is longer than the other",
+    "there's a scratch across the screen",
+    "it smells like smoke",
+    "it's the wrong colour",
+    "a part is missing from the box",
+    "they sent size S instead of L",
+    "it looks used, there are stains",
+]
+SLOTS["{faultru}"] = [
+    "молния сломана",
+    "один рукав длиннее другого",
+    "экран поцарапан",
+    "пахнет гарью",
+    "цвет совсем другой",
+    "в коробке не хватает детали",
+    "прислали S вместо L",
+    "похоже, что вещь б/у, есть пятна",
+]
+TENTH: dict[str, tuple[list[str], list[str]]] = {
+    "order_status": (
+        [
+            "I ordered {days} ago and {stuck}, {whatnow}",
+            "{stuck} for {days}. {whatnow}",
+            "order{ref} was confirmed {days} ago, then silence. {whatnow}",
+            "got the confirmation email and nothing since, what's happening with {obj}?",
+            "should I expect the courier today or not?",
+            "is {obj} coming today? I need to know whether to stay home",
+            "will {obj} be here before the weekend?",
+            "can you tell me when order{ref} goes to the courier?",
+            "when do you hand {obj} over to the delivery service?",
+            "paid {days} ago, has anyone even packed it yet?",
+            "what's up with my parcel",
+            "so what's happening with my stuff",
+            "yo any news on my package",
+            "my order is late, where is it now?",
+            "it's been {days}, where is {obj}? it's not lost is it, just tell me where it is",
+            "no sms, no email, no parcel. what stage is it at?",
+            "why is {obj} still not {sent}?",
+            "why is the status of order{ref} not changing?",
+            "tracking number please, I want to follow {obj}",
+            "the estimated date passed yesterday, when will {obj} {come} now?",
+            "I bought a {item} last week and the site still says 'processing', is that normal?",
+            "did {obj} leave your warehouse yet or is it still there?",
+            "I'm leaving on Friday, will {obj} {come} by then?",
+            "what does 'in transit' mean for my order, where is it exactly?",
+            "why is {obj} taking so long",
+            "why hasn't {obj} come yet?",
+            "tracking is frozen, where's my order?",
+            "any news on the parcel?",
+            "when are you sending it out?",
+            "{stuck}, why?",
+        ],
+        [
+            "заказал {daysru} назад, а {stuckru}, {whatnowru}",
+            "{stuckru} уже {daysru}. {whatnowru}",
+            "заказ{ref} подтвердили {daysru} назад и тишина, {whatnowru}",
+            "пришло письмо что заказ оформлен и все, дальше ничего. где он?",
+            "курьера сегодня ждать или нет?",
+            "{objm} сегодня привезут? мне надо знать, сидеть ли дома",
+            "{objm} {comem} до выходных?",
+            "подскажите, когда заказ{ref} передадут курьеру?",
+            "когда вы отдадите {objf} в службу доставки?",
+            "оплатила {daysru} назад, его вообще собрали?",
+            "че там с моей посылкой",
+            "шо там по заказу слышно",
+            "ну че, где мой заказ",
+            "заказик мой живой вообще?",
+            "заказ задерживается, где он сейчас?",
+            "уже {daysru} жду, где {objf}? она же не потерялась, скажите где она",
+            "ни смс, ни письма, ни посылки. на каком этапе заказ?",
+            "почему {objm} до сих пор не {sentm}?",
+            "отчего у заказа{ref} никак не обновится статус?",
+            "дайте трек-номер, хочу отслеживать {objf}",
+            "ожидаемая дата вчера прошла, когда теперь {comem} {objm}?",
+            "купила {itemru} на прошлой неделе, на сайте все еще 'в обработке', так и должно быть?",
+            "{objm} уже уехал со склада или еще там?",
+            "я уезжаю в пятницу, {objf} {comef} до этого?",
+            "что значит 'в пути' по моему заказу, где он конкретно?",
+            "zakazal {daysru} nazad, a {stuckru}",
+            "почему так долго едет {objm}",
+            "{objm} до сих пор не пришел, почему?",
+            "отслеживание замерло, где заказ?",
+            "по посылке есть новости?",
+            "что слышно по моей посылке",
+            "отгрузка моего заказа когда будет?",
+            "почему мне до сих пор ничего не привезли",
+            "а трек вообще обновляется?",
+            "{stuckru}, почему?",
+        ],
+    ),
+    "lost_parcel": (
+        [
+            "{lostwhy}, where did it go?",
+            "{lostwhy}. I think you lost it",
+            "order{ref}: {lostwhy}",
+            "hi, {lostwhy} and the courier doesn't answer",
+            "my neighbours don't have it either, {lostwhy}",
+            "the parcel vanished, tracking stopped at the sorting centre a month ago and "
+            "nobody knows where it is",
+            "the courier says he delivered it, I was home all evening and nobody rang",
+        ],
+        [
+            "{lostwhyru}, куда она делась?",
+            "{lostwhyru}. похоже вы ее потеряли",
+            "заказ{ref}: {lostwhyru}",
+            "здравствуйте, {lostwhyru}, курьер трубку не берет",
+            "у соседей тоже нет, {lostwhyru}",
+            "посылка пропала, трек месяц назад остановился на сортировке и никто не знает где она",
+            "курьер говорит что отдал, а я весь вечер была дома и никто не звонил",
+        ],
+    ),
+    "delivery_time": (
+        [
+            "if I place an order tonight, when would it get to {city}?",
+            "thinking of buying a {item}, how many days does shipping take?",
+            "after I pay, how soon does it go out?",
+            "do you dispatch on saturdays?",
+            "how long does delivery to a small village take?",
+            "before I order: will it {come} within a week?",
+            "what's your usual delivery time to {city}?",
+        ],
+        [
+            "если закажу сегодня вечером, когда привезут в {cityru}?",
+            "хочу купить {itemru}, сколько дней идет доставка?",
+            "через сколько после оплаты обычно отправляете?",
+            "по субботам отправляете?",
+            "сколько идет посылка в маленький поселок?",
+            "перед заказом: дойдет за неделю?",
+            "какие сроки доставки в {cityru}?",
+            "сколько ждать доставку если оформить сейчас",
+        ],
+    ),
+    "damaged_wrong": (
+        [
+            "got the {item} today and {fault}",
+            "opened the box: {fault}",
+            "not happy, {fault}",
+            "order{ref} came but {fault}",
+        ],
+        [
+            "получила {itemru}, а {faultru}",
+            "открыл коробку: {faultru}",
+            "недовольна, {faultru}",
+            "заказ{ref} пришел, но {faultru}",
+        ],
+    ),
+    "greeting": (
+        [
+            "{hiq}, I've got a question",
+            "{hiq}, can I ask something?",
+            "{hiq}, anyone there to help me with something?",
+            "{hiq}, quick one",
+            "{hiq}, sorry to bother you",
+            "{hiq}! I need some help",
+            "{hiq}, got a minute?",
+        ],
+        [
+            "{hiqru}, есть вопрос",
+            "{hiqru}, можно кое-что узнать?",
+            "{hiqru}, подскажите кое-что",
+            "{hiqru}, извините что беспокою",
+            "здорово",
+            "хай, есть кто?",
+            "{hiqru}! нужна помощь",
+            "{hiqru}, у меня тут вопросик",
+            "доброго времени суток",
+        ],
+    ),
+    "other": (
+        [
+            "are you a real person or a bot?",
+            "how's your day going?",
+            "do you have any vacancies?",
+            "we're a blog, interested in a collab?",
+            "the product description has a mistake in the weight",
+            "{ack}",
+            "sup",
+            "hey, how are you doing",
+            "tomorrow",
+            "tuesday then",
+            "{hiq}, I'm {name}",
+            "my cat loves sleeping in your boxes",
+        ],
+        [
+            "ты робот?",
+            "как настроение у вас?",
+            "есть вакансии?",
+            "предлагаем рекламу в нашем блоге",
+            "в описании товара ошибка в размерах",
+            "где находится ваш пункт самовывоза?",
+            "{ackru}",
+            "как сама-то?",
+            "завтра",
+            "в среду тогда",
+            "{hiqru}, я {nameru}",
+            "коробки у вас прикольные, кот в восторге",
+        ],
+    ),
+}
+for _label, (_en, _ru) in TENTH.items():
+    T[_label][0].extend(_en)
+    T[_label][1].extend(_ru)
+
+# Round eleven: more ways a parcel goes missing after "delivered", charges that are wrong
+# (not a faulty item), faults told in a few words.
+ELEVENTH: dict[str, tuple[list[str], list[str]]] = {
+    "lost_parcel": (
+        [
+            "the app says someone signed for {obj}, nobody here did",
+            "got a text that {obj} was collected, it wasn't me who collected it",
+            "the delivery photo shows a porch I've never seen",
+            "it was left at the wrong address and I have nothing",
+            "the courier handed {obj} to some stranger",
+            "status: delivered. reality: no parcel",
+            "the locker code didn't open anything, the cell is empty",
+            "the shop at the pickup point looked twice, no parcel with my name",
+        ],
+        [
+            "пришло смс что посылку забрали, но я ее не забирал",
+            "на фото доставки чужая дверь",
+            "оставили по чужому адресу, у меня ничего нет",
+            "курьер отдал {objf} кому-то другому",
+            "статус 'получено', а я ничего не получала",
+            "код от постамата не подошел, а ячейка пустая",
+            "в пвз дважды искали, посылки на мое имя нет",
+            "отслеживание пишет вручено адресату, адресат это я и я ничего не получал",
+        ],
+    ),
+    "payment": (
+        [
+            "my card shows two payments for one order",
+            "the amount taken from my card is higher than the order total",
+            "I still haven't received the invoice to pay",
+        ],
+        [
+            "деньги за заказ ушли с карты дважды",
+            "списали больше, чем сумма заказа",
+            "не приходит счет для оплаты",
+        ],
+    ),
+    "damaged_wrong": (
+        [
+            "the {item} has clearly been worn before",
+            "the colour is nothing like on the photos",
+            "it arrived in pieces",
+        ],
+        [
+            "{itemru} явно уже кто-то носил",
+            "цвет совсем не как на фото",
+            "пришло разбитым",
+        ],
+    ),
+}
+for _label, (_en, _ru) in ELEVENTH.items():
+    T[_label][0].extend(_en)
+    T[_label][1].extend(_ru)
+
 # Wrappers customers put around a question (any label keeps its meaning inside one).
 OPEN_EN = [
     "",

@@ -132,3 +132,18 @@ def test_the_demo_faq_agrees_with_the_demo_shop() -> None:
     assert f"{warranty_years}-year warranty" in en and f"гарантия {warranty_years} года" in ru
     for text in (en, ru):
         assert not re.search(r"₽|руб|rouble|ruble|RUB|СБП|SBP|Москв|Moscow", text), text
+
+
+def test_rows_per_word_score_as_the_ngrams_do() -> None:
+    """The index sums one remembered row per word and corrects the n-grams words share; the
+    scores are those of reading the message n-gram by n-gram (as a big file is read)."""
+    index = demo_faq()._index
+    dev = Path(__file__).with_name("intent_dev.tsv").read_text(encoding="utf-8").splitlines()
+    texts = [text for text, _ in cases()] + [line.split("\t")[-1] for line in dev[1::5]]
+    texts += ["", "?", "return return returns", "доставка, доставка и ещё раз доставка"]
+    shared = 0
+    for text in texts:
+        got, want = index.scores(text), index._scores_by_gram(text)
+        assert got == pytest.approx(want, abs=1e-12), text
+        shared += len(text.split()) != len(set(text.split()))
+    assert shared  # words said twice were among them

@@ -10,12 +10,15 @@ Both print per-label precision/recall/F1, the confusion table and the misses.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
-from bots.intent_features import word_features
+import pytest
+
+from bots.intent_features import features, word_features
 from bots.intent_train import corpus_files, evaluate, read_corpus
-from bots.intents import LABELS, classify, model
+from bots.intents import LABELS, STATUS_MIN_CONFIDENCE, UNKNOWN_WORDS, classify, model
 
 DEV = Path(__file__).with_name("intent_dev.tsv")
 UNSEEN = Path(__file__).with_name("intent_unseen.tsv")
@@ -64,6 +67,7 @@ def test_templates_never_seen_stay_above_the_floor() -> None:
 def test_classify_is_deterministic_and_cheap() -> None:
     texts = [t for _, t in read_corpus([DEV])]
     word_features.cache_clear()
+    model().forget_words()
     started = time.process_time()
     first = [model().classify(t) for t in texts]  # the model itself, not classify's cache
     cold = (time.process_time() - started) / len(texts)
@@ -74,6 +78,34 @@ def test_classify_is_deterministic_and_cheap() -> None:
     assert first == again == [classify(t) for t in texts]
     assert all(i.label in LABELS and 0.0 < i.confidence <= 1.0 for i in first)
     assert cold < 0.002  # the bar is 0.2 ms (docs/BOTS.md); generous for a loaded CI box
+
+
+def test_rows_summed_per_word_score_as_the_features_do() -> None:
+    """`classify` sums each word's n-gram rows once and remembers them: the scores and the
+    confidence are those of the message's features read one by one."""
+    m = model()
+    status = LABELS.index("order_status")
+    texts = [*(t for _, t in read_corpus([UNSEEN, DEV])), "", "?", "#4471", "http://x.y z"]
+    gave_way = 0
+    for text in texts:
+        feats = features(text)
+        whole = [f for f in feats if f.startswith("w:")]
+        known = sum(1 for f in whole if any(m.scores([f])))
+        got = m.classify(text)
+        if len(whole) >= 6 and known < UNKNOWN_WORDS * len(whole):
+            assert got.label == "other", text  # mostly words the model never saw
+            continue
+        scores = m.scores(feats)
+        scale = 1.0 / math.sqrt(len(feats))
+        exps = [math.exp((s - max(scores)) * scale) for s in scores]
+        ranked = sorted(range(len(LABELS)), key=lambda i: (-scores[i], i))
+        best = ranked[0]
+        if best == status and exps[best] / sum(exps) < STATUS_MIN_CONFIDENCE:
+            best, gave_way = ranked[1], gave_way + 1
+        assert got.label == LABELS[best], text
+        assert got.confidence == pytest.approx(exps[best] / sum(exps), abs=1e-9), text
+    print(f"\n{len(texts)} texts, {gave_way} order_status readings gave way to the runner-up")
+    assert gave_way
 
 
 def test_the_cases_the_issue_names() -> None:
