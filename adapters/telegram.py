@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from urllib.parse import urlencode
 
 import aiohttp
+from yarl import URL
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -252,14 +253,32 @@ class TelegramSender:
         self._api_url = api_url.rstrip("/")
         self.timeout = timeout  # seconds per Bot API call, HUB_PROVIDER_TIMEOUT_SECONDS
         self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}  # per Bot API method, parsed once
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._bot: Bot | None = None
         self._making_bot = asyncio.Lock()
 
     def _http(self) -> aiohttp.ClientSession:
-        # Made on first use, inside the running loop that will own it.
+        # Made on first use, inside the running loop that will own it. One keep-alive pool
+        # for every call; the Bot API sets no cookies and its JSON is not worth compressing
+        # on the way back, so neither the cookie jar nor Accept-Encoding costs a send.
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            self._session = aiohttp.ClientSession(
+                cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=("Accept-Encoding",)
+            )
         return self._session
+
+    def _url(self, method: str) -> URL:
+        url = self._urls.get(method)
+        if url is None:
+            url = self._urls[method] = URL(f"{self._api_url}/bot{self._token}/{method}")
+        return url
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
+        return timeout
 
     async def bot(self) -> Bot:
         """aiogram's Bot, for `hub telegram set-webhook`: no hot path waits on its import."""
@@ -318,14 +337,13 @@ class TelegramSender:
     ) -> dict[str, Any]:
         """POST one Bot API method; its answer when `ok`, else a ProviderError. Errors never
         carry the URL: it holds the bot token."""
-        url = f"{self._api_url}/bot{self._token}/{method}"
         seconds = self.timeout if timeout is None else timeout
         try:
             async with self._http().post(
-                url,
+                self._url(method),
                 data=form,
                 headers=_FORM if isinstance(form, bytes) else None,
-                timeout=aiohttp.ClientTimeout(total=seconds),
+                timeout=self._timeout(seconds),
             ) as response:
                 status, body = response.status, await response.read()
         except TimeoutError:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, String, bindparam, cast, func, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -96,12 +99,75 @@ _SET_STATUS = (
 )
 
 
+def _by_id(session: AsyncSession, values: dict[int, str | None]) -> ColumnElement[Any]:
+    """Each row's value by its id, in one bound parameter: a literal when the rows agree,
+    else a JSON object read by id (a `CASE` with a bound pair per row cost more to build
+    than the statement cost to run, and compiled anew for every batch size)."""
+    distinct = set(values.values())
+    if len(distinct) == 1:
+        return literal(distinct.pop(), type_=String())
+    by_id = literal(json.dumps({str(i): v for i, v in values.items()}), type_=String())
+    key = cast(MESSAGES.c.id, String)
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        return cast(by_id, JSONB)[key].astext
+    return func.json_extract(by_id, literal('$."', String()) + key + literal('"', String()))
+
+
 async def record_outcomes(session: AsyncSession, outcomes: list[Outcome]) -> None:
-    """What do_set_delivery_status does, for a batch of sends in two Core statements: a
-    status only moves forward (a callback may have been faster) and the provider's id is
-    kept the first time it is known; each message that moved is published."""
+    """What do_set_delivery_status does, for a batch of sends: a status only moves forward
+    (a callback may have been faster) and the provider's id is kept the first time it is
+    known; each message that moved is published.
+
+    The usual case, a reply still `queued`, is one `UPDATE ... WHERE status = 'queued'
+    RETURNING` for the whole batch (status and id looked up by message id); only the
+    replies a callback or an earlier try already moved take the read-then-update path."""
     if not outcomes:
         return
+    wanted = {outcome.message_id: outcome for outcome in outcomes}
+    external_ids = {i: o.external_id for i, o in wanted.items()}
+    values: dict[str, Any] = {
+        "status": _by_id(session, {i: o.status.value for i, o in wanted.items()}),
+    }
+    if any(external_ids.values()):
+        values["external_id"] = func.coalesce(MESSAGES.c.external_id, _by_id(session, external_ids))
+    moved = await session.execute(
+        update(MESSAGES)
+        .where(
+            MESSAGES.c.id.in_(list(wanted)),
+            MESSAGES.c.status == MessageStatus.QUEUED.value,
+        )
+        .values(values)
+        .returning(MESSAGES.c.id, MESSAGES.c.conversation_id, MESSAGES.c.customer_id)
+    )
+    for row in moved:
+        status = wanted.pop(row.id).status
+        _published(session, row.id, row.conversation_id, row.customer_id, status)
+    if wanted:
+        await _record_moved_on(session, list(wanted.values()))
+
+
+def _published(
+    session: AsyncSession,
+    message_id: int,
+    conversation_id: int | None,
+    customer_id: int | None,
+    status: MessageStatus,
+) -> None:
+    record(
+        session,
+        Event(
+            events.MESSAGE_UPDATED,
+            conversation_id=conversation_id,
+            customer_id=customer_id,
+            data={"message_id": message_id, "status": status},
+        ),
+    )
+
+
+async def _record_moved_on(session: AsyncSession, outcomes: list[Outcome]) -> None:
+    """Outcomes of replies no longer `queued`: read each one's status and id, then one
+    executemany for those that move forward or learn their provider id."""
     current = {
         row.id: row
         for row in await session.execute(
@@ -126,15 +192,7 @@ async def record_outcomes(session: AsyncSession, outcomes: list[Outcome]) -> Non
             continue
         changes.append({"b_id": row.id, "b_status": status.value, "b_external_id": external_id})
         if moved:
-            record(
-                session,
-                Event(
-                    events.MESSAGE_UPDATED,
-                    conversation_id=row.conversation_id,
-                    customer_id=row.customer_id,
-                    data={"message_id": row.id, "status": status},
-                ),
-            )
+            _published(session, row.id, row.conversation_id, row.customer_id, status)
     if changes:
         await session.execute(_SET_STATUS, changes)
 

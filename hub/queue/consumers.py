@@ -9,7 +9,7 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -206,14 +206,41 @@ class InboundConsumer(Consumer):
             metrics.messages_routed.labels(channel).inc(count)
 
 
-class _Recorder:
-    """Group commit for one batch's send outcomes: the first sender to finish writes, and
-    keeps writing what the others finished meanwhile until nothing is left."""
+RECORD_LINGER_SECONDS = 0.02
 
-    def __init__(self, write: Callable[[list[tuple[Job, Outcome | None]]], Awaitable[None]]):
+
+class _Recorder:
+    """Group commit for one batch's send outcomes. The first sender to finish writes: it
+    first waits (at most RECORD_LINGER_SECONDS) for the provider calls still in flight, so
+    a batch whose provider answers at once is recorded in one write turn instead of one for
+    the first finisher and another for the rest; it keeps writing what the others finished
+    meanwhile until nothing is left. The duplicate window (sent, not yet recorded) stays
+    about one write turn plus that linger long, never one batch's."""
+
+    def __init__(
+        self,
+        write: Callable[[list[tuple[Job, Outcome | None]]], Awaitable[None]],
+        linger: float = RECORD_LINGER_SECONDS,
+    ) -> None:
         self.write = write
+        self.linger = linger
         self.pending: list[tuple[Job, Outcome | None]] = []
         self._writing = False
+        self._sending = 0  # provider calls of this batch in flight
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+
+    @contextlib.contextmanager
+    def sending(self) -> Iterator[None]:
+        """Around one provider call: the writer waits for the calls in flight."""
+        self._sending += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self._sending -= 1
+            if not self._sending:
+                self._quiet.set()
 
     async def add(self, job: Job, outcome: Outcome) -> None:
         self.pending.append((job, outcome))
@@ -225,6 +252,9 @@ class _Recorder:
         self._writing = True
         try:
             while self.pending:
+                if self._sending:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._quiet.wait(), self.linger)
                 batch, self.pending = self.pending, []
                 await self.write(batch)
         finally:
@@ -251,13 +281,14 @@ class OutboundConsumer(Consumer):
         self.broker = broker
         self.senders = senders
         self.files = files
+        self.record_linger = RECORD_LINGER_SECONDS  # tests lengthen it to pin one write turn
         self._last_sweep = time.monotonic()
 
     async def handle(self, jobs: list[Job]) -> None:
         """A batch: its sends read in a few Core statements, sent concurrently across
         conversations and in order within one, their outcomes and acks committed together
-        in shared write turns (a group commit: each outcome is written as soon as the write
-        turn is free, so the duplicate window stays about one write turn long, not one batch's)."""
+        in shared write turns (a group commit, _Recorder: one turn for a batch the provider
+        answers at once, the duplicate window about one write turn long, not one batch's)."""
         sends: list[tuple[Job, OutboundJob]] = []
         unreadable: list[Job] = []
         for job in jobs:
@@ -284,7 +315,7 @@ class OutboundConsumer(Consumer):
             unexpected = ProviderError(f"unexpected error: {exc!r}"[:2000], retryable=True)
             await self._failed(jobs[0], message_id, None, unexpected, dead_letter=True)
             return
-        recorder = _Recorder(self._record_batch)
+        recorder = _Recorder(self._record_batch, self.record_linger)
         by_conversation: dict[int, list[tuple[Job, OutboundMessage]]] = defaultdict(list)
         for job, send in sends:
             # A second job of one reply (the stranded-reply sweep's, say) only needs its ack,
@@ -332,7 +363,8 @@ class OutboundConsumer(Consumer):
         """One conversation's sends of the batch, one after the other."""
         for job, outbound in group:
             try:
-                receipt = await self._deliver(outbound)
+                with recorder.sending():
+                    receipt = await self._deliver(outbound)
             except ProviderError as exc:
                 await self._failed(job, outbound.message_id, outbound.channel, exc)
                 continue

@@ -14,20 +14,9 @@ from pathlib import Path
 
 import pytest
 
-LABELS = (
-    "order_status",
-    "delivery_time",
-    "cancel",
-    "return_refund",
-    "address_change",
-    "payment",
-    "damaged_wrong",
-    "lost_parcel",
-    "human",
-    "thanks",
-    "greeting",
-    "other",
-)
+from tests.bots.test_intent_heldout import CONTRACT_LABELS
+
+LABELS = CONTRACT_LABELS  # the label contract of issue 15, not the model's own list
 HERE = Path(__file__).parent
 HELDOUT = HERE / "intent_heldout2.tsv"
 VALID = HERE / "intent_valid.tsv"
