@@ -19,7 +19,7 @@ from hub.runtime.worker import background_jobs
 from tests.factories import messages_of
 from tests.fakes.smtp_relay import RelayedMail, SmtpRelay
 from tests.support import RunningHub, eventually
-from tests.support.api import Api, make_api
+from tests.support.api import Api, customer_card, make_api
 from tests.support.webchat_visitor import Visitor
 
 
@@ -165,6 +165,27 @@ async def test_a_visitor_with_only_a_claimed_email_gets_nothing_by_mail(
     assert smtp_relay.received == []
     stored = await messages_of(hub.hub, conversation_id=conversation_id, channel="email")
     assert stored == []
+
+
+async def test_a_claim_an_operator_confirmed_is_mailed(
+    hub: RunningHub, api: Api, smtp_relay: SmtpRelay
+) -> None:
+    visitor, conversation_id = await visitor_writes(
+        hub, "any news?", email="vera@shop.test", name="Vera"
+    )
+    await visitor.close()
+    [said] = await messages_of(hub.hub, channel="webchat", address=visitor.visitor_id)
+    card = await customer_card(api, said.customer_id)
+    [claim] = [i for i in card["identities"] if i["address"] == "vera@shop.test"]
+    assert claim["verified"] is False
+    path = f"/customers/{said.customer_id}/identities/{claim['id']}/confirm"
+    await api.ok("POST", path, {})
+    await reply(api, conversation_id, "Your parcel arrives on Friday.")
+    await eventually(
+        lambda: _async(mails_to(smtp_relay, "vera@shop.test")),
+        what="the confirmed claim mailed",
+    )
+    assert "Your parcel arrives on Friday." in body_of(mails_to(smtp_relay, "vera@shop.test")[0])
 
 
 async def test_zero_minutes_turns_it_off(hub: RunningHub) -> None:
