@@ -36,6 +36,7 @@ def settings_overrides(smtp_relay: SmtpRelay) -> dict[str, Any]:
         "smtp_url": smtp_relay.url,
         "webchat_email_after_minutes": 0.01,  # 600 ms: a live push is stamped well before
         "webchat_email_check_seconds": 0.05,
+        "csat": True,  # a resolve asks for stars: that question is never mailed
     }
 
 
@@ -186,6 +187,30 @@ async def test_a_claim_an_operator_confirmed_is_mailed(
         what="the confirmed claim mailed",
     )
     assert "Your parcel arrives on Friday." in body_of(mails_to(smtp_relay, "vera@shop.test")[0])
+
+
+async def test_the_satisfaction_question_is_not_mailed(
+    hub: RunningHub, api: Api, smtp_relay: SmtpRelay
+) -> None:
+    """Only operator and bot replies are mailed: the hub's own question (star buttons in the
+    widget) would mean nothing in a mail."""
+    visitor, conversation_id = await visitor_writes(
+        hub, "thanks, that is all", proven=True, email="lev@shop.test", name="Lev"
+    )
+    await visitor.close()
+    await reply(api, conversation_id, "Glad to help, bye!")
+    path = f"/conversations/{conversation_id}/status"
+    await api.ok("POST", path, {"status": "resolved"})
+
+    async def question() -> int:
+        said = await messages_of(hub.hub, conversation_id=conversation_id, channel="webchat")
+        return max((m.id or 0 for m in said if "How satisfied" in m.text), default=0)
+
+    await looked_at(hub, await eventually(question, what="the satisfaction question"))
+    await eventually(lambda: _async(mails_to(smtp_relay, "lev@shop.test")), what="the email")
+    bodies = [body_of(m) for m in mails_to(smtp_relay, "lev@shop.test")]
+    assert any("Glad to help, bye!" in b for b in bodies)
+    assert not any("How satisfied" in b for b in bodies), bodies
 
 
 async def test_zero_minutes_turns_it_off(hub: RunningHub) -> None:
