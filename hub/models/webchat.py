@@ -16,6 +16,7 @@ class WebchatPresence(SQLModel, table=True):
 
     # The visitor id (`v_...`), the address of their web chat identity.
     visitor_id: str = Field(primary_key=True, max_length=320)
-    # Written when a socket opens, when a reply is pushed to it and when it closes: a
-    # socket open at any moment since a reply was sent has a later stamp than the reply.
+    # Written when a socket opens, when a reply is pushed to it and when it closes (for a
+    # visitor who has written: an anonymous page view writes nothing): a socket open at any
+    # moment since a reply was sent has a later stamp than the reply.
     seen_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

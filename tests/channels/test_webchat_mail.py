@@ -14,6 +14,7 @@ import pytest
 
 from hub.actions.webchat_mail import CURSOR
 from hub.chores.webchat_mail import WebchatMail
+from hub.models import WebchatPresence
 from hub.queries.routing_settings import read_setting
 from hub.runtime.worker import background_jobs
 from tests.factories import messages_of
@@ -211,6 +212,21 @@ async def test_the_satisfaction_question_is_not_mailed(
     bodies = [body_of(m) for m in mails_to(smtp_relay, "lev@shop.test")]
     assert any("Glad to help, bye!" in b for b in bodies)
     assert not any("How satisfied" in b for b in bodies), bodies
+
+
+async def test_presence_is_kept_only_for_visitors_who_wrote(hub: RunningHub) -> None:
+    """An anonymous page view (the widget opened, nothing said) writes nothing."""
+    browsing = await Visitor(hub).open()
+    await browsing.close()
+    talking, _ = await visitor_writes(hub, "hi")
+    await talking.close()
+
+    async def stamped(visitor_id: str) -> bool:
+        async with hub.hub.db.session() as session:
+            return await session.get(WebchatPresence, visitor_id) is not None
+
+    await eventually(lambda: stamped(talking.visitor_id), what="the writer's stamp")
+    assert not await stamped(browsing.visitor_id)
 
 
 async def test_zero_minutes_turns_it_off(hub: RunningHub) -> None:

@@ -127,10 +127,14 @@ class VisitorSocket:
         self.base_url = base_url or hub.settings.base_url
         self.pending_acks: dict[str, str] = {}
         self._fallbacks: set[asyncio.Task[None]] = set()
+        # The visitor has written (now or before): only then can a reply miss them, so only
+        # then is their presence stamped (an anonymous page view writes nothing).
+        self.known = False
 
     async def welcome(self) -> None:
         async with self.hub.db.session() as session:
             identity = await visitor_identity(session, self.visitor_id)
+            self.known = self.known or identity is not None
             history = await visitor_history(session, identity)
             files = await frame_files(session, history, self.hub.secret_key, self.base_url)
             details = await visitor_details(session, identity)
@@ -199,6 +203,7 @@ class VisitorSocket:
         )
         self.pending_acks[dedupe_key] = client_id
         await accept_inbound(self.hub.queue, [inbound])
+        self.known = True
         task = asyncio.create_task(self._ack_from_db(dedupe_key))
         self._fallbacks.add(task)
         task.add_done_callback(self._fallbacks.discard)
@@ -285,6 +290,7 @@ class VisitorSocket:
             elif message is not None:
                 await self.ws.send_json(message_frame(message, files.get(message.id or 0)))
             if message is not None:  # seen live: never emailed (hub.chores.webchat_mail)
+                self.known = True
                 await self.mark_seen()
 
     async def mark_seen(self) -> None:
@@ -378,8 +384,9 @@ async def _converse(
     async with hub.broker.subscribe() as subscription:
         forward = asyncio.create_task(_forward(visitor, subscription))
         try:
-            await visitor.mark_seen()  # before the welcome: its history is seen
             await visitor.welcome()
+            if visitor.known:  # what the welcome showed, and what is pushed from now on
+                await visitor.mark_seen()
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     continue
@@ -396,7 +403,8 @@ async def _converse(
             with contextlib.suppress(asyncio.CancelledError):
                 await forward
             # Open until now: what was pushed meanwhile was on screen.
-            await asyncio.shield(visitor.mark_seen())
+            if visitor.known:
+                await asyncio.shield(visitor.mark_seen())
     return ws
 
 
