@@ -37,28 +37,38 @@ async def _visitor(hub: RunningHub, n: int) -> aiohttp.ClientWebSocketResponse:
     return ws
 
 
-async def test_ten_visitors_with_long_texts_get_answers_and_healthz_stays_fast(
+async def test_ten_visitors_with_long_texts_get_answers_and_the_loop_stays_free(
     hub: RunningHub,
 ) -> None:
+    """The hub runs on this test's event loop: a ticker on it measures how long the loop was
+    held at a stretch while the bots read the long texts (the freeze this guards against was
+    20 s). Measured on the loop, not by a request's time, which under a loaded machine also
+    counts database waits."""
+    done = asyncio.Event()
+    worst_lag = 0.0
+
+    async def ticker() -> None:
+        nonlocal worst_lag
+        while not done.is_set():
+            before = time.monotonic()
+            await asyncio.sleep(0.01)
+            worst_lag = max(worst_lag, time.monotonic() - before - 0.01)
+
+    ticking = asyncio.create_task(ticker())
     sockets = await asyncio.gather(*(_visitor(hub, n) for n in range(VISITORS)))
 
     async def all_answered() -> bool:
+        async with hub.http.get(f"{hub.url}/healthz") as response:
+            assert response.status == 200
         bot = await messages_of(hub.hub, sender_type="bot", private=False)
         return len(bot) >= VISITORS * EACH
 
-    slowest = 0.0
-
-    async def answered_while_healthz_stays_fast() -> bool:
-        """Probes /healthz on every poll until the bots answered every long text."""
-        nonlocal slowest
-        started = time.monotonic()
-        async with hub.http.get(f"{hub.url}/healthz") as response:
-            assert response.status == 200
-        slowest = max(slowest, time.monotonic() - started)
-        return await all_answered()
-
-    await eventually(answered_while_healthz_stays_fast, timeout=60, what="answers to long texts")
-    assert slowest < 1.0, slowest
+    try:
+        await eventually(all_answered, timeout=60, what="answers to long texts")
+    finally:
+        done.set()
+        await ticking
+    assert worst_lag < 1.0, worst_lag
     stored = await messages_of(hub.hub, channel="webchat", direction="inbound")
     assert len(stored) == VISITORS * EACH
     assert all(len(m.text) == MAX_TEXT_CHARS for m in stored)  # stored whole, read capped

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import FloatRect, Locator, Page, expect
 
 from hub.actions.canned import do_create_canned
 from hub.models import Conversation
@@ -14,6 +14,7 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import RunningHub, eventually
 from tests.support.api import Api, customer_writes
 from tests.support.browser import sign_in
+from tests.support.people import settled
 from tests.support.webchat import open_chat, receive
 
 
@@ -199,11 +200,15 @@ async def test_a_row_pressed_while_the_list_refreshes_still_opens(
     """A live refresh that lands between the press and the release of a click used to swap
     the row away and swallow the click (phones showed it: the tap did nothing)."""
     first = await customer_writes(hub, 7051, "First question")
+    await settled(hub)  # routed and answered: no refresh of its own is still on the way
     await sign_in(page, hub, anna.email)
     link = page.locator(f'.row[data-conversation-id="{first.conversation_id}"] a')
-    await expect(link).to_be_visible()
-    box = await link.bounding_box()
-    assert box is not None
+
+    async def laid_out() -> FloatRect | None:
+        await expect(link).to_be_visible()
+        return await link.bounding_box()
+
+    box = await eventually(laid_out, what="the row laid out")
     await page.evaluate(
         "id => { window.pressedRow = document.querySelector("
         '`.row[data-conversation-id="${id}"]`); }',
@@ -214,10 +219,10 @@ async def test_a_row_pressed_while_the_list_refreshes_still_opens(
     await customer_writes(hub, 7052, "Another customer writes meanwhile")  # a live refresh
     # The refresh came back while the button was held: it either swapped the row (the
     # click is lost) or waited for the release.
-    settled = (
+    came_back = (
         "() => !window.pressedRow.isConnected || "
         "document.querySelector('[data-list]').dataset.refreshWaiting === '1'"
     )
-    await eventually(lambda: page.evaluate(settled), what="the refresh to come back")
+    await eventually(lambda: page.evaluate(came_back), what="the refresh to come back")
     await page.mouse.up()
     await expect(page).to_have_url(f"{hub.url}/inbox/conversations/{first.conversation_id}")
