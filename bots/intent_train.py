@@ -27,6 +27,12 @@ from bots.intent_features import features
 from bots.intents import LABELS, IntentModel
 
 CORPUS_DIR = Path(__file__).with_name("intent_corpus")
+# The corpus scripts/make_intent_corpus.py renders from templates; every other file (the
+# hand-written ones beside it, a shop's own phrases) is people's wording, and one such line
+# counts HAND_WRITTEN_WEIGHT times: a template is rendered into many lines, a written phrase
+# stands for itself (on intent_valid2.tsv: ×1 accuracy 0.949, ×3 0.958, ×5 0.957).
+GENERATED = "corpus.tsv"
+HAND_WRITTEN_WEIGHT = 3
 EPOCHS = 4
 SEED = 15
 LEARNING_RATE = 2.0
@@ -159,6 +165,16 @@ def read_corpus(paths: Iterable[Path]) -> list[tuple[str, str]]:
 
 def corpus_files(extra: Path | None = None) -> list[Path]:
     return [*sorted(CORPUS_DIR.glob("*.tsv")), *([extra] if extra else [])]
+
+
+def training_pairs(paths: Iterable[Path]) -> list[tuple[str, str]]:
+    """The pairs training reads: the generated corpus once, hand-written files
+    HAND_WRITTEN_WEIGHT times each."""
+    pairs: list[tuple[str, str]] = []
+    for path in paths:
+        weight = 1 if path.name == GENERATED else HAND_WRITTEN_WEIGHT
+        pairs += read_corpus([path]) * weight
+    return pairs
 
 
 def augmented(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
