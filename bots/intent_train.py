@@ -178,11 +178,17 @@ def training_pairs(paths: Iterable[Path]) -> list[tuple[str, str]]:
 
 
 def augmented(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Each pair, a noisy copy, and for Cyrillic text a Latin-letter copy, reproducibly."""
+    """Each pair, a noisy copy, and for Cyrillic text a Latin-letter copy, reproducibly. A
+    pair given again (a hand-written phrase's weight) is learnt again as written only: its
+    copies are the same noise, and a third of the cost."""
     out: list[tuple[str, str]] = []
+    copied: set[tuple[str, str]] = set()
     for label, text in pairs:
-        rng = random.Random(zlib.crc32(f"{SEED}|{text}".encode()))
         out.append((label, text))
+        if (label, text) in copied:
+            continue
+        copied.add((label, text))
+        rng = random.Random(zlib.crc32(f"{SEED}|{text}".encode()))
         out.append((label, noisy(text, rng)))
         if any("а" <= c <= "я" for c in text.lower()):
             latin = to_latin(text, rng)
