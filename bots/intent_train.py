@@ -36,10 +36,13 @@ HAND_WRITTEN_WEIGHT = 3
 EPOCHS = 4
 SEED = 15
 LEARNING_RATE = 2.0
-L2 = 1e-5
+# Light: with 28,000 hand-written phrases beside the templates, 1e-5 held the weights too
+# close to zero (intent_valid4.tsv accuracy 0.925 at 1e-5, 0.937 at 3e-6, 0.940 at 1e-6).
+L2 = 1e-6
 # A feature none of whose weights reaches this is dropped from the model: alone it never
-# decides a label, and the file and the loaded model stay small.
-PRUNE = 0.1
+# decides a label, and the file and the loaded model stay small (at the light L2 above, 0.1
+# kept 135,000 features, ≈ 45 MB loaded; 0.25 keeps 64,000 with the same validation figures).
+PRUNE = 0.25
 _MIN_GRADIENT = 0.01
 
 _LATIN: dict[str, tuple[str, ...]] = {
