@@ -3542,15 +3542,28 @@ def lines() -> tuple[list[str], list[str]]:
     return train, dev
 
 
+def hand_written() -> set[str]:
+    """Texts of the hand-written training files beside the corpus (lower case)."""
+    texts: set[str] = set()
+    for path in sorted(CORPUS.parent.glob("*.tsv")):
+        if path != CORPUS:
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip() and not line.startswith("#"):
+                    texts.add(line.split("\t", 1)[1].strip().lower())
+    return texts
+
+
 def main() -> None:
     train, dev = lines()
-    # Two templates can render the same text: such a line is training's, never dev's.
-    seen = {line.split("\t", 1)[1].lower() for line in train}
+    written = hand_written()
+    # Two templates can render the same text: such a line is training's, never dev's; nor
+    # is a line a hand-written training file also has.
+    seen = {line.split("\t", 1)[1].lower() for line in train} | written
     unseen = [line for line in dev if line.split("\t", 1)[1].lower() not in seen]
     # The dev split proper: every line whose stable hash falls in one HOLD_OUT-th.
     dev = [line for line in train if zlib.crc32(line.encode()) % HOLD_OUT == 0]
     train = [line for line in train if zlib.crc32(line.encode()) % HOLD_OUT != 0]
-    kept = {line.split("\t", 1)[1].lower() for line in train}
+    kept = {line.split("\t", 1)[1].lower() for line in train} | written
     dev = [line for line in dev if line.split("\t", 1)[1].lower() not in kept]
     header = "# label<TAB>text, written by scripts/make_intent_corpus.py (do not edit by hand)\n"
     CORPUS.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,8 @@ def train_model(
         *(corpus if corpus is not None else intent_train.corpus_files()),
         *([extra] if extra else []),
     ]
-    pairs = intent_train.read_corpus(files)
+    phrases = len(intent_train.read_corpus(files))
+    pairs = intent_train.training_pairs(files)
     started = time.process_time()
     with tqdm(total=intent_train.training_steps(pairs), unit="phrase", desc="training") as bar:
         model = intent_train.train(pairs, progress=bar.update)
@@ -33,7 +34,7 @@ def train_model(
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     lines = [
-        f"trained on {len(pairs)} phrases from {len(files)} file(s) in {seconds:.1f} s of CPU; "
+        f"trained on {phrases} phrases from {len(files)} file(s) in {seconds:.1f} s of CPU; "
         f"{model.size} features, {out} ({out.stat().st_size / 1024:.0f} KiB)"
     ]
     if dev is not None and dev.exists():
