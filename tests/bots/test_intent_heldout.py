@@ -42,13 +42,18 @@ STATUS = "order_status"
 # Issue 15's goal for order_status is 0.97 precision and recall on phrases nobody tuned on.
 STATUS_GOAL = 0.97
 # The sealed sets that judge the model, each with the floor its order_status precision and
-# recall must hold. intent_heldout3.tsv was judged for three model versions; before the model
-# trained on hand-written phrases it reached 0.956 / 0.948, so it keeps a floor under that.
-# (The first two sealed sets, judged for four and three versions, were retired into training
-# on 2026-12-08: bots/intent_corpus/written_h15held*.tsv.) Each sealed set's validation half
-# (intent_valid*.tsv) is what the model's authors may tune on; none of them is trained on.
+# recall must hold (over the phrases no training file has): the goal itself. The model
+# trained on hand-written phrases (2026-12-08) was judged on them once: 0.974/0.987
+# (heldout3), 0.983/0.987 (heldout4), 0.973/0.985 (heldout5); docs/BOTS.md. heldout3's writer
+# saw an older contract; heldout4 and heldout5 were written from docs/INTENT_LABELS.md. (The
+# first two sealed sets, judged for four and three model versions, were retired into
+# training on 2026-12-08: bots/intent_corpus/written_h15held*.tsv.) Each sealed set's
+# validation half (intent_valid*.tsv) is what the model's authors may tune on; none of them
+# is trained on.
 HELD_OUT_SETS = {
-    "intent_heldout3.tsv": 0.94,
+    "intent_heldout3.tsv": STATUS_GOAL,
+    "intent_heldout4.tsv": STATUS_GOAL,
+    "intent_heldout5.tsv": STATUS_GOAL,
 }
 MACRO_F1_THRESHOLD = 0.90
 ENTITY_THRESHOLD = 0.95
