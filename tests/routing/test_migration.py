@@ -3,7 +3,9 @@ routing cursor starts after the messages already stored, so history is never rou
 
 from __future__ import annotations
 
+import gc
 import importlib.util
+import sqlite3
 from typing import Any
 
 from alembic.operations import Operations
@@ -11,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, text
 
 from hub.resources import migrations_dir
-from tests.support import RunningHub
+from tests.support import RunningHub, eventually
 from tests.support.api import customer_writes
 
 
@@ -21,6 +23,33 @@ def _migration(name: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+async def _write_lock_free(hub: RunningHub) -> None:
+    """Wait until no connection of the stopped hub holds SQLite's write lock.
+
+    A CI run once met "database is locked" (after SQLite's 10 s busy wait) on the migration
+    below, right after the hub stopped: a job cancelled inside a write transaction seems to
+    leave its connection to the garbage collector, whose full pass can come many seconds
+    later in a long test process. Collected now and probed, the lock is free before the
+    migration starts, or the test says what held it."""
+    path = hub.settings.sqlite_path()
+    if path is None:
+        return
+    gc.collect()
+
+    async def free() -> bool:
+        probe = sqlite3.connect(path, timeout=0.05)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.rollback()
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            probe.close()
+
+    await eventually(free, timeout=30, what="the stopped hub to let go of the write lock")
 
 
 async def test_0013_down_and_up_keeps_conversations_and_starts_the_cursor_after_them(
@@ -43,6 +72,7 @@ async def test_0013_down_and_up_keeps_conversations_and_starts_the_cursor_after_
         return gone, started, priority
 
     await hub.runner.cleanup()  # the worker stops: nothing routes while the schema moves
+    await _write_lock_free(hub)
     async with hub.hub.db.engine.begin() as connection:
         gone, started, priority = await connection.run_sync(down_then_up)
     assert gone is None
