@@ -172,14 +172,10 @@ def corpus_files(extra: Path | None = None) -> list[Path]:
     return [*sorted(CORPUS_DIR.glob("*.tsv")), *([extra] if extra else [])]
 
 
-def training_pairs(paths: Iterable[Path]) -> list[tuple[str, str]]:
-    """The pairs training reads: the generated corpus once, hand-written files
-    HAND_WRITTEN_WEIGHT times each."""
-    pairs: list[tuple[str, str]] = []
-    for path in paths:
-        weight = 1 if path.name == GENERATED else HAND_WRITTEN_WEIGHT
-        pairs += read_corpus([path]) * weight
-    return pairs
+def file_weight(path: Path) -> int:
+    """How many times a file's lines count: the generated corpus once, hand-written files
+    (a shop's own too) HAND_WRITTEN_WEIGHT times."""
+    return 1 if path.name == GENERATED else HAND_WRITTEN_WEIGHT
 
 
 def augmented(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

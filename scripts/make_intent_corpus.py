@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bots.intent_train import noisy, to_latin  # noqa: E402
+from bots.intent_train import corpus_files, noisy, read_corpus, to_latin  # noqa: E402
 
 CORPUS = ROOT / "bots" / "intent_corpus" / "corpus.tsv"
 DEV = ROOT / "tests" / "bots" / "intent_dev.tsv"
@@ -3544,13 +3544,9 @@ def lines() -> tuple[list[str], list[str]]:
 
 def hand_written() -> set[str]:
     """Texts of the hand-written training files beside the corpus (lower case)."""
-    texts: set[str] = set()
-    for path in sorted(CORPUS.parent.glob("*.tsv")):
-        if path != CORPUS:
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.strip() and not line.startswith("#"):
-                    texts.add(line.split("\t", 1)[1].strip().lower())
-    return texts
+    return {
+        text.lower() for path in corpus_files() if path != CORPUS for _, text in read_corpus([path])
+    }
 
 
 def main() -> None:

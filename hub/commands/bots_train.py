@@ -25,8 +25,9 @@ def train_model(
         *(corpus if corpus is not None else intent_train.corpus_files()),
         *([extra] if extra else []),
     ]
-    phrases = len(intent_train.read_corpus(files))
-    pairs = intent_train.training_pairs(files)
+    read = [(path, intent_train.read_corpus([path])) for path in files]
+    phrases = sum(len(rows) for _, rows in read)
+    pairs = [pair for path, rows in read for pair in rows * intent_train.file_weight(path)]
     started = time.process_time()
     with tqdm(total=intent_train.training_steps(pairs), unit="phrase", desc="training") as bar:
         model = intent_train.train(pairs, progress=bar.update)

@@ -83,6 +83,11 @@ def normalised(text: str) -> str:
     return re.sub(r"[\s.,!?;:()]+", " ", text.casefold()).strip()
 
 
+def dedup_key(text: str) -> str:
+    """A phrase as the sets' duplicate checks see it: case and spacing do not count."""
+    return "".join(text.casefold().split())
+
+
 def load_intents(path: Path) -> list[tuple[str, str]]:
     cases = []
     for line in data_lines(path):
@@ -124,8 +129,7 @@ def test_the_intent_set_is_well_formed_big_and_varied(name: str) -> None:
     assert set(labels) <= set(CONTRACT_LABELS), (
         f"unknown labels {set(labels) - set(CONTRACT_LABELS)}"
     )
-    # As the sets' own shape tests judge duplicates: case and spacing do not count.
-    texts = ["".join(text.casefold().split()) for _, text in cases]
+    texts = [dedup_key(text) for _, text in cases]
     duplicates, total = len(texts) - len(set(texts)), len(cases)
     assert duplicates == 0, f"{duplicates} duplicate phrases"
     assert total >= MIN_TOTAL, total

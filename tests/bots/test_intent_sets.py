@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bots.test_intent_heldout import CONTRACT_LABELS
+from tests.bots.test_intent_heldout import CONTRACT_LABELS, dedup_key
 
 HERE = Path(__file__).resolve().parent
 
@@ -56,11 +56,6 @@ def read_rows(path: Path) -> list[tuple[int, str, str]]:
         assert text == text.strip() and text, f"{path.name}:{number}: empty or padded text"
         rows.append((number, label, text))
     return rows
-
-
-def dedup_key(text: str) -> str:
-    """Duplicates are judged ignoring case and spacing."""
-    return "".join(text.casefold().split())
 
 
 @pytest.mark.parametrize(("writing", "path"), HALVES, ids=lambda v: getattr(v, "name", ""))

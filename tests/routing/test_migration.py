@@ -29,10 +29,10 @@ async def _write_lock_free(hub: RunningHub) -> None:
     """Wait until no connection of the stopped hub holds SQLite's write lock.
 
     A CI run once met "database is locked" (after SQLite's 10 s busy wait) on the migration
-    below, right after the hub stopped: a job cancelled inside a write transaction seems to
-    leave its connection to the garbage collector, whose full pass can come many seconds
-    later in a long test process. Collected now and probed, the lock is free before the
-    migration starts, or the test says what held it."""
+    below, right after the hub stopped; the holder was not found (a job cancelled inside a
+    write transaction whose connection is left to the garbage collector is the guess). The
+    garbage is collected, then the lock probed: the migration starts once it is free, and a
+    lock still held after 30 s fails here, before the schema is touched."""
     path = hub.settings.sqlite_path()
     if path is None:
         return
